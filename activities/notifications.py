@@ -1,0 +1,64 @@
+"""Who is told what, for each dossier event. Delivery (SMS, e-mail, the national
+portal, VNeID) reads the outbox; this module only decides the messages."""
+
+from __future__ import annotations
+
+from domain.catalog import Role
+from domain.dossier import Applicant, DossierView, Event
+from store.schemas import OutboxMessage
+
+# Events the applicant hears about, with the message subject.
+APPLICANT_SUBJECTS = {
+    "accept": "Hồ sơ đã được tiếp nhận",
+    "request_supplement": "Yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "refuse": "Hồ sơ bị từ chối",
+    "reject": "Hồ sơ không được chấp thuận",
+    "request_extension": "Thư xin lỗi và hẹn lại ngày trả kết quả",
+    "stopped": "Thông báo dừng giải quyết hồ sơ",
+    "supplement_expired": "Hồ sơ đã đóng do không bổ sung đúng hạn",
+    "return": "Đã trả kết quả",
+}
+
+
+def _applicant_channels(applicant: Applicant) -> list[tuple[str, str]]:
+    channels = [("portal", applicant.account or applicant.id_number)]
+    if applicant.phone:
+        channels.append(("sms", applicant.phone))
+    if applicant.email:
+        channels.append(("email", applicant.email))
+    return channels
+
+
+def notifications_for(event: Event, view: DossierView, applicant: Applicant) -> list[OutboxMessage]:
+    messages: list[OutboxMessage] = []
+    subject = APPLICANT_SUBJECTS.get(event.kind)
+    if event.kind == "step_started" and event.status_after and event.status_after.value == "processed":
+        subject = "Hồ sơ đã có kết quả, mời nhận kết quả"
+    if subject:
+        body = f"{subject}. Mã hồ sơ {view.code}."
+        if view.appointment_at and event.kind in ("accept", "request_extension"):
+            body += f" Ngày hẹn trả: {view.appointment_at.isoformat()}."
+        if event.comment:
+            body += f" {event.comment}"
+        for channel, address in _applicant_channels(applicant):
+            messages.append(OutboxMessage(
+                dossier_code=view.code, event_id=event.id, recipient_role=Role.APPLICANT,
+                recipient=f"{channel}:{address}", channel=channel, subject=subject, body=body,
+                created_at=event.at))
+    if event.kind in ("escalated", "overdue"):
+        agency = event.data.get("to_agency")
+        role = event.data.get("to_role", Role.LEADER.value)
+        messages.append(OutboxMessage(
+            dossier_code=view.code, event_id=event.id, recipient_role=Role(role),
+            recipient_agency=agency, recipient=f"{role}@{agency}", channel="portal",
+            subject=f"Cảnh báo hồ sơ {view.code}", body=event.comment, created_at=event.at))
+    if event.kind == "step_started":
+        role = event.data.get("owner_role")
+        agency = event.data.get("owner_agency")
+        if role and role not in (Role.SYSTEM.value, Role.APPLICANT.value):
+            messages.append(OutboxMessage(
+                dossier_code=view.code, event_id=event.id, recipient_role=Role(role),
+                recipient_agency=agency, recipient=f"{role}@{agency}", channel="portal",
+                subject=f"Hồ sơ {view.code} chờ xử lý",
+                body=f"Bước '{event.step_id}' hạn {event.data.get('due_at')}", created_at=event.at))
+    return messages

@@ -1,0 +1,324 @@
+"""Dossier vocabulary shared by the workflow, activities, API and read model:
+statuses (national codes 1-10), actions, actors, events and the live view.
+
+These are plain pydantic models: they travel as Temporal payloads through the
+pydantic data converter and are never SQL table classes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.calendar import TimeUnit, WorkingCalendar
+from domain.catalog import Procedure, Role, StepKind
+
+
+class Status(StrEnum):
+    """Dossier status, mapped onto the national status codes used for portal sync."""
+
+    SUBMITTED = "submitted"  # 1 Mới đăng ký (awaiting intake)
+    RECEIVED = "received"  # 2 Được tiếp nhận
+    NOT_RECEIVED = "not_received"  # 3 Không được tiếp nhận
+    IN_PROGRESS = "in_progress"  # 4 Đang xử lý
+    SUPPLEMENT_REQUESTED = "supplement_requested"  # 5 Yêu cầu bổ sung giấy tờ
+    FINANCIAL_OBLIGATION = "financial_obligation"  # 6 Yêu cầu thực hiện nghĩa vụ tài chính
+    WITHDRAWAL_REQUESTED = "withdrawal_requested"  # 7 Công dân yêu cầu rút hồ sơ
+    STOPPED = "stopped"  # 8 Dừng xử lý
+    PROCESSED = "processed"  # 9 Đã xử lý xong
+    RETURNED = "returned"  # 10 Đã trả kết quả
+
+    @property
+    def national_code(self) -> int:
+        return _NATIONAL_CODES[self]
+
+    @property
+    def label_vi(self) -> str:
+        return _LABELS_VI[self]
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Status.NOT_RECEIVED, Status.STOPPED, Status.RETURNED)
+
+
+_NATIONAL_CODES = {s: i for i, s in enumerate(Status, start=1)}
+_LABELS_VI = {
+    Status.SUBMITTED: "Mới đăng ký",
+    Status.RECEIVED: "Được tiếp nhận",
+    Status.NOT_RECEIVED: "Không được tiếp nhận",
+    Status.IN_PROGRESS: "Đang xử lý",
+    Status.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung giấy tờ",
+    Status.FINANCIAL_OBLIGATION: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    Status.WITHDRAWAL_REQUESTED: "Công dân yêu cầu rút hồ sơ",
+    Status.STOPPED: "Dừng xử lý",
+    Status.PROCESSED: "Đã xử lý xong",
+    Status.RETURNED: "Đã trả kết quả",
+}
+
+
+class Action(StrEnum):
+    """Every human action is a workflow update of the same name."""
+
+    ACCEPT = "accept"
+    REQUEST_SUPPLEMENT = "request_supplement"
+    SUPPLEMENT = "supplement"
+    REFUSE = "refuse"
+    FORWARD = "forward"
+    APPRAISE = "appraise"
+    APPROVE = "approve"
+    REJECT = "reject"
+    SIGN = "sign"
+    PAY = "pay"
+    RETURN = "return"
+    WITHDRAW = "withdraw"
+    REQUEST_EXTENSION = "request_extension"
+
+
+class Channel(StrEnum):
+    COUNTER = "counter"  # KenhThucHien 1
+    ONLINE = "online"  # 2
+    POST = "post"  # 3
+
+
+class Actor(BaseModel):
+    """Who acts: the API fills this from the caller's verified token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1)
+    name: str = ""
+    role: Role
+    agency: str | None = None
+
+
+SYSTEM_ACTOR = Actor(id="system", name="motcua", role=Role.SYSTEM)
+
+
+class Applicant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1)
+    id_number: str = Field(min_length=9, max_length=12, pattern=r"^\d+$")
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    account: str | None = Field(
+        default=None, description="the applicant's login subject; applicant actions must match it"
+    )
+
+
+class DocumentRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    filename: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ActionInput(BaseModel):
+    """The single argument of every action update."""
+
+    actor: Actor
+    comment: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class DossierInput(BaseModel):
+    """Workflow input: everything the dossier needs, frozen at submission."""
+
+    code: str
+    procedure: Procedure
+    calendar: WorkingCalendar
+    centre_agency: str
+    competent_agency: str
+    step_agencies: list[str] = Field(description="resolved agency code of each step")
+    channel: Channel
+    applicant: Applicant
+    documents: list[DocumentRef] = Field(default_factory=list)
+    submitted_at: datetime
+    submitted_by: Actor
+    carried_state: DossierState | None = Field(
+        default=None, description="set when the workflow continues as new"
+    )
+
+
+class Event(BaseModel):
+    """One thing that happened to a dossier. Ids are deterministic per dossier."""
+
+    id: str
+    seq: int
+    dossier_code: str
+    kind: str  # an Action value, or a system event: escalated, overdue, ...
+    at: datetime
+    actor_id: str
+    actor_name: str = ""
+    role: Role
+    agency: str | None = None
+    step_id: str | None = None
+    step_kind: StepKind | None = None
+    status_before: Status | None = None
+    status_after: Status | None = None
+    comment: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class Ledger(BaseModel):
+    """A pausable countdown: the dossier's statutory clock, or one step's budget."""
+
+    unit: TimeUnit
+    budget_minutes: int
+    extra_minutes: int = 0  # granted by an extension
+    started_at: datetime | None = None
+    consumed_minutes: int = 0  # used before the running segment
+    running_since: datetime | None = None
+    paused_since: datetime | None = None
+    paused_minutes_total: int = 0  # real minutes spent paused (for reports)
+    due_at: datetime | None = None
+
+
+class Exclusion(BaseModel):
+    start: datetime
+    end: datetime | None = None
+    reason: str
+
+
+class Escalation(BaseModel):
+    at: datetime
+    kind: Literal["step_budget", "apology_due", "overdue", "handoff_unacknowledged"]
+    step_id: str | None
+    agency: str | None
+    to_role: Role
+    message: str
+
+
+class StepRun(BaseModel):
+    """One pass through a step (a step may be visited again after a supplement)."""
+
+    index: int
+    step_id: str
+    kind: StepKind
+    role: Role
+    agency: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    ledger: Ledger
+    escalated_at: datetime | None = None
+    outcome: str | None = None
+    actor_id: str | None = None
+    verdict: Literal["early", "on_time", "late"] | None = None  # trước hạn / đúng hạn / quá hạn
+
+
+class Overdue(BaseModel):
+    at: datetime
+    appointment: datetime
+    step_id: str | None
+    agency: str | None
+    late_steps: list[str] = Field(default_factory=list)
+
+
+class Extension(BaseModel):
+    at: datetime
+    by: str
+    agency: str | None
+    reason: str
+    previous_appointment: datetime
+    new_appointment: datetime
+
+
+class DossierState(BaseModel):
+    """The whole mutable state; carried across continue-as-new."""
+
+    status: Status = Status.SUBMITTED
+    step_index: int = 0
+    runs: list[StepRun] = Field(default_factory=list)
+    clock: Ledger | None = None  # None until the dossier is received complete
+    received_at: datetime | None = None  # receipt of the complete dossier (clock basis)
+    arrival_at: datetime | None = None  # when the latest (complete?) dossier arrived
+    exclusions: list[Exclusion] = Field(default_factory=list)
+    supplement_requests: int = 0
+    supplement_requested_at: datetime | None = None
+    supplement_due_at: datetime | None = None
+    supplement_stage: StepKind | None = None
+    documents: list[DocumentRef] = Field(default_factory=list)
+    extensions: list[Extension] = Field(default_factory=list)
+    escalations: list[Escalation] = Field(default_factory=list)
+    apology_warned: bool = False
+    overdue: Overdue | None = None
+    outcome: Literal["granted", "refused", "withdrawn", "not_received", "abandoned"] | None = None
+    decided_at: datetime | None = None
+    processed_at: datetime | None = None  # result ready (Đã xử lý xong): the 766 end time
+    closed_at: datetime | None = None
+    handoff_acks: list[dict[str, Any]] = Field(default_factory=list)
+    forms: list[dict[str, Any]] = Field(default_factory=list)
+    event_seq: int = 0
+
+
+class AllowedAction(BaseModel):
+    action: Action
+    role: Role
+    agency: str | None
+    step_id: str | None = None
+
+
+class StepView(BaseModel):
+    index: int
+    step_id: str
+    name: str
+    kind: StepKind
+    role: Role
+    agency: str
+    budget: str
+    started_at: datetime | None = None
+    due_at: datetime | None = None
+    ended_at: datetime | None = None
+    escalated: bool = False
+    verdict: str | None = None
+
+
+class DossierView(BaseModel):
+    """What the state query returns: the whole live picture of a dossier."""
+
+    code: str
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str
+    status: Status
+    status_code: int
+    status_label: str
+    channel: Channel
+    centre_agency: str
+    competent_agency: str
+    submitted_at: datetime
+    received_at: datetime | None
+    appointment_at: datetime | None
+    original_appointment_at: datetime | None
+    current_step: StepView | None
+    holder: AllowedAction | None = Field(description="who must act now")
+    steps: list[StepView]
+    clock_unit: TimeUnit
+    clock_budget_minutes: int
+    clock_consumed_minutes: int
+    clock_paused: bool
+    paused_since: datetime | None
+    time_paused_minutes: int
+    exclusions: list[Exclusion]
+    supplement_requests: int
+    supplement_due_at: datetime | None
+    extensions: list[Extension]
+    escalations: list[Escalation]
+    overdue: Overdue | None
+    outcome: str | None
+    decided_at: datetime | None
+    processed_at: datetime | None
+    closed_at: datetime | None
+    allowed_actions: list[AllowedAction]
+    forms: list[dict[str, Any]]
+    handoff_acks: list[dict[str, Any]]
+    calendar_version: str
+    event_seq: int = Field(description="events so far; the read model has caught up when its last_event_seq equals this")
+
+
+DossierInput.model_rebuild()

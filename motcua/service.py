@@ -1,0 +1,178 @@
+"""The application service every front door uses (CLI, demo, HTTP API):
+submitting a dossier, taking an action on it, reading its live state.
+
+Submitting freezes what the dossier needs into the workflow input: the
+procedure version in force on the day of receipt and a calendar snapshot, so
+neither a catalog edit nor a `holidays` upgrade changes a running dossier.
+Refused actions leave no trace in Temporal's history, so they are recorded
+here, in the read model, for the auditors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from domain.calendar import VIETNAM_TZ, WorkingCalendar
+from domain.calendar_source import build_calendar, load_overrides
+from domain.catalog import Catalog, Role
+from domain.dossier import (
+    Action,
+    ActionInput,
+    Actor,
+    Applicant,
+    Channel,
+    DocumentRef,
+    DossierInput,
+    DossierView,
+)
+from motcua.settings import Settings
+from store import repository
+from store.schemas import RefusedAttempt
+from workflows.dossier import AGENCY_CODE, DOSSIER_STATUS, PROCEDURE_CODE, DossierWorkflow
+
+UPDATE_TIMEOUT = timedelta(seconds=15)
+TZ = ZoneInfo(VIETNAM_TZ)
+
+
+class ServiceError(Exception):
+    """A request the service cannot carry out. `code`: not_found, invalid,
+    forbidden, wrong_step, closed, unavailable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class SubmitRequest(BaseModel):
+    procedure_code: str
+    applicant: Applicant
+    channel: Channel = Channel.COUNTER
+    documents: list[DocumentRef] = Field(default_factory=list)
+    centre_agency: str | None = None
+
+
+@lru_cache(maxsize=8)
+def _calendar(first_year: int, last_year: int, overrides: Path | None, stamp: float) -> WorkingCalendar:
+    return build_calendar(first_year, last_year, load_overrides(overrides))
+
+
+def calendar_snapshot(settings: Settings, year: int) -> WorkingCalendar:
+    """The calendar frozen into a dossier received in `year` (cached per overrides version)."""
+    path = settings.calendar_overrides
+    stamp = path.stat().st_mtime if path.exists() else 0.0
+    return _calendar(year - 1, year + settings.calendar_years_ahead, path, stamp)
+
+
+class DossierService:
+    def __init__(self, client: Client, engine: Engine, catalog: Catalog, settings: Settings) -> None:
+        self.client = client
+        self.engine = engine
+        self.catalog = catalog
+        self.settings = settings
+
+    # -- submission ---------------------------------------------------------------
+
+    def build_input(
+        self, req: SubmitRequest, actor: Actor, code: str, submitted_at: datetime
+    ) -> DossierInput:
+        local_day = submitted_at.astimezone(TZ).date()
+        try:
+            procedure = self.catalog.procedure(req.procedure_code, on=local_day)
+        except KeyError as exc:
+            raise ServiceError("not_found", str(exc.args[0])) from None
+        centre = req.centre_agency or self.settings.centre_agency
+        if centre not in self.catalog.agencies:
+            raise ServiceError("invalid", f"centre_agency: unknown agency {centre}")
+        agencies = [self.catalog.resolve_agency(s.agency, procedure, centre) for s in procedure.steps]
+        return DossierInput(
+            code=code, procedure=procedure,
+            calendar=calendar_snapshot(self.settings, local_day.year),
+            centre_agency=centre, competent_agency=procedure.competent_agency,
+            step_agencies=agencies, channel=req.channel, applicant=req.applicant,
+            documents=req.documents, submitted_at=submitted_at, submitted_by=actor,
+        )
+
+    async def submit(self, req: SubmitRequest, actor: Actor) -> DossierView:
+        """Allocate the dossier code and start its workflow (id = code)."""
+        if actor.role not in (Role.APPLICANT, Role.INTAKE_OFFICER):
+            raise ServiceError("forbidden", "only an applicant or an intake officer may submit a dossier")
+        if actor.role is Role.APPLICANT and req.applicant.account not in (None, actor.id):
+            raise ServiceError("forbidden", "an applicant may submit only for their own account")
+        if actor.role is Role.APPLICANT:
+            req = req.model_copy(update={"applicant": req.applicant.model_copy(update={"account": actor.id})})
+        now = datetime.now(UTC)
+        self.build_input(req, actor, "pending", now)  # validate before consuming a number
+        procedure = self.catalog.procedure(req.procedure_code, on=now.astimezone(TZ).date())
+        code = await asyncio.to_thread(
+            repository.allocate_dossier_code, self.engine, procedure.competent_agency,
+            now.astimezone(TZ).date())
+        inp = self.build_input(req, actor, code, now)
+        handle = await self.client.start_workflow(
+            DossierWorkflow.run, inp, id=code, task_queue=self.settings.centre_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes([
+                DOSSIER_STATUS.value_set("submitted"),
+                PROCEDURE_CODE.value_set(procedure.code),
+                AGENCY_CODE.value_set(inp.centre_agency),
+            ]),
+            static_summary=f"{procedure.code} {procedure.name}",
+        )
+        return await self._query(handle)
+
+    # -- actions ------------------------------------------------------------------
+
+    async def act(self, code: str, action: Action, cmd: ActionInput) -> DossierView:
+        """Run one action as a workflow update; a refusal is recorded and re-raised."""
+        handle = self.client.get_workflow_handle(code)
+        try:
+            return await handle.execute_update(
+                action.value, cmd, result_type=DossierView, rpc_timeout=UPDATE_TIMEOUT)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            if isinstance(cause, ApplicationError) and cause.type:
+                await self._refused(code, action, cmd, cause.type, cause.message)
+                raise ServiceError(cause.type, cause.message) from None
+            raise
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                if "completed" in exc.message or "closed" in exc.message:
+                    reason = f"dossier {code} is closed; '{action.value}' is no longer possible"
+                    await self._refused(code, action, cmd, "closed", reason)
+                    raise ServiceError("closed", reason) from None
+                raise ServiceError("not_found", f"no dossier {code}") from None
+            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE,
+                              RPCStatusCode.CANCELLED):
+                raise ServiceError("unavailable", "the dossier's worker did not answer in time; "
+                                   "nothing was changed, try again") from None
+            raise
+
+    async def _refused(self, code: str, action: Action, cmd: ActionInput, kind: str, reason: str) -> None:
+        attempt = RefusedAttempt.from_actor(
+            dossier_code=code, action=action.value, actor=cmd.actor, at=datetime.now(UTC),
+            code=kind, reason=reason, comment=cmd.comment, data=cmd.data)
+        await asyncio.to_thread(repository.record_refused_attempt, self.engine, attempt)
+
+    # -- reading ------------------------------------------------------------------
+
+    async def state(self, code: str) -> DossierView:
+        return await self._query(self.client.get_workflow_handle(code))
+
+    async def _query(self, handle: WorkflowHandle[object, object]) -> DossierView:
+        try:
+            return await handle.query(DossierWorkflow.state)
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise ServiceError("not_found", f"no dossier {handle.id}") from None
+            raise

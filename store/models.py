@@ -1,0 +1,163 @@
+"""SQL read model tables (SQLModel).
+
+These classes live only in the store: they are never Temporal payloads. The
+workflow and activities exchange the pydantic models of ``store.schemas``.
+All timestamps are stored as UTC and read back as aware UTC datetimes.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from store.db import UTCDateTime
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class DossierRow(SQLModel, table=True):
+    """The latest known summary of each dossier (worklists, reports, search)."""
+
+    __tablename__ = "dossiers"
+
+    code: str = Field(primary_key=True)
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str = ""
+    status: str = Field(index=True)
+    status_code: int
+    channel: str
+    centre_agency: str
+    competent_agency: str = Field(index=True)
+    current_step_id: str | None = None
+    current_step_kind: str | None = None
+    current_agency: str | None = Field(default=None, index=True)
+    current_role: str | None = None
+    step_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    received_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    appointment_at: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    overdue: bool = False
+    escalated: bool = False
+    outcome: str | None = None
+    applicant_name: str
+    applicant_id_number: str
+    applicant_account: str | None = None
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    last_event_seq: int = 0
+
+
+class EventRow(SQLModel, table=True):
+    """The dossier's event log, one row per ``domain.dossier.Event``."""
+
+    __tablename__ = "dossier_events"
+
+    id: str = Field(primary_key=True)  # "<dossier code>:<seq>"
+    dossier_code: str = Field(index=True)
+    seq: int
+    kind: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor_id: str
+    actor_name: str = ""
+    role: str
+    agency: str | None = None
+    step_id: str | None = None
+    step_kind: str | None = None
+    status_before: str | None = None
+    status_after: str | None = None
+    comment: str = Field(default="", sa_type=Text)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+class RefusedAttemptRow(SQLModel, table=True):
+    """Refused workflow updates: they leave no trace in Temporal history, so this
+    table is the auditors' record of them."""
+
+    __tablename__ = "refused_attempts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    attempt_id: str | None = Field(default=None, unique=True)  # idempotency key (e.g. update id)
+    dossier_code: str = Field(index=True)
+    action: str
+    at: datetime = Field(sa_type=UTCDateTime)
+    actor_id: str
+    actor_name: str = ""
+    role: str
+    agency: str | None = None
+    reason: str = Field(default="", sa_type=Text)
+    code: str  # "forbidden", "wrong_step", "invalid", "closed", ...
+    comment: str = Field(default="", sa_type=Text)
+    data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
+class OutboxRow(SQLModel, table=True):
+    """Notifications to deliver (transactional outbox)."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (Index("ix_notification_outbox_pending", "sent_at", "created_at"),)
+
+    id: str = Field(primary_key=True)  # f"{event_id}:{recipient}"
+    dossier_code: str = Field(index=True)
+    event_id: str
+    recipient_role: str | None = None
+    recipient_agency: str | None = None
+    recipient: str
+    channel: str = "portal"  # "portal" | "sms" | "email"
+    subject: str = ""
+    body: str = Field(default="", sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DocumentRow(SQLModel, table=True):
+    """Generated documents: forms 01..07 and the result."""
+
+    __tablename__ = "documents"
+
+    id: str = Field(primary_key=True)
+    dossier_code: str = Field(index=True)
+    form: str  # "01".."07" or "result"
+    title: str = ""
+    media_type: str = "text/html"
+    content: str = Field(default="", sa_type=Text)
+    sha256: str = ""
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    event_id: str | None = None
+
+
+class DossierSequenceRow(SQLModel, table=True):
+    """Per agency and day counter behind dossier codes."""
+
+    __tablename__ = "dossier_sequences"
+
+    agency_code: str = Field(primary_key=True)
+    day: str = Field(primary_key=True)  # YYMMDD
+    last_seq: int = 0
+
+
+class HandoffInboxRow(SQLModel, table=True):
+    """Receipts of handed-off steps by agency workers."""
+
+    __tablename__ = "agency_inbox"
+
+    id: str = Field(primary_key=True)  # f"{dossier_code}:{step_id}:{run_index}"
+    agency_code: str = Field(index=True)
+    dossier_code: str = Field(index=True)
+    step_id: str
+    run_index: int = 0
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    worker_identity: str = ""
+
+
+__all__ = [
+    "DocumentRow",
+    "DossierRow",
+    "DossierSequenceRow",
+    "EventRow",
+    "HandoffInboxRow",
+    "OutboxRow",
+    "RefusedAttemptRow",
+]

@@ -1,0 +1,168 @@
+"""Pydantic payloads for the read model.
+
+These are what the workflow and activities build and pass around (they are safe
+Temporal payloads and safe to import inside the workflow sandbox: this module
+imports neither SQLAlchemy nor SQLModel). ``store.repository`` turns them into
+rows of the tables in ``store.models``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from domain.catalog import Role, StepKind
+from domain.dossier import Actor, Channel, Status
+
+
+class DossierSummary(BaseModel):
+    """One row of the ``dossiers`` table, as the workflow sees its dossier now.
+
+    ``last_event_seq`` orders summaries: the repository never lets a summary
+    with a lower sequence overwrite a newer one (retries may arrive late).
+    """
+
+    code: str
+    procedure_code: str
+    procedure_version: int
+    procedure_name: str = ""
+    status: Status
+    status_code: int | None = Field(
+        default=None, description="national code; derived from status when omitted"
+    )
+    channel: Channel
+    centre_agency: str
+    competent_agency: str
+    current_step_id: str | None = None
+    current_step_kind: StepKind | None = None
+    current_agency: str | None = None
+    current_role: Role | None = None
+    step_due_at: datetime | None = None
+    submitted_at: datetime
+    received_at: datetime | None = None
+    appointment_at: datetime | None = None
+    overdue: bool = False
+    escalated: bool = False
+    outcome: str | None = None
+    applicant_name: str
+    applicant_id_number: str
+    applicant_account: str | None = None
+    closed_at: datetime | None = None
+    updated_at: datetime | None = Field(
+        default=None, description="workflow time; the write time when omitted"
+    )
+    last_event_seq: int = 0
+
+    @model_validator(mode="after")
+    def _derive_status_code(self) -> DossierSummary:
+        if self.status_code is None:
+            self.status_code = self.status.national_code
+        return self
+
+
+class OutboxMessage(BaseModel):
+    """A notification to deliver; ``id`` defaults to ``f"{event_id}:{recipient}"``."""
+
+    id: str = ""
+    dossier_code: str
+    event_id: str
+    recipient_role: Role | None = None
+    recipient_agency: str | None = None
+    recipient: str = Field(
+        min_length=1, description='applicant id number, account, or "role@agency"'
+    )
+    channel: str = Field(default="portal", pattern=r"^(portal|sms|email)$")
+    subject: str = ""
+    body: str = ""
+    created_at: datetime
+    sent_at: datetime | None = None
+
+    @model_validator(mode="after")
+    def _default_id(self) -> OutboxMessage:
+        if not self.id:
+            self.id = f"{self.event_id}:{self.recipient}"
+        return self
+
+
+class DocumentRecord(BaseModel):
+    """A generated document (forms 01..07, the result) stored with the dossier."""
+
+    id: str
+    dossier_code: str
+    form: str
+    title: str = ""
+    media_type: str = "text/html"
+    content: str = ""
+    sha256: str = ""
+    created_at: datetime
+    event_id: str | None = None
+
+
+class HandoffReceipt(BaseModel):
+    """An agency worker's receipt of a handed-off dossier step."""
+
+    id: str = ""
+    agency_code: str
+    dossier_code: str
+    step_id: str
+    run_index: int = 0
+    received_at: datetime
+    worker_identity: str = ""
+
+    @model_validator(mode="after")
+    def _default_id(self) -> HandoffReceipt:
+        if not self.id:
+            self.id = f"{self.dossier_code}:{self.step_id}:{self.run_index}"
+        return self
+
+
+class RefusedAttempt(BaseModel):
+    """A workflow update that was refused (it leaves no trace in Temporal history).
+
+    ``attempt_id``, when set (e.g. the update id), makes recording idempotent.
+    ``code`` is one of "forbidden", "wrong_step", "invalid", "closed", ...
+    """
+
+    attempt_id: str | None = None
+    dossier_code: str
+    action: str
+    at: datetime
+    actor_id: str
+    actor_name: str = ""
+    role: Role | str
+    agency: str | None = None
+    reason: str = ""
+    code: str
+    comment: str = ""
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @classmethod
+    def from_actor(
+        cls,
+        *,
+        dossier_code: str,
+        action: str,
+        actor: Actor,
+        at: datetime,
+        code: str,
+        reason: str = "",
+        comment: str = "",
+        data: dict[str, Any] | None = None,
+        attempt_id: str | None = None,
+    ) -> RefusedAttempt:
+        return cls(
+            attempt_id=attempt_id,
+            dossier_code=dossier_code,
+            action=str(action),
+            at=at,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            role=actor.role,
+            agency=actor.agency,
+            reason=reason,
+            code=code,
+            comment=comment,
+            data=data or {},
+        )

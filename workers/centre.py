@@ -1,0 +1,38 @@
+"""The centre's worker: runs DossierWorkflow and the centre's activities (read
+model projection, calendar extension) on the centre's task queue."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.calendar import CalendarActivities
+from activities.read_model import ReadModelActivities
+from motcua.settings import Settings
+from workflows.dossier import DossierWorkflow
+
+# Domain and contract modules are pure and deterministic; passing them through
+# the sandbox saves re-importing pydantic models for every workflow run.
+WORKFLOW_RUNNER = SandboxedWorkflowRunner(
+    restrictions=SandboxRestrictions.default.with_passthrough_modules("domain", "activities.contracts")
+)
+WORKFLOWS = [DossierWorkflow]
+
+
+def centre_worker(
+    client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
+) -> Worker:
+    read_model = ReadModelActivities(engine)
+    calendar = CalendarActivities(settings.calendar_overrides)
+    return Worker(
+        client,
+        task_queue=settings.centre_task_queue,
+        workflows=WORKFLOWS,
+        activities=[read_model.record_dossier_events, calendar.extend_calendar],
+        activity_executor=executor,
+        workflow_runner=WORKFLOW_RUNNER,
+    )

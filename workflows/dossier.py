@@ -1,0 +1,342 @@
+"""DossierWorkflow: one durable workflow per dossier, id = dossier code.
+
+The rules live in domain.machine.DossierMachine; this class gives them
+durability. Officer and applicant actions arrive as updates (one per action,
+each with a validator that refuses with the reason before anything is written
+to history), timers wake the loop for step budgets, the apology warning, the
+appointment and the supplement deadline, and activities record every event in
+the SQL read model and hand the dossier to the receiving agency's own worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.contracts import (
+        EXTEND_CALENDAR,
+        RECEIVE_HANDOFF,
+        RECORD_EVENTS,
+        ExtendCalendarInput,
+        HandoffAck,
+        HandoffInput,
+        RecordEventsInput,
+        RecordEventsResult,
+    )
+    from domain.calendar import WorkingCalendar
+    from domain.catalog import agency_task_queue
+    from domain.dossier import Action, ActionInput, DossierInput, DossierView
+    from domain.machine import DossierMachine, Refusal
+
+DOSSIER_STATUS = SearchAttributeKey.for_keyword("DossierStatus")
+PROCEDURE_CODE = SearchAttributeKey.for_keyword("ProcedureCode")
+AGENCY_CODE = SearchAttributeKey.for_keyword("AgencyCode")
+STATUTORY_DEADLINE = SearchAttributeKey.for_datetime("StatutoryDeadline")
+ESCALATED = SearchAttributeKey.for_bool("Escalated")
+SEARCH_ATTRIBUTES = {
+    "DossierStatus": "Keyword",
+    "ProcedureCode": "Keyword",
+    "AgencyCode": "Keyword",
+    "StatutoryDeadline": "Datetime",
+    "Escalated": "Bool",
+}
+
+# The read model must catch up however long the database is away: retry forever,
+# backing off to a minute. Events are idempotent by id, so retries never double rows.
+RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# A handoff waits for the receiving agency's worker; lateness is caught by the
+# step budget's escalation, not by giving up.
+HANDOFF_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["WrongAgency"],
+)
+# Keep a year of calendar ahead of the clock; extend through an activity so the
+# new data is recorded in history and replays identically.
+CALENDAR_MARGIN = timedelta(days=400)
+
+
+def _refused(r: Refusal) -> ApplicationError:
+    # The type carries the refusal code so the API can choose 403 / 409 / 422.
+    return ApplicationError(r.message, type=r.code, non_retryable=True)
+
+
+@workflow.defn
+class DossierWorkflow:
+    @workflow.init
+    def __init__(self, inp: DossierInput) -> None:
+        self.m = DossierMachine(inp)
+        # Start in __init__ so that updates delivered with the first task see the intake step.
+        self.m.start(workflow.now())
+        self._changed = False
+        self._handoff: asyncio.Task[None] | None = None
+        self._published: dict[str, object] = {}
+
+    @workflow.run
+    async def run(self, inp: DossierInput) -> DossierView:
+        while True:
+            await self._keep_calendar_ahead()
+            await self._record()
+            if self.m.closed:
+                break
+            self._send_handoff_if_due()
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._record()
+                workflow.continue_as_new(
+                    inp.model_copy(update={"carried_state": self.m.s, "calendar": self.m.calendar})
+                )
+            await self._sleep_until_something_happens()
+        if self._handoff is not None and not self._handoff.done():
+            self._handoff.cancel()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._record()
+        return self.m.view(workflow.now())
+
+    # -- the loop ------------------------------------------------------------------
+
+    async def _sleep_until_something_happens(self) -> None:
+        self._changed = False
+        wake = self.m.next_wake()
+        now = workflow.now()
+        if wake is not None and wake <= now:
+            self.m.on_time(now)
+            return
+        timeout = None if wake is None else wake - now
+        try:
+            await workflow.wait_condition(
+                lambda: self._changed or self.m.has_new_events,
+                timeout=timeout,
+                timeout_summary=f"next deadline {wake.isoformat()}" if wake else None,
+            )
+        except asyncio.TimeoutError:
+            self.m.on_time(workflow.now())
+
+    def _should_continue_as_new(self) -> bool:
+        return workflow.info().is_continue_as_new_suggested() and self._handoff is None
+
+    async def _record(self) -> None:
+        """Write new events to the read model (and their forms and notifications)."""
+        while self.m.has_new_events:
+            events = self.m.drain()
+            view = self.m.view(workflow.now())
+            await workflow.execute_activity(
+                RECORD_EVENTS,
+                RecordEventsInput(dossier=view, applicant=self.m.inp.applicant, events=events),
+                result_type=RecordEventsResult,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RECORD_RETRY,
+                summary=f"record {len(events)} event(s) up to #{events[-1].seq}",
+            )
+            self._publish(view)
+
+    def _publish(self, view: DossierView) -> None:
+        """Keep the operator-facing search attributes current (never personal data)."""
+        current = view.current_step
+        values: dict[str, object] = {
+            "status": view.status.value,
+            "agency": current.agency if current else view.competent_agency,
+            "deadline": view.appointment_at,
+            "escalated": bool(view.escalations),
+        }
+        if values == self._published:
+            return
+        updates = [
+            DOSSIER_STATUS.value_set(view.status.value),
+            PROCEDURE_CODE.value_set(view.procedure_code),
+            AGENCY_CODE.value_set(str(values["agency"])),
+            ESCALATED.value_set(bool(values["escalated"])),
+        ]
+        if view.appointment_at is not None:
+            updates.append(STATUTORY_DEADLINE.value_set(view.appointment_at))
+        workflow.upsert_search_attributes(updates)
+        self._published = values
+
+    async def _keep_calendar_ahead(self) -> None:
+        cal = self.m.calendar
+        horizon = workflow.now() + CALENDAR_MARGIN
+        clock = self.m.s.clock
+        if clock is not None and clock.due_at is not None:
+            horizon = max(horizon, clock.due_at + CALENDAR_MARGIN)
+        if cal.covers(horizon.date()):
+            return
+        more = await workflow.execute_activity(
+            EXTEND_CALENDAR,
+            ExtendCalendarInput(first_year=cal.valid_to.year + 1, last_year=horizon.year + 1),
+            result_type=WorkingCalendar,
+            start_to_close_timeout=timedelta(minutes=1),
+        )
+        self.m.calendar = cal.merged(more)
+
+    # -- handoff to the receiving agency -------------------------------------------
+
+    def _send_handoff_if_due(self) -> None:
+        if self._handoff is not None:
+            return
+        run = self.m.pending_handoff()
+        if run is None:
+            return
+        clock = self.m.s.clock
+        request = HandoffInput(
+            dossier_code=self.m.inp.code,
+            step_id=run.step_id,
+            run_index=len(self.m.s.runs) - 1,
+            from_agency=self.m.inp.centre_agency,
+            to_agency=run.agency,
+            procedure_code=self.m.procedure.code,
+            procedure_name=self.m.procedure.name,
+            documents=self.m.s.documents,
+            appointment_at=clock.due_at if clock else None,
+            sent_at=workflow.now(),
+        )
+        self._handoff = asyncio.create_task(self._hand_off(request))
+
+    async def _hand_off(self, request: HandoffInput) -> None:
+        # Runs on the receiving agency's task queue: only that agency's worker can
+        # acknowledge, which is how agencies stay separate systems.
+        ack = await workflow.execute_activity(
+            RECEIVE_HANDOFF,
+            request,
+            result_type=HandoffAck,
+            task_queue=agency_task_queue(request.to_agency),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=HANDOFF_RETRY,
+            summary=f"hand dossier to {request.to_agency}",
+        )
+        self.m.handoff_acknowledged(ack.model_dump(mode="json"), workflow.now())
+        self._handoff = None
+        self._changed = True
+
+    # -- query ---------------------------------------------------------------------
+
+    @workflow.query
+    def state(self) -> DossierView:
+        return self.m.view(workflow.now())
+
+    # -- actions: one update per action, each validated before it is accepted ------
+
+    def _check(self, action: Action, cmd: ActionInput) -> None:
+        try:
+            self.m.check(action, cmd, workflow.now())
+        except Refusal as r:
+            raise _refused(r) from None
+
+    def _act(self, action: Action, cmd: ActionInput) -> DossierView:
+        now = workflow.now()
+        try:
+            self.m.apply(action, cmd, now)
+        except Refusal as r:
+            # Only reachable if state moved between validation and handling.
+            raise _refused(r) from None
+        self._changed = True
+        return self.m.view(now)
+
+    @workflow.update
+    def accept(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.ACCEPT, cmd)
+
+    @accept.validator
+    def _accept_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.ACCEPT, cmd)
+
+    @workflow.update
+    def request_supplement(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.REQUEST_SUPPLEMENT, cmd)
+
+    @request_supplement.validator
+    def _request_supplement_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.REQUEST_SUPPLEMENT, cmd)
+
+    @workflow.update
+    def supplement(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.SUPPLEMENT, cmd)
+
+    @supplement.validator
+    def _supplement_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.SUPPLEMENT, cmd)
+
+    @workflow.update
+    def refuse(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.REFUSE, cmd)
+
+    @refuse.validator
+    def _refuse_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.REFUSE, cmd)
+
+    @workflow.update
+    def forward(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.FORWARD, cmd)
+
+    @forward.validator
+    def _forward_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.FORWARD, cmd)
+
+    @workflow.update
+    def appraise(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.APPRAISE, cmd)
+
+    @appraise.validator
+    def _appraise_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.APPRAISE, cmd)
+
+    @workflow.update
+    def approve(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.APPROVE, cmd)
+
+    @approve.validator
+    def _approve_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.APPROVE, cmd)
+
+    @workflow.update
+    def reject(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.REJECT, cmd)
+
+    @reject.validator
+    def _reject_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.REJECT, cmd)
+
+    @workflow.update
+    def sign(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.SIGN, cmd)
+
+    @sign.validator
+    def _sign_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.SIGN, cmd)
+
+    @workflow.update
+    def pay(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.PAY, cmd)
+
+    @pay.validator
+    def _pay_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.PAY, cmd)
+
+    @workflow.update(name="return")
+    def return_result(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.RETURN, cmd)
+
+    @return_result.validator
+    def _return_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.RETURN, cmd)
+
+    @workflow.update
+    def withdraw(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.WITHDRAW, cmd)
+
+    @withdraw.validator
+    def _withdraw_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.WITHDRAW, cmd)
+
+    @workflow.update
+    def request_extension(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.REQUEST_EXTENSION, cmd)
+
+    @request_extension.validator
+    def _request_extension_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.REQUEST_EXTENSION, cmd)
+
