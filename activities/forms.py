@@ -44,12 +44,12 @@ def _when(value: str | datetime | None) -> str:
 
 
 def _rows(pairs: list[tuple[str, str]]) -> str:
-    return "\n".join(
-        f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in pairs
-    )
+    return "\n".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in pairs)
 
 
-def _body(form: str, event: Event, view: DossierView, applicant: Applicant) -> list[tuple[str, str]]:
+def _body(
+    form: str, event: Event, view: DossierView, applicant: Applicant
+) -> list[tuple[str, str]]:
     common = [
         ("Mã hồ sơ", view.code),
         ("Thủ tục", f"{view.procedure_name} ({view.procedure_code})"),
@@ -83,7 +83,10 @@ def _body(form: str, event: Event, view: DossierView, applicant: Applicant) -> l
             ("Ngày hẹn trả trước đây", _when(d.get("previous_appointment"))),
             ("Lý do chậm", event.comment or "—"),
             ("Ngày hẹn trả mới", _when(d.get("new_appointment"))),
-            ("Lời xin lỗi", "Cơ quan xin lỗi ông/bà vì sự chậm trễ và hẹn lại ngày trả kết quả như trên."),
+            (
+                "Lời xin lỗi",
+                "Cơ quan xin lỗi ông/bà vì sự chậm trễ và hẹn lại ngày trả kết quả như trên.",
+            ),
         ]
     if form == "05":
         return [
@@ -111,5 +114,6 @@ def render_form(form: str, event: Event, view: DossierView, applicant: Applicant
 Sự kiện {escape(event.id)}.</p></footer>
 </body></html>
 """
-    return RenderedForm(form=form, title=title, html=html,
-                        sha256=hashlib.sha256(html.encode("utf-8")).hexdigest())
+    return RenderedForm(
+        form=form, title=title, html=html, sha256=hashlib.sha256(html.encode("utf-8")).hexdigest()
+    )

@@ -30,10 +30,23 @@ class AgencyActivities:
             raise ApplicationError(
                 f"dossier {inp.dossier_code} is addressed to {inp.to_agency}, "
                 f"but this worker serves {self.agency_code}",
-                type="WrongAgency", non_retryable=True)
-        row = repository.record_handoff(self.engine, HandoffReceipt(
-            agency_code=self.agency_code, dossier_code=inp.dossier_code, step_id=inp.step_id,
-            run_index=inp.run_index, received_at=datetime.now(UTC),
-            worker_identity=self.identity))
-        return HandoffAck(agency=self.agency_code, inbox_id=row.id, received_at=row.received_at,
-                          worker=row.worker_identity)
+                type="WrongAgency",
+                non_retryable=True,
+            )
+        row = repository.record_handoff(
+            self.engine,
+            HandoffReceipt(
+                agency_code=self.agency_code,
+                dossier_code=inp.dossier_code,
+                step_id=inp.step_id,
+                run_index=inp.run_index,
+                received_at=datetime.now(UTC),
+                worker_identity=self.identity,
+            ),
+        )
+        return HandoffAck(
+            agency=self.agency_code,
+            inbox_id=row.id,
+            received_at=row.received_at,
+            worker=row.worker_identity,
+        )

@@ -32,7 +32,11 @@ def _applicant_channels(applicant: Applicant) -> list[tuple[str, str]]:
 def notifications_for(event: Event, view: DossierView, applicant: Applicant) -> list[OutboxMessage]:
     messages: list[OutboxMessage] = []
     subject = APPLICANT_SUBJECTS.get(event.kind)
-    if event.kind == "step_started" and event.status_after and event.status_after.value == "processed":
+    if (
+        event.kind == "step_started"
+        and event.status_after
+        and event.status_after.value == "processed"
+    ):
         subject = "Hồ sơ đã có kết quả, mời nhận kết quả"
     if subject:
         body = f"{subject}. Mã hồ sơ {view.code}."
@@ -41,24 +45,49 @@ def notifications_for(event: Event, view: DossierView, applicant: Applicant) -> 
         if event.comment:
             body += f" {event.comment}"
         for channel, address in _applicant_channels(applicant):
-            messages.append(OutboxMessage(
-                dossier_code=view.code, event_id=event.id, recipient_role=Role.APPLICANT,
-                recipient=f"{channel}:{address}", channel=channel, subject=subject, body=body,
-                created_at=event.at))
+            messages.append(
+                OutboxMessage(
+                    dossier_code=view.code,
+                    event_id=event.id,
+                    recipient_role=Role.APPLICANT,
+                    recipient=f"{channel}:{address}",
+                    channel=channel,
+                    subject=subject,
+                    body=body,
+                    created_at=event.at,
+                )
+            )
     if event.kind in ("escalated", "overdue"):
         agency = event.data.get("to_agency")
         role = event.data.get("to_role", Role.LEADER.value)
-        messages.append(OutboxMessage(
-            dossier_code=view.code, event_id=event.id, recipient_role=Role(role),
-            recipient_agency=agency, recipient=f"{role}@{agency}", channel="portal",
-            subject=f"Cảnh báo hồ sơ {view.code}", body=event.comment, created_at=event.at))
+        messages.append(
+            OutboxMessage(
+                dossier_code=view.code,
+                event_id=event.id,
+                recipient_role=Role(role),
+                recipient_agency=agency,
+                recipient=f"{role}@{agency}",
+                channel="portal",
+                subject=f"Cảnh báo hồ sơ {view.code}",
+                body=event.comment,
+                created_at=event.at,
+            )
+        )
     if event.kind == "step_started":
         role = event.data.get("owner_role")
         agency = event.data.get("owner_agency")
         if role and role not in (Role.SYSTEM.value, Role.APPLICANT.value):
-            messages.append(OutboxMessage(
-                dossier_code=view.code, event_id=event.id, recipient_role=Role(role),
-                recipient_agency=agency, recipient=f"{role}@{agency}", channel="portal",
-                subject=f"Hồ sơ {view.code} chờ xử lý",
-                body=f"Bước '{event.step_id}' hạn {event.data.get('due_at')}", created_at=event.at))
+            messages.append(
+                OutboxMessage(
+                    dossier_code=view.code,
+                    event_id=event.id,
+                    recipient_role=Role(role),
+                    recipient_agency=agency,
+                    recipient=f"{role}@{agency}",
+                    channel="portal",
+                    subject=f"Hồ sơ {view.code} chờ xử lý",
+                    body=f"Bước '{event.step_id}' hạn {event.data.get('due_at')}",
+                    created_at=event.at,
+                )
+            )
     return messages

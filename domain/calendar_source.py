@@ -8,6 +8,7 @@ workflow input (and in activity results, which history records).
 
 from __future__ import annotations
 
+import importlib.metadata
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,7 @@ def build_calendar(
         off.pop(note.day, None)
         if note.day.weekday() in weekend:
             on[note.day] = note.name
-    version = f"holidays-{holidays.__version__}+{overrides.source}"
+    version = f"holidays-{importlib.metadata.version('holidays')}+{overrides.source}"
     return WorkingCalendar(
         version=version,
         valid_from=date(first_year, 1, 1),

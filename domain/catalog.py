@@ -108,9 +108,7 @@ class Step(BaseModel):
     kind: StepKind
     name: str
     role: Role
-    agency: str = Field(
-        default=COMPETENT, description="'centre', 'competent' or an agency code"
-    )
+    agency: str = Field(default=COMPETENT, description="'centre', 'competent' or an agency code")
     budget: Duration
     auto: bool = Field(
         default=True,
@@ -231,7 +229,9 @@ class Procedure(BaseModel):
         raise KeyError(step_id)
 
     def in_force(self, day: date) -> bool:
-        return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)
+        return self.effective_from <= day and (
+            self.effective_to is None or day <= self.effective_to
+        )
 
 
 class CatalogError(ValueError):

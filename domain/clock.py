@@ -84,9 +84,10 @@ def extend_to(calendar: WorkingCalendar, ledger: Ledger, new_due: datetime) -> N
     ledger.due_at = new_due
 
 
-def _due(calendar: WorkingCalendar, ledger: Ledger, start: datetime, *, appointment: bool) -> datetime:
+def _due(
+    calendar: WorkingCalendar, ledger: Ledger, start: datetime, *, appointment: bool
+) -> datetime:
     minutes = remaining_minutes(ledger)
     if appointment:
         return calendar.due(start, minutes, ledger.unit)
     return calendar.advance(start, minutes, ledger.unit)
-

@@ -185,9 +185,12 @@ class Exclusion(BaseModel):
     reason: str
 
 
+EscalationKind = Literal["step_budget", "apology_due", "overdue", "handoff_unacknowledged"]
+
+
 class Escalation(BaseModel):
     at: datetime
-    kind: Literal["step_budget", "apology_due", "overdue", "handoff_unacknowledged"]
+    kind: EscalationKind
     step_id: str | None
     agency: str | None
     to_role: Role
@@ -318,7 +321,9 @@ class DossierView(BaseModel):
     forms: list[dict[str, Any]]
     handoff_acks: list[dict[str, Any]]
     calendar_version: str
-    event_seq: int = Field(description="events so far; the read model has caught up when its last_event_seq equals this")
+    event_seq: int = Field(
+        description="events so far; the read model has caught up when its last_event_seq equals this"
+    )
 
 
 DossierInput.model_rebuild()

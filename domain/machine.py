@@ -30,6 +30,7 @@ from domain.dossier import (
     DossierState,
     DossierView,
     Escalation,
+    EscalationKind,
     Event,
     Exclusion,
     Extension,
@@ -95,9 +96,16 @@ class DossierMachine:
         """Open the intake step. Called once, at the very start of the first run."""
         if self.s.runs:
             return
-        self._emit("submitted", self.inp.submitted_by, now, status_after=Status.SUBMITTED,
-                   data={"channel": self.inp.channel.value,
-                         "documents": [d.model_dump() for d in self.inp.documents]})
+        self._emit(
+            "submitted",
+            self.inp.submitted_by,
+            now,
+            status_after=Status.SUBMITTED,
+            data={
+                "channel": self.inp.channel.value,
+                "documents": [d.model_dump() for d in self.inp.documents],
+            },
+        )
         self._enter_step(0, self.inp.submitted_at)
 
     @property
@@ -150,20 +158,34 @@ class DossierMachine:
             for action in STEP_ACTIONS[step.kind]:
                 if action is Action.FORWARD and (step.auto or run.outcome == "forwarded"):
                     continue
-                allowed.append(AllowedAction(action=action, role=step.role,
-                                             agency=self.step_agency(), step_id=step.id))
+                allowed.append(
+                    AllowedAction(
+                        action=action, role=step.role, agency=self.step_agency(), step_id=step.id
+                    )
+                )
         if waiting_for_applicant:
-            allowed.append(AllowedAction(action=Action.SUPPLEMENT, role=Role.APPLICANT, agency=None))
-            allowed.append(AllowedAction(action=Action.SUPPLEMENT, role=Role.INTAKE_OFFICER,
-                                         agency=self.inp.centre_agency))
+            allowed.append(
+                AllowedAction(action=Action.SUPPLEMENT, role=Role.APPLICANT, agency=None)
+            )
+            allowed.append(
+                AllowedAction(
+                    action=Action.SUPPLEMENT,
+                    role=Role.INTAKE_OFFICER,
+                    agency=self.inp.centre_agency,
+                )
+            )
         if self.s.decided_at is None:
             allowed.append(AllowedAction(action=Action.WITHDRAW, role=Role.APPLICANT, agency=None))
-            allowed.append(AllowedAction(action=Action.WITHDRAW, role=Role.INTAKE_OFFICER,
-                                         agency=self.inp.centre_agency))
+            allowed.append(
+                AllowedAction(
+                    action=Action.WITHDRAW, role=Role.INTAKE_OFFICER, agency=self.inp.centre_agency
+                )
+            )
         if self._extension_open(now):
             for agency in self._extension_agencies():
-                allowed.append(AllowedAction(action=Action.REQUEST_EXTENSION, role=Role.LEADER,
-                                             agency=agency))
+                allowed.append(
+                    AllowedAction(action=Action.REQUEST_EXTENSION, role=Role.LEADER, agency=agency)
+                )
         return allowed
 
     def _extension_agencies(self) -> list[str]:
@@ -196,7 +218,8 @@ class DossierMachine:
             if option.agency == actor.agency:
                 return
         who = " or ".join(
-            f"{o.role.value}" + (f" of {o.agency}" if o.agency else " (the dossier's own applicant)")
+            f"{o.role.value}"
+            + (f" of {o.agency}" if o.agency else " (the dossier's own applicant)")
             for o in options
         )
         raise Refusal(
@@ -224,8 +247,10 @@ class DossierMachine:
             if c.due_at is None:
                 return "the clock is paused while the applicant supplements; there is no appointment to extend"
             latest = self.calendar.latest_extension_request(c.due_at)
-            return (f"the apology and extension request (Form 04) had to be sent by "
-                    f"{latest.isoformat()}, one working day before the appointment {c.due_at.isoformat()}")
+            return (
+                f"the apology and extension request (Form 04) had to be sent by "
+                f"{latest.isoformat()}, one working day before the appointment {c.due_at.isoformat()}"
+            )
         if self.s.status is Status.SUPPLEMENT_REQUESTED:
             return f"the dossier is waiting for the applicant's supplement ({where})"
         return f"'{action.value}' is not possible now: the dossier is {where}"
@@ -235,8 +260,10 @@ class DossierMachine:
         if run is None:
             return f"closed as {self.s.status.value}"
         step = self.step()
-        return (f"at step '{step.id}' ({step.kind.value}, held by {step.role.value} of "
-                f"{self.step_agency()}), status {self.s.status.value}")
+        return (
+            f"at step '{step.id}' ({step.kind.value}, held by {step.role.value} of "
+            f"{self.step_agency()}), status {self.s.status.value}"
+        )
 
     # -- actions -------------------------------------------------------------------
 
@@ -256,23 +283,33 @@ class DossierMachine:
             raise Refusal("invalid", f"'{action.value}' needs a reason in 'comment'")
         if action is Action.REQUEST_SUPPLEMENT:
             missing = cmd.data.get("missing")
-            if (not isinstance(missing, list) or not missing
-                    or not all(isinstance(m, str) and m.strip() for m in missing)):
-                raise Refusal("invalid", "data.missing must list every missing or incorrect "
-                              "document at once (a non-empty list of strings; Form 02)")
+            if (
+                not isinstance(missing, list)
+                or not missing
+                or not all(isinstance(m, str) and m.strip() for m in missing)
+            ):
+                raise Refusal(
+                    "invalid",
+                    "data.missing must list every missing or incorrect "
+                    "document at once (a non-empty list of strings; Form 02)",
+                )
         if action is Action.SUPPLEMENT:
             self._documents(cmd)
         if action is Action.APPRAISE:
             opinion = cmd.data.get("opinion", cmd.comment)
             if not isinstance(opinion, str) or not opinion.strip():
-                raise Refusal("invalid", "'appraise' needs the appraisal opinion in data.opinion or comment")
+                raise Refusal(
+                    "invalid", "'appraise' needs the appraisal opinion in data.opinion or comment"
+                )
             rec = cmd.data.get("recommendation", "grant")
             if rec not in ("grant", "refuse"):
                 raise Refusal("invalid", "data.recommendation must be 'grant' or 'refuse'")
         if action is Action.RETURN:
             channel = cmd.data.get("channel", "counter")
             if channel not in RETURN_CHANNELS:
-                raise Refusal("invalid", f"data.channel must be one of {', '.join(RETURN_CHANNELS)}")
+                raise Refusal(
+                    "invalid", f"data.channel must be one of {', '.join(RETURN_CHANNELS)}"
+                )
         if action is Action.REQUEST_EXTENSION:
             self._new_appointment(cmd, now)
 
@@ -297,20 +334,28 @@ class DossierMachine:
             if raw is not None:
                 day = date.fromisoformat(str(raw)[:10])
                 if not cal.is_working_day(day):
-                    raise Refusal("invalid", f"data.new_appointment {day.isoformat()} is not a working day")
+                    raise Refusal(
+                        "invalid", f"data.new_appointment {day.isoformat()} is not a working day"
+                    )
                 new = cal.closing(day)
             elif isinstance(extra, int) and not isinstance(extra, bool) and extra > 0:
                 new = cal.closing(cal.nth_working_day_after(cal.local(c.due_at).date(), extra))
             else:
-                raise Refusal("invalid", "give data.new_appointment (YYYY-MM-DD) or data.extra_days "
-                              "(a positive number of working days)")
+                raise Refusal(
+                    "invalid",
+                    "give data.new_appointment (YYYY-MM-DD) or data.extra_days "
+                    "(a positive number of working days)",
+                )
         except ValueError as exc:
             if isinstance(exc, Refusal):
                 raise
             raise Refusal("invalid", f"data.new_appointment: {exc}") from None
         if new <= c.due_at:
-            raise Refusal("invalid", f"the new appointment {new.isoformat()} must be after the "
-                          f"current one {c.due_at.isoformat()}")
+            raise Refusal(
+                "invalid",
+                f"the new appointment {new.isoformat()} must be after the "
+                f"current one {c.due_at.isoformat()}",
+            )
         return new
 
     # The handlers below run only after check() passed.
@@ -322,13 +367,22 @@ class DossierMachine:
         start = cal.counting_start(received, p.statutory_time.unit, p.receipt_cutoff)
         self.s.clock = clock.new_ledger(cal, p.statutory_time, start, appointment=True)
         self.s.received_at = received
-        self._emit(Action.ACCEPT.value, cmd.actor, now, comment=cmd.comment,
-                   status_after=Status.RECEIVED,
-                   data={"received_at": received.isoformat(),
-                         "effective_receipt_day": cal.effective_receipt_day(received, p.receipt_cutoff).isoformat(),
-                         "appointment_at": self._iso(self.s.clock.due_at),
-                         "statutory_time": str(p.statutory_time),
-                         "form": "01"})
+        self._emit(
+            Action.ACCEPT.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            status_after=Status.RECEIVED,
+            data={
+                "received_at": received.isoformat(),
+                "effective_receipt_day": cal.effective_receipt_day(
+                    received, p.receipt_cutoff
+                ).isoformat(),
+                "appointment_at": self._iso(self.s.clock.due_at),
+                "statutory_time": str(p.statutory_time),
+                "form": "01",
+            },
+        )
         self._finish_run(now, "accepted", cmd.actor)
         self._advance(now)
 
@@ -352,11 +406,20 @@ class DossierMachine:
                 clock.pause(cal, self.s.clock, now)
             clock.pause(cal, run.ledger, now)
             self.s.exclusions.append(Exclusion(start=now, reason="supplement"))
-        self._emit(Action.REQUEST_SUPPLEMENT.value, cmd.actor, now, comment=cmd.comment,
-                   status_after=Status.SUPPLEMENT_REQUESTED,
-                   data={"missing": cmd.data["missing"], "stage": step.kind.value,
-                         "request_number": self.s.supplement_requests,
-                         "supplement_due_at": self._iso(self.s.supplement_due_at), "form": "02"})
+        self._emit(
+            Action.REQUEST_SUPPLEMENT.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            status_after=Status.SUPPLEMENT_REQUESTED,
+            data={
+                "missing": cmd.data["missing"],
+                "stage": step.kind.value,
+                "request_number": self.s.supplement_requests,
+                "supplement_due_at": self._iso(self.s.supplement_due_at),
+                "form": "02",
+            },
+        )
 
     def _do_supplement(self, cmd: ActionInput, now: datetime) -> None:
         docs = self._documents(cmd)
@@ -367,8 +430,14 @@ class DossierMachine:
         data: dict[str, Any] = {"documents": [d.model_dump() for d in docs]}
         if stage is StepKind.INTAKE:
             self.s.arrival_at = now
-            self._emit(Action.SUPPLEMENT.value, cmd.actor, now, comment=cmd.comment,
-                       status_after=Status.SUBMITTED, data=data)
+            self._emit(
+                Action.SUPPLEMENT.value,
+                cmd.actor,
+                now,
+                comment=cmd.comment,
+                status_after=Status.SUBMITTED,
+                data=data,
+            )
             self._enter_step(self.s.step_index, now)
             return
         run = self.run()
@@ -380,13 +449,25 @@ class DossierMachine:
             clock.resume(cal, self.s.clock, now, appointment=True)
             data["appointment_at"] = self._iso(self.s.clock.due_at)
         clock.resume(cal, run.ledger, now, appointment=False)
-        self._emit(Action.SUPPLEMENT.value, cmd.actor, now, comment=cmd.comment,
-                   status_after=STATUS_FOR_KIND[run.kind], data=data)
+        self._emit(
+            Action.SUPPLEMENT.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            status_after=STATUS_FOR_KIND[run.kind],
+            data=data,
+        )
 
     def _do_refuse(self, cmd: ActionInput, now: datetime) -> None:
         if self.step().kind is StepKind.INTAKE:
-            self._emit(Action.REFUSE.value, cmd.actor, now, comment=cmd.comment,
-                       status_after=Status.NOT_RECEIVED, data={"form": "03"})
+            self._emit(
+                Action.REFUSE.value,
+                cmd.actor,
+                now,
+                comment=cmd.comment,
+                status_after=Status.NOT_RECEIVED,
+                data={"form": "03"},
+            )
             self._finish_run(now, "refused", cmd.actor)
             self._close(now, Status.NOT_RECEIVED, "not_received")
             return
@@ -397,14 +478,24 @@ class DossierMachine:
         assert run is not None
         run.outcome = "forwarded"
         run.actor_id = cmd.actor.id
-        self._emit(Action.FORWARD.value, cmd.actor, now, comment=cmd.comment,
-                   data={"to_agency": self.step_agency()})
+        self._emit(
+            Action.FORWARD.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            data={"to_agency": self.step_agency()},
+        )
 
     def _do_appraise(self, cmd: ActionInput, now: datetime) -> None:
         opinion = cmd.data.get("opinion") or cmd.comment
         rec = cmd.data.get("recommendation", "grant")
-        self._emit(Action.APPRAISE.value, cmd.actor, now, comment=cmd.comment,
-                   data={"opinion": opinion, "recommendation": rec})
+        self._emit(
+            Action.APPRAISE.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            data={"opinion": opinion, "recommendation": rec},
+        )
         self._finish_run(now, f"appraised:{rec}", cmd.actor)
         self._advance(now)
 
@@ -415,30 +506,61 @@ class DossierMachine:
         self._decide(cmd, now, granted=False, kind=Action.REJECT.value)
 
     def _do_sign(self, cmd: ActionInput, now: datetime) -> None:
-        self._emit(Action.SIGN.value, cmd.actor, now, comment=cmd.comment,
-                   data={k: v for k, v in cmd.data.items() if k in ("document", "sha256", "certificate")})
+        self._emit(
+            Action.SIGN.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            data={k: v for k, v in cmd.data.items() if k in ("document", "sha256", "certificate")},
+        )
         self._finish_run(now, "signed", cmd.actor)
         self._advance(now)
 
     def _do_pay(self, cmd: ActionInput, now: datetime) -> None:
-        self._emit(Action.PAY.value, cmd.actor, now, comment=cmd.comment,
-                   data={k: v for k, v in cmd.data.items() if k in ("receipt_number", "amount_vnd", "method")})
+        self._emit(
+            Action.PAY.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            data={
+                k: v for k, v in cmd.data.items() if k in ("receipt_number", "amount_vnd", "method")
+            },
+        )
         self._finish_run(now, "paid", cmd.actor)
         self._advance(now)
 
     def _do_return(self, cmd: ActionInput, now: datetime) -> None:
-        data = {"channel": cmd.data.get("channel", "counter"),
-                "received_by": cmd.data.get("received_by", self.inp.applicant.name)}
-        self._emit(Action.RETURN.value, cmd.actor, now, comment=cmd.comment,
-                   status_after=Status.RETURNED, data=data)
+        data = {
+            "channel": cmd.data.get("channel", "counter"),
+            "received_by": cmd.data.get("received_by", self.inp.applicant.name),
+        }
+        self._emit(
+            Action.RETURN.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            status_after=Status.RETURNED,
+            data=data,
+        )
         self._finish_run(now, "returned", cmd.actor)
         self._close(now, Status.RETURNED, self.s.outcome or "granted")
 
     def _do_withdraw(self, cmd: ActionInput, now: datetime) -> None:
-        self._emit(Action.WITHDRAW.value, cmd.actor, now, comment=cmd.comment,
-                   status_after=Status.WITHDRAWAL_REQUESTED)
-        self._emit("stopped", SYSTEM_ACTOR, now, comment="Thông báo dừng giải quyết hồ sơ",
-                   status_after=Status.STOPPED, data={"form": "05", "reason": cmd.comment})
+        self._emit(
+            Action.WITHDRAW.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            status_after=Status.WITHDRAWAL_REQUESTED,
+        )
+        self._emit(
+            "stopped",
+            SYSTEM_ACTOR,
+            now,
+            comment="Thông báo dừng giải quyết hồ sơ",
+            status_after=Status.STOPPED,
+            data={"form": "05", "reason": cmd.comment},
+        )
         self._finish_run(now, "withdrawn", cmd.actor)
         self._close(now, Status.STOPPED, "withdrawn")
 
@@ -448,20 +570,40 @@ class DossierMachine:
         new = self._new_appointment(cmd, now)
         previous = c.due_at
         clock.extend_to(self.calendar, c, new)
-        self.s.extensions.append(Extension(at=now, by=cmd.actor.id, agency=cmd.actor.agency,
-                                           reason=cmd.comment, previous_appointment=previous,
-                                           new_appointment=new))
-        self._emit(Action.REQUEST_EXTENSION.value, cmd.actor, now, comment=cmd.comment,
-                   data={"previous_appointment": previous.isoformat(),
-                         "new_appointment": new.isoformat(), "form": "04"})
+        self.s.extensions.append(
+            Extension(
+                at=now,
+                by=cmd.actor.id,
+                agency=cmd.actor.agency,
+                reason=cmd.comment,
+                previous_appointment=previous,
+                new_appointment=new,
+            )
+        )
+        self._emit(
+            Action.REQUEST_EXTENSION.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            data={
+                "previous_appointment": previous.isoformat(),
+                "new_appointment": new.isoformat(),
+                "form": "04",
+            },
+        )
 
     # -- decisions and steps -------------------------------------------------------
 
     def _decide(self, cmd: ActionInput, now: datetime, *, granted: bool, kind: str) -> None:
         self.s.decided_at = now
         self.s.outcome = "granted" if granted else "refused"
-        self._emit(kind, cmd.actor, now, comment=cmd.comment,
-                   data={"outcome": self.s.outcome, "processed_at": now.isoformat()})
+        self._emit(
+            kind,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            data={"outcome": self.s.outcome, "processed_at": now.isoformat()},
+        )
         self._finish_run(now, self.s.outcome, cmd.actor)
         if granted:
             self._advance(now)
@@ -480,20 +622,42 @@ class DossierMachine:
         self.s.step_index = index
         agency = self.step_agency(index)
         ledger = clock.new_ledger(self.calendar, step.budget, now, appointment=False)
-        self.s.runs.append(StepRun(index=index, step_id=step.id, kind=step.kind, role=step.role,
-                                   agency=agency, started_at=now, ledger=ledger))
+        self.s.runs.append(
+            StepRun(
+                index=index,
+                step_id=step.id,
+                kind=step.kind,
+                role=step.role,
+                agency=agency,
+                started_at=now,
+                ledger=ledger,
+            )
+        )
         if step.pauses_clock and self.s.clock is not None:
             clock.pause(self.calendar, self.s.clock, now)
-            self.s.exclusions.append(Exclusion(start=now, reason="financial_obligation"
-                                               if step.kind is StepKind.PAYMENT else step.id))
+            self.s.exclusions.append(
+                Exclusion(
+                    start=now,
+                    reason="financial_obligation" if step.kind is StepKind.PAYMENT else step.id,
+                )
+            )
         status = STATUS_FOR_KIND[step.kind]
         if step.kind is StepKind.RETURN:
             # The result (or the refusal notice) is ready: end of processing for the 766 index.
             self.s.processed_at = now
             self._stop_clock(now)
-        self._emit("step_started", SYSTEM_ACTOR, now, status_after=status,
-                   data={"owner_role": step.role.value, "owner_agency": agency,
-                         "due_at": self._iso(ledger.due_at), "budget": str(step.budget)})
+        self._emit(
+            "step_started",
+            SYSTEM_ACTOR,
+            now,
+            status_after=status,
+            data={
+                "owner_role": step.role.value,
+                "owner_agency": agency,
+                "due_at": self._iso(ledger.due_at),
+                "budget": str(step.budget),
+            },
+        )
 
     def _end_exclusion(self, now: datetime, reason: str) -> None:
         for ex in self.s.exclusions:
@@ -541,8 +705,7 @@ class DossierMachine:
         if run is None or run.kind is not StepKind.HANDOFF or run.ended_at is not None:
             return
         self.s.handoff_acks.append(ack)
-        self._emit("handoff_acknowledged", SYSTEM_ACTOR, now,
-                   data={"to_agency": run.agency, **ack})
+        self._emit("handoff_acknowledged", SYSTEM_ACTOR, now, data={"to_agency": run.agency, **ack})
         self._finish_run(now, "acknowledged", SYSTEM_ACTOR)
         self._advance(now)
 
@@ -555,7 +718,12 @@ class DossierMachine:
             return None
         candidates: list[datetime] = []
         run = self.run()
-        if run and run.ledger.due_at and run.escalated_at is None and run.role is not Role.APPLICANT:
+        if (
+            run
+            and run.ledger.due_at
+            and run.escalated_at is None
+            and run.role is not Role.APPLICANT
+        ):
             candidates.append(run.ledger.due_at)
         c = self.s.clock
         if c and c.due_at and self.s.processed_at is None:
@@ -586,65 +754,127 @@ class DossierMachine:
             self._supplement_expired(now)
             return
         run = self.run()
-        if (run and run.ledger.due_at and now >= run.ledger.due_at and run.escalated_at is None
-                and run.role is not Role.APPLICANT):
+        if (
+            run
+            and run.ledger.due_at
+            and now >= run.ledger.due_at
+            and run.escalated_at is None
+            and run.role is not Role.APPLICANT
+        ):
             run.escalated_at = now
-            kind = "handoff_unacknowledged" if run.kind is StepKind.HANDOFF else "step_budget"
-            self._escalate(now, kind, run,
-                           f"step '{run.step_id}' ran past its budget of {self.step().budget} "
-                           f"(due {run.ledger.due_at.isoformat()})")
+            kind: EscalationKind = (
+                "handoff_unacknowledged" if run.kind is StepKind.HANDOFF else "step_budget"
+            )
+            self._escalate(
+                now,
+                kind,
+                run,
+                f"step '{run.step_id}' ran past its budget of {self.step().budget} "
+                f"(due {run.ledger.due_at.isoformat()})",
+            )
         c = self.s.clock
         if c and c.due_at and self.s.processed_at is None:
-            if (self._apology_warning_pending(c.due_at, c.started_at)
-                    and now >= self._apology_warning_at(c.due_at)):
+            if self._apology_warning_pending(
+                c.due_at, c.started_at
+            ) and now >= self._apology_warning_at(c.due_at):
                 self.s.apology_warned = True
                 latest = self.calendar.latest_extension_request(c.due_at)
-                self._escalate(now, "apology_due", run,
-                               f"appointment {c.due_at.isoformat()} is near: if the dossier will be late, "
-                               f"send the apology and extension request (Form 04) by {latest.isoformat()}")
+                self._escalate(
+                    now,
+                    "apology_due",
+                    run,
+                    f"appointment {c.due_at.isoformat()} is near: if the dossier will be late, "
+                    f"send the apology and extension request (Form 04) by {latest.isoformat()}",
+                )
             if self.s.overdue is None and now >= c.due_at:
-                late = [r.step_id for r in self.s.runs
-                        if r.verdict == "late" or (r.ended_at is None and r.escalated_at is not None)]
-                self.s.overdue = Overdue(at=now, appointment=c.due_at,
-                                         step_id=run.step_id if run else None,
-                                         agency=run.agency if run else None, late_steps=late)
-                self._escalate(now, "overdue", run,
-                               f"dossier is past its appointment {c.due_at.isoformat()} at step "
-                               f"'{run.step_id if run else '-'}' of {run.agency if run else '-'}")
+                late = [
+                    r.step_id
+                    for r in self.s.runs
+                    if r.verdict == "late" or (r.ended_at is None and r.escalated_at is not None)
+                ]
+                self.s.overdue = Overdue(
+                    at=now,
+                    appointment=c.due_at,
+                    step_id=run.step_id if run else None,
+                    agency=run.agency if run else None,
+                    late_steps=late,
+                )
+                self._escalate(
+                    now,
+                    "overdue",
+                    run,
+                    f"dossier is past its appointment {c.due_at.isoformat()} at step "
+                    f"'{run.step_id if run else '-'}' of {run.agency if run else '-'}",
+                )
 
-    def _escalate(self, now: datetime, kind: str, run: StepRun | None, message: str) -> None:
+    def _escalate(
+        self, now: datetime, kind: EscalationKind, run: StepRun | None, message: str
+    ) -> None:
         agency = run.agency if run else self.inp.competent_agency
-        esc = Escalation(at=now, kind=kind, step_id=run.step_id if run else None,  # type: ignore[arg-type]
-                         agency=agency, to_role=Role.LEADER, message=message)
+        esc = Escalation(
+            at=now,
+            kind=kind,
+            step_id=run.step_id if run else None,
+            agency=agency,
+            to_role=Role.LEADER,
+            message=message,
+        )
         self.s.escalations.append(esc)
-        self._emit("escalated" if kind != "overdue" else "overdue", SYSTEM_ACTOR, now,
-                   comment=message, data={"escalation": kind, "to_role": Role.LEADER.value,
-                                          "to_agency": agency})
+        self._emit(
+            "escalated" if kind != "overdue" else "overdue",
+            SYSTEM_ACTOR,
+            now,
+            comment=message,
+            data={"escalation": kind, "to_role": Role.LEADER.value, "to_agency": agency},
+        )
 
     def _supplement_expired(self, now: datetime) -> None:
         at_intake = self.s.supplement_stage is StepKind.INTAKE
         status = Status.NOT_RECEIVED if at_intake else Status.STOPPED
-        self._emit("supplement_expired", SYSTEM_ACTOR, now, status_after=status,
-                   comment="the applicant did not supplement in time",
-                   data={"form": "03" if at_intake else "05"})
+        self._emit(
+            "supplement_expired",
+            SYSTEM_ACTOR,
+            now,
+            status_after=status,
+            comment="the applicant did not supplement in time",
+            data={"form": "03" if at_intake else "05"},
+        )
         self._finish_run(now, "abandoned", SYSTEM_ACTOR)
         self._close(now, status, "abandoned")
 
     # -- events and views ----------------------------------------------------------
 
-    def _emit(self, kind: str, actor: Actor, now: datetime, *, comment: str = "",
-              status_after: Status | None = None, data: dict[str, Any] | None = None) -> Event:
+    def _emit(
+        self,
+        kind: str,
+        actor: Actor,
+        now: datetime,
+        *,
+        comment: str = "",
+        status_after: Status | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Event:
         before = self.s.status
         if status_after is not None:
             self.s.status = status_after
         self.s.event_seq += 1
         run = self.s.runs[-1] if self.s.runs else None
         event = Event(
-            id=f"{self.inp.code}:{self.s.event_seq}", seq=self.s.event_seq,
-            dossier_code=self.inp.code, kind=kind, at=now, actor_id=actor.id,
-            actor_name=actor.name, role=actor.role, agency=actor.agency,
-            step_id=run.step_id if run else None, step_kind=run.kind if run else None,
-            status_before=before, status_after=self.s.status, comment=comment, data=data or {},
+            id=f"{self.inp.code}:{self.s.event_seq}",
+            seq=self.s.event_seq,
+            dossier_code=self.inp.code,
+            kind=kind,
+            at=now,
+            actor_id=actor.id,
+            actor_name=actor.name,
+            role=actor.role,
+            agency=actor.agency,
+            step_id=run.step_id if run else None,
+            step_kind=run.kind if run else None,
+            status_before=before,
+            status_after=self.s.status,
+            comment=comment,
+            data=data or {},
         )
         self._new_events.append(event)
         return event
@@ -660,12 +890,22 @@ class DossierMachine:
         steps = []
         for i, step in enumerate(p.steps):
             r = runs_by_index.get(i)
-            steps.append(StepView(
-                index=i, step_id=step.id, name=step.name, kind=step.kind, role=step.role,
-                agency=self.step_agency(i), budget=str(step.budget),
-                started_at=r.started_at if r else None, due_at=r.ledger.due_at if r else None,
-                ended_at=r.ended_at if r else None,
-                escalated=bool(r and r.escalated_at), verdict=r.verdict if r else None))
+            steps.append(
+                StepView(
+                    index=i,
+                    step_id=step.id,
+                    name=step.name,
+                    kind=step.kind,
+                    role=step.role,
+                    agency=self.step_agency(i),
+                    budget=str(step.budget),
+                    started_at=r.started_at if r else None,
+                    due_at=r.ledger.due_at if r else None,
+                    ended_at=r.ended_at if r else None,
+                    escalated=bool(r and r.escalated_at),
+                    verdict=r.verdict if r else None,
+                )
+            )
         run = self.run()
         current = steps[run.index] if run else None
         holder = next((a for a in allowed if a.step_id is not None), None)
@@ -673,26 +913,46 @@ class DossierMachine:
             holder = allowed[0]
         c = s.clock
         return DossierView(
-            code=self.inp.code, procedure_code=p.code, procedure_version=p.version,
-            procedure_name=p.name, status=s.status, status_code=s.status.national_code,
-            status_label=s.status.label_vi, channel=self.inp.channel,
-            centre_agency=self.inp.centre_agency, competent_agency=self.inp.competent_agency,
-            submitted_at=self.inp.submitted_at, received_at=s.received_at,
+            code=self.inp.code,
+            procedure_code=p.code,
+            procedure_version=p.version,
+            procedure_name=p.name,
+            status=s.status,
+            status_code=s.status.national_code,
+            status_label=s.status.label_vi,
+            channel=self.inp.channel,
+            centre_agency=self.inp.centre_agency,
+            competent_agency=self.inp.competent_agency,
+            submitted_at=self.inp.submitted_at,
+            received_at=s.received_at,
             appointment_at=c.due_at if c and c.due_at else None,
-            original_appointment_at=s.extensions[0].previous_appointment if s.extensions
+            original_appointment_at=s.extensions[0].previous_appointment
+            if s.extensions
             else (c.due_at if c else None),
-            current_step=current, holder=holder, steps=steps,
+            current_step=current,
+            holder=holder,
+            steps=steps,
             clock_unit=p.statutory_time.unit,
-            clock_budget_minutes=(c.budget_minutes + c.extra_minutes) if c
+            clock_budget_minutes=(c.budget_minutes + c.extra_minutes)
+            if c
             else p.statutory_time.minutes(cal.day_minutes),
             clock_consumed_minutes=clock.consumed_now(cal, c, now) if c else 0,
-            clock_paused=bool(c and c.paused_since), paused_since=c.paused_since if c else None,
+            clock_paused=bool(c and c.paused_since),
+            paused_since=c.paused_since if c else None,
             time_paused_minutes=c.paused_minutes_total if c else 0,
-            exclusions=s.exclusions, supplement_requests=s.supplement_requests,
-            supplement_due_at=s.supplement_due_at, extensions=s.extensions,
-            escalations=s.escalations, overdue=s.overdue, outcome=s.outcome,
-            decided_at=s.decided_at, processed_at=s.processed_at, closed_at=s.closed_at, allowed_actions=allowed,
-            forms=s.forms, handoff_acks=s.handoff_acks, calendar_version=cal.version,
+            exclusions=s.exclusions,
+            supplement_requests=s.supplement_requests,
+            supplement_due_at=s.supplement_due_at,
+            extensions=s.extensions,
+            escalations=s.escalations,
+            overdue=s.overdue,
+            outcome=s.outcome,
+            decided_at=s.decided_at,
+            processed_at=s.processed_at,
+            closed_at=s.closed_at,
+            allowed_actions=allowed,
+            forms=s.forms,
+            handoff_acks=s.handoff_acks,
+            calendar_version=cal.version,
             event_seq=s.event_seq,
         )
-

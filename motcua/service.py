@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.common import TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -64,7 +64,9 @@ class SubmitRequest(BaseModel):
 
 
 @lru_cache(maxsize=8)
-def _calendar(first_year: int, last_year: int, overrides: Path | None, stamp: float) -> WorkingCalendar:
+def _calendar(
+    first_year: int, last_year: int, overrides: Path | None, stamp: float
+) -> WorkingCalendar:
     return build_calendar(first_year, last_year, load_overrides(overrides))
 
 
@@ -76,7 +78,9 @@ def calendar_snapshot(settings: Settings, year: int) -> WorkingCalendar:
 
 
 class DossierService:
-    def __init__(self, client: Client, engine: Engine, catalog: Catalog, settings: Settings) -> None:
+    def __init__(
+        self, client: Client, engine: Engine, catalog: Catalog, settings: Settings
+    ) -> None:
         self.client = client
         self.engine = engine
         self.catalog = catalog
@@ -95,38 +99,58 @@ class DossierService:
         centre = req.centre_agency or self.settings.centre_agency
         if centre not in self.catalog.agencies:
             raise ServiceError("invalid", f"centre_agency: unknown agency {centre}")
-        agencies = [self.catalog.resolve_agency(s.agency, procedure, centre) for s in procedure.steps]
+        agencies = [
+            self.catalog.resolve_agency(s.agency, procedure, centre) for s in procedure.steps
+        ]
         return DossierInput(
-            code=code, procedure=procedure,
+            code=code,
+            procedure=procedure,
             calendar=calendar_snapshot(self.settings, local_day.year),
-            centre_agency=centre, competent_agency=procedure.competent_agency,
-            step_agencies=agencies, channel=req.channel, applicant=req.applicant,
-            documents=req.documents, submitted_at=submitted_at, submitted_by=actor,
+            centre_agency=centre,
+            competent_agency=procedure.competent_agency,
+            step_agencies=agencies,
+            channel=req.channel,
+            applicant=req.applicant,
+            documents=req.documents,
+            submitted_at=submitted_at,
+            submitted_by=actor,
         )
 
     async def submit(self, req: SubmitRequest, actor: Actor) -> DossierView:
         """Allocate the dossier code and start its workflow (id = code)."""
         if actor.role not in (Role.APPLICANT, Role.INTAKE_OFFICER):
-            raise ServiceError("forbidden", "only an applicant or an intake officer may submit a dossier")
+            raise ServiceError(
+                "forbidden", "only an applicant or an intake officer may submit a dossier"
+            )
         if actor.role is Role.APPLICANT and req.applicant.account not in (None, actor.id):
             raise ServiceError("forbidden", "an applicant may submit only for their own account")
         if actor.role is Role.APPLICANT:
-            req = req.model_copy(update={"applicant": req.applicant.model_copy(update={"account": actor.id})})
+            req = req.model_copy(
+                update={"applicant": req.applicant.model_copy(update={"account": actor.id})}
+            )
         now = datetime.now(UTC)
         self.build_input(req, actor, "pending", now)  # validate before consuming a number
         procedure = self.catalog.procedure(req.procedure_code, on=now.astimezone(TZ).date())
         code = await asyncio.to_thread(
-            repository.allocate_dossier_code, self.engine, procedure.competent_agency,
-            now.astimezone(TZ).date())
+            repository.allocate_dossier_code,
+            self.engine,
+            procedure.competent_agency,
+            now.astimezone(TZ).date(),
+        )
         inp = self.build_input(req, actor, code, now)
         handle = await self.client.start_workflow(
-            DossierWorkflow.run, inp, id=code, task_queue=self.settings.centre_task_queue,
+            DossierWorkflow.run,
+            inp,
+            id=code,
+            task_queue=self.settings.centre_task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes([
-                DOSSIER_STATUS.value_set("submitted"),
-                PROCEDURE_CODE.value_set(procedure.code),
-                AGENCY_CODE.value_set(inp.centre_agency),
-            ]),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(DOSSIER_STATUS, "submitted"),
+                    SearchAttributePair(PROCEDURE_CODE, procedure.code),
+                    SearchAttributePair(AGENCY_CODE, inp.centre_agency),
+                ]
+            ),
             static_summary=f"{procedure.code} {procedure.name}",
         )
         return await self._query(handle)
@@ -135,10 +159,12 @@ class DossierService:
 
     async def act(self, code: str, action: Action, cmd: ActionInput) -> DossierView:
         """Run one action as a workflow update; a refusal is recorded and re-raised."""
-        handle = self.client.get_workflow_handle(code)
+        handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         try:
-            return await handle.execute_update(
-                action.value, cmd, result_type=DossierView, rpc_timeout=UPDATE_TIMEOUT)
+            view: DossierView = await handle.execute_update(
+                action.value, cmd, result_type=DossierView, rpc_timeout=UPDATE_TIMEOUT
+            )
+            return view
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type:
@@ -152,24 +178,38 @@ class DossierService:
                     await self._refused(code, action, cmd, "closed", reason)
                     raise ServiceError("closed", reason) from None
                 raise ServiceError("not_found", f"no dossier {code}") from None
-            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.UNAVAILABLE,
-                              RPCStatusCode.CANCELLED):
-                raise ServiceError("unavailable", "the dossier's worker did not answer in time; "
-                                   "nothing was changed, try again") from None
+            if exc.status in (
+                RPCStatusCode.DEADLINE_EXCEEDED,
+                RPCStatusCode.UNAVAILABLE,
+                RPCStatusCode.CANCELLED,
+            ):
+                raise ServiceError(
+                    "unavailable",
+                    "the dossier's worker did not answer in time; nothing was changed, try again",
+                ) from None
             raise
 
-    async def _refused(self, code: str, action: Action, cmd: ActionInput, kind: str, reason: str) -> None:
+    async def _refused(
+        self, code: str, action: Action, cmd: ActionInput, kind: str, reason: str
+    ) -> None:
         attempt = RefusedAttempt.from_actor(
-            dossier_code=code, action=action.value, actor=cmd.actor, at=datetime.now(UTC),
-            code=kind, reason=reason, comment=cmd.comment, data=cmd.data)
+            dossier_code=code,
+            action=action.value,
+            actor=cmd.actor,
+            at=datetime.now(UTC),
+            code=kind,
+            reason=reason,
+            comment=cmd.comment,
+            data=cmd.data,
+        )
         await asyncio.to_thread(repository.record_refused_attempt, self.engine, attempt)
 
     # -- reading ------------------------------------------------------------------
 
     async def state(self, code: str) -> DossierView:
-        return await self._query(self.client.get_workflow_handle(code))
+        return await self._query(self.client.get_workflow_handle_for(DossierWorkflow.run, code))
 
-    async def _query(self, handle: WorkflowHandle[object, object]) -> DossierView:
+    async def _query(self, handle: WorkflowHandle[DossierWorkflow, DossierView]) -> DossierView:
         try:
             return await handle.query(DossierWorkflow.state)
         except RPCError as exc:

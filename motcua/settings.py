@@ -14,7 +14,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MOTCUA_", extra="ignore")
 
-    state_dir: Path = Field(default=REPO_ROOT / ".state", description="local state (dev server db, SQLite)")
+    state_dir: Path = Field(
+        default=REPO_ROOT / ".state", description="local state (dev server db, SQLite)"
+    )
     database_url: str = Field(
         default="",
         validation_alias=AliasChoices("DATABASE_URL", "MOTCUA_DATABASE_URL"),
@@ -25,8 +27,12 @@ class Settings(BaseSettings):
     centre_task_queue: str = "motcua-centre"
     catalog_dir: Path = REPO_ROOT / "procedures"
     calendar_overrides: Path = REPO_ROOT / "procedures" / "calendar" / "overrides.yaml"
-    calendar_years_ahead: int = Field(default=4, description="years of calendar frozen into a dossier")
-    centre_agency: str = Field(default="000.00.01.H99", description="the centre this deployment runs")
+    calendar_years_ahead: int = Field(
+        default=4, description="years of calendar frozen into a dossier"
+    )
+    centre_agency: str = Field(
+        default="000.00.01.H99", description="the centre this deployment runs"
+    )
 
     @property
     def resolved_database_url(self) -> str:

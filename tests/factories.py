@@ -34,18 +34,50 @@ def procedure(**overrides: Any) -> Procedure:
         "effective_from": "2025-07-01",
         "statutory_time": {"value": 15, "unit": "working_days"},
         "steps": [
-            {"id": "intake", "kind": "intake", "name": "Tiếp nhận", "role": "intake_officer",
-             "agency": "centre", "budget": {"value": 0.5}},
-            {"id": "handoff", "kind": "handoff", "name": "Chuyển hồ sơ", "role": "system",
-             "budget": {"value": 0.5}},
-            {"id": "appraisal", "kind": "appraisal", "name": "Thẩm định", "role": "specialist",
-             "budget": {"value": 8}},
-            {"id": "approval", "kind": "approval", "name": "Phê duyệt", "role": "leader",
-             "budget": {"value": 2}},
-            {"id": "signature", "kind": "signature", "name": "Ký số", "role": "signer",
-             "budget": {"value": 1}},
-            {"id": "return", "kind": "return", "name": "Trả kết quả", "role": "return_officer",
-             "agency": "centre", "budget": {"value": 0.5}},
+            {
+                "id": "intake",
+                "kind": "intake",
+                "name": "Tiếp nhận",
+                "role": "intake_officer",
+                "agency": "centre",
+                "budget": {"value": 0.5},
+            },
+            {
+                "id": "handoff",
+                "kind": "handoff",
+                "name": "Chuyển hồ sơ",
+                "role": "system",
+                "budget": {"value": 0.5},
+            },
+            {
+                "id": "appraisal",
+                "kind": "appraisal",
+                "name": "Thẩm định",
+                "role": "specialist",
+                "budget": {"value": 8},
+            },
+            {
+                "id": "approval",
+                "kind": "approval",
+                "name": "Phê duyệt",
+                "role": "leader",
+                "budget": {"value": 2},
+            },
+            {
+                "id": "signature",
+                "kind": "signature",
+                "name": "Ký số",
+                "role": "signer",
+                "budget": {"value": 1},
+            },
+            {
+                "id": "return",
+                "kind": "return",
+                "name": "Trả kết quả",
+                "role": "return_officer",
+                "agency": "centre",
+                "budget": {"value": 0.5},
+            },
         ],
         "fees": [{"name": "Lệ phí", "amount_vnd": 75000}],
     }
@@ -69,7 +101,9 @@ def synthetic_calendar(
         version="synthetic",
         valid_from=anchor - timedelta(days=400),
         valid_to=anchor + timedelta(days=1500),
-        days_off=tuple(DayNote(day=anchor + timedelta(days=i), name="Nghỉ (test)") for i in days_off),
+        days_off=tuple(
+            DayNote(day=anchor + timedelta(days=i), name="Nghỉ (test)") for i in days_off
+        ),
         working_weekend_days=tuple(
             DayNote(day=anchor + timedelta(days=i), name="Làm bù (test)") for i in working_weekend
         ),
@@ -100,7 +134,9 @@ def dossier_input(
 ) -> DossierInput:
     proc = proc or procedure()
     agencies = [
-        CENTRE if s.agency == "centre" else (proc.competent_agency if s.agency == "competent" else s.agency)
+        CENTRE
+        if s.agency == "centre"
+        else (proc.competent_agency if s.agency == "competent" else s.agency)
         for s in proc.steps
     ]
     return DossierInput(
@@ -111,8 +147,13 @@ def dossier_input(
         competent_agency=proc.competent_agency,
         step_agencies=agencies,
         channel=channel,
-        applicant=Applicant(name="Nguyễn Văn An", id_number="001090000001", phone="0912345678",
-                            address="Hạ Long, Quảng Ninh", account=APPLICANT.id),
+        applicant=Applicant(
+            name="Nguyễn Văn An",
+            id_number="001090000001",
+            phone="0912345678",
+            address="Hạ Long, Quảng Ninh",
+            account=APPLICANT.id,
+        ),
         documents=[doc("don-de-nghi.pdf")],
         submitted_at=submitted_at,
         submitted_by=APPLICANT,

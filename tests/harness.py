@@ -56,18 +56,24 @@ async def running_workers(
     executor.shutdown(wait=False)
 
 
-async def start_dossier(client: Client, settings: Settings, inp: DossierInput) -> WorkflowHandle[Any, DossierView]:
+async def start_dossier(
+    client: Client, settings: Settings, inp: DossierInput
+) -> WorkflowHandle[Any, DossierView]:
     return await client.start_workflow(
         DossierWorkflow.run, inp, id=inp.code, task_queue=settings.centre_task_queue
     )
 
 
-async def act(handle: WorkflowHandle[Any, Any], action: str, actor: Actor, **kw: Any) -> DossierView:
+async def act(
+    handle: WorkflowHandle[Any, Any], action: str, actor: Actor, **kw: Any
+) -> DossierView:
     cmd = ActionInput(actor=actor, comment=kw.pop("comment", ""), data=kw.pop("data", {}))
     return await handle.execute_update(action, cmd, result_type=DossierView)
 
 
-async def refusal(handle: WorkflowHandle[Any, Any], action: str, actor: Actor, **kw: Any) -> ApplicationError:
+async def refusal(
+    handle: WorkflowHandle[Any, Any], action: str, actor: Actor, **kw: Any
+) -> ApplicationError:
     """Run an action that must be refused; return the validator's error."""
     try:
         await act(handle, action, actor, **kw)

@@ -18,7 +18,9 @@ from workflows.dossier import DossierWorkflow
 # Domain and contract modules are pure and deterministic; passing them through
 # the sandbox saves re-importing pydantic models for every workflow run.
 WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules("domain", "activities.contracts")
+    restrictions=SandboxRestrictions.default.with_passthrough_modules(
+        "domain", "activities.contracts"
+    )
 )
 WORKFLOWS = [DossierWorkflow]
 

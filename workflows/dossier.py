@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributePair
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -48,7 +49,9 @@ SEARCH_ATTRIBUTES = {
 
 # The read model must catch up however long the database is away: retry forever,
 # backing off to a minute. Events are idempotent by id, so retries never double rows.
-RECORD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+RECORD_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)
+)
 # A handoff waits for the receiving agency's worker; lateness is caught by the
 # step budget's escalation, not by giving up.
 HANDOFF_RETRY = RetryPolicy(
@@ -114,7 +117,7 @@ class DossierWorkflow:
                 timeout=timeout,
                 timeout_summary=f"next deadline {wake.isoformat()}" if wake else None,
             )
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.m.on_time(workflow.now())
 
     def _should_continue_as_new(self) -> bool:
@@ -146,7 +149,7 @@ class DossierWorkflow:
         }
         if values == self._published:
             return
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             DOSSIER_STATUS.value_set(view.status.value),
             PROCEDURE_CODE.value_set(view.procedure_code),
             AGENCY_CODE.value_set(str(values["agency"])),
@@ -339,4 +342,3 @@ class DossierWorkflow:
     @request_extension.validator
     def _request_extension_ok(self, cmd: ActionInput) -> None:
         self._check(Action.REQUEST_EXTENSION, cmd)
-

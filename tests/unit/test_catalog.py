@@ -501,13 +501,17 @@ def test_calendar_day_procedure_budgets_must_fit_its_working_days(tmp_path: Path
     # 15 calendar days hold at most 15 x 5/7 = 10.7 working days: 11 days of steps do not fit.
     with pytest.raises(ValidationError, match="beyond the statutory time of 15 calendar days"):
         Procedure.model_validate(
-            {**base_procedure(), "statutory_time": {"value": 15, "unit": "calendar_days"},
-             "steps": [
-                 step("tiep_nhan", "intake", "intake_officer", "centre", 0.5),
-                 step("tham_dinh", "appraisal", "specialist", "competent", 8),
-                 step("phe_duyet", "approval", "leader", "competent", 2),
-                 step("tra", "return", "return_officer", "centre", 0.5),
-             ]})
+            {
+                **base_procedure(),
+                "statutory_time": {"value": 15, "unit": "calendar_days"},
+                "steps": [
+                    step("tiep_nhan", "intake", "intake_officer", "centre", 0.5),
+                    step("tham_dinh", "appraisal", "specialist", "competent", 8),
+                    step("phe_duyet", "approval", "leader", "competent", 2),
+                    step("tra", "return", "return_officer", "centre", 0.5),
+                ],
+            }
+        )
 
 
 def test_handoff_names_the_receiving_agency_not_the_centre() -> None:

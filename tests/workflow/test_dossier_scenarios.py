@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
+from sqlmodel import select
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from domain.dossier import DossierView, Status
-from sqlmodel import select
-
 from store import repository
 from store.db import session
 from store.models import HandoffInboxRow
@@ -138,7 +137,9 @@ async def test_happy_path_walks_every_step_to_the_returned_result(
         forms = [d.form for d in repository.list_documents(sqlite_engine, code)]
         assert forms == ["01"]
         with session(sqlite_engine) as db:  # the agency's worker wrote its own receipt
-            inbox = db.exec(select(HandoffInboxRow).where(HandoffInboxRow.dossier_code == code)).all()
+            inbox = db.exec(
+                select(HandoffInboxRow).where(HandoffInboxRow.dossier_code == code)
+            ).all()
         assert [(r.agency_code, r.step_id) for r in inbox] == [(AGENCY, "handoff")]
 
 
@@ -188,20 +189,31 @@ async def test_late_dossier_apologises_once_then_goes_overdue(
 
         err = await refusal(handle, "request_extension", LEADER, data={"extra_days": 5})
         assert err.type == "invalid" and "reason" in err.message
-        err = await refusal(handle, "request_extension", officer("leader", OTHER_AGENCY),
-                            comment="x", data={"extra_days": 5})
+        err = await refusal(
+            handle,
+            "request_extension",
+            officer("leader", OTHER_AGENCY),
+            comment="x",
+            data={"extra_days": 5},
+        )
         assert err.type == "forbidden"
 
-        view = await act(handle, "request_extension", LEADER,
-                         comment="Cần xác minh thực địa bổ sung", data={"extra_days": 5})
+        view = await act(
+            handle,
+            "request_extension",
+            LEADER,
+            comment="Cần xác minh thực địa bổ sung",
+            data={"extra_days": 5},
+        )
         # Five working days after Thursday A+24: Friday A+25, Mon-Thu A+28..A+31.
         new_appointment = local(a + timedelta(days=31), 17)
         assert view.appointment_at == new_appointment
         assert view.original_appointment_at == appointment
         assert len(view.extensions) == 1
 
-        err = await refusal(handle, "request_extension", LEADER, comment="again",
-                            data={"extra_days": 2})
+        err = await refusal(
+            handle, "request_extension", LEADER, comment="again", data={"extra_days": 2}
+        )
         assert err.type == "wrong_step" and "only once" in err.message
 
         await go_to(ts_env, new_appointment + timedelta(minutes=1))
@@ -223,8 +235,9 @@ async def test_extension_refused_later_than_one_working_day_before_the_appointme
         await received_and_handed_off(handle)
         # The last moment is Wednesday A+23 17:00; Thursday morning is too late.
         await go_to(ts_env, local(a + timedelta(days=24), 9))
-        err = await refusal(handle, "request_extension", LEADER, comment="late",
-                            data={"extra_days": 3})
+        err = await refusal(
+            handle, "request_extension", LEADER, comment="late", data={"extra_days": 3}
+        )
         assert err.type == "wrong_step"
         assert "one working day before" in err.message
         await finish(sqlite_engine, handle)
@@ -235,8 +248,12 @@ async def test_supplement_at_intake_restarts_the_clock_from_zero(
 ) -> None:
     async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
         handle, a = await open_dossier(ts_env, sqlite_engine, settings)
-        view = await act(handle, "request_supplement", INTAKE,
-                         data={"missing": ["Bản vẽ thiết kế", "Giấy chứng nhận quyền sử dụng đất"]})
+        view = await act(
+            handle,
+            "request_supplement",
+            INTAKE,
+            data={"missing": ["Bản vẽ thiết kế", "Giấy chứng nhận quyền sử dụng đất"]},
+        )
         assert view.status is Status.SUPPLEMENT_REQUESTED and view.status_code == 5
         assert view.appointment_at is None  # the clock has not started
         # 15 working days to supplement, counted like a receipt (A+1..A+4, A+7, A+8,
@@ -245,7 +262,9 @@ async def test_supplement_at_intake_restarts_the_clock_from_zero(
 
         # The complete dossier arrives on Thursday A+3 at 16:00.
         await go_to(ts_env, local(a + timedelta(days=3), 16))
-        await act(handle, "supplement", APPLICANT, data={"documents": [doc("ban-ve.pdf").model_dump()]})
+        await act(
+            handle, "supplement", APPLICANT, data={"documents": [doc("ban-ve.pdf").model_dump()]}
+        )
         view = await act(handle, "accept", INTAKE)
         # Counted from Thursday A+3 (not Monday A): Fri A+4, A+7, A+8, A+14..A+18,
         # A+21..A+25, A+28, A+29 -> 15th working day is Tuesday A+29.
@@ -269,7 +288,9 @@ async def test_supplement_during_appraisal_pauses_the_clock(
 
         # Wednesday A+2 10:00: 1 day + 2.5 h of the 15 days used.
         await go_to(ts_env, local(a + timedelta(days=2), 10))
-        view = await act(handle, "request_supplement", SPECIALIST, data={"missing": ["Bản vẽ mặt bằng"]})
+        view = await act(
+            handle, "request_supplement", SPECIALIST, data={"missing": ["Bản vẽ mặt bằng"]}
+        )
         assert view.clock_paused and view.appointment_at is None
         assert view.clock_consumed_minutes == 480 + 150
 
@@ -277,8 +298,9 @@ async def test_supplement_during_appraisal_pauses_the_clock(
         await go_to(ts_env, local(a + timedelta(days=4), 14))
         err = await refusal(handle, "appraise", SPECIALIST, data={"opinion": "x"})
         assert err.type == "wrong_step" and "supplement" in err.message
-        view = await act(handle, "supplement", APPLICANT,
-                         data={"documents": [doc("mat-bang.pdf").model_dump()]})
+        view = await act(
+            handle, "supplement", APPLICANT, data={"documents": [doc("mat-bang.pdf").model_dump()]}
+        )
         # Resumed Friday A+4 14:00 with 15x480-630 = 6570 minutes left: 180 that Friday,
         # then 13 full days (A+7, A+8, A+14..A+18, A+21..A+25, A+28) and 150 minutes into
         # Tuesday A+29 -> appointment at its close.
@@ -286,7 +308,9 @@ async def test_supplement_during_appraisal_pauses_the_clock(
         assert view.status is Status.IN_PROGRESS
         assert len(view.exclusions) == 1 and view.exclusions[0].reason == "supplement"
         end = view.exclusions[0].end
-        assert end is not None and abs(end - local(a + timedelta(days=4), 14)) < timedelta(seconds=30)
+        assert end is not None and abs(end - local(a + timedelta(days=4), 14)) < timedelta(
+            seconds=30
+        )
         assert abs(view.time_paused_minutes - ((2 * 24 * 60) + 4 * 60)) <= 1
         await finish(sqlite_engine, handle)
 
@@ -330,7 +354,9 @@ async def test_withdrawal_before_the_decision_issues_the_stop_notice(
         assert result.outcome == "withdrawn"
         events = repository.list_events(sqlite_engine, handle.id)
         assert [e.status_after for e in events if e.kind in ("withdraw", "stopped")] == [
-            "withdrawal_requested", "stopped"]
+            "withdrawal_requested",
+            "stopped",
+        ]
         docs = repository.list_documents(sqlite_engine, handle.id)
         stop = [d for d in docs if d.form == "05"]
         assert len(stop) == 1 and "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in stop[0].content
@@ -354,20 +380,49 @@ async def test_withdrawal_after_the_decision_is_refused(
     ("action", "actor", "kwargs", "code", "phrase"),
     [
         ("approve", INTAKE, {}, "wrong_step", "at step 'intake'"),
-        ("accept", officer("intake_officer", AGENCY), {}, "forbidden", f"intake_officer of {CENTRE}"),
+        (
+            "accept",
+            officer("intake_officer", AGENCY),
+            {},
+            "forbidden",
+            f"intake_officer of {CENTRE}",
+        ),
         ("accept", SPECIALIST, {}, "forbidden", "must be taken by intake_officer"),
         ("accept", officer("applicant", None, "someone-else"), {}, "forbidden", "intake_officer"),
         ("refuse", INTAKE, {}, "invalid", "needs a reason"),
         ("request_supplement", INTAKE, {"data": {"missing": []}}, "invalid", "data.missing"),
-        ("supplement", APPLICANT, {"data": {"documents": []}}, "wrong_step", "no supplement was requested"),
-        ("withdraw", officer("applicant", None, "someone-else"), {"comment": "x"}, "forbidden", "own applicant"),
-        ("request_extension", LEADER, {"comment": "x", "data": {"extra_days": 1}}, "wrong_step", "not been received"),
+        (
+            "supplement",
+            APPLICANT,
+            {"data": {"documents": []}},
+            "wrong_step",
+            "no supplement was requested",
+        ),
+        (
+            "withdraw",
+            officer("applicant", None, "someone-else"),
+            {"comment": "x"},
+            "forbidden",
+            "own applicant",
+        ),
+        (
+            "request_extension",
+            LEADER,
+            {"comment": "x", "data": {"extra_days": 1}},
+            "wrong_step",
+            "not been received",
+        ),
         ("return", RETURNER, {}, "wrong_step", "at step 'intake'"),
     ],
 )
 async def test_invalid_actions_are_refused_with_a_reason(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine,
-    action: str, actor: Any, kwargs: dict[str, Any], code: str, phrase: str,
+    ts_env: WorkflowEnvironment,
+    sqlite_engine: Engine,
+    action: str,
+    actor: Any,
+    kwargs: dict[str, Any],
+    code: str,
+    phrase: str,
 ) -> None:
     async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
         handle, _ = await open_dossier(ts_env, sqlite_engine, settings)

@@ -1,0 +1,313 @@
+"""`motcua`: the command line for operators, officers trying things out, and auditors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Annotated, Optional
+from zoneinfo import ZoneInfo
+
+import typer
+
+from domain.calendar import VIETNAM_TZ, CalendarRangeError, Duration, TimeUnit
+from domain.calendar_source import CalendarConfigError, build_calendar, load_overrides
+from domain.catalog import CatalogError, load_catalog
+from motcua.settings import Settings, get_settings
+
+app = typer.Typer(
+    help="motcua: durable one-stop dossier engine on Temporal.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+procedures_app = typer.Typer(help="The procedure catalog.", no_args_is_help=True)
+history_app = typer.Typer(
+    help="Workflow histories: export and replay (auditors).", no_args_is_help=True
+)
+app.add_typer(procedures_app, name="procedures")
+app.add_typer(history_app, name="history")
+
+TZ = ZoneInfo(VIETNAM_TZ)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    return get_settings()
+
+
+def _parse_instant(value: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise _fail(
+            f"--from: '{value}' is not an ISO 8601 date-time like 2025-01-20T10:00"
+        ) from None
+    return dt.replace(tzinfo=TZ) if dt.tzinfo is None else dt
+
+
+def _parse_cutoff(value: str | None) -> time | None:
+    if value is None:
+        return None
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        raise _fail(f"--cutoff: '{value}' is not a time like 15:00") from None
+
+
+@app.command()
+def deadline(
+    start: Annotated[
+        str, typer.Option("--from", help="receipt time, ISO 8601; naive = Asia/Ho_Chi_Minh")
+    ],
+    days: Annotated[Optional[float], typer.Option(help="statutory time in working days")] = None,  # noqa: UP045
+    hours: Annotated[Optional[float], typer.Option(help="statutory time in working hours")] = None,  # noqa: UP045
+    calendar_days: Annotated[
+        float | None, typer.Option(help="statutory time in calendar days")
+    ] = None,
+    cutoff: Annotated[
+        str | None, typer.Option(help="receipt cut-off, e.g. 15:00 (default: close of office)")
+    ] = None,
+    explain: Annotated[bool, typer.Option(help="also print how the date was counted")] = False,
+) -> None:
+    """Print the appointment (ngày hẹn trả kết quả) for a dossier received at --from."""
+    given = [
+        (v, u)
+        for v, u in (
+            (days, TimeUnit.WORKING_DAYS),
+            (hours, TimeUnit.WORKING_HOURS),
+            (calendar_days, TimeUnit.CALENDAR_DAYS),
+        )
+        if v is not None
+    ]
+    if len(given) != 1:
+        raise _fail("give exactly one of --days, --hours, --calendar-days")
+    value, unit = given[0]
+    if value <= 0:
+        raise _fail("the statutory time must be positive")
+    received = _parse_instant(start)
+    limit = _parse_cutoff(cutoff)
+    settings = _settings()
+    try:
+        calendar = build_calendar(
+            received.year - 1, received.year + 3, load_overrides(settings.calendar_overrides)
+        )
+        duration = Duration(value=value, unit=unit)
+        appointment = calendar.appointment(received, duration, limit)
+    except (CalendarConfigError, CalendarRangeError) as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(appointment.isoformat())
+    if explain:
+        effective = calendar.effective_receipt_day(received, limit)
+        typer.echo(
+            f"received {calendar.local(received).isoformat()}; counts as received on "
+            f"{effective.isoformat()}; {duration} counted from "
+            f"{calendar.counting_start(received, unit, limit).isoformat()}"
+        )
+        day = calendar.local(received).date()
+        while day <= appointment.date():
+            name = calendar.day_name(day)
+            if name:
+                typer.echo(
+                    f"  {day.isoformat()} {'làm việc' if calendar.is_working_day(day) else 'nghỉ'}: {name}"
+                )
+            day = date.fromordinal(day.toordinal() + 1)
+
+
+@app.command("calendar")
+def calendar_cmd(year: int) -> None:
+    """List the days off and make-up working days of a year (holidays package + overrides)."""
+    settings = _settings()
+    try:
+        cal = build_calendar(year, year, load_overrides(settings.calendar_overrides))
+    except CalendarConfigError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"# {cal.version}")
+    for note in sorted((*cal.days_off, *cal.working_weekend_days), key=lambda n: n.day):
+        kind = "working" if note in cal.working_weekend_days else "off"
+        typer.echo(f"{note.day.isoformat()} {note.day:%a} {kind:7} {note.name}")
+
+
+@procedures_app.command("list")
+def procedures_list() -> None:
+    """List the procedures in the catalog."""
+    catalog = _catalog()
+    for p in catalog.latest():
+        typer.echo(f"{p.code}  v{p.version}  {p.statutory_time!s:22} {p.name}")
+
+
+@procedures_app.command("show")
+def procedures_show(code: str) -> None:
+    """Show one procedure (latest version) as JSON."""
+    catalog = _catalog()
+    try:
+        p = catalog.procedure(code)
+    except KeyError as exc:
+        raise _fail(str(exc.args[0]), 1) from None
+    typer.echo(p.model_dump_json(indent=2))
+
+
+@procedures_app.command("validate")
+def procedures_validate(directory: Annotated[Optional[Path], typer.Argument()] = None) -> None:  # noqa: UP045
+    """Validate a catalog directory; exit 1 with every problem listed."""
+    catalog = _catalog(directory)
+    typer.echo(f"ok: {len(catalog.agencies)} agencies, {len(catalog.procedures)} procedures")
+
+
+def _catalog(directory: Path | None = None):  # type: ignore[no-untyped-def]
+    try:
+        return load_catalog(directory or _settings().catalog_dir)
+    except CatalogError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def worker(
+    role: Annotated[str, typer.Argument(help="centre | agency | all")],
+    agency: Annotated[
+        list[str] | None, typer.Option(help="agency code (repeatable) for 'agency'")
+    ] = None,
+) -> None:
+    """Run workers until Ctrl-C: the centre's, one agency's, or all of them."""
+    from motcua.stack import run_worker_process
+
+    catalog = _catalog()
+    if role == "centre":
+        centre, agencies = True, []
+    elif role == "agency":
+        if not agency:
+            raise _fail("give --agency CODE")
+        unknown = [a for a in agency if a not in catalog.agencies]
+        if unknown:
+            raise _fail(f"unknown agency {', '.join(unknown)}")
+        centre, agencies = False, list(agency)
+    elif role == "all":
+        centre, agencies = True, sorted(catalog.agencies)
+    else:
+        raise _fail("the worker role is one of: centre, agency, all")
+    asyncio.run(run_worker_process(_settings(), centre=centre, agencies=agencies))
+
+
+@app.command()
+def dev(
+    state_dir: Annotated[Optional[Path], typer.Option(help="local state folder")] = None,  # noqa: UP045
+    temporal_port: Annotated[int, typer.Option(help="Temporal frontend port (UI on +1000)")] = 7233,
+    demo: Annotated[bool, typer.Option(help="walk one demo dossier at start")] = True,
+    exit_after_demo: Annotated[
+        bool, typer.Option(help="stop after the demo (for scripts)")
+    ] = False,
+) -> None:
+    """Run the embedded stack: Temporal dev server, workers, demo dossier."""
+    from motcua.devserver import DevServerError
+    from motcua.stack import run_dev_stack
+
+    settings = _settings()
+    if state_dir is not None:
+        settings = settings.model_copy(update={"state_dir": state_dir.resolve()})
+    try:
+        asyncio.run(
+            run_dev_stack(
+                settings,
+                temporal_port=temporal_port,
+                demo=demo,
+                stop_after_demo=exit_after_demo,
+                say=typer.echo,
+            )
+        )
+    except DevServerError as exc:
+        raise _fail(str(exc), 1) from None
+
+
+@app.command("demo")
+def demo_cmd() -> None:
+    """Walk one dossier through every step on an already running stack."""
+    from motcua.demo import run_demo
+    from motcua.service import DossierService
+    from motcua.stack import read_model
+    from motcua.temporal import connect
+
+    async def main() -> None:
+        settings = _settings()
+        client = await connect(settings)
+        await run_demo(
+            DossierService(client, read_model(settings), _catalog(), settings), typer.echo
+        )
+
+    asyncio.run(main())
+
+
+@app.command("state")
+def state_cmd(code: str) -> None:
+    """Print a dossier's live state (the workflow query) as JSON."""
+    from motcua.service import DossierService, ServiceError
+    from motcua.stack import read_model
+    from motcua.temporal import connect
+
+    async def main() -> str:
+        settings = _settings()
+        client = await connect(settings)
+        service = DossierService(client, read_model(settings), _catalog(), settings)
+        return (await service.state(code)).model_dump_json(indent=2)
+
+    try:
+        typer.echo(asyncio.run(main()))
+    except ServiceError as exc:
+        raise _fail(exc.message, 1) from None
+
+
+@history_app.command("export")
+def history_export(code: str, out: Annotated[Optional[Path], typer.Option()] = None) -> None:  # noqa: UP045
+    """Write a dossier's workflow history as JSON (replayable)."""
+    from motcua.temporal import connect
+
+    async def main() -> str:
+        client = await connect(_settings())
+        history = await client.get_workflow_handle(code).fetch_history()
+        return history.to_json()
+
+    text = asyncio.run(main())
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {out}")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+@history_app.command("replay")
+def history_replay(files: list[Path]) -> None:
+    """Replay exported histories with today's workflow code; exit 1 on any divergence."""
+    from temporalio.client import WorkflowHistory
+    from temporalio.worker import Replayer
+
+    from motcua.temporal import DATA_CONVERTER
+    from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
+
+    async def main() -> int:
+        replayer = Replayer(
+            workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
+        )
+        failures = 0
+        for path in files:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            result = await replayer.replay_workflow(
+                WorkflowHistory.from_json(path.stem, data), raise_on_replay_failure=False
+            )
+            if result.replay_failure:
+                failures += 1
+                typer.echo(f"FAIL {path}: {result.replay_failure}")
+            else:
+                typer.echo(f"ok   {path}")
+        return failures
+
+    if asyncio.run(main()):
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

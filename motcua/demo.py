@@ -1,0 +1,153 @@
+"""A guided walk of one dossier through every step, on a running stack.
+
+Used by `motcua dev` (the README's run command) and `motcua demo`: it submits a
+judicial record certificate request at the centre, lets the centre hand it to
+the provincial police's own worker, and takes each officer's action in turn,
+printing the step, who holds it, its due time and the appointment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from domain.catalog import Role
+from domain.dossier import Action, ActionInput, Actor, Applicant, Channel, DocumentRef, DossierView
+from motcua.service import DossierService, SubmitRequest
+from store import repository
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DEMO_PROCEDURE = "3.000333"  # Phiếu lý lịch tư pháp số 1: centre -> provincial police
+
+
+def _t(dt: datetime | None) -> str:
+    return dt.astimezone(TZ).strftime("%d/%m/%Y %H:%M") if dt else "—"
+
+
+def describe(view: DossierView) -> str:
+    step = view.current_step
+    lines = [f"    trạng thái: {view.status_code} {view.status_label} ({view.status.value})"]
+    if step:
+        lines.append(
+            f"    bước hiện tại: {step.name} [{step.kind.value}] – {step.role.value} @ {step.agency}, "
+            f"hạn bước {_t(step.due_at)}"
+        )
+    lines.append(f"    ngày hẹn trả kết quả: {_t(view.appointment_at)}")
+    return "\n".join(lines)
+
+
+async def _wait_for(
+    service: DossierService, code: str, done: Callable[[DossierView], bool]
+) -> DossierView:
+    for _ in range(300):
+        view = await service.state(code)
+        if done(view):
+            return view
+        await asyncio.sleep(0.1)
+    raise TimeoutError(f"dossier {code} did not move on; are the agency workers running?")
+
+
+async def run_demo(service: DossierService, say: Callable[[str], None] = print) -> DossierView:
+    catalog = service.catalog
+    procedure = catalog.procedure(DEMO_PROCEDURE)
+    centre = service.settings.centre_agency
+    police = procedure.competent_agency
+    intake = Actor(
+        id="tnhs-01", name="Trần Thị Bình (tiếp nhận)", role=Role.INTAKE_OFFICER, agency=centre
+    )
+    specialist = Actor(
+        id="ca-cv-07", name="Lê Văn Cường (cán bộ nghiệp vụ)", role=Role.SPECIALIST, agency=police
+    )
+    leader = Actor(
+        id="ca-ld-02", name="Phạm Minh Đức (lãnh đạo phòng)", role=Role.LEADER, agency=police
+    )
+    signer = Actor(id="ca-ky-01", name="Hoàng Văn Em (người ký)", role=Role.SIGNER, agency=police)
+    returner = Actor(
+        id="tkq-03", name="Ngô Thị Phương (trả kết quả)", role=Role.RETURN_OFFICER, agency=centre
+    )
+
+    say(f"Thủ tục: {procedure.name} ({procedure.code}), thời hạn {procedure.statutory_time}")
+    say(
+        f"Nơi tiếp nhận: {catalog.agency(centre).name}; cơ quan giải quyết: {catalog.agency(police).name}"
+    )
+    form = b"To khai yeu cau cap Phieu ly lich tu phap so 1"
+    view = await service.submit(
+        SubmitRequest(
+            procedure_code=procedure.code,
+            applicant=Applicant(
+                name="Nguyễn Văn An",
+                id_number="022090001234",
+                phone="0912345678",
+                email="an.nguyen@example.vn",
+                address="Phường Hồng Gai, tỉnh Quảng Ninh",
+            ),
+            channel=Channel.COUNTER,
+            documents=[
+                DocumentRef(
+                    kind="to_khai", filename="to-khai.pdf", sha256=hashlib.sha256(form).hexdigest()
+                )
+            ],
+        ),
+        intake,
+    )
+    code = view.code
+    say(f"\n1. Nộp hồ sơ tại quầy: mã hồ sơ {code}\n{describe(view)}")
+
+    view = await service.act(
+        code, Action.ACCEPT, ActionInput(actor=intake, comment="Hồ sơ đầy đủ, hợp lệ")
+    )
+    say(
+        f"\n2. Tiếp nhận hồ sơ đầy đủ, in Giấy tiếp nhận và hẹn trả kết quả (Mẫu 01)\n{describe(view)}"
+    )
+
+    view = await _wait_for(service, code, lambda v: bool(v.handoff_acks))
+    ack = view.handoff_acks[0]
+    say(
+        f"\n3. Chuyển hồ sơ liên thông: worker của {ack['agency']} đã xác nhận nhận hồ sơ lúc "
+        f"{_t(datetime.fromisoformat(ack['received_at']))}\n{describe(view)}"
+    )
+
+    # A wrong officer trying to act is refused, with the reason, and the refusal is recorded.
+    try:
+        await service.act(code, Action.APPROVE, ActionInput(actor=intake))
+    except Exception as exc:
+        say(f"\n   (Thử phê duyệt bởi cán bộ tiếp nhận: bị từ chối – {exc})")
+
+    rest: list[tuple[str, Action, Actor, dict[str, object], str]] = [
+        (
+            "Tra cứu, xác minh và đề xuất",
+            Action.APPRAISE,
+            specialist,
+            {"opinion": "Không có án tích", "recommendation": "grant"},
+            "",
+        ),
+        ("Lãnh đạo duyệt kết quả", Action.APPROVE, leader, {}, "Đồng ý"),
+        ("Ký số Phiếu lý lịch tư pháp", Action.SIGN, signer, {}, ""),
+        (
+            "Trả kết quả tại quầy",
+            Action.RETURN,
+            returner,
+            {"channel": "counter", "received_by": "Nguyễn Văn An"},
+            "",
+        ),
+    ]
+    for i, (label, action, actor, data, comment) in enumerate(rest, start=4):
+        view = await service.act(code, action, ActionInput(actor=actor, data=data, comment=comment))
+        say(f"\n{i}. {label} ({actor.name})\n{describe(view)}")
+
+    events = await asyncio.to_thread(repository.list_events, service.engine, code)
+    refused = await asyncio.to_thread(repository.list_refused_attempts, service.engine, code)
+    documents = await asyncio.to_thread(repository.list_documents, service.engine, code)
+    say(
+        f"\nSổ sự kiện ({len(events)} sự kiện, {len(refused)} lần thao tác bị từ chối), "
+        f"{len(documents)} biểu mẫu: {', '.join('Mẫu ' + d.form for d in documents)}"
+    )
+    for step in view.steps:
+        say(
+            f"    {step.name}: {_t(step.started_at)} → {_t(step.ended_at)} "
+            f"(hạn {_t(step.due_at)}, {step.verdict or '—'})"
+        )
+    return view
