@@ -1,0 +1,88 @@
+"""The `motcua` command line as an operator runs it (Typer's runner, real calendar data)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from motcua.cli import app
+from motcua.settings import REPO_ROOT
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # Across Tết 2025 (27/01-31/01 off): the issue's own example.
+        (["--from", "2025-01-20T10:00", "--days", "15"], "2025-02-17T17:00:00+07:00"),
+        # Thursday 20/08/2026: Friday, make-up Saturday 22/08 and Monday 24/08.
+        (["--from", "2026-08-20T10:00", "--days", "3"], "2026-08-24T17:00:00+07:00"),
+        # Friday 28/08/2026: 31/08 (swapped), 01-02/09 (National Day) are off.
+        (["--from", "2026-08-28T09:00", "--days", "2"], "2026-09-04T17:00:00+07:00"),
+        # 29/04/2024 Monday is a swapped day off, 30/04 and 01/05 are holidays, and
+        # Saturday 04/05/2024 is a make-up working day: received Friday 26/04 ->
+        # 02/05 (1), 03/05 (2), Sat 04/05 (3).
+        (["--from", "2024-04-26T10:00", "--days", "3"], "2024-05-04T17:00:00+07:00"),
+        # After the 15:00 cut-off on a Friday: counted from Monday's opening.
+        (["--from", "2026-11-20T16:00", "--hours", "8", "--cutoff", "15:00"], "2026-11-23T17:00:00+07:00"),
+        # An explicit offset is honoured: 03:00Z is 10:00 in Hà Nội.
+        (["--from", "2025-01-20T03:00:00+00:00", "--days", "15"], "2025-02-17T17:00:00+07:00"),
+        (["--from", "2026-11-20T10:00", "--calendar-days", "15"], "2026-12-07T17:00:00+07:00"),
+    ],
+)
+def test_deadline_prints_the_appointment(args: list[str], expected: str) -> None:
+    result = runner.invoke(app, ["deadline", *args])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--from", "yesterday", "--days", "3"], "not an ISO 8601 date-time"),
+        (["--from", "2026-01-05T10:00"], "exactly one of"),
+        (["--from", "2026-01-05T10:00", "--days", "2", "--hours", "3"], "exactly one of"),
+        (["--from", "2026-01-05T10:00", "--days", "0"], "must be positive"),
+        (["--from", "2026-01-05T10:00", "--hours", "3", "--cutoff", "25:00"], "not a time"),
+    ],
+)
+def test_deadline_refuses_bad_input_with_exit_code_2(args: list[str], message: str) -> None:
+    result = runner.invoke(app, ["deadline", *args])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_calendar_lists_days_off_and_make_up_saturdays() -> None:
+    result = runner.invoke(app, ["calendar", "2026"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("2026-08-22 Sat working") for line in lines)
+    assert any(line.startswith("2026-08-31 Mon off") for line in lines)
+    assert any(line.startswith("2026-02-17 Tue off") for line in lines)
+
+
+def test_procedures_list_and_show() -> None:
+    listed = runner.invoke(app, ["procedures", "list"])
+    assert listed.exit_code == 0
+    assert "3.000333" in listed.stdout and "10 working days" in listed.stdout
+    shown = runner.invoke(app, ["procedures", "show", "2.000635"])
+    assert shown.exit_code == 0 and '"receipt_cutoff": "15:00:00"' in shown.stdout
+    missing = runner.invoke(app, ["procedures", "show", "9.999999"])
+    assert missing.exit_code == 1 and "unknown procedure 9.999999" in missing.output
+
+
+def test_procedures_validate_names_file_and_field(tmp_path: Path) -> None:
+    catalog = tmp_path / "catalog"
+    shutil.copytree(REPO_ROOT / "procedures", catalog)
+    ok = runner.invoke(app, ["procedures", "validate", str(catalog)])
+    assert ok.exit_code == 0 and ok.stdout.startswith("ok:")
+    broken = catalog / "3.000333-v1.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("kind: approval", "kind: approvel"),
+                      encoding="utf-8")
+    bad = runner.invoke(app, ["procedures", "validate", str(catalog)])
+    assert bad.exit_code == 1
+    assert "3.000333-v1.yaml: steps.3.kind" in bad.output
