@@ -53,6 +53,7 @@ def pause(calendar: WorkingCalendar, ledger: Ledger, now: datetime) -> None:
     if ledger.running_since is None:
         return
     ledger.consumed_minutes = consumed_now(calendar, ledger, now)
+    ledger.resume_not_before = ledger.running_since if now < ledger.running_since else None
     ledger.running_since = None
     ledger.paused_since = now
     ledger.due_at = None
@@ -72,6 +73,9 @@ def resume(calendar: WorkingCalendar, ledger: Ledger, now: datetime, *, appointm
     ledger.paused_minutes_total += max(0, int((now - ledger.paused_since).total_seconds() // 60))
     ledger.paused_since = None
     start = calendar.resume_point(now, ledger.unit)
+    if ledger.resume_not_before is not None:
+        start = max(start, ledger.resume_not_before)
+        ledger.resume_not_before = None
     ledger.running_since = start
     ledger.due_at = _due(calendar, ledger, start, appointment=appointment)
 

@@ -175,6 +175,9 @@ class Ledger(BaseModel):
     consumed_minutes: int = 0  # used before the running segment
     running_since: datetime | None = None
     paused_since: datetime | None = None
+    # Paused before the counting even began (e.g. received at night, supplement
+    # asked before opening): resuming must not start earlier than counting would have.
+    resume_not_before: datetime | None = None
     paused_minutes_total: int = 0  # real minutes spent paused (for reports)
     due_at: datetime | None = None
 

@@ -90,7 +90,8 @@ class DossierWorkflow:
             self._send_handoff_if_due()
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._record()
+                while self.m.has_new_events:
+                    await self._record()
                 workflow.continue_as_new(
                     inp.model_copy(update={"carried_state": self.m.s, "calendar": self.m.calendar})
                 )
@@ -98,7 +99,8 @@ class DossierWorkflow:
         if self._handoff is not None and not self._handoff.done():
             self._handoff.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        await self._record()
+        while self.m.has_new_events:
+            await self._record()
         return self.m.view(workflow.now())
 
     # -- the loop ------------------------------------------------------------------
@@ -124,19 +126,22 @@ class DossierWorkflow:
         return workflow.info().is_continue_as_new_suggested() and self._handoff is None
 
     async def _record(self) -> None:
-        """Write new events to the read model (and their forms and notifications)."""
-        while self.m.has_new_events:
-            events = self.m.drain()
-            view = self.m.view(workflow.now())
-            await workflow.execute_activity(
-                RECORD_EVENTS,
-                RecordEventsInput(dossier=view, applicant=self.m.inp.applicant, events=events),
-                result_type=RecordEventsResult,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RECORD_RETRY,
-                summary=f"record {len(events)} event(s) up to #{events[-1].seq}",
-            )
-            self._publish(view)
+        """Write the events emitted so far to the read model (with their forms and
+        notifications). One batch per loop turn, so that a burst of actions never
+        keeps the loop from its timers or from continuing as new."""
+        if not self.m.has_new_events:
+            return
+        events = self.m.drain()
+        view = self.m.view(workflow.now())
+        await workflow.execute_activity(
+            RECORD_EVENTS,
+            RecordEventsInput(dossier=view, applicant=self.m.inp.applicant, events=events),
+            result_type=RecordEventsResult,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RECORD_RETRY,
+            summary=f"record {len(events)} event(s) up to #{events[-1].seq}",
+        )
+        self._publish(view)
 
     def _publish(self, view: DossierView) -> None:
         """Keep the operator-facing search attributes current (never personal data)."""

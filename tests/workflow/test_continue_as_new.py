@@ -1,0 +1,115 @@
+"""A long-lived dossier continues as new when its history grows, carrying its
+whole state: the clock, the step, the supplements and the event numbering.
+Runs on the real dev server with a low continue-as-new threshold (the
+time-skipping server cannot suggest continue-as-new)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.testing import WorkflowEnvironment
+
+from motcua.devserver import temporal_cli_path
+from motcua.temporal import DATA_CONVERTER
+from store import repository
+from tests.factories import (
+    AGENCY,
+    APPLICANT,
+    CENTRE,
+    doc,
+    dossier_input,
+    officer,
+    synthetic_calendar,
+)
+from tests.harness import act, caught_up, running_workers, start_dossier, state, unique_code
+from tests.workflow.test_dossier_scenarios import wait_for_step
+from workflows.dossier import (
+    AGENCY_CODE,
+    DOSSIER_STATUS,
+    ESCALATED,
+    PROCEDURE_CODE,
+    STATUTORY_DEADLINE,
+    DossierWorkflow,
+)
+
+pytestmark = pytest.mark.devserver
+
+
+@pytest.fixture
+async def can_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=DATA_CONVERTER,
+        dev_server_existing_path=str(temporal_cli_path()),
+        search_attributes=[
+            DOSSIER_STATUS,
+            PROCEDURE_CODE,
+            AGENCY_CODE,
+            STATUTORY_DEADLINE,
+            ESCALATED,
+        ],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=60",
+            "--dynamic-config-value",
+            "system.forceSearchAttributesCacheRefreshOnRead=true",
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+async def test_dossier_continues_as_new_and_keeps_its_state(
+    can_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    intake, specialist = officer("intake_officer", CENTRE), officer("specialist", AGENCY)
+    now = datetime.now(UTC)
+    async with running_workers(can_env.client, sqlite_engine, [AGENCY]) as settings:
+        inp = dossier_input(unique_code(), now, synthetic_calendar(now.date()))
+        started = await start_dossier(can_env.client, settings, inp)
+        first_run = started.result_run_id
+        # Address the dossier by id only, as the API does: after continue-as-new the
+        # latest run answers.
+        handle = can_env.client.get_workflow_handle_for(DossierWorkflow.run, inp.code)
+        view = await act(handle, "accept", intake)
+        appointment = view.appointment_at
+        view = await wait_for_step(handle, "appraisal")
+        # Supplement loops during appraisal grow the history past the threshold.
+        for i in range(12):
+            await act(handle, "request_supplement", specialist, data={"missing": [f"giấy tờ {i}"]})
+            await act(
+                handle,
+                "supplement",
+                APPLICANT,
+                data={"documents": [doc(f"bo-sung-{i}.pdf").model_dump()]},
+            )
+        for _ in range(100):  # the switch happens on the workflow's next loop turn
+            described = await handle.describe()
+            if described.run_id != first_run:
+                break
+            await asyncio.sleep(0.05)
+        assert described.run_id != first_run, (
+            f"never continued as new: {described.history_length} events"
+        )
+        assert described.status is WorkflowExecutionStatus.RUNNING
+
+        view = await state(handle)
+        assert view.supplement_requests == 12
+        assert view.received_at is not None and view.appointment_at is not None
+        assert view.appointment_at >= appointment  # pauses only ever push it later
+        assert view.current_step is not None and view.current_step.kind.value == "appraisal"
+
+        # The event numbering carries on without gaps or repeats across runs.
+        await caught_up(sqlite_engine, handle)
+        seqs = [e.seq for e in repository.list_events(sqlite_engine, handle.id)]
+        assert seqs == list(range(1, view.event_seq + 1))
+
+        await act(handle, "withdraw", APPLICANT, comment="kết thúc thử nghiệm")
+        result = await handle.result()
+        assert result.status.value == "stopped"
