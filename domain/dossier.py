@@ -324,6 +324,9 @@ class DossierView(BaseModel):
     forms: list[dict[str, Any]]
     handoff_acks: list[dict[str, Any]]
     calendar_version: str
+    applicant_account: str | None = Field(
+        default=None, description="login subject of the applicant who may act on it"
+    )
     event_seq: int = Field(
         description="events so far; the read model has caught up when its last_event_seq equals this"
     )

@@ -156,7 +156,17 @@ class DossierMachine:
         if run is not None and not waiting_for_applicant:
             step = self.step()
             for action in STEP_ACTIONS[step.kind]:
-                if action is Action.FORWARD and (step.auto or run.outcome == "forwarded"):
+                if action is Action.FORWARD:
+                    # The sending centre forwards a manual handoff; the receiver acknowledges.
+                    if not (step.auto or run.outcome == "forwarded"):
+                        allowed.append(
+                            AllowedAction(
+                                action=action,
+                                role=Role.INTAKE_OFFICER,
+                                agency=self.inp.centre_agency,
+                                step_id=step.id,
+                            )
+                        )
                     continue
                 allowed.append(
                     AllowedAction(
@@ -206,7 +216,8 @@ class DossierMachine:
     def _authorise(self, action: Action, actor: Actor, now: datetime) -> None:
         options = [a for a in self.allowed_actions(now) if a.action is action]
         if not options:
-            raise Refusal("wrong_step", self._why_not_now(action, now))
+            code = "closed" if self.closed else "wrong_step"
+            raise Refusal(code, self._why_not_now(action, now))
         for option in options:
             if option.role is not actor.role:
                 continue
@@ -268,14 +279,34 @@ class DossierMachine:
     # -- actions -------------------------------------------------------------------
 
     def check(self, action: Action, cmd: ActionInput, now: datetime) -> None:
-        """Raise Refusal when `action` may not be taken now by `cmd.actor`. No side effects."""
-        self._authorise(action, cmd.actor, now)
-        self._validate_data(action, cmd, now)
+        """Raise Refusal when `action` may not be taken now by `cmd.actor`. No side effects.
+
+        Timers that are due are taken into account (a supplement after its deadline is
+        refused even if the workflow has not woken up yet), on a copy: validators must
+        not change state."""
+        machine = self
+        wake = self.next_wake()
+        if wake is not None and wake <= now:
+            machine = self.copy()
+            machine.on_time(now)
+        machine._authorise(action, cmd.actor, now)
+        machine._validate_data(action, cmd, now)
 
     def apply(self, action: Action, cmd: ActionInput, now: datetime) -> None:
+        """Take the action: due timers fire first, so the record shows what happened
+        in the order it happened (overdue before a late signature)."""
         self.check(action, cmd, now)
+        self.on_time(now)
         handler = getattr(self, f"_do_{action.value}")
         handler(cmd, now)
+
+    def copy(self) -> DossierMachine:
+        twin = DossierMachine(
+            self.inp.model_copy(update={"carried_state": self.s.model_copy(deep=True)}),
+            self.calendar,
+        )
+        twin.s.event_seq = self.s.event_seq
+        return twin
 
     def _validate_data(self, action: Action, cmd: ActionInput, now: datetime) -> None:
         needs_reason = (Action.REFUSE, Action.REJECT, Action.REQUEST_EXTENSION, Action.WITHDRAW)
@@ -635,12 +666,7 @@ class DossierMachine:
         )
         if step.pauses_clock and self.s.clock is not None:
             clock.pause(self.calendar, self.s.clock, now)
-            self.s.exclusions.append(
-                Exclusion(
-                    start=now,
-                    reason="financial_obligation" if step.kind is StepKind.PAYMENT else step.id,
-                )
-            )
+            self.s.exclusions.append(Exclusion(start=now, reason=self._exclusion_reason(step)))
         status = STATUS_FOR_KIND[step.kind]
         if step.kind is StepKind.RETURN:
             # The result (or the refusal notice) is ready: end of processing for the 766 index.
@@ -658,6 +684,10 @@ class DossierMachine:
                 "budget": str(step.budget),
             },
         )
+
+    @staticmethod
+    def _exclusion_reason(step: Step) -> str:
+        return "financial_obligation" if step.kind is StepKind.PAYMENT else step.id
 
     def _end_exclusion(self, now: datetime, reason: str) -> None:
         for ex in self.s.exclusions:
@@ -684,13 +714,16 @@ class DossierMachine:
         else:
             run.verdict = "early"
         run.ledger.running_since = None
-        if run.kind is StepKind.PAYMENT and self.s.clock and self.s.clock.paused_since:
-            self._end_exclusion(now, "financial_obligation")
+        if self.step(run.index).pauses_clock and self.s.clock and self.s.clock.paused_since:
+            self._end_exclusion(now, self._exclusion_reason(self.step(run.index)))
 
     def _close(self, now: datetime, status: Status, outcome: str) -> None:
         self.s.outcome = outcome  # type: ignore[assignment]
         self.s.closed_at = now
         self.s.supplement_due_at = None
+        for ex in self.s.exclusions:
+            if ex.end is None:
+                ex.end = now
         self._stop_clock(now)
 
     def _stop_clock(self, now: datetime) -> None:
@@ -718,12 +751,8 @@ class DossierMachine:
             return None
         candidates: list[datetime] = []
         run = self.run()
-        if (
-            run
-            and run.ledger.due_at
-            and run.escalated_at is None
-            and run.role is not Role.APPLICANT
-        ):
+        if self._step_budget_pending(run):
+            assert run is not None and run.ledger.due_at is not None
             candidates.append(run.ledger.due_at)
         c = self.s.clock
         if c and c.due_at and self.s.processed_at is None:
@@ -735,11 +764,23 @@ class DossierMachine:
             candidates.append(self.s.supplement_due_at)
         return min(candidates) if candidates else None
 
+    @staticmethod
+    def _step_budget_pending(run: StepRun | None) -> bool:
+        # The applicant is never escalated; a finished step has nothing left to escalate.
+        return bool(
+            run
+            and run.ended_at is None
+            and run.ledger.due_at
+            and run.escalated_at is None
+            and run.role is not Role.APPLICANT
+        )
+
     def _apology_warning_pending(self, appointment: datetime, started: datetime | None) -> bool:
         if self.s.apology_warned or len(self.s.extensions) >= self.procedure.max_extensions:
             return False
-        # Same-day procedures have no "one working day before": no warning to give.
-        return started is None or self._apology_warning_at(appointment) > started
+        # When the last day for Form 04 opened before the clock even started (a same-day
+        # or hour-based procedure), there is no "one working day before" to warn about.
+        return started is None or self._apology_warning_at(appointment) >= started
 
     def _apology_warning_at(self, appointment: datetime) -> datetime:
         # Early warning at the opening of the last day on which Form 04 may be sent.
@@ -755,11 +796,10 @@ class DossierMachine:
             return
         run = self.run()
         if (
-            run
+            self._step_budget_pending(run)
+            and run
             and run.ledger.due_at
             and now >= run.ledger.due_at
-            and run.escalated_at is None
-            and run.role is not Role.APPLICANT
         ):
             run.escalated_at = now
             kind: EscalationKind = (
@@ -811,6 +851,8 @@ class DossierMachine:
         self, now: datetime, kind: EscalationKind, run: StepRun | None, message: str
     ) -> None:
         agency = run.agency if run else self.inp.competent_agency
+        if kind == "apology_due" and agency not in self._extension_agencies():
+            agency = self.inp.competent_agency  # who may send Form 04
         esc = Escalation(
             at=now,
             kind=kind,
@@ -955,4 +997,5 @@ class DossierMachine:
             handoff_acks=s.handoff_acks,
             calendar_version=cal.version,
             event_seq=s.event_seq,
+            applicant_account=self.inp.applicant.account,
         )

@@ -116,20 +116,24 @@ class DossierService:
             submitted_by=actor,
         )
 
-    async def submit(self, req: SubmitRequest, actor: Actor) -> DossierView:
-        """Allocate the dossier code and start its workflow (id = code)."""
+    def validate_submission(self, req: SubmitRequest, actor: Actor) -> None:
+        """Raise ServiceError when the submission cannot be accepted; no side effects."""
         if actor.role not in (Role.APPLICANT, Role.INTAKE_OFFICER):
             raise ServiceError(
                 "forbidden", "only an applicant or an intake officer may submit a dossier"
             )
         if actor.role is Role.APPLICANT and req.applicant.account not in (None, actor.id):
             raise ServiceError("forbidden", "an applicant may submit only for their own account")
+        self.build_input(req, actor, "pending", datetime.now(UTC))
+
+    async def submit(self, req: SubmitRequest, actor: Actor) -> DossierView:
+        """Allocate the dossier code and start its workflow (id = code)."""
+        self.validate_submission(req, actor)  # before consuming a number
         if actor.role is Role.APPLICANT:
             req = req.model_copy(
                 update={"applicant": req.applicant.model_copy(update={"account": actor.id})}
             )
         now = datetime.now(UTC)
-        self.build_input(req, actor, "pending", now)  # validate before consuming a number
         procedure = self.catalog.procedure(req.procedure_code, on=now.astimezone(TZ).date())
         code = await asyncio.to_thread(
             repository.allocate_dossier_code,
