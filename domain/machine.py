@@ -147,7 +147,20 @@ class DossierMachine:
     # -- authorisation -------------------------------------------------------------
 
     def allowed_actions(self, now: datetime) -> list[AllowedAction]:
-        """Every action that may be taken now, with the role and agency that may take it."""
+        """Every action that may be taken now, with the role and agency that may take it
+        (as things stand once any due timer has fired)."""
+        return self._settled(now)._allowed_now(now)
+
+    def _settled(self, now: datetime) -> DossierMachine:
+        """This machine, or a copy with its due timers fired: reading never changes state."""
+        wake = self.next_wake()
+        if wake is None or wake > now:
+            return self
+        twin = self.copy()
+        twin.on_time(now)
+        return twin
+
+    def _allowed_now(self, now: datetime) -> list[AllowedAction]:
         if self.closed:
             return []
         allowed: list[AllowedAction] = []
@@ -214,7 +227,7 @@ class DossierMachine:
         return now <= self.calendar.latest_extension_request(c.due_at)
 
     def _authorise(self, action: Action, actor: Actor, now: datetime) -> None:
-        options = [a for a in self.allowed_actions(now) if a.action is action]
+        options = [a for a in self._allowed_now(now) if a.action is action]
         if not options:
             code = "closed" if self.closed else "wrong_step"
             raise Refusal(code, self._why_not_now(action, now))
@@ -284,11 +297,7 @@ class DossierMachine:
         Timers that are due are taken into account (a supplement after its deadline is
         refused even if the workflow has not woken up yet), on a copy: validators must
         not change state."""
-        machine = self
-        wake = self.next_wake()
-        if wake is not None and wake <= now:
-            machine = self.copy()
-            machine.on_time(now)
+        machine = self._settled(now)
         machine._authorise(action, cmd.actor, now)
         machine._validate_data(action, cmd, now)
 
@@ -926,6 +935,8 @@ class DossierMachine:
         return dt.isoformat() if dt else None
 
     def view(self, now: datetime) -> DossierView:
+        """The live picture. `allowed_actions` already accounts for a timer that is due
+        but has not woken the workflow yet; everything else is the recorded state."""
         p, s, cal = self.procedure, self.s, self.calendar
         allowed = self.allowed_actions(now)
         runs_by_index = {r.index: r for r in s.runs}
@@ -951,7 +962,7 @@ class DossierMachine:
         run = self.run()
         current = steps[run.index] if run else None
         holder = next((a for a in allowed if a.step_id is not None), None)
-        if holder is None and s.status is Status.SUPPLEMENT_REQUESTED:
+        if holder is None and s.status is Status.SUPPLEMENT_REQUESTED and allowed:
             holder = allowed[0]
         c = s.clock
         return DossierView(

