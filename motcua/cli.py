@@ -198,18 +198,23 @@ def worker(
 def dev(
     state_dir: Annotated[Optional[Path], typer.Option(help="local state folder")] = None,  # noqa: UP045
     temporal_port: Annotated[int, typer.Option(help="Temporal frontend port (UI on +1000)")] = 7233,
+    api_port: Annotated[Optional[int], typer.Option(help="HTTP API port (default 8000)")] = None,  # noqa: UP045
     demo: Annotated[bool, typer.Option(help="walk one demo dossier at start")] = True,
     exit_after_demo: Annotated[
         bool, typer.Option(help="stop after the demo (for scripts)")
     ] = False,
 ) -> None:
-    """Run the embedded stack: Temporal dev server, workers, demo dossier."""
+    """Run the embedded stack: Temporal dev server, workers, API, demo dossier."""
     from motcua.devserver import DevServerError
     from motcua.stack import run_dev_stack
 
     settings = _settings()
+    updates: dict[str, object] = {}
     if state_dir is not None:
-        settings = settings.model_copy(update={"state_dir": state_dir.resolve()})
+        updates["state_dir"] = state_dir.resolve()
+    if api_port is not None:
+        updates["api_port"] = api_port
+    settings = settings.model_copy(update=updates)
     try:
         asyncio.run(
             run_dev_stack(
@@ -220,8 +225,56 @@ def dev(
                 say=typer.echo,
             )
         )
-    except DevServerError as exc:
+    except (DevServerError, OSError) as exc:
         raise _fail(str(exc), 1) from None
+
+
+@app.command()
+def api(
+    host: Annotated[Optional[str], typer.Option(help="listen address")] = None,  # noqa: UP045
+    port: Annotated[Optional[int], typer.Option(help="listen port")] = None,  # noqa: UP045
+) -> None:
+    """Serve the HTTP API (migrations are applied first)."""
+    import uvicorn
+
+    from api.app import create_app
+    from motcua.stack import read_model
+
+    settings = _settings()
+    engine = read_model(settings)  # applies migrations
+    uvicorn.run(
+        create_app(settings, engine=engine),
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+    )
+
+
+@app.command()
+def token(
+    role: Annotated[list[str], typer.Option(help="role (repeatable)")],
+    sub: Annotated[str, typer.Option(help="subject: the user's id")],
+    agency: Annotated[Optional[str], typer.Option(help="agency code (officers)")] = None,  # noqa: UP045
+    name: Annotated[str, typer.Option(help="display name")] = "",
+    hours: Annotated[float, typer.Option(help="validity in hours")] = 12,
+) -> None:
+    """Print a development token (HS256) to stdout, and nothing else."""
+    from datetime import timedelta
+
+    from api.auth import issue_token
+    from domain.catalog import Role
+
+    try:
+        roles = [Role(r) for r in role]
+    except ValueError as exc:
+        raise _fail(f"--role: {exc}") from None
+    try:
+        text = issue_token(
+            _settings(), sub=sub, roles=roles, agency=agency, name=name, ttl=timedelta(hours=hours)
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(text)
 
 
 @app.command("demo")

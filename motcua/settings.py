@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEV_JWT_SECRET = "motcua-development-secret-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,34 @@ class Settings(BaseSettings):
     centre_agency: str = Field(
         default="000.00.01.H99", description="the centre this deployment runs"
     )
+
+    environment: Literal["development", "production"] = "development"
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: str = Field(
+        default=DEV_JWT_SECRET,
+        description="HS256 secret (development); refused in production",
+    )
+    jwt_public_key_file: Path | None = Field(default=None, description="RS256: PEM public key")
+    jwt_jwks_file: Path | None = Field(default=None, description="RS256: JWKS file (keys by kid)")
+    jwt_issuer: str = "motcua"
+    jwt_audience: str = "motcua"
+    rate_limit_per_minute: int = Field(default=120, description="requests per caller per minute")
+
+    @model_validator(mode="after")
+    def _safe_for_production(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt_algorithm == "HS256" and self.jwt_secret == DEV_JWT_SECRET:
+                raise ValueError(
+                    "MOTCUA_JWT_SECRET is the development placeholder: set a real secret "
+                    "or use RS256 with MOTCUA_JWT_PUBLIC_KEY_FILE / MOTCUA_JWT_JWKS_FILE"
+                )
+            if self.jwt_algorithm == "RS256" and not (
+                self.jwt_public_key_file or self.jwt_jwks_file
+            ):
+                raise ValueError("RS256 needs MOTCUA_JWT_PUBLIC_KEY_FILE or MOTCUA_JWT_JWKS_FILE")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -66,6 +66,72 @@ async def run_worker_process(settings: Settings, *, centre: bool, agencies: Sequ
         await wait_for_stop_signal()
 
 
+def _embedded_server_class() -> type:
+    import uvicorn
+
+    class EmbeddedServer(uvicorn.Server):
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            # The dev stack owns Ctrl-C and SIGTERM and stops the API itself.
+            yield
+
+    return EmbeddedServer
+
+
+@asynccontextmanager
+async def api_serving(
+    settings: Settings, client: Client, engine: Engine, catalog: Catalog
+) -> AsyncIterator[str]:
+    """Serve the HTTP API with uvicorn inside this event loop until the block exits."""
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(settings, client=client, engine=engine, catalog=catalog)
+    config = uvicorn.Config(
+        app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="on"
+    )
+    server = _embedded_server_class()(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # re-raise why it could not start (port taken, ...)
+            raise RuntimeError(
+                f"the API could not listen on {settings.api_host}:{settings.api_port}"
+            )
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://{settings.api_host}:{settings.api_port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+DEMO_USERS = [
+    ("applicant", "citizen-001", None, "Nguyễn Văn An"),
+    ("intake_officer", "tnhs-01", "centre", "Trần Thị Bình"),
+    ("specialist", "ca-cv-07", "000.00.20.H99", "Lê Văn Cường"),
+    ("leader", "ca-ld-02", "000.00.20.H99", "Phạm Minh Đức"),
+    ("signer", "ca-ky-01", "000.00.20.H99", "Hoàng Văn Em"),
+    ("return_officer", "tkq-03", "centre", "Ngô Thị Phương"),
+    ("auditor", "kt-01", None, "Đỗ Thanh Giang"),
+    ("admin", "qt-01", None, "Vũ Quản Trị"),
+]
+
+
+def development_tokens(settings: Settings) -> list[tuple[str, str, str]]:
+    """(role, agency, token) for one demo user per role."""
+    from api.auth import issue_token
+    from domain.catalog import Role
+
+    out = []
+    for role, sub, agency, name in DEMO_USERS:
+        code = settings.centre_agency if agency == "centre" else agency
+        token = issue_token(settings, sub=sub, roles=[Role(role)], agency=code, name=name)
+        out.append((role, code or "-", token))
+    return out
+
+
 async def run_dev_stack(
     settings: Settings,
     *,
@@ -88,19 +154,27 @@ async def run_dev_stack(
         client = await connect(settings)
         engine = read_model(settings)
         agencies = sorted(catalog.agencies)
-        async with workers_running(client, settings, engine, agencies=agencies):
+        async with (
+            workers_running(client, settings, engine, agencies=agencies),
+            api_serving(settings, client, engine, catalog) as api_url,
+        ):
             say(
                 f"Workers running: centre queue '{settings.centre_task_queue}' and "
                 f"{len(agencies)} agency queues"
             )
             say(f"Temporal UI: {server.ui_url}    read model: {settings.resolved_database_url}")
+            say(f"API: {api_url}/v1    OpenAPI: {api_url}/docs")
             if demo:
                 say("\n=== Demo: one dossier from submission to the returned result ===")
                 await run_demo(DossierService(client, engine, catalog, settings), say)
+            say("\nDevelopment tokens (Authorization: Bearer <token>), one per role:")
+            for role, agency, token in development_tokens(settings):
+                say(f"  {role:15} {agency:14} {token}")
+            say(f"\nTry: curl -s {api_url}/v1/procedures -H 'Authorization: Bearer <token>'")
             if stop_after_demo:
                 return
             say("\nThe stack is running. Press Ctrl-C to stop it (dossiers and timers persist).")
             await wait_for_stop_signal()
-            say("Stopping workers and the Temporal dev server ...")
+            say("Stopping the API, the workers and the Temporal dev server ...")
     finally:
         await asyncio.to_thread(server.stop)

@@ -1,4 +1,4 @@
-"""Engine construction for the read model: SQLite (default) or PostgreSQL."""
+"""Engine construction and schema migrations for the read model: SQLite (default) or PostgreSQL."""
 
 from __future__ import annotations
 
@@ -6,19 +6,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy import DateTime, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 # Execution option read by the SQLite "begin" hook: "IMMEDIATE" takes the write
 # lock at BEGIN (waiting on busy_timeout) instead of failing on lock upgrade.
 SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+# Alembic scripts ship inside the package (store/migrations), so migrating needs no alembic.ini.
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Key of the PostgreSQL advisory lock that serialises concurrent migrations
+# (several workers starting at once); any constant unique to this application.
+MIGRATION_LOCK_KEY = 0x6D6F7463  # "motc"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -114,11 +124,79 @@ def engine_from_settings(settings: Any = None) -> Engine:
     return make_engine(settings.resolved_database_url)
 
 
-def init_db(engine: Engine) -> None:
-    """Create every read-model table that does not exist yet (Alembic comes later)."""
-    import store.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+def alembic_config(url: str | None = None) -> Config:
+    """An Alembic ``Config`` for the read-model migrations, built in code.
 
-    SQLModel.metadata.create_all(engine)
+    ``script_location`` points inside the installed package. Give ``url`` to use
+    the Alembic commands directly, e.g. to write a new revision::
+
+        from alembic import command
+        command.revision(alembic_config("sqlite:///.state/dev.db"), "add x", autogenerate=True)
+
+    (without ``url`` and without a connection in ``config.attributes["connection"]``,
+    env.py uses the configured ``Settings.resolved_database_url``).
+    """
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR).replace("%", "%%"))
+    if url is not None:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+class MigrationError(RuntimeError):
+    """The database cannot be brought to the current schema by the migrations."""
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the read-model schema to the newest revision (``alembic upgrade head``).
+
+    A no-op when the database is already current. The whole upgrade runs in one
+    transaction, serialised across processes (PostgreSQL: an advisory lock;
+    SQLite: ``BEGIN IMMEDIATE``), so workers starting together migrate once.
+    A database made by the pre-Alembic ``create_all`` is refused with a clear error.
+    """
+    from alembic import command
+
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+            tables = set(inspect(conn).get_table_names())
+            if "alembic_version" not in tables and "dossiers" in tables:
+                raise MigrationError(
+                    f"{engine.url.render_as_string(hide_password=True)}: the read model was "
+                    "created without migrations (no alembic_version table); recreate it, or "
+                    "stamp it with alembic once its tables match revision 0001"
+                )
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The database's current Alembic revision (None before the first migration)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest revision shipped with the package."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def init_db(engine: Engine) -> None:
+    """Bring the read-model schema up to date (``migrate``; kept for existing callers)."""
+    migrate(engine)
 
 
 @contextmanager

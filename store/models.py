@@ -5,10 +5,10 @@ workflow and activities exchange the pydantic models of ``store.schemas``.
 All timestamps are stored as UTC and read back as aware UTC datetimes.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text
+from sqlalchemy import JSON, Index, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -21,15 +21,19 @@ class DossierRow(SQLModel, table=True):
     """The latest known summary of each dossier (worklists, reports, search)."""
 
     __tablename__ = "dossiers"
+    __table_args__ = (
+        # worklists page newest first by (submitted_at DESC, code DESC)
+        Index("ix_dossiers_submitted_at_code", "submitted_at", "code"),
+    )
 
     code: str = Field(primary_key=True)
-    procedure_code: str
+    procedure_code: str = Field(index=True)
     procedure_version: int
     procedure_name: str = ""
     status: str = Field(index=True)
     status_code: int
     channel: str
-    centre_agency: str
+    centre_agency: str = Field(index=True)
     competent_agency: str = Field(index=True)
     current_step_id: str | None = None
     current_step_kind: str | None = None
@@ -44,7 +48,7 @@ class DossierRow(SQLModel, table=True):
     outcome: str | None = None
     applicant_name: str
     applicant_id_number: str
-    applicant_account: str | None = None
+    applicant_account: str | None = Field(default=None, index=True)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     last_event_seq: int = 0
@@ -77,9 +81,10 @@ class RefusedAttemptRow(SQLModel, table=True):
     table is the auditors' record of them."""
 
     __tablename__ = "refused_attempts"
+    __table_args__ = (UniqueConstraint("attempt_id", name="uq_refused_attempts_attempt_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    attempt_id: str | None = Field(default=None, unique=True)  # idempotency key (e.g. update id)
+    attempt_id: str | None = None  # idempotency key (e.g. update id); unique
     dossier_code: str = Field(index=True)
     action: str
     at: datetime = Field(sa_type=UTCDateTime)
@@ -152,12 +157,77 @@ class HandoffInboxRow(SQLModel, table=True):
     worker_identity: str = ""
 
 
+class IdempotencyKeyRow(SQLModel, table=True):
+    """``Idempotency-Key`` claims of dossier submissions, per caller.
+
+    A row without ``dossier_code`` is a claim in progress; the code is set once
+    the dossier exists. ``request_sha256`` tells a retry from a reuse of the key
+    for a different request.
+    """
+
+    __tablename__ = "idempotency_keys"
+
+    key: str = Field(primary_key=True)
+    principal: str = Field(primary_key=True)  # the caller's ``sub``
+    request_sha256: str
+    dossier_code: str | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class UserSeenRow(SQLModel, table=True):
+    """Users seen on the API (from their tokens): who acted, under which name and roles."""
+
+    __tablename__ = "users_seen"
+
+    sub: str = Field(primary_key=True)
+    name: str = ""
+    roles: list[str] = Field(default_factory=list, sa_type=JSONType)
+    agency: str | None = None
+    first_seen: datetime = Field(sa_type=UTCDateTime)
+    last_seen: datetime = Field(sa_type=UTCDateTime)
+
+
+class AgencyRow(SQLModel, table=True):
+    """The catalog's agencies (``domain.catalog.Agency``), synced from procedures/agencies.yaml."""
+
+    __tablename__ = "agencies"
+
+    code: str = Field(primary_key=True)
+    name: str
+    kind: str
+    level: str
+    parent: str | None = None
+
+
+class ProcedureRow(SQLModel, table=True):
+    """Every version of every procedure of the catalog; ``definition`` is the full
+    ``domain.catalog.Procedure`` as JSON."""
+
+    __tablename__ = "procedures"
+
+    code: str = Field(primary_key=True)
+    version: int = Field(primary_key=True)
+    name: str
+    field: str
+    level: str
+    competent_agency: str
+    statutory_value: float
+    statutory_unit: str
+    effective_from: date
+    effective_to: date | None = None
+    definition: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
 __all__ = [
+    "AgencyRow",
     "DocumentRow",
     "DossierRow",
     "DossierSequenceRow",
     "EventRow",
     "HandoffInboxRow",
+    "IdempotencyKeyRow",
     "OutboxRow",
+    "ProcedureRow",
     "RefusedAttemptRow",
+    "UserSeenRow",
 ]

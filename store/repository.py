@@ -5,41 +5,61 @@ rows with natural ids are inserted with ``ON CONFLICT DO NOTHING``, the dossier
 summary is upserted only when it is not older than the stored one, and dossier
 codes come from one atomic ``INSERT .. ON CONFLICT DO UPDATE .. RETURNING``.
 Works on SQLite (>= 3.35) and PostgreSQL.
+
+Lists page by keyset (``list_dossiers``): the cursor is an opaque url-safe
+base64 of the last row's ``(submitted_at, code)``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import random
 import time
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dt_time
 from enum import Enum
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, case, func, or_, select
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel, col
 from sqlmodel import select as sm_select
 
+from domain.calendar import VIETNAM_TZ
+from domain.catalog import Catalog
 from domain.dossier import Event
 from store.db import SQLITE_BEGIN_OPTION
 from store.models import (
+    AgencyRow,
     DocumentRow,
     DossierRow,
     DossierSequenceRow,
     EventRow,
     HandoffInboxRow,
+    IdempotencyKeyRow,
     OutboxRow,
+    ProcedureRow,
     RefusedAttemptRow,
+    UserSeenRow,
 )
 from store.schemas import (
     DocumentRecord,
+    DossierItem,
+    DossierPage,
+    DossierQuery,
     DossierSummary,
     HandoffReceipt,
+    IdempotencyClaim,
+    IdempotencyState,
     OutboxMessage,
     RefusedAttempt,
 )
@@ -353,4 +373,412 @@ def list_documents(engine: Engine, code: str) -> list[DocumentRow]:
         sm_select(DocumentRow)
         .where(DocumentRow.dossier_code == code)
         .order_by(col(DocumentRow.created_at), col(DocumentRow.id)),
+    )
+
+
+# --------------------------------------------------------------------------- dossier lists
+
+MAX_PAGE_SIZE = 500
+_LIKE_ESCAPE = "\\"
+_SQLITE_LOWER = "motcua_lower"
+
+
+def _unicode_lower(value: Any) -> Any:
+    return unicodedata.normalize("NFC", value).lower() if isinstance(value, str) else value
+
+
+def _prepare_connection(conn: Connection) -> None:
+    """SQLite's lower() folds ASCII only: give it a Unicode one for Vietnamese names."""
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if raw is not None:
+            raw.create_function(_SQLITE_LOWER, 1, _unicode_lower, deterministic=True)
+
+
+def _like_pattern(text: str) -> str:
+    """``%text%`` with the user's ``\\``, ``%`` and ``_`` matching themselves."""
+    escaped = (
+        text.replace(_LIKE_ESCAPE, _LIKE_ESCAPE * 2)
+        .replace("%", _LIKE_ESCAPE + "%")
+        .replace("_", _LIKE_ESCAPE + "_")
+    )
+    return f"%{escaped}%"
+
+
+def _contains_ci(dialect: str, column: Any, text: str) -> ColumnElement[bool]:
+    if dialect == "postgresql":
+        result: ColumnElement[bool] = column.ilike(_like_pattern(text), escape=_LIKE_ESCAPE)
+        return result
+    return getattr(func, _SQLITE_LOWER)(column).like(  # type: ignore[no-any-return]
+        _like_pattern(_unicode_lower(text)), escape=_LIKE_ESCAPE
+    )
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, dt_time(), tzinfo=ZoneInfo(VIETNAM_TZ))
+
+
+def _any_agency(table: Table, agency: str) -> ColumnElement[bool]:
+    return or_(
+        table.c.centre_agency == agency,
+        table.c.competent_agency == agency,
+        table.c.current_agency == agency,
+    )
+
+
+def _dossier_filters(dialect: str, q: DossierQuery) -> list[ColumnElement[bool]]:
+    t = _table(DossierRow)
+    where: list[ColumnElement[bool]] = []
+    if q.status is not None:
+        where.append(t.c.status == q.status.value)
+    if q.procedure is not None:
+        where.append(t.c.procedure_code == q.procedure)
+    if q.agency is not None:
+        where.append(_any_agency(t, q.agency))
+    if q.overdue is not None:
+        where.append(t.c.overdue == q.overdue)
+    if q.received_from is not None:
+        start = q.received_from
+        if not isinstance(start, datetime):
+            start = _day_start(start)
+        where.append(t.c.received_at >= start)
+    if q.received_to is not None:
+        end = q.received_to
+        if isinstance(end, datetime):
+            where.append(t.c.received_at <= end)
+        else:
+            where.append(t.c.received_at < _day_start(end + timedelta(days=1)))
+    if q.q:
+        where.append(
+            or_(
+                _contains_ci(dialect, t.c.code, q.q),
+                _contains_ci(dialect, t.c.applicant_name, q.q),
+            )
+        )
+    if q.scope_agency is not None:
+        where.append(_any_agency(t, q.scope_agency))
+    if q.scope_account is not None:
+        where.append(t.c.applicant_account == q.scope_account)
+    return where
+
+
+def encode_cursor(submitted_at: datetime, code: str) -> str:
+    """The opaque cursor after the row ``(submitted_at, code)``."""
+    raw = json.dumps([submitted_at.astimezone(UTC).isoformat(), code], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """``(submitted_at, code)`` of a cursor; ``ValueError("cursor: ...")`` when malformed."""
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        value = json.loads(raw.decode())
+        if not (
+            isinstance(value, list)
+            and len(value) == 2
+            and isinstance(value[0], str)
+            and isinstance(value[1], str)
+        ):
+            raise ValueError("not a [submitted_at, code] pair")
+        at = datetime.fromisoformat(value[0])
+        if at.tzinfo is None:
+            raise ValueError("submitted_at has no offset")
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise ValueError(f"cursor: not a valid page cursor ({exc})") from None
+    return at.astimezone(UTC), value[1]
+
+
+def list_dossiers(
+    engine: Engine, q: DossierQuery, *, limit: int = 50, cursor: str | None = None
+) -> DossierPage:
+    """Dossiers matching ``q``, newest first by ``(submitted_at, code)``, ``limit`` per page.
+
+    Keyset pagination: pass the page's ``next_cursor`` to get the next one.
+    Raises ``ValueError("cursor: ...")`` for a malformed cursor and
+    ``ValueError("limit: ...")`` for a limit outside 1..MAX_PAGE_SIZE.
+    """
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValueError(f"limit: must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+    t = _table(DossierRow)
+    after = decode_cursor(cursor) if cursor is not None else None
+    with engine.connect() as conn:
+        _prepare_connection(conn)
+        where = _dossier_filters(conn.dialect.name, q)
+        if after is not None:
+            at, code = after
+            where.append(or_(t.c.submitted_at < at, and_(t.c.submitted_at == at, t.c.code < code)))
+        stmt = (
+            select(t)
+            .where(*where)
+            .order_by(t.c.submitted_at.desc(), t.c.code.desc())
+            .limit(limit + 1)
+        )
+        rows = conn.execute(stmt).mappings().all()
+    items = [DossierItem.model_validate(dict(r)) for r in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = items[-1]
+        next_cursor = encode_cursor(last.submitted_at, last.code)
+    return DossierPage(items=items, next_cursor=next_cursor)
+
+
+def count_dossiers(engine: Engine, q: DossierQuery) -> int:
+    """How many dossiers match ``q`` (all pages)."""
+    t = _table(DossierRow)
+    with engine.connect() as conn:
+        _prepare_connection(conn)
+        stmt = select(func.count()).select_from(t).where(*_dossier_filters(conn.dialect.name, q))
+        return int(conn.execute(stmt).scalar_one())
+
+
+# --------------------------------------------------------------------------- idempotency keys
+
+
+def _claim(state: IdempotencyState, row: Mapping[Any, Any]) -> IdempotencyClaim:
+    return IdempotencyClaim(
+        state=state,
+        key=row["key"],
+        principal=row["principal"],
+        dossier_code=row["dossier_code"],
+        created_at=row["created_at"],
+    )
+
+
+def claim_idempotency_key(
+    engine: Engine,
+    key: str,
+    principal: str,
+    request_sha256: str,
+    *,
+    at: datetime | None = None,
+    stale_after: timedelta | None = None,
+) -> IdempotencyClaim:
+    """Claim ``key`` for ``principal``'s request (race-safe: INSERT .. ON CONFLICT DO NOTHING).
+
+    - ``NEW``: the key is now this caller's: create the dossier, then
+      ``complete_idempotency_key`` (or ``release_idempotency_key`` on failure);
+    - ``COMPLETED``: the same request was done before: ``dossier_code`` is its dossier;
+    - ``IN_PROGRESS``: the same request is being handled (claimed, no code yet);
+    - ``MISMATCH``: the key was used with a different ``request_sha256`` (409/422).
+
+    With ``stale_after``, a claim left in progress for that long is taken over
+    (returned as ``NEW``; exactly one of several concurrent callers wins it).
+    """
+    if not key or not principal:
+        raise ValueError("key and principal are required")
+    now = at or _now()
+    t = _table(IdempotencyKeyRow)
+    this = and_(t.c.key == key, t.c.principal == principal)
+
+    def work(conn: Connection) -> IdempotencyClaim:
+        values = {
+            "key": key,
+            "principal": principal,
+            "request_sha256": request_sha256,
+            "dossier_code": None,
+            "created_at": now,
+        }
+        ins = (
+            _insert(conn, IdempotencyKeyRow)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["key", "principal"])
+            .returning(*t.c)
+        )
+        inserted = conn.execute(ins).mappings().one_or_none()
+        if inserted is not None:
+            return _claim(IdempotencyState.NEW, inserted)
+        stored = conn.execute(select(t).where(this)).mappings().one()
+        if stored["request_sha256"] != request_sha256:
+            return _claim(IdempotencyState.MISMATCH, stored)
+        if stored["dossier_code"] is not None:
+            return _claim(IdempotencyState.COMPLETED, stored)
+        if stale_after is not None and stored["created_at"] <= now - stale_after:
+            taken = conn.execute(
+                t.update()
+                .where(
+                    this,
+                    t.c.dossier_code.is_(None),
+                    t.c.created_at == stored["created_at"],
+                )
+                .values(created_at=now)
+            ).rowcount
+            if taken == 1:
+                return _claim(IdempotencyState.NEW, {**stored, "created_at": now})
+        return _claim(IdempotencyState.IN_PROGRESS, stored)
+
+    return _write(engine, work)
+
+
+def complete_idempotency_key(engine: Engine, key: str, principal: str, dossier_code: str) -> None:
+    """Record the dossier created under a ``NEW`` claim (idempotent for the same code).
+
+    Raises ``LookupError`` when the key was never claimed (or was released) and
+    ``ValueError`` when it already names another dossier.
+    """
+    t = _table(IdempotencyKeyRow)
+    this = and_(t.c.key == key, t.c.principal == principal)
+
+    def work(conn: Connection) -> None:
+        updated = conn.execute(
+            t.update()
+            .where(this, or_(t.c.dossier_code.is_(None), t.c.dossier_code == dossier_code))
+            .values(dossier_code=dossier_code)
+        ).rowcount
+        if updated:
+            return
+        stored = conn.execute(select(t.c.dossier_code).where(this)).one_or_none()
+        if stored is None:
+            raise LookupError(f"idempotency key {key!r} of {principal!r} is not claimed")
+        raise ValueError(
+            f"idempotency key {key!r} of {principal!r} already names dossier {stored[0]}"
+        )
+
+    _write(engine, work)
+
+
+def release_idempotency_key(engine: Engine, key: str, principal: str) -> bool:
+    """Drop a claim still in progress (the dossier could not be created), so a retry
+    can claim it again. Completed keys are kept. Returns whether a claim was dropped."""
+    t = _table(IdempotencyKeyRow)
+
+    def work(conn: Connection) -> bool:
+        stmt = t.delete().where(
+            t.c.key == key, t.c.principal == principal, t.c.dossier_code.is_(None)
+        )
+        return bool(conn.execute(stmt).rowcount)
+
+    return _write(engine, work)
+
+
+def purge_idempotency_keys(engine: Engine, before: datetime) -> int:
+    """Forget keys claimed before ``before`` (retention); returns how many."""
+    t = _table(IdempotencyKeyRow)
+
+    def work(conn: Connection) -> int:
+        return int(conn.execute(t.delete().where(t.c.created_at < before)).rowcount or 0)
+
+    return _write(engine, work)
+
+
+def get_idempotency_key(engine: Engine, key: str, principal: str) -> IdempotencyKeyRow | None:
+    with Session(engine, expire_on_commit=False) as s:
+        return s.get(IdempotencyKeyRow, (key, principal))
+
+
+# --------------------------------------------------------------------------- users seen
+
+
+def touch_user(
+    engine: Engine,
+    sub: str,
+    name: str,
+    roles: Iterable[str],
+    agency: str | None,
+    at: datetime | None = None,
+) -> UserSeenRow:
+    """Record that user ``sub`` was seen at ``at`` (now by default) and return the row.
+
+    ``first_seen`` keeps the earliest time, ``last_seen`` the latest; name,
+    roles and agency come from the latest sighting (an older, late write does
+    not overwrite them).
+    """
+    if not sub:
+        raise ValueError("sub is required")
+    seen = at or _now()
+    role_list = list(dict.fromkeys(str(_plain(r)) for r in roles))
+    t = _table(UserSeenRow)
+
+    def work(conn: Connection) -> UserSeenRow:
+        ins = _insert(conn, UserSeenRow).values(
+            sub=sub, name=name, roles=role_list, agency=agency, first_seen=seen, last_seen=seen
+        )
+        new = ins.excluded
+        newer = new.last_seen >= t.c.last_seen
+        ins = ins.on_conflict_do_update(
+            index_elements=["sub"],
+            set_={
+                "name": case((newer, new.name), else_=t.c.name),
+                "roles": case((newer, new.roles), else_=t.c.roles),
+                "agency": case((newer, new.agency), else_=t.c.agency),
+                "last_seen": case((newer, new.last_seen), else_=t.c.last_seen),
+                "first_seen": case(
+                    (new.first_seen < t.c.first_seen, new.first_seen), else_=t.c.first_seen
+                ),
+            },
+        ).returning(*t.c)
+        return _row(UserSeenRow, conn.execute(ins).mappings().one())
+
+    return _write(engine, work)
+
+
+def get_user(engine: Engine, sub: str) -> UserSeenRow | None:
+    with Session(engine, expire_on_commit=False) as s:
+        return s.get(UserSeenRow, sub)
+
+
+# --------------------------------------------------------------------------- catalog
+
+
+def sync_catalog(engine: Engine, catalog: Catalog) -> tuple[int, int]:
+    """Upsert every agency and every procedure version of ``catalog`` (idempotent).
+
+    Rows no longer in the catalog are kept: dossiers may still refer to them.
+    Returns ``(agencies, procedure versions)`` written.
+    """
+    agencies = [
+        {
+            "code": a.code,
+            "name": a.name,
+            "kind": a.kind.value,
+            "level": a.level,
+            "parent": a.parent,
+        }
+        for a in catalog.agencies.values()
+    ]
+    procedures = [
+        {
+            "code": p.code,
+            "version": p.version,
+            "name": p.name,
+            "field": p.field,
+            "level": p.level,
+            "competent_agency": p.competent_agency,
+            "statutory_value": p.statutory_time.value,
+            "statutory_unit": p.statutory_time.unit.value,
+            "effective_from": p.effective_from,
+            "effective_to": p.effective_to,
+            "definition": p.model_dump(mode="json"),
+        }
+        for versions in catalog.procedures.values()
+        for p in versions
+    ]
+
+    def upsert(conn: Connection, model: type[SQLModel], rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = [c.name for c in _table(model).primary_key.columns]
+        ins = _insert(conn, model)
+        ins = ins.on_conflict_do_update(
+            index_elements=keys,
+            set_={k: ins.excluded[k] for k in rows[0] if k not in keys},
+        )
+        conn.execute(ins, rows)
+
+    def work(conn: Connection) -> None:
+        upsert(conn, AgencyRow, agencies)
+        upsert(conn, ProcedureRow, procedures)
+
+    _write(engine, work)
+    return len(agencies), len(procedures)
+
+
+def list_agencies(engine: Engine) -> list[AgencyRow]:
+    return _read(engine, sm_select(AgencyRow).order_by(col(AgencyRow.code)))
+
+
+def list_procedures(engine: Engine) -> list[ProcedureRow]:
+    """Every stored procedure version, by code then version."""
+    return _read(
+        engine,
+        sm_select(ProcedureRow).order_by(col(ProcedureRow.code), col(ProcedureRow.version)),
     )

@@ -8,10 +8,13 @@ rows of the tables in ``store.models``.
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+import unicodedata
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from domain.catalog import Role, StepKind
 from domain.dossier import Actor, Channel, Status
@@ -166,3 +169,91 @@ class RefusedAttempt(BaseModel):
             comment=comment,
             data=data or {},
         )
+
+
+# --------------------------------------------------------------------------- worklists
+
+_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class DossierQuery(BaseModel):
+    """Filters of a dossier list (all optional, combined with AND).
+
+    The user's filters: ``status``, ``procedure`` (code), ``agency`` (the
+    dossier's centre, competent or current agency), ``overdue``, the receipt
+    window ``received_from`` .. ``received_to`` and ``q`` (case-insensitive
+    substring of the dossier code or the applicant's name; ``%`` and ``_`` match
+    themselves). A plain date means that whole day in Vietnam (Asia/Ho_Chi_Minh),
+    both bounds inclusive; a datetime is an instant (naive means UTC), from
+    inclusive, to inclusive.
+
+    The scoping fields are set by the caller from the user's token, never from
+    the request: ``scope_agency`` (same match as ``agency``) and
+    ``scope_account`` (the applicant account that owns the dossier).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Status | None = None
+    procedure: str | None = None
+    agency: str | None = None
+    overdue: bool | None = None
+    received_from: datetime | date | None = None
+    received_to: datetime | date | None = None
+    q: str | None = Field(default=None, max_length=200)
+    scope_agency: str | None = None
+    scope_account: str | None = None
+
+    @field_validator("received_from", "received_to", mode="before")
+    @classmethod
+    def _date_only_is_a_day(cls, v: Any) -> Any:
+        if isinstance(v, str) and _DATE_ONLY.match(v.strip()):
+            return date.fromisoformat(v.strip())
+        return v
+
+    @field_validator("q")
+    @classmethod
+    def _normalise_text(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        v = unicodedata.normalize("NFC", v).strip()
+        return v or None
+
+
+class DossierItem(DossierSummary):
+    """A dossier as listed from the read model (a stored ``dossiers`` row)."""
+
+    status_code: int
+    updated_at: datetime
+
+
+class DossierPage(BaseModel):
+    """One page of a dossier list, newest first; pass ``next_cursor`` back for the next page
+    (None on the last page)."""
+
+    items: list[DossierItem]
+    next_cursor: str | None = None
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+class IdempotencyState(StrEnum):
+    NEW = "new"  # the key is now yours: create the dossier, then complete the key
+    COMPLETED = "completed"  # done before: answer with ``dossier_code``
+    IN_PROGRESS = "in_progress"  # claimed by a request still running (or that died)
+    MISMATCH = "mismatch"  # the key was used for a different request
+
+
+class IdempotencyClaim(BaseModel):
+    """The outcome of ``store.repository.claim_idempotency_key``."""
+
+    state: IdempotencyState
+    key: str
+    principal: str
+    dossier_code: str | None = None
+    created_at: datetime
+
+    @property
+    def is_new(self) -> bool:
+        return self.state is IdempotencyState.NEW

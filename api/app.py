@@ -1,0 +1,108 @@
+"""The HTTP API: officers, citizens, other agencies' systems and auditors reach
+motcua here. `create_app()` builds it from settings; `motcua api` serves it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from api.auth import TokenVerifier
+from api.deps import AppContext
+from api.errors import error_json, install_error_handlers
+from api.ratelimit import RateLimiter
+from api.routes import dossiers, procedures, public
+from domain.catalog import Catalog, load_catalog
+from motcua.blobs import BlobStore
+from motcua.service import DossierService
+from motcua.settings import Settings, get_settings
+from motcua.temporal import DATA_CONVERTER
+from store import repository
+from store.db import make_engine
+
+DESCRIPTION = """
+Dossiers of the one-stop centre (Bộ phận Một cửa): submission, live state, officer actions,
+events and public tracking. Every route but tracking and health needs a bearer JWT with the
+claims `sub`, `name`, `roles` and `agency`. Errors are `{"error": {"code", "message"}}`.
+"""
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    client: Client | None = None,
+    engine: Engine | None = None,
+    catalog: Catalog | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        nonlocal client, engine, catalog
+        catalog = catalog or load_catalog(settings.catalog_dir)
+        engine = engine or make_engine(settings.resolved_database_url)
+        await asyncio.to_thread(repository.sync_catalog, engine, catalog)
+        # Lazy: the API starts (and /readyz says why) even while Temporal is still coming up.
+        client = client or await Client.connect(
+            settings.temporal_address,
+            namespace=settings.temporal_namespace,
+            data_converter=DATA_CONVERTER,
+            lazy=True,
+        )
+        app.state.verifier = TokenVerifier.from_settings(settings)
+        app.state.ctx = AppContext(
+            settings=settings,
+            service=DossierService(client, engine, catalog, settings),
+            engine=engine,
+            catalog=catalog,
+            limiter=RateLimiter(settings.rate_limit_per_minute),
+            blobs=BlobStore(settings.state_dir / "blobs"),
+        )
+        yield
+
+    app = FastAPI(
+        title="motcua",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def rate_limit(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        ctx: AppContext | None = getattr(request.app.state, "ctx", None)
+        if (
+            ctx is not None
+            and request.url.path.startswith("/v1/")
+            and not request.url.path.endswith(("/healthz", "/readyz"))
+        ):
+            caller = request.client.host if request.client else "unknown"
+            wait = ctx.limiter.check(caller)
+            if wait is not None:
+                return error_json(
+                    429,
+                    "rate_limited",
+                    f"too many requests; retry in {int(wait) + 1} s",
+                    {"Retry-After": str(int(wait) + 1)},
+                )
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
+        return response
+
+    v1 = APIRouter(prefix="/v1")
+    v1.include_router(procedures.router)
+    v1.include_router(dossiers.router)
+    v1.include_router(public.router)
+    app.include_router(v1)
+    return app

@@ -1,0 +1,454 @@
+"""Who is calling: bearer tokens (JWT) verified into a `Principal`.
+
+Tokens come from the province's identity provider (RS256, a PEM public key or a
+JWKS file whose keys are chosen by the token's `kid`) or, in development, from
+`issue_token` (HS256 with the shared secret). The algorithm is pinned to the one
+configured: a token that names another algorithm (or "none") is refused, so an
+HS256 token "signed" with the RS256 public key is not accepted.
+
+Claims: `sub` (required), `name`, `roles` (a list of role names; a single
+`role` string is accepted too), `agency` (required for officer roles), and
+`exp` (required), `iat`, `iss`, `aud` (checked against the settings).
+
+`AuthError.message` says why a token was refused and is safe to show to the
+caller; it never repeats the token or any part of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from api.errors import ApiError
+from domain.catalog import Role
+from domain.dossier import Actor
+from motcua.settings import Settings
+
+# Roles that act for an agency, so a token granting them must name the agency.
+OFFICER_ROLES: frozenset[Role] = frozenset(
+    {
+        Role.INTAKE_OFFICER,
+        Role.SPECIALIST,
+        Role.LEADER,
+        Role.SIGNER,
+        Role.RETURN_OFFICER,
+    }
+)
+# Only the engine itself acts as "system"; no token may grant it.
+TOKEN_ROLES: frozenset[Role] = frozenset(Role) - {Role.SYSTEM}
+
+MAX_TOKEN_LENGTH = 16_384
+MIN_HS256_SECRET_BYTES = 32
+DEFAULT_LEEWAY = timedelta(seconds=30)
+_MAX_CLAIM_LENGTH = 256
+
+
+class AuthError(Exception):
+    """A token was refused. `message` is safe to return to the caller."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Principal(BaseModel):
+    """The verified caller."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sub: str = Field(min_length=1, max_length=_MAX_CLAIM_LENGTH)
+    name: str = Field(default="", max_length=_MAX_CLAIM_LENGTH)
+    roles: list[Role] = Field(min_length=1)
+    agency: str | None = Field(default=None, min_length=1, max_length=_MAX_CLAIM_LENGTH)
+
+    @field_validator("roles", mode="after")
+    @classmethod
+    def _dedupe(cls, roles: list[Role]) -> list[Role]:
+        return list(dict.fromkeys(roles))
+
+    @model_validator(mode="after")
+    def _check_roles(self) -> Principal:
+        if Role.SYSTEM in self.roles:
+            raise ValueError("role 'system' cannot be granted by a token")
+        officer = [r.value for r in self.roles if r in OFFICER_ROLES]
+        if officer and not self.agency:
+            raise ValueError(f"role {officer[0]!r} needs an 'agency' claim")
+        return self
+
+    def has(self, role: Role) -> bool:
+        return role in self.roles
+
+    @property
+    def is_auditor(self) -> bool:
+        return Role.AUDITOR in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return Role.ADMIN in self.roles
+
+    def actor_for(self, role: Role) -> Actor:
+        """The caller acting in `role`; ApiError 403 if the token does not grant it.
+
+        An applicant acts for themself, so the actor carries no agency then."""
+        if not self.has(role):
+            raise ApiError(403, "forbidden", f"this action needs role {role.value!r}")
+        agency = None if role is Role.APPLICANT else self.agency
+        return Actor(id=self.sub, name=self.name, role=role, agency=agency)
+
+
+# -- verification ---------------------------------------------------------------------------
+
+
+def _load_pem_public_key(path: Path) -> RSAPublicKey:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ValueError(f"cannot read JWT public key file {path}: {e.strerror}") from None
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in data:
+            key: object = x509.load_pem_x509_certificate(data).public_key()
+        else:
+            key = load_pem_public_key(data)
+    except ValueError:
+        raise ValueError(
+            f"{path} is not a PEM public key or certificate (a private key does not belong here)"
+        ) from None
+    if not isinstance(key, RSAPublicKey):
+        raise ValueError(f"{path} holds a {type(key).__name__}, RS256 needs an RSA public key")
+    return key
+
+
+def _load_jwks(path: Path) -> dict[str | None, jwt.PyJWK]:
+    """RS256 signing keys of a JWKS file, by kid (None for a single key without one)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ValueError(f"cannot read JWKS file {path}: {e.strerror}") from None
+    except ValueError:
+        raise ValueError(f"{path} is not valid JSON") from None
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise ValueError(f'{path} is not a JSON Web Key Set ({{"keys": [...]}})')
+    candidates: list[dict[str, Any]] = []
+    for jwk in data["keys"]:
+        if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
+            continue
+        if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
+            continue  # encryption keys, other algorithms: not for us
+        if "d" in jwk:
+            raise ValueError(
+                f"{path} holds a private key (kid {jwk.get('kid')!r}); publish only public keys"
+            )
+        candidates.append(jwk)
+    if not candidates:
+        raise ValueError(f"{path} has no RSA signature key usable for RS256")
+    try:
+        keyset = jwt.PyJWKSet.from_dict({"keys": candidates})
+    except jwt.PyJWTError as e:
+        raise ValueError(f"{path}: {e}") from None
+    keys: dict[str | None, jwt.PyJWK] = {}
+    for key in keyset:
+        if key.algorithm_name != "RS256":
+            continue
+        if key.key_id in keys:
+            raise ValueError(f"{path} has two keys with kid {key.key_id!r}")
+        keys[key.key_id] = key
+    if not keys:
+        raise ValueError(f"{path} has no RSA signature key usable for RS256")
+    if len(keys) > 1 and None in keys:
+        raise ValueError(f"{path} has several keys, so every key needs a 'kid'")
+    return keys
+
+
+def _refusal(error: jwt.PyJWTError, algorithm: str) -> str:
+    """A safe message for a PyJWT error (ordered: subclasses first)."""
+    if isinstance(error, jwt.ExpiredSignatureError):
+        return "token has expired"
+    if isinstance(error, jwt.ImmatureSignatureError):
+        return "token is not yet valid (iat or nbf is in the future)"
+    if isinstance(error, jwt.InvalidSignatureError):
+        return "bad signature"
+    if isinstance(error, jwt.InvalidAlgorithmError):
+        return f"token algorithm not allowed (this service accepts {algorithm} only)"
+    if isinstance(error, jwt.InvalidAudienceError):
+        return "wrong audience: the token is not for this service"
+    if isinstance(error, jwt.InvalidIssuerError):
+        return "wrong issuer: the token was not issued by the trusted issuer"
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"missing claim {error.claim!r}"
+    if isinstance(error, jwt.InvalidIssuedAtError):
+        return "claim 'iat' must be a number"
+    if isinstance(error, jwt.exceptions.InvalidSubjectError):
+        return "claim 'sub' must be a string"
+    if isinstance(error, jwt.InvalidKeyError):
+        return "token cannot be verified with the configured key"
+    if isinstance(error, jwt.DecodeError):
+        return "malformed token (or a non-numeric exp/nbf claim)"
+    return "invalid token"
+
+
+def _str_claim(payload: dict[str, Any], claim: str) -> str | None:
+    value = payload.get(claim)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise AuthError(f"claim {claim!r} must be a string")
+    if len(value) > _MAX_CLAIM_LENGTH:
+        raise AuthError(f"claim {claim!r} is too long")
+    return value
+
+
+def _roles_claim(payload: dict[str, Any]) -> list[Role]:
+    raw: Any
+    if payload.get("roles") is not None:
+        raw = payload["roles"]
+        if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
+            raise AuthError("claim 'roles' must be a list of strings")
+    elif payload.get("role") is not None:
+        if not isinstance(payload["role"], str):
+            raise AuthError("claim 'role' must be a string")
+        raw = [payload["role"]]
+    else:
+        raise AuthError("missing claim 'roles'")
+    if not raw:
+        raise AuthError("claim 'roles' is empty: the token grants no role")
+    roles: list[Role] = []
+    for name in raw:
+        try:
+            role = Role(name)
+        except ValueError:
+            shown = name if len(name) <= 40 else name[:40] + "…"
+            raise AuthError(f"unknown role {shown!r}") from None
+        if role not in TOKEN_ROLES:
+            raise AuthError(f"role {role.value!r} cannot be granted by a token")
+        roles.append(role)
+    return roles
+
+
+def principal_from_claims(payload: dict[str, Any]) -> Principal:
+    """The principal named by already-verified claims; AuthError says what is wrong."""
+    sub = _str_claim(payload, "sub")
+    if not sub:
+        raise AuthError("missing claim 'sub'")
+    roles = _roles_claim(payload)
+    agency = _str_claim(payload, "agency") or None
+    name = _str_claim(payload, "name") or ""
+    officer = [r for r in roles if r in OFFICER_ROLES]
+    if officer and agency is None:
+        raise AuthError(f"missing claim 'agency' (role {officer[0].value!r} acts for an agency)")
+    try:
+        return Principal(sub=sub, name=name, roles=roles, agency=agency)
+    except ValidationError as e:
+        msg = str(e.errors()[0].get("msg", "invalid claims")).removeprefix("Value error, ")
+        raise AuthError(f"invalid claims: {msg}") from None
+
+
+class TokenVerifier:
+    """Verifies bearer tokens for one configured algorithm and key (or key set)."""
+
+    def __init__(
+        self,
+        *,
+        algorithm: str,
+        issuer: str,
+        audience: str,
+        key: str | RSAPublicKey | None = None,
+        jwks: dict[str | None, jwt.PyJWK] | None = None,
+        leeway: timedelta = DEFAULT_LEEWAY,
+    ) -> None:
+        if algorithm not in ("HS256", "RS256"):
+            raise ValueError(f"unsupported JWT algorithm {algorithm!r}")
+        if (key is None) == (jwks is None):
+            raise ValueError("give exactly one of key and jwks")
+        if algorithm == "HS256" and not isinstance(key, str):
+            raise ValueError("HS256 needs a shared secret")
+        if algorithm == "RS256" and isinstance(key, str):
+            raise ValueError("RS256 needs an RSA public key or a JWKS, not a secret")
+        if jwks is not None and not jwks:
+            raise ValueError("empty key set")
+        self.algorithm = algorithm
+        self.issuer = issuer
+        self.audience = audience
+        self._key = key
+        self._jwks = jwks
+        self._leeway = leeway
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, leeway: timedelta = DEFAULT_LEEWAY
+    ) -> TokenVerifier:
+        common: dict[str, Any] = {
+            "algorithm": settings.jwt_algorithm,
+            "issuer": settings.jwt_issuer,
+            "audience": settings.jwt_audience,
+            "leeway": leeway,
+        }
+        if settings.jwt_algorithm == "HS256":
+            secret = settings.jwt_secret
+            if not secret:
+                raise ValueError("MOTCUA_JWT_SECRET is empty")
+            if (
+                settings.environment == "production"
+                and len(secret.encode()) < MIN_HS256_SECRET_BYTES
+            ):
+                raise ValueError(
+                    f"MOTCUA_JWT_SECRET is shorter than {MIN_HS256_SECRET_BYTES} bytes"
+                )
+            return cls(key=secret, **common)
+        if settings.jwt_public_key_file and settings.jwt_jwks_file:
+            raise ValueError("set only one of MOTCUA_JWT_PUBLIC_KEY_FILE and MOTCUA_JWT_JWKS_FILE")
+        if settings.jwt_jwks_file:
+            return cls(jwks=_load_jwks(settings.jwt_jwks_file), **common)
+        if settings.jwt_public_key_file:
+            return cls(key=_load_pem_public_key(settings.jwt_public_key_file), **common)
+        raise ValueError("RS256 needs MOTCUA_JWT_PUBLIC_KEY_FILE or MOTCUA_JWT_JWKS_FILE")
+
+    def _key_for(self, token: str) -> str | RSAPublicKey | jwt.PyJWK:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise AuthError("malformed token") from None
+        if header.get("alg") != self.algorithm:  # pinned; jwt.decode checks it again
+            raise AuthError(
+                f"token algorithm not allowed (this service accepts {self.algorithm} only)"
+            )
+        if self._jwks is None:
+            assert self._key is not None
+            return self._key
+        kid = header.get("kid")
+        if kid is None or list(self._jwks) == [None]:
+            if len(self._jwks) == 1:  # a single key needs no kid
+                return next(iter(self._jwks.values()))
+            raise AuthError("token header has no 'kid' to choose a signing key")
+        key = self._jwks.get(kid)
+        if key is None:
+            raise AuthError("unknown signing key: the token's 'kid' is not in the key set")
+        return key
+
+    def verify(self, token: str) -> Principal:
+        if not token:
+            raise AuthError("empty token")
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise AuthError("token too large")
+        key = self._key_for(token)
+        try:
+            payload = jwt.decode(
+                token,
+                key,
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self._leeway,
+                options={"require": ["exp", "iss", "aud", "sub"], "verify_signature": True},
+            )
+        except jwt.PyJWTError as e:
+            raise AuthError(_refusal(e, self.algorithm)) from None
+        return principal_from_claims(payload)
+
+
+def issue_token(
+    settings: Settings,
+    *,
+    sub: str,
+    roles: Iterable[Role | str] | Role | str,
+    agency: str | None = None,
+    name: str = "",
+    ttl: timedelta = timedelta(hours=12),
+    now: datetime | None = None,
+) -> str:
+    """A development token (HS256 with settings.jwt_secret). Refused in production and when
+    the service is configured for RS256 (tokens then come from the identity provider).
+    `now` (aware) backdates or postdates the token, for tests."""
+    if settings.environment == "production":
+        raise ValueError("issue_token is for development: production tokens come from the IdP")
+    if settings.jwt_algorithm != "HS256":
+        raise ValueError("issue_token signs HS256 only, but the service is configured for RS256")
+    if ttl <= timedelta(0):
+        raise ValueError("ttl must be positive")
+    role_list = [roles] if isinstance(roles, str) else list(roles)
+    principal = Principal(
+        sub=sub,
+        name=name,
+        roles=[Role(r) for r in role_list],
+        agency=agency or None,
+    )
+    issued = (now or datetime.now(UTC)).astimezone(UTC)
+    payload: dict[str, Any] = {
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "sub": principal.sub,
+        "name": principal.name,
+        "roles": [r.value for r in principal.roles],
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + ttl).timestamp()),
+    }
+    if principal.agency is not None:
+        payload["agency"] = principal.agency
+    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
+
+
+# -- FastAPI wiring -------------------------------------------------------------------------
+
+bearer = HTTPBearer(auto_error=False)
+
+
+def get_verifier(request: Request) -> TokenVerifier:
+    verifier = getattr(request.app.state, "verifier", None)
+    if not isinstance(verifier, TokenVerifier):
+        raise RuntimeError(
+            "app.state.verifier is not set: build it at startup with TokenVerifier.from_settings"
+        )
+    return verifier
+
+
+async def current_principal(
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+) -> Principal:
+    """The verified caller (also kept on request.state.principal); 401 otherwise."""
+    if credentials is None or not credentials.credentials:
+        raise ApiError(
+            401, "unauthenticated", "missing bearer token (Authorization: Bearer <token>)"
+        )
+    verifier = get_verifier(request)
+    try:
+        principal = verifier.verify(credentials.credentials)
+    except AuthError as e:
+        raise ApiError(401, "unauthenticated", e.message) from None
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency admitting a caller who holds any of `roles` (403 otherwise):
+
+    `principal: Annotated[Principal, Depends(require_roles(Role.LEADER, Role.SIGNER))]`"""
+    if not roles:
+        raise ValueError("require_roles needs at least one role")
+    if Role.SYSTEM in roles:
+        raise ValueError("no caller holds role 'system'")
+    wanted = tuple(dict.fromkeys(roles))
+    if len(wanted) == 1:
+        needs = f"needs role {wanted[0].value!r}"
+    else:
+        needs = "needs one of roles " + ", ".join(repr(r.value) for r in wanted)
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not any(principal.has(r) for r in wanted):
+            raise ApiError(403, "forbidden", f"this action {needs}")
+        return principal
+
+    return dependency

@@ -1,0 +1,344 @@
+"""Dossiers: submission, live state, lists from the read model, actions, events."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from api.auth import CurrentPrincipal, Principal
+from api.deps import AppContext, Context
+from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
+from api.schemas import (
+    ActionRequest,
+    DocumentIn,
+    DossierCreated,
+    DossierList,
+    DossierListItem,
+    EventOut,
+    EventsOut,
+    Link,
+    RefusedAttemptOut,
+    SubmitDossier,
+    SupplementRequest,
+    WithdrawRequest,
+)
+from domain.catalog import Role
+from domain.dossier import Action, ActionInput, DocumentRef, DossierView, Status
+from motcua.service import ServiceError, SubmitRequest
+from store import repository
+from store.schemas import DossierQuery, IdempotencyState
+
+router = APIRouter(prefix="/dossiers", tags=["dossiers"], responses=ERROR_RESPONSES)
+
+OFFICER_ROLES = {
+    Role.INTAKE_OFFICER,
+    Role.SPECIALIST,
+    Role.LEADER,
+    Role.SIGNER,
+    Role.RETURN_OFFICER,
+}
+
+
+def _service_error(exc: ServiceError) -> ApiError:
+    return ApiError(STATUS_FOR_CODE.get(exc.code, 400), exc.code, exc.message)
+
+
+def _may_read(principal: Principal, applicant_account: str | None, agencies: set[str]) -> bool:
+    if principal.has(Role.AUDITOR) or principal.has(Role.ADMIN):
+        return True
+    if principal.has(Role.APPLICANT) and applicant_account and applicant_account == principal.sub:
+        return True
+    officer = any(principal.has(r) for r in OFFICER_ROLES)
+    return officer and principal.agency is not None and principal.agency in agencies
+
+
+def _view_agencies(view: DossierView) -> set[str]:
+    return {view.centre_agency, view.competent_agency, *(s.agency for s in view.steps)}
+
+
+async def _visible_state(ctx: AppContext, code: str, principal: Principal) -> DossierView:
+    try:
+        view = await ctx.service.state(code)
+    except ServiceError as exc:
+        raise _service_error(exc) from None
+    if not _may_read(principal, view.applicant_account, _view_agencies(view)):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"dossier {code} is not visible to {principal.sub}: "
+            "officers see their agency's dossiers, applicants their own",
+        )
+    return view
+
+
+def _store_documents(ctx: AppContext, docs: list[DocumentIn]) -> list[DocumentRef]:
+    refs = []
+    for d in docs:
+        ref = d.ref()
+        if d.content_base64 is not None:
+            ctx.blobs.put(d.content(), ref.sha256)
+        refs.append(ref)
+    return refs
+
+
+def _created(view: DossierView) -> DossierCreated:
+    base = f"/v1/dossiers/{view.code}"
+    return DossierCreated(
+        code=view.code,
+        status=view.status,
+        status_code=view.status_code,
+        submitted_at=view.submitted_at,
+        appointment_at=view.appointment_at,
+        links={
+            "self": Link(href=base),
+            "actions": Link(href=f"{base}/actions", method="POST"),
+            "events": Link(href=f"{base}/events"),
+            "track": Link(href=f"/v1/track/{view.code}"),
+        },
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DossierCreated,
+    summary="Submit a dossier (applicant online, or an intake officer at the counter)",
+    responses={
+        200: {"model": DossierCreated, "description": "Same Idempotency-Key: the same dossier"}
+    },
+)
+async def submit_dossier(
+    body: SubmitDossier,
+    principal: CurrentPrincipal,
+    ctx: Context,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
+) -> DossierCreated:
+    if principal.has(Role.INTAKE_OFFICER):
+        role = Role.INTAKE_OFFICER
+    elif principal.has(Role.APPLICANT):
+        role = Role.APPLICANT
+    else:
+        raise ApiError(
+            403, "forbidden", "only an applicant or an intake officer may submit a dossier"
+        )
+    actor = principal.actor_for(role)
+    account = principal.sub if role is Role.APPLICANT else None
+    try:
+        refs = [d.ref() for d in body.documents]
+        req = SubmitRequest(
+            procedure_code=body.procedure_code,
+            applicant=body.applicant.to_domain(account),
+            channel=body.channel,
+            documents=refs,
+            centre_agency=body.centre_agency,
+        )
+        ctx.service.validate_submission(req, actor)
+    except ServiceError as exc:
+        raise _service_error(exc) from None
+    except ValueError as exc:
+        raise ApiError(422, "invalid", str(exc)) from None
+
+    digest = hashlib.sha256(
+        json.dumps([role.value, body.model_dump(mode="json")], sort_keys=True).encode()
+    ).hexdigest()
+    if idempotency_key is not None:
+        claim = await asyncio.to_thread(
+            repository.claim_idempotency_key, ctx.engine, idempotency_key, principal.sub, digest
+        )
+        if claim.state is IdempotencyState.MISMATCH:
+            raise ApiError(422, "invalid", "Idempotency-Key was already used with a different body")
+        if claim.state is IdempotencyState.IN_PROGRESS:
+            raise ApiError(
+                409, "conflict", "a request with this Idempotency-Key is still in progress"
+            )
+        if claim.state is IdempotencyState.COMPLETED and claim.dossier_code:
+            response.status_code = status.HTTP_200_OK
+            try:
+                return _created(await ctx.service.state(claim.dossier_code))
+            except ServiceError as exc:
+                raise _service_error(exc) from None
+    try:
+        await asyncio.to_thread(_store_documents, ctx, body.documents)
+        view = await ctx.service.submit(req, actor)
+    except BaseException as exc:
+        if idempotency_key is not None:
+            await asyncio.to_thread(
+                repository.release_idempotency_key, ctx.engine, idempotency_key, principal.sub
+            )
+        if isinstance(exc, ServiceError):
+            raise _service_error(exc) from None
+        raise
+    if idempotency_key is not None:
+        await asyncio.to_thread(
+            repository.complete_idempotency_key,
+            ctx.engine,
+            idempotency_key,
+            principal.sub,
+            view.code,
+        )
+    response.headers["Location"] = f"/v1/dossiers/{view.code}"
+    return _created(view)
+
+
+@router.get("", response_model=DossierList, summary="Search dossiers (from the read model)")
+async def list_dossiers(
+    principal: CurrentPrincipal,
+    ctx: Context,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    procedure: Annotated[str | None, Query(max_length=20)] = None,
+    agency: Annotated[str | None, Query(max_length=40)] = None,
+    overdue: bool | None = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> DossierList:
+    query = DossierQuery(
+        status=status_,
+        procedure=procedure,
+        agency=agency,
+        overdue=overdue,
+        received_from=received_from,
+        received_to=received_to,
+        q=q,
+    )
+    if principal.has(Role.AUDITOR) or principal.has(Role.ADMIN):
+        pass
+    elif any(principal.has(r) for r in OFFICER_ROLES):
+        query.scope_agency = principal.agency
+    elif principal.has(Role.APPLICANT):
+        query.scope_account = principal.sub
+    else:
+        raise ApiError(403, "forbidden", "your roles may not list dossiers")
+    try:
+        page = await asyncio.to_thread(
+            repository.list_dossiers, ctx.engine, query, limit=limit, cursor=cursor
+        )
+    except ValueError as exc:
+        raise ApiError(422, "invalid", str(exc)) from None
+    return DossierList(
+        items=[DossierListItem.model_validate(row, from_attributes=True) for row in page.items],
+        next_cursor=page.next_cursor,
+    )
+
+
+@router.get("/{code}", response_model=DossierView, summary="Live state of a dossier")
+async def get_dossier(code: str, principal: CurrentPrincipal, ctx: Context) -> DossierView:
+    return await _visible_state(ctx, code, principal)
+
+
+def _acting_role(
+    principal: Principal, body_role: Role | None, action: Action, view: DossierView
+) -> Role:
+    if body_role is not None:
+        if not principal.has(body_role):
+            raise ApiError(
+                403, "forbidden", f"your token does not carry the role {body_role.value}"
+            )
+        return body_role
+    for allowed in view.allowed_actions:
+        if (
+            allowed.action is action
+            and principal.has(allowed.role)
+            and (allowed.agency is None or allowed.agency == principal.agency)
+        ):
+            return allowed.role
+    return principal.roles[0]
+
+
+async def _act(
+    ctx: AppContext,
+    code: str,
+    principal: Principal,
+    action: Action,
+    comment: str,
+    data: dict[str, object],
+    role: Role | None = None,
+) -> DossierView:
+    view = await _visible_state(ctx, code, principal)
+    actor = principal.actor_for(_acting_role(principal, role, action, view))
+    try:
+        return await ctx.service.act(
+            code, action, ActionInput(actor=actor, comment=comment, data=data)
+        )
+    except ServiceError as exc:
+        raise _service_error(exc) from None
+
+
+@router.post(
+    "/{code}/actions",
+    response_model=DossierView,
+    summary="Take an action (accept, appraise, approve, sign, return, ...)",
+)
+async def take_action(
+    code: str, body: ActionRequest, principal: CurrentPrincipal, ctx: Context
+) -> DossierView:
+    return await _act(ctx, code, principal, body.action, body.comment, body.data, body.role)
+
+
+@router.post(
+    "/{code}/supplements",
+    response_model=DossierView,
+    summary="Supplement the dossier with the documents asked for (applicant)",
+)
+async def supplement(
+    code: str, body: SupplementRequest, principal: CurrentPrincipal, ctx: Context
+) -> DossierView:
+    await _visible_state(ctx, code, principal)
+    refs = await asyncio.to_thread(_store_documents, ctx, body.documents)
+    return await _act(
+        ctx,
+        code,
+        principal,
+        Action.SUPPLEMENT,
+        body.comment,
+        {"documents": [r.model_dump() for r in refs]},
+    )
+
+
+@router.post(
+    "/{code}/withdraw",
+    response_model=DossierView,
+    summary="Withdraw the dossier before the decision (stop notice, Form 05)",
+)
+async def withdraw(
+    code: str, body: WithdrawRequest, principal: CurrentPrincipal, ctx: Context
+) -> DossierView:
+    return await _act(ctx, code, principal, Action.WITHDRAW, body.comment, {})
+
+
+@router.get(
+    "/{code}/events",
+    response_model=EventsOut,
+    summary="Every event, and every refused attempt (who tried what, and why it was refused)",
+)
+async def events(code: str, principal: CurrentPrincipal, ctx: Context) -> EventsOut:
+    row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
+    if row is None:
+        raise ApiError(404, "not_found", f"no dossier {code}")
+    agencies = {
+        row.centre_agency,
+        row.competent_agency,
+        *([row.current_agency] if row.current_agency else []),
+    }
+    if not _may_read(principal, row.applicant_account, agencies):
+        view = await _visible_state(ctx, code, principal)  # step agencies decide for officers
+        del view
+    evs = await asyncio.to_thread(repository.list_events, ctx.engine, code)
+    refused = await asyncio.to_thread(repository.list_refused_attempts, ctx.engine, code)
+    return EventsOut(
+        code=code,
+        events=[EventOut.model_validate(e, from_attributes=True) for e in evs],
+        refused_attempts=[
+            RefusedAttemptOut.model_validate(r, from_attributes=True) for r in refused
+        ],
+    )

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.auth import CurrentPrincipal
+from api.deps import Context
+from api.errors import ERROR_RESPONSES, ApiError
+from api.schemas import ProcedureDetail, ProcedureSummary
+from domain.catalog import Procedure
+
+router = APIRouter(prefix="/procedures", tags=["procedures"], responses=ERROR_RESPONSES)
+
+
+def _summary(p: Procedure) -> dict[str, object]:
+    return {
+        "code": p.code,
+        "version": p.version,
+        "name": p.name,
+        "field": p.field,
+        "level": p.level,
+        "competent_agency": p.competent_agency,
+        "statutory_time": p.statutory_time,
+        "on_the_spot": p.on_the_spot,
+    }
+
+
+@router.get("", response_model=list[ProcedureSummary], summary="The procedure catalog")
+async def list_procedures(ctx: Context, _: CurrentPrincipal) -> list[ProcedureSummary]:
+    return [ProcedureSummary.model_validate(_summary(p)) for p in ctx.catalog.latest()]
+
+
+@router.get(
+    "/{code}",
+    response_model=ProcedureDetail,
+    summary="One procedure: steps, times, documents, fees",
+)
+async def get_procedure(code: str, ctx: Context, _: CurrentPrincipal) -> ProcedureDetail:
+    try:
+        p = ctx.catalog.procedure(code)
+    except KeyError:
+        raise ApiError(404, "not_found", f"unknown procedure {code}") from None
+    return ProcedureDetail.model_validate(
+        {
+            **_summary(p),
+            "legal_basis": p.legal_basis,
+            "effective_from": p.effective_from,
+            "effective_to": p.effective_to,
+            "receipt_cutoff": p.receipt_cutoff.isoformat(timespec="minutes")
+            if p.receipt_cutoff
+            else None,
+            "steps": p.steps,
+            "documents": [d.model_dump() for d in p.documents],
+            "fees": [f.model_dump() for f in p.fees],
+        }
+    )

@@ -1,0 +1,219 @@
+"""Request and response bodies of the HTTP API (what OpenAPI documents)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from domain.calendar import Duration
+from domain.catalog import Role, Step
+from domain.dossier import Action, Applicant, Channel, DocumentRef, Status
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+
+
+class DocumentIn(BaseModel):
+    """A document given either as its content (base64) or as the SHA-256 of a file
+    already held by the centre (e.g. from the citizen's data store)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+$")
+    filename: str = Field(min_length=1, max_length=255)
+    content_base64: str | None = Field(default=None, max_length=(MAX_DOCUMENT_BYTES * 4) // 3 + 4)
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> DocumentIn:
+        if (self.content_base64 is None) == (self.sha256 is None):
+            raise ValueError("give exactly one of content_base64 or sha256")
+        if self.content_base64 is not None:
+            content = self.content()
+            digest = hashlib.sha256(content).hexdigest()
+            if self.sha256 is not None and self.sha256 != digest:
+                raise ValueError("sha256 does not match content_base64")
+        return self
+
+    def content(self) -> bytes:
+        if self.content_base64 is None:
+            return b""
+        try:
+            return base64.b64decode(self.content_base64, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("content_base64 is not valid base64") from None
+
+    def ref(self) -> DocumentRef:
+        digest = self.sha256 or hashlib.sha256(self.content()).hexdigest()
+        return DocumentRef(kind=self.kind, filename=self.filename, sha256=digest)
+
+
+class ApplicantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    id_number: str = Field(pattern=r"^\d{9}$|^\d{12}$", description="CMND (9) or CCCD (12 digits)")
+    phone: str = Field(default="", max_length=20, pattern=r"^[0-9+ ]*$")
+    email: str = Field(default="", max_length=200)
+    address: str = Field(default="", max_length=500)
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if v and ("@" not in v or v.startswith("@") or v.endswith("@")):
+            raise ValueError("not an e-mail address")
+        return v
+
+    def to_domain(self, account: str | None) -> Applicant:
+        return Applicant(**self.model_dump(), account=account)
+
+
+class SubmitDossier(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    procedure_code: str = Field(pattern=r"^\d\.\d{6}$")
+    applicant: ApplicantIn
+    channel: Channel = Channel.COUNTER
+    documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
+    centre_agency: str | None = Field(default=None, max_length=40)
+
+
+class Link(BaseModel):
+    href: str
+    method: str = "GET"
+
+
+class DossierCreated(BaseModel):
+    code: str
+    status: Status
+    status_code: int
+    submitted_at: datetime
+    appointment_at: datetime | None
+    links: dict[str, Link]
+
+
+class ActionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Action
+    comment: str = Field(default="", max_length=4000)
+    data: dict[str, Any] = Field(default_factory=dict)
+    role: Role | None = Field(
+        default=None, description="which of the caller's roles acts (when the token has several)"
+    )
+
+
+class SupplementRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(default="", max_length=4000)
+    documents: list[DocumentIn] = Field(min_length=1, max_length=50)
+
+
+class WithdrawRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(min_length=1, max_length=4000, description="the applicant's reason")
+
+
+class ProcedureSummary(BaseModel):
+    code: str
+    version: int
+    name: str
+    field: str
+    level: str
+    competent_agency: str
+    statutory_time: Duration
+    on_the_spot: bool
+
+
+class ProcedureDetail(ProcedureSummary):
+    legal_basis: list[str]
+    effective_from: date
+    effective_to: date | None
+    receipt_cutoff: str | None
+    steps: list[Step]
+    documents: list[dict[str, Any]]
+    fees: list[dict[str, Any]]
+
+
+class DossierListItem(BaseModel):
+    code: str
+    procedure_code: str
+    procedure_name: str
+    status: str
+    status_code: int
+    channel: str
+    centre_agency: str
+    competent_agency: str
+    current_step_id: str | None
+    current_agency: str | None
+    current_role: str | None
+    step_due_at: datetime | None
+    submitted_at: datetime
+    received_at: datetime | None
+    appointment_at: datetime | None
+    overdue: bool
+    escalated: bool
+    outcome: str | None
+    applicant_name: str
+    closed_at: datetime | None
+
+
+class DossierList(BaseModel):
+    items: list[DossierListItem]
+    next_cursor: str | None
+
+
+class EventOut(BaseModel):
+    id: str
+    seq: int
+    kind: str
+    at: datetime
+    actor_id: str
+    actor_name: str
+    role: str
+    agency: str | None
+    step_id: str | None
+    step_kind: str | None
+    status_before: str | None
+    status_after: str | None
+    comment: str
+    data: dict[str, Any]
+
+
+class RefusedAttemptOut(BaseModel):
+    action: str
+    at: datetime
+    actor_id: str
+    actor_name: str
+    role: str
+    agency: str | None
+    code: str
+    reason: str
+    comment: str
+
+
+class EventsOut(BaseModel):
+    code: str
+    events: list[EventOut]
+    refused_attempts: list[RefusedAttemptOut]
+
+
+class TrackingOut(BaseModel):
+    code: str
+    procedure_name: str
+    status: str
+    status_code: int
+    status_label: str
+    step: str | None
+    appointment_at: datetime | None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = Field(default_factory=dict)

@@ -1,0 +1,447 @@
+"""api.auth: tokens verified into principals, and the FastAPI dependencies."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
+from jwt.algorithms import RSAAlgorithm
+
+from api.auth import (
+    AuthError,
+    CurrentPrincipal,
+    Principal,
+    TokenVerifier,
+    issue_token,
+    require_roles,
+)
+from api.errors import ApiError
+from domain.catalog import Role
+from domain.dossier import Actor
+from motcua.settings import Settings
+
+SECRET = "test-secret-that-is-long-enough-for-hs256!!"
+AGENCY = "000.00.01.H99"
+
+
+def make_settings(**kw: Any) -> Settings:
+    values: dict[str, Any] = {
+        "jwt_secret": SECRET,
+        "jwt_issuer": "motcua",
+        "jwt_audience": "motcua",
+    }
+    values.update(kw)
+    return Settings(**values)
+
+
+def claims(**kw: Any) -> dict[str, Any]:
+    now = int(datetime.now(UTC).timestamp())
+    base: dict[str, Any] = {
+        "iss": "motcua",
+        "aud": "motcua",
+        "sub": "u1",
+        "name": "Nguyễn Văn A",
+        "roles": ["intake_officer"],
+        "agency": AGENCY,
+        "iat": now,
+        "exp": now + 3600,
+    }
+    base.update(kw)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def hs256(payload: dict[str, Any], secret: str = SECRET) -> str:
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def refused(verifier: TokenVerifier, token: str) -> str:
+    with pytest.raises(AuthError) as info:
+        verifier.verify(token)
+    message = info.value.message
+    assert not token or token not in message
+    for part in token.split("."):
+        if len(part) > 8:
+            assert part not in message
+    return message
+
+
+@pytest.fixture
+def verifier() -> TokenVerifier:
+    return TokenVerifier.from_settings(make_settings())
+
+
+# -- HS256 ----------------------------------------------------------------------------------
+
+
+def test_issue_and_verify_roundtrip(verifier: TokenVerifier) -> None:
+    settings = make_settings()
+    token = issue_token(
+        settings, sub="cb-01", roles=[Role.INTAKE_OFFICER, "leader"], agency=AGENCY, name="Trần B"
+    )
+    p = verifier.verify(token)
+    assert p == Principal(
+        sub="cb-01", name="Trần B", roles=[Role.INTAKE_OFFICER, Role.LEADER], agency=AGENCY
+    )
+    assert p.has(Role.LEADER) and not p.has(Role.SIGNER)
+    assert not p.is_admin and not p.is_auditor
+    assert p.actor_for(Role.LEADER) == Actor(
+        id="cb-01", name="Trần B", role=Role.LEADER, agency=AGENCY
+    )
+    with pytest.raises(ApiError) as info:
+        p.actor_for(Role.SIGNER)
+    assert info.value.status == 403 and "signer" in info.value.message
+
+    decoded = jwt.decode(token, SECRET, algorithms=["HS256"], audience="motcua")
+    assert decoded["exp"] - decoded["iat"] == 12 * 3600
+    assert decoded["roles"] == ["intake_officer", "leader"]
+
+
+def test_applicant_auditor_admin_need_no_agency(verifier: TokenVerifier) -> None:
+    settings = make_settings()
+    p = verifier.verify(issue_token(settings, sub="cd-1", roles=Role.APPLICANT))
+    assert p.roles == [Role.APPLICANT] and p.agency is None
+    assert p.actor_for(Role.APPLICANT) == Actor(id="cd-1", role=Role.APPLICANT)
+    q = verifier.verify(issue_token(settings, sub="x", roles=["auditor", "admin"]))
+    assert q.is_auditor and q.is_admin and q.agency is None
+
+
+def test_single_role_claim_and_duplicate_roles(verifier: TokenVerifier) -> None:
+    p = verifier.verify(hs256(claims(roles=None, role="specialist")))
+    assert p.roles == [Role.SPECIALIST]
+    q = verifier.verify(hs256(claims(roles=["leader", "leader", "signer"])))
+    assert q.roles == [Role.LEADER, Role.SIGNER]
+
+
+def test_expired(verifier: TokenVerifier) -> None:
+    token = issue_token(
+        make_settings(),
+        sub="u",
+        roles=["admin"],
+        ttl=timedelta(hours=1),
+        now=datetime.now(UTC) - timedelta(hours=2),
+    )
+    assert refused(verifier, token) == "token has expired"
+
+
+def test_issued_in_the_future(verifier: TokenVerifier) -> None:
+    later = int(datetime.now(UTC).timestamp()) + 3600
+    assert "not yet valid" in refused(verifier, hs256(claims(iat=later, exp=later + 60)))
+
+
+def test_missing_exp(verifier: TokenVerifier) -> None:
+    assert refused(verifier, hs256(claims(exp=None))) == "missing claim 'exp'"
+
+
+def test_wrong_issuer_and_audience(verifier: TokenVerifier) -> None:
+    assert "wrong issuer" in refused(verifier, hs256(claims(iss="someone-else")))
+    assert "wrong audience" in refused(verifier, hs256(claims(aud="another-app")))
+    assert refused(verifier, hs256(claims(iss=None))) == "missing claim 'iss'"
+    assert refused(verifier, hs256(claims(aud=None))) == "missing claim 'aud'"
+    other = TokenVerifier.from_settings(make_settings(jwt_audience="portal"))
+    assert "wrong audience" in refused(
+        other, issue_token(make_settings(), sub="u", roles=["admin"])
+    )
+
+
+def test_bad_signature(verifier: TokenVerifier) -> None:
+    assert refused(verifier, hs256(claims(), secret="x" * 40)) == "bad signature"
+    head, body, sig = hs256(claims()).split(".")
+    forged = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    forged["roles"] = ["admin"]
+    body2 = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
+    assert refused(verifier, f"{head}.{body2}.{sig}") == "bad signature"
+
+
+def test_malformed(verifier: TokenVerifier) -> None:
+    assert "malformed" in refused(verifier, "not-a-token")
+    assert "malformed" in refused(verifier, "a.b.c")
+    assert refused(verifier, "") == "empty token"
+    assert refused(verifier, "a" * 20_000) == "token too large"
+
+
+def test_missing_sub_and_roles(verifier: TokenVerifier) -> None:
+    assert refused(verifier, hs256(claims(sub=None))) == "missing claim 'sub'"
+    assert refused(verifier, hs256(claims(sub=""))) == "missing claim 'sub'"
+    assert refused(verifier, hs256(claims(roles=None))) == "missing claim 'roles'"
+    assert "no role" in refused(verifier, hs256(claims(roles=[])))
+    assert "list of strings" in refused(verifier, hs256(claims(roles="leader")))
+    assert "list of strings" in refused(verifier, hs256(claims(roles=[1])))
+    assert "'name' must be a string" in refused(verifier, hs256(claims(name=5)))
+
+
+def test_unknown_role(verifier: TokenVerifier) -> None:
+    assert refused(verifier, hs256(claims(roles=["intake_officer", "god"]))) == "unknown role 'god'"
+
+
+def test_officer_role_needs_agency(verifier: TokenVerifier) -> None:
+    for role in ("intake_officer", "specialist", "leader", "signer", "return_officer"):
+        message = refused(verifier, hs256(claims(roles=[role], agency=None)))
+        assert "missing claim 'agency'" in message and role in message
+    assert "agency" in refused(verifier, hs256(claims(roles=["applicant", "leader"], agency="")))
+    with pytest.raises(ValueError, match="agency"):
+        issue_token(make_settings(), sub="u", roles=["signer"])
+
+
+def test_system_role_refused(verifier: TokenVerifier) -> None:
+    message = refused(verifier, hs256(claims(roles=["system"])))
+    assert message == "role 'system' cannot be granted by a token"
+    with pytest.raises(ValueError, match="system"):
+        issue_token(make_settings(), sub="u", roles=["system"])
+    with pytest.raises(ValueError, match="system"):
+        Principal(sub="u", roles=[Role.SYSTEM])
+
+
+def test_alg_none_refused(verifier: TokenVerifier) -> None:
+    token = jwt.encode(claims(), None, algorithm="none")
+    assert "algorithm not allowed" in refused(verifier, token)
+
+
+def test_issue_token_refused_in_production_and_for_rs256(tmp_path: Path) -> None:
+    prod = make_settings(environment="production", jwt_secret="p" * 48)
+    with pytest.raises(ValueError, match="production"):
+        issue_token(prod, sub="u", roles=["admin"])
+    rs = make_settings(jwt_algorithm="RS256")
+    with pytest.raises(ValueError, match="RS256"):
+        issue_token(rs, sub="u", roles=["admin"])
+    with pytest.raises(ValueError, match="ttl"):
+        issue_token(make_settings(), sub="u", roles=["admin"], ttl=timedelta(0))
+
+
+def test_from_settings_configuration_errors(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="RS256 needs"):
+        TokenVerifier.from_settings(make_settings(jwt_algorithm="RS256"))
+    with pytest.raises(ValueError, match="cannot read"):
+        TokenVerifier.from_settings(
+            make_settings(jwt_algorithm="RS256", jwt_public_key_file=tmp_path / "missing.pem")
+        )
+    with pytest.raises(ValueError, match="shorter than"):
+        TokenVerifier.from_settings(make_settings(environment="production", jwt_secret="short"))
+
+
+# -- RS256 ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def rsa_keys() -> list[rsa.RSAPrivateKey]:
+    return [rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(3)]
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def rs256(payload: dict[str, Any], key: rsa.RSAPrivateKey, kid: str | None = None) -> str:
+    headers = {"kid": kid} if kid else None
+    return jwt.encode(payload, key, algorithm="RS256", headers=headers)
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def hmac_token(payload: dict[str, Any], secret: bytes, kid: str | None = None) -> str:
+    """An HS256 token made by hand (PyJWT itself refuses a PEM as an HMAC secret)."""
+    header = {"alg": "HS256", "typ": "JWT"} | ({"kid": kid} if kid else {})
+    signing_input = b64url(json.dumps(header).encode()) + "." + b64url(json.dumps(payload).encode())
+    sig = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return signing_input + "." + b64url(sig)
+
+
+@pytest.fixture
+def pem_verifier(tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]) -> TokenVerifier:
+    path = tmp_path / "idp.pem"
+    path.write_bytes(public_pem(rsa_keys[0]))
+    return TokenVerifier.from_settings(
+        make_settings(jwt_algorithm="RS256", jwt_public_key_file=path)
+    )
+
+
+def test_rs256_pem(pem_verifier: TokenVerifier, rsa_keys: list[rsa.RSAPrivateKey]) -> None:
+    p = pem_verifier.verify(rs256(claims(), rsa_keys[0]))
+    assert p.sub == "u1" and p.roles == [Role.INTAKE_OFFICER] and p.agency == AGENCY
+    assert refused(pem_verifier, rs256(claims(), rsa_keys[1])) == "bad signature"
+    assert refused(pem_verifier, rs256(claims(roles=["system"]), rsa_keys[0])).startswith(
+        "role 'system'"
+    )
+
+
+def test_algorithm_confusion_refused(
+    pem_verifier: TokenVerifier, rsa_keys: list[rsa.RSAPrivateKey], verifier: TokenVerifier
+) -> None:
+    # The classic attack: HS256 "signed" with the public key PEM as the HMAC secret.
+    forged = hmac_token(claims(roles=["admin"]), public_pem(rsa_keys[0]))
+    assert "algorithm not allowed" in refused(pem_verifier, forged)
+    # And the other way: an HS256 service does not take RS256 tokens.
+    assert "algorithm not allowed" in refused(verifier, rs256(claims(), rsa_keys[0]))
+    assert "algorithm not allowed" in refused(pem_verifier, hs256(claims()))
+    assert "algorithm not allowed" in refused(
+        pem_verifier, jwt.encode(claims(), None, algorithm="none")
+    )
+
+
+def test_pem_file_with_private_key_refused(
+    tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]
+) -> None:
+    path = tmp_path / "private.pem"
+    path.write_bytes(
+        rsa_keys[0].private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with pytest.raises(ValueError, match="not a PEM public key"):
+        TokenVerifier.from_settings(make_settings(jwt_algorithm="RS256", jwt_public_key_file=path))
+
+
+def jwk(key: rsa.RSAPrivateKey, kid: str | None, **extra: Any) -> dict[str, Any]:
+    data: dict[str, Any] = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    if kid:
+        data["kid"] = kid
+    data.update(extra)
+    return data
+
+
+def jwks_verifier(tmp_path: Path, keys: list[dict[str, Any]]) -> TokenVerifier:
+    path = tmp_path / "jwks.json"
+    path.write_text(json.dumps({"keys": keys}))
+    return TokenVerifier.from_settings(make_settings(jwt_algorithm="RS256", jwt_jwks_file=path))
+
+
+def test_rs256_jwks_selects_key_by_kid(tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]) -> None:
+    v = jwks_verifier(
+        tmp_path,
+        [
+            jwk(rsa_keys[0], "2025-a", use="sig", alg="RS256"),
+            jwk(rsa_keys[1], "2025-b"),
+            jwk(rsa_keys[2], "enc-1", use="enc", alg="RSA-OAEP"),  # not a signing key
+        ],
+    )
+    assert v.verify(rs256(claims(sub="a"), rsa_keys[0], kid="2025-a")).sub == "a"
+    assert v.verify(rs256(claims(sub="b"), rsa_keys[1], kid="2025-b")).sub == "b"
+    # right kid, wrong key; a kid that is not in the set; no kid among several keys
+    assert refused(v, rs256(claims(), rsa_keys[1], kid="2025-a")) == "bad signature"
+    assert "not in the key set" in refused(v, rs256(claims(), rsa_keys[2], kid="enc-1"))
+    assert "not in the key set" in refused(v, rs256(claims(), rsa_keys[0], kid="nope"))
+    assert "no 'kid'" in refused(v, rs256(claims(), rsa_keys[0]))
+    forged = hmac_token(claims(roles=["admin"]), public_pem(rsa_keys[0]), kid="2025-a")
+    assert "algorithm not allowed" in refused(v, forged)
+    jwk_json = json.dumps(jwk(rsa_keys[0], "2025-a")).encode()  # the JWK itself as the secret
+    assert "algorithm not allowed" in refused(v, hmac_token(claims(), jwk_json, kid="2025-a"))
+
+
+def test_jwks_single_key_without_kid(tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]) -> None:
+    v = jwks_verifier(tmp_path, [jwk(rsa_keys[0], None)])
+    assert v.verify(rs256(claims(), rsa_keys[0])).sub == "u1"
+    assert v.verify(rs256(claims(), rsa_keys[0], kid="whatever")).sub == "u1"
+
+
+def test_jwks_configuration_errors(tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]) -> None:
+    private = RSAAlgorithm.to_jwk(rsa_keys[0], as_dict=True) | {"kid": "p"}
+    with pytest.raises(ValueError, match="private key"):
+        jwks_verifier(tmp_path, [private])
+    with pytest.raises(ValueError, match="no RSA signature key"):
+        jwks_verifier(tmp_path, [{"kty": "oct", "k": "c2VjcmV0"}])
+    with pytest.raises(ValueError, match="two keys with kid"):
+        jwks_verifier(tmp_path, [jwk(rsa_keys[0], "a"), jwk(rsa_keys[1], "a")])
+    with pytest.raises(ValueError, match="needs a 'kid'"):
+        jwks_verifier(tmp_path, [jwk(rsa_keys[0], "a"), jwk(rsa_keys[1], None)])
+    pem = tmp_path / "k.pem"
+    pem.write_bytes(public_pem(rsa_keys[0]))
+    with pytest.raises(ValueError, match="only one"):
+        TokenVerifier.from_settings(
+            make_settings(
+                jwt_algorithm="RS256", jwt_public_key_file=pem, jwt_jwks_file=tmp_path / "jwks.json"
+            )
+        )
+
+
+# -- FastAPI --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client() -> TestClient:
+    app = FastAPI()
+    app.state.verifier = TokenVerifier.from_settings(make_settings())
+
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            status_code=exc.status, content={"error": {"code": exc.code, "message": exc.message}}
+        )
+
+    @app.get("/me")
+    async def me(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
+        assert request.state.principal == principal
+        return {"sub": principal.sub, "roles": principal.roles}
+
+    @app.post("/approve")
+    async def approve(
+        principal: Annotated[Principal, Depends(require_roles(Role.LEADER, Role.SIGNER))],
+    ) -> dict[str, Any]:
+        return principal.actor_for(Role.LEADER).model_dump(mode="json")
+
+    return TestClient(app)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_api_no_header_is_401(client: TestClient) -> None:
+    for headers in ({}, {"Authorization": "Basic dTpw"}):
+        r = client.get("/me", headers=headers)
+        assert r.status_code == 401
+        assert r.json()["error"]["code"] == "unauthenticated"
+        assert "missing bearer token" in r.json()["error"]["message"]
+
+
+def test_api_bad_token_is_401_with_reason(client: TestClient) -> None:
+    token = hs256(claims(), secret="w" * 40)
+    r = client.get("/me", headers=bearer(token))
+    assert r.status_code == 401
+    assert r.json() == {"error": {"code": "unauthenticated", "message": "bad signature"}}
+    expired = issue_token(
+        make_settings(), sub="u", roles=["admin"], now=datetime.now(UTC) - timedelta(days=1)
+    )
+    r = client.get("/me", headers=bearer(expired))
+    assert r.status_code == 401 and r.json()["error"]["message"] == "token has expired"
+
+
+def test_api_wrong_role_is_403(client: TestClient) -> None:
+    token = issue_token(make_settings(), sub="cb", roles=["intake_officer"], agency=AGENCY)
+    assert client.get("/me", headers=bearer(token)).status_code == 200
+    r = client.post("/approve", headers=bearer(token))
+    assert r.status_code == 403
+    assert r.json()["error"]["code"] == "forbidden"
+    assert "'leader'" in r.json()["error"]["message"] and "'signer'" in r.json()["error"]["message"]
+
+
+def test_api_ok(client: TestClient) -> None:
+    token = issue_token(make_settings(), sub="ld-1", roles=["leader"], agency=AGENCY, name="Lê C")
+    r = client.get("/me", headers=bearer(token))
+    assert r.status_code == 200 and r.json() == {"sub": "ld-1", "roles": ["leader"]}
+    r = client.post("/approve", headers=bearer(token))
+    assert r.status_code == 200
+    assert r.json() == {"id": "ld-1", "name": "Lê C", "role": "leader", "agency": AGENCY}
+
+
+def test_require_roles_arguments() -> None:
+    with pytest.raises(ValueError):
+        require_roles()
+    with pytest.raises(ValueError):
+        require_roles(Role.SYSTEM)

@@ -1,0 +1,317 @@
+"""Dossier lists from the read model: filters, scoping, search text, keyset pages."""
+
+from __future__ import annotations
+
+import base64
+import unicodedata
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from pydantic import ValidationError
+
+from domain.catalog import Role, StepKind
+from domain.dossier import Channel, Status
+from store import repository as repo
+from store.schemas import DossierItem, DossierQuery, DossierSummary
+
+ICT = timezone(timedelta(hours=7))
+T0 = datetime(2025, 3, 3, 1, 0, tzinfo=UTC)  # 08:00 in Vietnam
+CENTRE = "000.00.01.H99"
+DEPT = "000.00.12.H99"
+COMMUNE = "000.31.00.H99"
+POLICE = "000.00.40.H99"
+
+
+def summary(code: str, submitted_at: datetime, **kw) -> DossierSummary:
+    base = dict(
+        code=code,
+        procedure_code="1.001612",
+        procedure_version=1,
+        procedure_name="Đăng ký khai sinh",
+        status=Status.IN_PROGRESS,
+        channel=Channel.COUNTER,
+        centre_agency=CENTRE,
+        competent_agency=DEPT,
+        current_step_id="appraise",
+        current_step_kind=StepKind.APPRAISAL,
+        current_agency=DEPT,
+        current_role=Role.SPECIALIST,
+        submitted_at=submitted_at,
+        received_at=submitted_at,
+        applicant_name="Nguyễn Văn An",
+        applicant_id_number="001203004567",
+        updated_at=submitted_at,
+        last_event_seq=1,
+    )
+    base.update(kw)
+    return DossierSummary(**base)
+
+
+def put(engine, *summaries: DossierSummary) -> None:
+    for s in summaries:
+        repo.record_events(engine, [], s)
+
+
+def codes(engine, **query) -> list[str]:
+    page = repo.list_dossiers(engine, DossierQuery(**query), limit=repo.MAX_PAGE_SIZE)
+    assert page.next_cursor is None
+    return [d.code for d in page.items]
+
+
+@pytest.fixture
+def sample(engine):
+    """Eight dossiers, newest first: D8 .. D1."""
+    put(
+        engine,
+        summary("D1", T0, status=Status.SUBMITTED, received_at=None, current_agency=None),
+        summary("D2", T0 + timedelta(hours=1), status=Status.RECEIVED),
+        summary(
+            "D3",
+            T0 + timedelta(hours=2),
+            procedure_code="1.009994",
+            centre_agency=COMMUNE,
+            competent_agency=COMMUNE,
+            current_agency=COMMUNE,
+            applicant_name="Trần Thị Bình",
+            overdue=True,
+        ),
+        summary("D4", T0 + timedelta(hours=3), current_agency=POLICE, overdue=True),
+        summary(
+            "D5",
+            T0 + timedelta(days=1),
+            status=Status.RETURNED,
+            applicant_name="Lê 100% Chắc_Chắn",
+            applicant_account="citizen-5",
+        ),
+        summary(
+            "D6",
+            T0 + timedelta(days=1, hours=1),
+            centre_agency=COMMUNE,
+            competent_agency=POLICE,
+            current_agency=POLICE,
+            applicant_name="Phạm Văn Cường",
+            applicant_account="citizen-6",
+        ),
+        summary(
+            "D7",
+            T0 + timedelta(days=2),
+            applicant_name="Hoàng 100 Chac Chan",
+            applicant_account="citizen-5",
+        ),
+        summary(
+            "ABC-250305-0001", T0 + timedelta(days=2, hours=1), applicant_name="Đỗ Back\\slash"
+        ),
+    )
+    return engine
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def test_no_filter_lists_everything_newest_first(sample):
+    assert codes(sample) == ["ABC-250305-0001", "D7", "D6", "D5", "D4", "D3", "D2", "D1"]
+    item = repo.list_dossiers(sample, DossierQuery(), limit=1).items[0]
+    assert isinstance(item, DossierItem)
+    assert (
+        item.status is Status.IN_PROGRESS and item.status_code == Status.IN_PROGRESS.national_code
+    )
+    assert item.submitted_at == T0 + timedelta(days=2, hours=1)
+    assert item.submitted_at.utcoffset() == timedelta(0)
+
+
+def test_filter_status(sample):
+    assert codes(sample, status=Status.RETURNED) == ["D5"]
+    assert codes(sample, status="submitted") == ["D1"]
+    assert codes(sample, status=Status.STOPPED) == []
+
+
+def test_filter_procedure(sample):
+    assert codes(sample, procedure="1.009994") == ["D3"]
+    assert codes(sample, procedure="9.999999") == []
+
+
+def test_filter_agency_matches_centre_competent_or_current(sample):
+    # D3: all three; D6: centre only
+    assert codes(sample, agency=COMMUNE) == ["D6", "D3"]
+    # D4: current only; D6: competent and current
+    assert codes(sample, agency=POLICE) == ["D6", "D4"]
+    assert codes(sample, agency="000.99.99.H99") == []
+
+
+def test_filter_overdue(sample):
+    assert codes(sample, overdue=True) == ["D4", "D3"]
+    assert codes(sample, overdue=False) == ["ABC-250305-0001", "D7", "D6", "D5", "D2", "D1"]
+
+
+def test_filter_received_dates_are_whole_days_in_vietnam(sample):
+    # T0 is 08:00 on 3 March in Vietnam; D1 was never received
+    assert codes(sample, received_from=date(2025, 3, 3), received_to=date(2025, 3, 3)) == [
+        "D4",
+        "D3",
+        "D2",
+    ]
+    assert codes(sample, received_from="2025-03-04") == ["ABC-250305-0001", "D7", "D6", "D5"]
+    assert codes(sample, received_to="2025-03-04") == ["D6", "D5", "D4", "D3", "D2"]
+    # a dossier received at 23:30 in Vietnam belongs to that day, though it is 16:30 UTC
+    put(sample, summary("LATE", datetime(2025, 3, 2, 23, 30, tzinfo=ICT)))
+    assert codes(sample, received_to=date(2025, 3, 2)) == ["LATE"]
+    assert codes(sample, received_from=date(2025, 3, 3), received_to=date(2025, 3, 3)) == [
+        "D4",
+        "D3",
+        "D2",
+    ]
+
+
+def test_filter_received_datetimes_are_instants(sample):
+    frm = T0 + timedelta(hours=2)  # inclusive
+    to = (T0 + timedelta(days=1)).astimezone(ICT)  # inclusive, any offset
+    assert codes(sample, received_from=frm, received_to=to) == ["D5", "D4", "D3"]
+    # naive datetimes are UTC
+    assert codes(sample, received_from=datetime(2025, 3, 5, 1, 0)) == ["ABC-250305-0001", "D7"]
+
+
+def test_q_matches_code_or_name_case_insensitively(sample):
+    assert codes(sample, q="abc-2503") == ["ABC-250305-0001"]
+    assert codes(sample, q="d3") == ["D3"]
+    # Vietnamese letters fold on both SQLite and PostgreSQL
+    assert codes(sample, q="trần thị") == ["D3"]
+    assert codes(sample, q="TRẦN THỊ BÌNH") == ["D3"]
+    assert codes(sample, q="  cường ") == ["D6"]
+    # decomposed input (NFD, as some keyboards send it) matches precomposed names
+    assert codes(sample, q=unicodedata.normalize("NFD", "Cường")) == ["D6"]
+    assert codes(sample, q="") == codes(sample)
+
+
+def test_q_percent_underscore_and_backslash_match_themselves(sample):
+    assert codes(sample, q="100%") == ["D5"]  # not D7's "100 Chac"
+    assert codes(sample, q="%") == ["D5"]
+    assert codes(sample, q="c_c") == ["D5"]  # a wildcard "_" would also match D7's "Chac Chan"
+    assert codes(sample, q="0_c") == []
+    assert codes(sample, q="chắc_chắn") == ["D5"]
+    assert codes(sample, q="_") == ["D5"]
+    assert codes(sample, q="back\\slash") == ["ABC-250305-0001"]
+    assert codes(sample, q="\\") == ["ABC-250305-0001"]
+    assert codes(sample, q="\\%") == []
+
+
+def test_filters_combine_with_and(sample):
+    assert codes(sample, agency=POLICE, overdue=True) == ["D4"]
+    assert codes(sample, agency=DEPT, status=Status.IN_PROGRESS, received_to="2025-03-03") == ["D4"]
+    assert codes(sample, q="văn", agency=COMMUNE) == ["D6"]
+    assert codes(sample, procedure="1.009994", overdue=False) == []
+
+
+# --------------------------------------------------------------------------- scoping
+
+
+def test_scope_agency(sample):
+    assert codes(sample, scope_agency=COMMUNE) == ["D6", "D3"]
+    # the user's agency filter narrows within the scope, never widens it
+    assert codes(sample, scope_agency=COMMUNE, agency=POLICE) == ["D6"]
+    assert codes(sample, scope_agency=COMMUNE, agency=DEPT) == []
+
+
+def test_scope_account(sample):
+    assert codes(sample, scope_account="citizen-5") == ["D7", "D5"]
+    assert codes(sample, scope_account="citizen-5", q="100%") == ["D5"]
+    assert codes(sample, scope_account="nobody") == []
+
+
+def test_count_dossiers(sample):
+    assert repo.count_dossiers(sample, DossierQuery()) == 8
+    assert repo.count_dossiers(sample, DossierQuery(agency=POLICE)) == 2
+    assert repo.count_dossiers(sample, DossierQuery(q="100%", scope_account="citizen-5")) == 1
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def all_pages(engine, query: DossierQuery, limit: int) -> list[list[str]]:
+    pages, cursor = [], None
+    while True:
+        page = repo.list_dossiers(engine, query, limit=limit, cursor=cursor)
+        pages.append([d.code for d in page.items])
+        if page.next_cursor is None:
+            return pages
+        cursor = page.next_cursor
+
+
+def test_pages_are_stable_when_submitted_at_ties(engine):
+    # 8 dossiers, only three distinct submission times; ties break on code, descending
+    times = [T0, T0, T0 + timedelta(minutes=1), T0, T0 + timedelta(minutes=1), T0, T0, T0]
+    put(engine, *(summary(f"X{i}", at) for i, at in enumerate(times)))
+    pages = all_pages(engine, DossierQuery(), limit=3)
+    assert pages == [["X4", "X2", "X7"], ["X6", "X5", "X3"], ["X1", "X0"]]
+    # a new dossier arriving mid-listing does not shift the later pages
+    first = repo.list_dossiers(engine, DossierQuery(), limit=3)
+    put(engine, summary("X8", T0 + timedelta(minutes=5)))
+    second = repo.list_dossiers(engine, DossierQuery(), limit=3, cursor=first.next_cursor)
+    assert [d.code for d in second.items] == ["X6", "X5", "X3"]
+
+
+def test_exact_multiple_of_the_page_size_ends_without_cursor(engine):
+    put(engine, *(summary(f"Y{i}", T0 + timedelta(seconds=i)) for i in range(6)))
+    assert all_pages(engine, DossierQuery(), limit=3) == [["Y5", "Y4", "Y3"], ["Y2", "Y1", "Y0"]]
+
+
+def test_pages_keep_their_filters(sample):
+    assert all_pages(sample, DossierQuery(agency=DEPT), limit=2) == [
+        ["ABC-250305-0001", "D7"],
+        ["D5", "D4"],
+        ["D2", "D1"],
+    ]
+
+
+def test_microsecond_timestamps_page_exactly(engine):
+    at = T0 + timedelta(microseconds=123456)
+    put(engine, summary("M1", at), summary("M2", at), summary("M3", at + timedelta(microseconds=1)))
+    assert all_pages(engine, DossierQuery(), limit=1) == [["M3"], ["M2"], ["M1"]]
+
+
+def test_cursor_is_opaque_url_safe(sample):
+    cursor = repo.list_dossiers(sample, DossierQuery(), limit=2).next_cursor
+    assert cursor and set(cursor) <= set(
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
+    assert repo.decode_cursor(cursor) == (T0 + timedelta(days=2), "D7")
+
+
+def b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "!!!",
+        "not base64 at all",
+        b64(b"\xff\xfe"),
+        b64(b"not json"),
+        b64(b'{"a": 1}'),
+        b64(b'["2025-03-03T01:00:00+00:00"]'),
+        b64(b'["2025-03-03T01:00:00+00:00", 5]'),
+        b64(b'["yesterday", "D1"]'),
+        b64(b'["2025-03-03T01:00:00", "D1"]'),  # no offset
+    ],
+)
+def test_malformed_cursor_is_a_value_error(sample, cursor):
+    with pytest.raises(ValueError, match=r"^cursor: "):
+        repo.list_dossiers(sample, DossierQuery(), cursor=cursor)
+
+
+@pytest.mark.parametrize("limit", [0, -1, repo.MAX_PAGE_SIZE + 1])
+def test_limit_out_of_range(sample, limit):
+    with pytest.raises(ValueError, match=r"^limit: "):
+        repo.list_dossiers(sample, DossierQuery(), limit=limit)
+
+
+def test_query_model():
+    q = DossierQuery(received_from="2025-03-03", received_to="2025-03-04T10:00:00+07:00", q="  ")
+    assert q.received_from == date(2025, 3, 3)
+    assert q.received_to == datetime(2025, 3, 4, 10, 0, tzinfo=ICT)
+    assert q.q is None
+    with pytest.raises(ValidationError):
+        DossierQuery(status="nonsense")
+    with pytest.raises(ValidationError):
+        DossierQuery(page=2)
