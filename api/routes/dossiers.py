@@ -27,7 +27,7 @@ from api.schemas import (
     SupplementRequest,
     WithdrawRequest,
 )
-from domain.catalog import Role
+from domain.catalog import Role, StepKind
 from domain.dossier import Action, ActionInput, DocumentRef, DossierView, Status
 from motcua.service import ServiceError, SubmitRequest
 from store import repository
@@ -255,6 +255,21 @@ def _acting_role(
     return principal.roles[0]
 
 
+async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView) -> DossierView:
+    """An automatic handoff is acknowledged by the receiving agency's worker within
+    moments; an officer acting right after acceptance should not get a 409 for that."""
+    for _ in range(30):
+        step = view.current_step
+        if step is None or step.kind is not StepKind.HANDOFF or view.holder is not None:
+            return view
+        await asyncio.sleep(0.1)
+        try:
+            view = await ctx.service.state(code)
+        except ServiceError as exc:
+            raise _service_error(exc) from None
+    return view
+
+
 async def _act(
     ctx: AppContext,
     code: str,
@@ -265,6 +280,7 @@ async def _act(
     role: Role | None = None,
 ) -> DossierView:
     view = await _visible_state(ctx, code, principal)
+    view = await _past_automatic_handoff(ctx, code, view)
     actor = principal.actor_for(_acting_role(principal, role, action, view))
     try:
         return await ctx.service.act(

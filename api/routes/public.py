@@ -55,7 +55,7 @@ async def track(
         status_code=status.national_code,
         status_label=status.label_vi,
         step=step,
-        appointment_at=row.appointment_at,
+        appointment_at=row.appointment_at.astimezone(VN) if row.appointment_at else None,
     )
 
 

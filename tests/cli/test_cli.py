@@ -28,7 +28,10 @@ runner = CliRunner()
         # 02/05 (1), 03/05 (2), Sat 04/05 (3).
         (["--from", "2024-04-26T10:00", "--days", "3"], "2024-05-04T17:00:00+07:00"),
         # After the 15:00 cut-off on a Friday: counted from Monday's opening.
-        (["--from", "2026-11-20T16:00", "--hours", "8", "--cutoff", "15:00"], "2026-11-23T17:00:00+07:00"),
+        (
+            ["--from", "2026-11-20T16:00", "--hours", "8", "--cutoff", "15:00"],
+            "2026-11-23T17:00:00+07:00",
+        ),
         # An explicit offset is honoured: 03:00Z is 10:00 in Hà Nội.
         (["--from", "2025-01-20T03:00:00+00:00", "--days", "15"], "2025-02-17T17:00:00+07:00"),
         (["--from", "2026-11-20T10:00", "--calendar-days", "15"], "2026-12-07T17:00:00+07:00"),
@@ -81,8 +84,10 @@ def test_procedures_validate_names_file_and_field(tmp_path: Path) -> None:
     ok = runner.invoke(app, ["procedures", "validate", str(catalog)])
     assert ok.exit_code == 0 and ok.stdout.startswith("ok:")
     broken = catalog / "3.000333-v1.yaml"
-    broken.write_text(broken.read_text(encoding="utf-8").replace("kind: approval", "kind: approvel"),
-                      encoding="utf-8")
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace("kind: approval", "kind: approvel"),
+        encoding="utf-8",
+    )
     bad = runner.invoke(app, ["procedures", "validate", str(catalog)])
     assert bad.exit_code == 1
     assert "3.000333-v1.yaml: steps.3.kind" in bad.output
