@@ -58,36 +58,43 @@ def notifications_for(event: Event, view: DossierView, applicant: Applicant) -> 
                 )
             )
     if event.kind in ("escalated", "overdue"):
-        agency = event.data.get("to_agency")
-        role = event.data.get("to_role", Role.LEADER.value)
         messages.append(
-            OutboxMessage(
-                dossier_code=view.code,
-                event_id=event.id,
-                recipient_role=Role(role),
-                recipient_agency=agency,
-                recipient=f"{role}@{agency}",
-                channel="portal",
+            _to_officers(
+                event,
+                view,
+                str(event.data.get("to_role", Role.LEADER.value)),
+                event.data.get("to_agency"),
                 subject=f"Cảnh báo hồ sơ {view.code}",
                 body=event.comment,
-                created_at=event.at,
             )
         )
-    if event.kind == "step_started":
-        role = event.data.get("owner_role")
-        agency = event.data.get("owner_agency")
-        if role and role not in (Role.SYSTEM.value, Role.APPLICANT.value):
-            messages.append(
-                OutboxMessage(
-                    dossier_code=view.code,
-                    event_id=event.id,
-                    recipient_role=Role(role),
-                    recipient_agency=agency,
-                    recipient=f"{role}@{agency}",
-                    channel="portal",
-                    subject=f"Hồ sơ {view.code} chờ xử lý",
-                    body=f"Bước '{event.step_id}' hạn {event.data.get('due_at')}",
-                    created_at=event.at,
-                )
+    role = event.data.get("owner_role")
+    if event.kind == "step_started" and role not in (None, Role.SYSTEM.value, Role.APPLICANT.value):
+        messages.append(
+            _to_officers(
+                event,
+                view,
+                str(role),
+                event.data.get("owner_agency"),
+                subject=f"Hồ sơ {view.code} chờ xử lý",
+                body=f"Bước '{event.step_id}' hạn {event.data.get('due_at')}",
             )
+        )
     return messages
+
+
+def _to_officers(
+    event: Event, view: DossierView, role: str, agency: str | None, *, subject: str, body: str
+) -> OutboxMessage:
+    """A message to whoever holds `role` at `agency` (their worklist in the portal)."""
+    return OutboxMessage(
+        dossier_code=view.code,
+        event_id=event.id,
+        recipient_role=Role(role),
+        recipient_agency=agency,
+        recipient=f"{role}@{agency}",
+        channel="portal",
+        subject=subject,
+        body=body,
+        created_at=event.at,
+    )

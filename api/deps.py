@@ -3,17 +3,21 @@ the catalog, the settings. `Annotated` aliases keep handler signatures short."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
+from api.auth import CurrentPrincipal
 from api.ratelimit import RateLimiter
 from domain.catalog import Catalog
 from motcua.blobs import BlobStore
 from motcua.service import DossierService
 from motcua.settings import Settings
+from store import repository
 
 
 @dataclass
@@ -33,3 +37,24 @@ def get_context(request: Request) -> AppContext:
 
 
 Context = Annotated[AppContext, Depends(get_context)]
+
+
+USER_TOUCH_INTERVAL = 300.0  # seconds between two "seen" writes for the same user
+
+
+async def record_user(ctx: Context, principal: CurrentPrincipal) -> None:
+    """Keep the users-seen table current (who acted with which roles and agency),
+    writing at most once per user every few minutes."""
+    now = time.monotonic()
+    last = ctx.users_touched.get(principal.sub)
+    if last is not None and now - last < USER_TOUCH_INTERVAL:
+        return
+    ctx.users_touched[principal.sub] = now
+    await asyncio.to_thread(
+        repository.touch_user,
+        ctx.engine,
+        principal.sub,
+        principal.name,
+        [r.value for r in principal.roles],
+        principal.agency,
+    )

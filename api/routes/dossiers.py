@@ -8,10 +8,10 @@ import json
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from api.auth import CurrentPrincipal, Principal
-from api.deps import AppContext, Context
+from api.deps import AppContext, Context, record_user
 from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
 from api.schemas import (
     ActionRequest,
@@ -33,7 +33,12 @@ from motcua.service import ServiceError, SubmitRequest
 from store import repository
 from store.schemas import DossierQuery, IdempotencyState
 
-router = APIRouter(prefix="/dossiers", tags=["dossiers"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/dossiers",
+    tags=["dossiers"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(record_user)],
+)
 
 OFFICER_ROLES = {
     Role.INTAKE_OFFICER,

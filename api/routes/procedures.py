@@ -1,14 +1,19 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from api.auth import CurrentPrincipal
-from api.deps import Context
+from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import ProcedureDetail, ProcedureSummary
 from domain.catalog import Procedure
 
-router = APIRouter(prefix="/procedures", tags=["procedures"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/procedures",
+    tags=["procedures"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(record_user)],
+)
 
 
 def _summary(p: Procedure) -> dict[str, object]:
