@@ -16,14 +16,14 @@ from api.auth import TokenVerifier
 from api.deps import AppContext
 from api.errors import error_json, install_error_handlers
 from api.ratelimit import RateLimiter
-from api.routes import dossiers, procedures, public
+from api.routes import dossiers, payments, procedures, public
 from domain.catalog import Catalog, load_catalog
 from motcua.blobs import BlobStore
 from motcua.service import DossierService
 from motcua.settings import Settings, get_settings
 from motcua.temporal import DATA_CONVERTER
 from store import repository
-from store.db import make_engine
+from store.db import init_db, make_engine
 
 DESCRIPTION = """
 Dossiers of the one-stop centre (Bộ phận Một cửa): submission, live state, officer actions,
@@ -45,7 +45,9 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal client, engine, catalog
         catalog = catalog or load_catalog(settings.catalog_dir)
-        engine = engine or make_engine(settings.resolved_database_url)
+        if engine is None:
+            engine = make_engine(settings.resolved_database_url)
+            await asyncio.to_thread(init_db, engine)  # migrations; a no-op when current
         await asyncio.to_thread(repository.sync_catalog, engine, catalog)
         # Lazy: the API starts (and /readyz says why) even while Temporal is still coming up.
         client = client or await Client.connect(
@@ -104,5 +106,6 @@ def create_app(
     v1.include_router(procedures.router)
     v1.include_router(dossiers.router)
     v1.include_router(public.router)
+    v1.include_router(payments.router)
     app.include_router(v1)
     return app

@@ -80,6 +80,11 @@ class SubmitDossier(BaseModel):
     channel: Channel = Channel.COUNTER
     documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
     centre_agency: str | None = Field(default=None, max_length=40)
+    remote_area: bool = Field(
+        default=False,
+        description="the land or applicant is in a mountain, island or remote commune "
+        "(the procedure's extra time applies)",
+    )
 
 
 class Link(BaseModel):

@@ -40,6 +40,7 @@ class StepKind(StrEnum):
     APPROVAL = "approval"
     SIGNATURE = "signature"
     PAYMENT = "payment"
+    LINKED = "linked"  # sub-procedures of other agencies, run as child dossiers
     RETURN = "return"
 
 
@@ -53,6 +54,7 @@ ROLES_FOR_KIND: dict[StepKind, frozenset[Role]] = {
     StepKind.APPROVAL: frozenset({Role.LEADER}),
     StepKind.SIGNATURE: frozenset({Role.SIGNER, Role.LEADER}),
     StepKind.PAYMENT: frozenset({Role.APPLICANT, Role.INTAKE_OFFICER, Role.RETURN_OFFICER}),
+    StepKind.LINKED: frozenset({Role.SYSTEM}),
     StepKind.RETURN: frozenset({Role.RETURN_OFFICER}),
 }
 
@@ -101,6 +103,17 @@ def agency_task_queue(code: str) -> str:
     return f"motcua-agency-{code}"
 
 
+class LinkedChild(BaseModel):
+    """One sub-procedure of a linked group (liên thông)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    procedure: str = Field(description="national code of the sub-procedure in the catalog")
+    agency: str | None = Field(
+        default=None, description="the agency that resolves it (default: its competent agency)"
+    )
+
+
 class Step(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -119,6 +132,20 @@ class Step(BaseModel):
         description="time spent in this step is excluded from the statutory clock "
         "(financial obligation, expert assessment, public posting)",
     )
+    deemed_consent: bool = Field(
+        default=False,
+        description="consultation only: silence until the budget ends counts as consent "
+        "(Construction Law Art. 102: 12 days)",
+    )
+    children: list[LinkedChild] = Field(
+        default_factory=list,
+        description="linked only: the sub-procedures, each a child dossier at its agency",
+    )
+    parallel: bool = Field(default=False, description="linked only: start the children together")
+    on_child_refused: Literal["refuse", "continue"] = Field(
+        default="refuse",
+        description="linked only: a refused child refuses the whole dossier, or the rest go on",
+    )
 
     @field_validator("id")
     @classmethod
@@ -134,6 +161,12 @@ class Step(BaseModel):
                 "agency: a handoff step names the receiving agency (who must acknowledge), "
                 "not the centre that sends it"
             )
+        if self.kind is StepKind.LINKED and not self.children:
+            raise ValueError("children: a linked step names at least one sub-procedure")
+        if self.children and self.kind is not StepKind.LINKED:
+            raise ValueError("children: only a linked step has sub-procedures")
+        if self.deemed_consent and self.kind is not StepKind.CONSULTATION:
+            raise ValueError("deemed_consent: only a consultation can be deemed agreed")
         allowed = ROLES_FOR_KIND[self.kind]
         if self.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
@@ -187,6 +220,22 @@ class Procedure(BaseModel):
         description="the applicant must supplement within this time, or the dossier is closed",
     )
     max_extensions: int = Field(default=1, ge=0, description="new appointments allowed (law: once)")
+    max_extension: Duration | None = Field(
+        default=None,
+        description="the most a new appointment may add (construction permits: 10 days)",
+    )
+    remote_area_extra: Duration | None = Field(
+        default=None,
+        description="added to the statutory time for mountain, island and remote communes "
+        "(land: +10 working days)",
+    )
+    verification_time: Duration | None = Field(
+        default=None,
+        description="the statutory time when verification is needed (newborn group: 5 days)",
+    )
+    standalone: bool = Field(
+        default=True, description="false: only ever resolved as part of a linked group"
+    )
     notes: str = ""
 
     @field_validator("code")
@@ -208,8 +257,10 @@ class Procedure(BaseModel):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"steps: duplicate step ids {duplicates}")
-        if not any(s.kind is StepKind.APPROVAL for s in self.steps):
-            raise ValueError("steps: a procedure needs an approval step (the decision)")
+        if not any(s.kind in (StepKind.APPROVAL, StepKind.LINKED) for s in self.steps):
+            raise ValueError(
+                "steps: a procedure needs an approval step (the decision) or a linked step"
+            )
         total = sum(s.budget.day_equivalent() for s in self.steps)
         if total > self.statutory_time.day_equivalent() + 1e-9:
             raise ValueError(
@@ -287,6 +338,10 @@ def _load_yaml(path: Path) -> Any:
         raise CatalogError(f"{path}: not valid YAML: {exc}") from exc
 
 
+def procedures_seen(grouped: dict[str, list[Procedure]]) -> list[Procedure]:
+    return [p for versions in grouped.values() for p in versions]
+
+
 def build_catalog(agencies: Iterable[Agency], procedures: Iterable[Procedure]) -> Catalog:
     by_code = {a.code: a for a in agencies}
     grouped: dict[str, list[Procedure]] = {}
@@ -299,6 +354,17 @@ def build_catalog(agencies: Iterable[Agency], procedures: Iterable[Procedure]) -
             if s.agency not in (CENTRE, COMPETENT) and s.agency not in by_code:
                 problems.append(f"{where}: steps.{i}.agency: unknown agency {s.agency}")
         grouped.setdefault(p.code, []).append(p)
+    for p in procedures_seen(grouped):
+        for i, s in enumerate(p.steps):
+            for j, child in enumerate(s.children):
+                where = f"procedure {p.code} v{p.version}: steps.{i}.children.{j}"
+                target = grouped.get(child.procedure)
+                if not target:
+                    problems.append(f"{where}: unknown procedure {child.procedure}")
+                elif any(st.kind is StepKind.LINKED for st in target[-1].steps):
+                    problems.append(f"{where}: {child.procedure} is itself a linked group")
+                if child.agency is not None and child.agency not in by_code:
+                    problems.append(f"{where}.agency: unknown agency {child.agency}")
     for code, versions in grouped.items():
         versions.sort(key=lambda p: p.version)
         numbers = [p.version for p in versions]

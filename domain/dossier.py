@@ -126,6 +126,14 @@ class ActionInput(BaseModel):
     data: dict[str, Any] = Field(default_factory=dict)
 
 
+class LinkedSnapshot(BaseModel):
+    """A sub-procedure of a linked group, frozen at submission like the parent's own."""
+
+    procedure: Procedure
+    agency: str = Field(description="the agency that receives and resolves it")
+    step_agencies: list[str]
+
+
 class DossierInput(BaseModel):
     """Workflow input: everything the dossier needs, frozen at submission."""
 
@@ -140,6 +148,16 @@ class DossierInput(BaseModel):
     documents: list[DocumentRef] = Field(default_factory=list)
     submitted_at: datetime
     submitted_by: Actor
+    remote_area: bool = Field(
+        default=False,
+        description="mountain, island or remote commune: the procedure's extra time applies",
+    )
+    linked: dict[str, LinkedSnapshot] = Field(
+        default_factory=dict, description="sub-procedures of linked steps, by procedure code"
+    )
+    parent_code: str | None = Field(
+        default=None, description="set on a child dossier: the linked group it belongs to"
+    )
     carried_state: DossierState | None = Field(
         default=None, description="set when the workflow continues as new"
     )
@@ -188,7 +206,9 @@ class Exclusion(BaseModel):
     reason: str
 
 
-EscalationKind = Literal["step_budget", "apology_due", "overdue", "handoff_unacknowledged"]
+EscalationKind = Literal[
+    "step_budget", "apology_due", "overdue", "handoff_unacknowledged", "child_unacknowledged"
+]
 
 
 class Escalation(BaseModel):
@@ -215,6 +235,24 @@ class StepRun(BaseModel):
     outcome: str | None = None
     actor_id: str | None = None
     verdict: Literal["early", "on_time", "late"] | None = None  # trước hạn / đúng hạn / quá hạn
+
+
+class ChildRun(BaseModel):
+    """One sub-procedure of a linked step, run as a child dossier at its agency."""
+
+    index: int
+    code: str
+    procedure_code: str
+    procedure_name: str
+    agency: str
+    started_at: datetime | None = None
+    ack_due_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    escalated_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: str | None = None
+    status: Status | None = None
 
 
 class Overdue(BaseModel):
@@ -259,6 +297,7 @@ class DossierState(BaseModel):
     closed_at: datetime | None = None
     handoff_acks: list[dict[str, Any]] = Field(default_factory=list)
     forms: list[dict[str, Any]] = Field(default_factory=list)
+    children: list[ChildRun] = Field(default_factory=list)
     event_seq: int = 0
 
 
@@ -324,12 +363,24 @@ class DossierView(BaseModel):
     forms: list[dict[str, Any]]
     handoff_acks: list[dict[str, Any]]
     calendar_version: str
+    children: list[ChildRun] = Field(default_factory=list)
+    parent_code: str | None = None
     applicant_account: str | None = Field(
         default=None, description="login subject of the applicant who may act on it"
     )
     event_seq: int = Field(
         description="events so far; the read model has caught up when its last_event_seq equals this"
     )
+
+
+class ChildSignal(BaseModel):
+    """What a child dossier tells its parent: that its agency has it, and how it ended."""
+
+    code: str
+    at: datetime
+    worker: str = ""
+    outcome: str | None = None
+    status: Status | None = None
 
 
 DossierInput.model_rebuild()

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from domain import clock
-from domain.calendar import WorkingCalendar
+from domain.calendar import Duration, TimeUnit, WorkingCalendar
 from domain.catalog import Role, Step, StepKind
 from domain.dossier import (
     SYSTEM_ACTOR,
@@ -25,6 +25,7 @@ from domain.dossier import (
     ActionInput,
     Actor,
     AllowedAction,
+    ChildRun,
     DocumentRef,
     DossierInput,
     DossierState,
@@ -61,6 +62,7 @@ STEP_ACTIONS: dict[StepKind, tuple[Action, ...]] = {
     StepKind.APPROVAL: (Action.APPROVE, Action.REJECT),
     StepKind.SIGNATURE: (Action.SIGN,),
     StepKind.PAYMENT: (Action.PAY,),
+    StepKind.LINKED: (),
     StepKind.RETURN: (Action.RETURN,),
 }
 
@@ -73,6 +75,7 @@ STATUS_FOR_KIND: dict[StepKind, Status] = {
     StepKind.APPROVAL: Status.IN_PROGRESS,
     StepKind.SIGNATURE: Status.IN_PROGRESS,
     StepKind.PAYMENT: Status.FINANCIAL_OBLIGATION,
+    StepKind.LINKED: Status.IN_PROGRESS,
     StepKind.RETURN: Status.PROCESSED,
 }
 
@@ -186,6 +189,11 @@ class DossierMachine:
                         action=action, role=step.role, agency=self.step_agency(), step_id=step.id
                     )
                 )
+                if action is Action.PAY:
+                    # The payment gateway's confirmation (a signed callback) also settles it.
+                    allowed.append(
+                        AllowedAction(action=action, role=Role.SYSTEM, agency=None, step_id=step.id)
+                    )
         if waiting_for_applicant:
             allowed.append(
                 AllowedAction(action=Action.SUPPLEMENT, role=Role.APPLICANT, agency=None)
@@ -396,16 +404,43 @@ class DossierMachine:
                 f"the new appointment {new.isoformat()} must be after the "
                 f"current one {c.due_at.isoformat()}",
             )
+        cap = self.procedure.max_extension
+        if cap is not None:
+            limit = cal.due(c.due_at, cap.minutes(cal.day_minutes), cap.unit)
+            if new > limit:
+                raise Refusal(
+                    "invalid",
+                    f"the new appointment may add at most {cap} "
+                    f"(until {limit.isoformat()}); {new.isoformat()} is later",
+                )
         return new
 
     # The handlers below run only after check() passed.
+
+    def _statutory_time(self, verification: bool) -> Duration:
+        """The time that applies to this dossier: the verification time when the intake
+        officer says verification is needed, plus the remote-area extra when it applies."""
+        p = self.procedure
+        base = p.verification_time if verification and p.verification_time else p.statutory_time
+        extra = p.remote_area_extra if self.inp.remote_area else None
+        if extra is None:
+            return base
+        if extra.unit is not base.unit:
+            minutes = base.minutes(self.calendar.day_minutes) + extra.minutes(
+                self.calendar.day_minutes
+            )
+            if base.unit is TimeUnit.WORKING_DAYS:
+                return Duration(value=minutes / self.calendar.day_minutes, unit=base.unit)
+            return Duration(value=minutes / 60, unit=TimeUnit.WORKING_HOURS)
+        return Duration(value=base.value + extra.value, unit=base.unit)
 
     def _do_accept(self, cmd: ActionInput, now: datetime) -> None:
         p, cal = self.procedure, self.calendar
         # Intake-stage supplements restart the clock from the complete dossier's arrival.
         received = self.s.arrival_at or self.inp.submitted_at
-        start = cal.counting_start(received, p.statutory_time.unit, p.receipt_cutoff)
-        self.s.clock = clock.new_ledger(cal, p.statutory_time, start, appointment=True)
+        statutory = self._statutory_time(bool(cmd.data.get("verification")))
+        start = cal.counting_start(received, statutory.unit, p.receipt_cutoff)
+        self.s.clock = clock.new_ledger(cal, statutory, start, appointment=True)
         self.s.received_at = received
         self._emit(
             Action.ACCEPT.value,
@@ -419,7 +454,8 @@ class DossierMachine:
                     received, p.receipt_cutoff
                 ).isoformat(),
                 "appointment_at": self._iso(self.s.clock.due_at),
-                "statutory_time": str(p.statutory_time),
+                "statutory_time": str(statutory),
+                "remote_area": self.inp.remote_area,
                 "form": "01",
             },
         )
@@ -676,6 +712,18 @@ class DossierMachine:
         if step.pauses_clock and self.s.clock is not None:
             clock.pause(self.calendar, self.s.clock, now)
             self.s.exclusions.append(Exclusion(start=now, reason=self._exclusion_reason(step)))
+        if step.kind is StepKind.LINKED:
+            for i, child in enumerate(step.children):
+                snap = self.inp.linked[child.procedure]
+                self.s.children.append(
+                    ChildRun(
+                        index=len(self.s.children),
+                        code=f"{self.inp.code}/{i + 1}-{child.procedure}",
+                        procedure_code=child.procedure,
+                        procedure_name=snap.procedure.name,
+                        agency=snap.agency,
+                    )
+                )
         status = STATUS_FOR_KIND[step.kind]
         if step.kind is StepKind.RETURN:
             # The result (or the refusal notice) is ready: end of processing for the 766 index.
@@ -740,6 +788,136 @@ class DossierMachine:
         if self.s.clock is not None:
             clock.stop(self.calendar, self.s.clock, now)
 
+    # -- linked sub-procedures (child dossiers) ------------------------------------
+
+    def _linked_children(self) -> list[ChildRun]:
+        run = self.run()
+        if run is None or run.kind is not StepKind.LINKED or run.ended_at is not None:
+            return []
+        step = self.step()
+        first = len(self.s.children) - len(step.children)
+        return self.s.children[first:]
+
+    def children_to_start(self) -> list[ChildRun]:
+        """Children the workflow must start now: all at once, or the next in sequence."""
+        if self.closed or self.s.status is Status.SUPPLEMENT_REQUESTED:
+            return []
+        children = self._linked_children()
+        if self.step().parallel if children else False:
+            return [c for c in children if c.started_at is None]
+        for child in children:
+            if child.started_at is None:
+                return [child]
+            if child.finished_at is None:
+                return []
+        return []
+
+    @staticmethod
+    def _child_ack_pending(child: ChildRun) -> bool:
+        return bool(
+            child.ack_due_at
+            and child.acknowledged_at is None
+            and child.escalated_at is None
+            and child.finished_at is None
+        )
+
+    def running_children(self) -> list[ChildRun]:
+        return [c for c in self.s.children if c.started_at and c.finished_at is None]
+
+    def child_input(self, child: ChildRun, now: datetime) -> DossierInput:
+        snap = self.inp.linked[child.procedure_code]
+        return DossierInput(
+            code=child.code,
+            procedure=snap.procedure,
+            calendar=self.calendar,
+            centre_agency=snap.agency,
+            competent_agency=snap.agency,
+            step_agencies=snap.step_agencies,
+            channel=self.inp.channel,
+            applicant=self.inp.applicant,
+            documents=self.s.documents,
+            submitted_at=now,
+            submitted_by=SYSTEM_ACTOR,
+            remote_area=self.inp.remote_area,
+            parent_code=self.inp.code,
+        )
+
+    def child_started(self, child: ChildRun, now: datetime) -> None:
+        child.started_at = now
+        # Decree 63/2024 Art. 7(4): the receiving system acknowledges within 2 working hours.
+        child.ack_due_at = self.calendar.advance(now, 120, TimeUnit.WORKING_HOURS)
+        self._emit(
+            "child_started",
+            SYSTEM_ACTOR,
+            now,
+            data={
+                "child": child.code,
+                "procedure": child.procedure_code,
+                "to_agency": child.agency,
+                "ack_due_at": child.ack_due_at.isoformat(),
+            },
+        )
+
+    def _child(self, code: str) -> ChildRun | None:
+        return next((c for c in self.s.children if c.code == code), None)
+
+    def child_acknowledged(self, code: str, worker: str, now: datetime) -> None:
+        child = self._child(code)
+        if child is None or child.acknowledged_at is not None:
+            return
+        child.acknowledged_at = now
+        child.acknowledged_by = worker
+        self._emit(
+            "child_acknowledged",
+            SYSTEM_ACTOR,
+            now,
+            data={"child": code, "agency": child.agency, "worker": worker},
+        )
+
+    def child_finished(self, code: str, outcome: str, status: Status, now: datetime) -> None:
+        child = self._child(code)
+        if child is None or child.finished_at is not None:
+            return
+        if child.acknowledged_at is None:
+            child.acknowledged_at = now
+        child.finished_at = now
+        child.outcome = outcome
+        child.status = status
+        self._emit(
+            "child_finished",
+            SYSTEM_ACTOR,
+            now,
+            data={"child": code, "agency": child.agency, "outcome": outcome, "status": status},
+        )
+        run = self.run()
+        if self.closed or run is None or run.kind is not StepKind.LINKED:
+            return
+        step = self.step()
+        if outcome != "granted" and step.on_child_refused == "refuse":
+            reason = f"sub-procedure {child.procedure_name} ({child.code}) ended {outcome}"
+            self._decide(
+                ActionInput(actor=SYSTEM_ACTOR, comment=reason), now, granted=False, kind="reject"
+            )
+            return
+        if all(c.finished_at for c in self._linked_children()):
+            self._finish_run(now, "children_finished", SYSTEM_ACTOR)
+            self._advance(now)
+
+    def stop_by_parent(self, reason: str, now: datetime) -> None:
+        """The linked group this dossier belongs to was withdrawn or refused."""
+        if self.closed:
+            return
+        self._emit(
+            "stopped",
+            SYSTEM_ACTOR,
+            now,
+            comment=reason,
+            status_after=Status.STOPPED,
+            data={"reason": reason, "by_parent": self.inp.parent_code},
+        )
+        self._finish_run(now, "stopped_by_parent", SYSTEM_ACTOR)
+        self._close(now, Status.STOPPED, "withdrawn")
+
     # -- handoff -------------------------------------------------------------------
 
     def handoff_acknowledged(self, ack: dict[str, Any], now: datetime) -> None:
@@ -771,6 +949,9 @@ class DossierMachine:
                 candidates.append(c.due_at)
         if self.s.supplement_due_at is not None:
             candidates.append(self.s.supplement_due_at)
+        for child in self.s.children:
+            if self._child_ack_pending(child) and child.ack_due_at:
+                candidates.append(child.ack_due_at)
         return min(candidates) if candidates else None
 
     @staticmethod
@@ -804,6 +985,36 @@ class DossierMachine:
             self._supplement_expired(now)
             return
         run = self.run()
+        for child in self.s.children:
+            if self._child_ack_pending(child) and child.ack_due_at and now >= child.ack_due_at:
+                child.escalated_at = now
+                self._escalate(
+                    now,
+                    "child_unacknowledged",
+                    run,
+                    f"{child.agency} has not acknowledged sub-dossier {child.code} "
+                    f"({child.procedure_name}) within 2 working hours; it is being retried",
+                    agency=child.agency,
+                )
+        if (
+            self._step_budget_pending(run)
+            and run
+            and run.ledger.due_at
+            and now >= run.ledger.due_at
+            and self.step(run.index).deemed_consent
+        ):
+            # Construction Law Art. 102: a consulted body silent past its time has agreed.
+            self._emit(
+                "deemed_consent",
+                SYSTEM_ACTOR,
+                now,
+                comment=f"{run.agency} did not reply by {run.ledger.due_at.isoformat()}: "
+                "deemed to agree",
+                data={"consulted_agency": run.agency},
+            )
+            self._finish_run(now, "deemed_consent", SYSTEM_ACTOR)
+            self._advance(now)
+            run = self.run()
         if (
             self._step_budget_pending(run)
             and run
@@ -857,9 +1068,15 @@ class DossierMachine:
                 )
 
     def _escalate(
-        self, now: datetime, kind: EscalationKind, run: StepRun | None, message: str
+        self,
+        now: datetime,
+        kind: EscalationKind,
+        run: StepRun | None,
+        message: str,
+        *,
+        agency: str | None = None,
     ) -> None:
-        agency = run.agency if run else self.inp.competent_agency
+        agency = agency or (run.agency if run else self.inp.competent_agency)
         if kind == "apology_due" and agency not in self._extension_agencies():
             agency = self.inp.competent_agency  # who may send Form 04
         esc = Escalation(
@@ -1008,5 +1225,7 @@ class DossierMachine:
             handoff_acks=s.handoff_acks,
             calendar_version=cal.version,
             event_seq=s.event_seq,
+            children=s.children,
+            parent_code=self.inp.parent_code,
             applicant_account=self.inp.applicant.account,
         )

@@ -11,7 +11,7 @@ here, in the read model, for the auditors.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,7 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import VIETNAM_TZ, WorkingCalendar
 from domain.calendar_source import build_calendar, load_overrides
-from domain.catalog import Catalog, Role
+from domain.catalog import CENTRE, COMPETENT, Catalog, Procedure, Role
 from domain.dossier import (
     Action,
     ActionInput,
@@ -35,6 +35,7 @@ from domain.dossier import (
     DocumentRef,
     DossierInput,
     DossierView,
+    LinkedSnapshot,
 )
 from motcua.settings import Settings
 from store import repository
@@ -61,6 +62,7 @@ class SubmitRequest(BaseModel):
     channel: Channel = Channel.COUNTER
     documents: list[DocumentRef] = Field(default_factory=list)
     centre_agency: str | None = None
+    remote_area: bool = False
 
 
 @lru_cache(maxsize=8)
@@ -114,7 +116,29 @@ class DossierService:
             documents=req.documents,
             submitted_at=submitted_at,
             submitted_by=actor,
+            remote_area=req.remote_area,
+            linked=self._linked_snapshots(procedure, local_day),
         )
+
+    def _linked_snapshots(self, procedure: Procedure, day: date) -> dict[str, LinkedSnapshot]:
+        """The sub-procedures of a linked group, frozen with the group on the day of receipt."""
+        out: dict[str, LinkedSnapshot] = {}
+        for step in procedure.steps:
+            for child in step.children:
+                try:
+                    sub = self.catalog.procedure(child.procedure, on=day)
+                except KeyError as exc:
+                    raise ServiceError("invalid", f"linked procedure: {exc.args[0]}") from None
+                agency = child.agency or sub.competent_agency
+                out[child.procedure] = LinkedSnapshot(
+                    procedure=sub,
+                    agency=agency,
+                    # The child agency both receives and resolves its sub-dossier.
+                    step_agencies=[
+                        agency if s.agency in (CENTRE, COMPETENT) else s.agency for s in sub.steps
+                    ],
+                )
+        return out
 
     def validate_submission(self, req: SubmitRequest, actor: Actor) -> None:
         """Raise ServiceError when the submission cannot be accepted; no side effects."""

@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "motcua-development-secret-not-for-production"
+DEV_PAYMENT_SECRET = "motcua-development-payment-secret"
 
 
 class Settings(BaseSettings):
@@ -49,6 +50,10 @@ class Settings(BaseSettings):
     jwt_issuer: str = "motcua"
     jwt_audience: str = "motcua"
     rate_limit_per_minute: int = Field(default=120, description="requests per caller per minute")
+    payment_gateway_secret: str = Field(
+        default=DEV_PAYMENT_SECRET,
+        description="HMAC-SHA256 key the payment gateway signs its callbacks with",
+    )
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:
@@ -58,6 +63,8 @@ class Settings(BaseSettings):
                     "MOTCUA_JWT_SECRET is the development placeholder: set a real secret "
                     "or use RS256 with MOTCUA_JWT_PUBLIC_KEY_FILE / MOTCUA_JWT_JWKS_FILE"
                 )
+            if self.payment_gateway_secret == DEV_PAYMENT_SECRET:
+                raise ValueError("MOTCUA_PAYMENT_GATEWAY_SECRET is the development placeholder")
             if self.jwt_algorithm == "RS256" and not (
                 self.jwt_public_key_file or self.jwt_jwks_file
             ):

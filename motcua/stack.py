@@ -37,7 +37,9 @@ async def workers_running(
             if centre:
                 await stack.enter_async_context(centre_worker(client, settings, engine, executor))
             for code in agencies:
-                await stack.enter_async_context(agency_worker(client, code, engine, executor))
+                await stack.enter_async_context(
+                    agency_worker(client, code, engine, executor, settings.calendar_overrides)
+                )
             yield
     finally:
         executor.shutdown(wait=True, cancel_futures=False)

@@ -1,26 +1,44 @@
-"""An agency's worker: listens on that agency's own task queue and acknowledges
-dossiers handed to it. In production each agency runs its own; in development
+"""An agency's worker: listens on that agency's own task queue. It acknowledges
+dossiers handed to it, and runs the child dossiers of linked groups that the
+agency resolves (their workflow and their activities), so an agency that is down
+delays only its own part. In production each agency runs its own; in development
 `motcua worker all` runs one per agency in the catalog in a single process."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.calendar import CalendarActivities
 from activities.handoff import AgencyActivities
+from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
+from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
 
 
 def agency_worker(
-    client: Client, agency_code: str, engine: Engine, executor: ThreadPoolExecutor
+    client: Client,
+    agency_code: str,
+    engine: Engine,
+    executor: ThreadPoolExecutor,
+    calendar_overrides: Path | None = None,
 ) -> Worker:
     agency = AgencyActivities(engine, agency_code)
+    read_model = ReadModelActivities(engine)
+    calendar = CalendarActivities(calendar_overrides)
     return Worker(
         client,
         task_queue=agency_task_queue(agency_code),
-        activities=[agency.receive_handoff],
+        workflows=WORKFLOWS,
+        activities=[
+            agency.receive_handoff,
+            read_model.record_dossier_events,
+            calendar.extend_calendar,
+        ],
         activity_executor=executor,
+        workflow_runner=WORKFLOW_RUNNER,
     )

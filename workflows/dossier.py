@@ -11,12 +11,14 @@ the SQL read model and hand the dossier to the receiving agency's own worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
@@ -31,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.calendar import WorkingCalendar
     from domain.catalog import agency_task_queue
-    from domain.dossier import Action, ActionInput, DossierInput, DossierView
+    from domain.dossier import Action, ActionInput, ChildSignal, DossierInput, DossierView, Status
     from domain.machine import DossierMachine, Refusal
 
 DOSSIER_STATUS = SearchAttributeKey.for_keyword("DossierStatus")
@@ -82,12 +84,20 @@ class DossierWorkflow:
 
     @workflow.run
     async def run(self, inp: DossierInput) -> DossierView:
+        if inp.parent_code and inp.carried_state is None:
+            # This worker belongs to the receiving agency: telling the parent is the
+            # acknowledgement of the hop (Decree 63/2024 Art. 7(4)).
+            await self._tell_parent(
+                "child_acknowledged",
+                ChildSignal(code=inp.code, at=workflow.now(), worker=workflow.info().task_queue),
+            )
         while True:
             await self._keep_calendar_ahead()
             await self._record()
             if self.m.closed:
                 break
             self._send_handoff_if_due()
+            await self._start_children()
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 while self.m.has_new_events:
@@ -101,7 +111,16 @@ class DossierWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         while self.m.has_new_events:
             await self._record()
-        return self.m.view(workflow.now())
+        await self._stop_running_children()
+        view = self.m.view(workflow.now())
+        if inp.parent_code:
+            await self._tell_parent(
+                "child_finished",
+                ChildSignal(
+                    code=inp.code, at=workflow.now(), outcome=view.outcome, status=view.status
+                ),
+            )
+        return view
 
     # -- the loop ------------------------------------------------------------------
 
@@ -218,6 +237,65 @@ class DossierWorkflow:
         )
         self.m.handoff_acknowledged(ack.model_dump(mode="json"), workflow.now())
         self._handoff = None
+        self._changed = True
+
+    # -- linked sub-procedures: child dossiers at other agencies ---------------------
+
+    async def _start_children(self) -> None:
+        for child in self.m.children_to_start():
+            # ABANDON: a child is the agency's own dossier; it must survive this run
+            # continuing as new. It reports back by signal, by id, whatever the run.
+            # Already started (before a continue-as-new)? Then it is running: fine.
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await workflow.start_child_workflow(
+                    DossierWorkflow.run,
+                    self.m.child_input(child, workflow.now()),
+                    id=child.code,
+                    task_queue=agency_task_queue(child.agency),
+                    parent_close_policy=ParentClosePolicy.ABANDON,
+                    static_summary=f"{child.procedure_code} for {self.m.inp.code}",
+                )
+            self.m.child_started(child, workflow.now())
+            self._changed = True
+
+    async def _tell_parent(self, signal: str, message: ChildSignal) -> None:
+        assert self.m.inp.parent_code is not None
+        try:
+            await workflow.get_external_workflow_handle(self.m.inp.parent_code).signal(
+                signal, message
+            )
+        except ApplicationError as exc:
+            # The group was closed meanwhile (withdrawn, refused): nobody to tell.
+            workflow.logger.warning("could not tell %s: %s", self.m.inp.parent_code, exc)
+
+    async def _stop_running_children(self) -> None:
+        for child in self.m.running_children():
+            try:
+                await workflow.get_external_workflow_handle(child.code).signal(
+                    "stop_by_parent",
+                    f"the linked group {self.m.inp.code} ended: {self.m.s.outcome}",
+                )
+            except ApplicationError as exc:
+                workflow.logger.warning("could not stop %s: %s", child.code, exc)
+
+    @workflow.signal
+    def child_acknowledged(self, message: ChildSignal) -> None:
+        self.m.child_acknowledged(message.code, message.worker, workflow.now())
+        self._changed = True
+
+    @workflow.signal
+    def child_finished(self, message: ChildSignal) -> None:
+        self.m.child_finished(
+            message.code,
+            message.outcome or "unknown",
+            message.status or Status.STOPPED,
+            workflow.now(),
+        )
+        self._changed = True
+
+    @workflow.signal
+    def stop_by_parent(self, reason: str) -> None:
+        self.m.stop_by_parent(reason, workflow.now())
         self._changed = True
 
     # -- query ---------------------------------------------------------------------

@@ -144,6 +144,7 @@ async def submit_dossier(
             channel=body.channel,
             documents=refs,
             centre_agency=body.centre_agency,
+            remote_area=body.remote_area,
         )
         ctx.service.validate_submission(req, actor)
     except ServiceError as exc:
