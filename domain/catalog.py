@@ -112,6 +112,15 @@ class LinkedChild(BaseModel):
     agency: str | None = Field(
         default=None, description="the agency that resolves it (default: its competent agency)"
     )
+    statutory_time: Duration | None = Field(
+        default=None,
+        description="its time inside the group, when the group's law sets a shorter one",
+    )
+    after: list[str] = Field(
+        default_factory=list,
+        description="sub-procedures (codes) whose results it needs first; by default the "
+        "previous child, or none when the step is parallel",
+    )
 
 
 class Step(BaseModel):
@@ -165,6 +174,13 @@ class Step(BaseModel):
             raise ValueError("children: a linked step names at least one sub-procedure")
         if self.children and self.kind is not StepKind.LINKED:
             raise ValueError("children: only a linked step has sub-procedures")
+        codes = [c.procedure for c in self.children]
+        for c in self.children:
+            unknown = [a for a in c.after if a not in codes or a == c.procedure]
+            if unknown:
+                raise ValueError(
+                    f"children: {c.procedure} waits for {unknown}, not earlier children"
+                )
         if self.deemed_consent and self.kind is not StepKind.CONSULTATION:
             raise ValueError("deemed_consent: only a consultation can be deemed agreed")
         allowed = ROLES_FOR_KIND[self.kind]
@@ -261,7 +277,9 @@ class Procedure(BaseModel):
             raise ValueError(
                 "steps: a procedure needs an approval step (the decision) or a linked step"
             )
-        total = sum(s.budget.day_equivalent() for s in self.steps)
+        # Time in a clock-pausing step (paying, public posting) is excluded from the
+        # statutory time, so its budget does not use it up.
+        total = sum(s.budget.day_equivalent() for s in self.steps if not s.pauses_clock)
         if total > self.statutory_time.day_equivalent() + 1e-9:
             raise ValueError(
                 f"steps: budgets add up to {total:g} days, beyond the statutory "

@@ -803,14 +803,20 @@ class DossierMachine:
         if self.closed or self.s.status is Status.SUPPLEMENT_REQUESTED:
             return []
         children = self._linked_children()
-        if self.step().parallel if children else False:
-            return [c for c in children if c.started_at is None]
-        for child in children:
-            if child.started_at is None:
-                return [child]
-            if child.finished_at is None:
-                return []
-        return []
+        if not children:
+            return []
+        step = self.step()
+        done = {c.procedure_code for c in children if c.finished_at is not None}
+        ready = []
+        for i, (child, spec) in enumerate(zip(children, step.children, strict=True)):
+            if child.started_at is not None:
+                continue
+            needs = spec.after or (
+                [] if step.parallel or i == 0 else [step.children[i - 1].procedure]
+            )
+            if all(n in done for n in needs):
+                ready.append(child)
+        return ready
 
     @staticmethod
     def _child_ack_pending(child: ChildRun) -> bool:

@@ -130,6 +130,8 @@ class DossierService:
                 except KeyError as exc:
                     raise ServiceError("invalid", f"linked procedure: {exc.args[0]}") from None
                 agency = child.agency or sub.competent_agency
+                if child.statutory_time is not None:
+                    sub = sub.model_copy(update={"statutory_time": child.statutory_time})
                 out[child.procedure] = LinkedSnapshot(
                     procedure=sub,
                     agency=agency,

@@ -205,3 +205,33 @@ def test_the_payment_gateway_confirms_a_financial_obligation() -> None:
     assert m.step().id == "return"
     assert m.s.exclusions[-1].reason == "financial_obligation"
     assert m.s.exclusions[-1].end == at(60, 10)
+
+
+def test_newborn_group_registers_the_birth_then_residence_and_card_side_by_side() -> None:
+    """The shipped Decree 63/2024 group: birth first, then the two that need its result."""
+    from pathlib import Path
+
+    from domain.catalog import load_catalog
+    from domain.dossier import Applicant, Channel
+    from motcua.service import DossierService, SubmitRequest
+    from motcua.settings import REPO_ROOT, Settings
+
+    catalog = load_catalog(Path(REPO_ROOT / "procedures"))
+    service = DossierService(None, None, catalog, Settings())  # type: ignore[arg-type]
+    request = SubmitRequest(
+        procedure_code="2.000986",
+        applicant=Applicant(name="Lê Thị Hoa", id_number="001190000123"),
+        channel=Channel.ONLINE,
+    )
+    inp = service.build_input(request, officer("intake_officer", CENTRE), "H99-G-0001", at(0, 9))
+    m = DossierMachine(inp.model_copy(update={"calendar": CAL}))
+    m.start(at(0, 9))
+    act(m, "accept", officer("intake_officer", m.inp.centre_agency), at(0, 9, 5))
+    (birth,) = m.children_to_start()
+    assert birth.procedure_code == "1.001193"
+    m.child_started(birth, at(0, 9, 6))
+    assert m.children_to_start() == []
+    m.child_finished(birth.code, "granted", Status.RETURNED, at(0, 11))
+    both = m.children_to_start()
+    assert sorted(c.procedure_code for c in both) == ["1.004222", "9.000001"]
+    assert {c.agency for c in both} == {"000.20.31.H99", "000.00.22.H99"}
