@@ -4,6 +4,7 @@ motcua here. `create_app()` builds it from settings; `motcua api` serves it."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -30,6 +31,15 @@ Dossiers of the one-stop centre (Bộ phận Một cửa): submission, live stat
 events and public tracking. Every route but tracking and health needs a bearer JWT with the
 claims `sub`, `name`, `roles` and `agency`. Errors are `{"error": {"code", "message"}}`.
 """
+
+
+def _caller(request: Request) -> str:
+    """Who is rate-limited: the bearer credential when there is one (so callers behind
+    one proxy do not share a limit), else the client address."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer ") and len(auth) > 20:
+        return "token:" + hashlib.sha256(auth.encode()).hexdigest()[:32]
+    return "addr:" + (request.client.host if request.client else "unknown")
 
 
 def create_app(
@@ -82,13 +92,18 @@ def create_app(
     async def rate_limit(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        if "\x00" in request.url.path:
+            return error_json(422, "invalid", "path: may not contain NUL characters")
+        for key, value in request.query_params.multi_items():
+            if "\x00" in key or "\x00" in value:
+                return error_json(422, "invalid", f"{key}: may not contain NUL characters")
         ctx: AppContext | None = getattr(request.app.state, "ctx", None)
         if (
             ctx is not None
             and request.url.path.startswith("/v1/")
             and not request.url.path.endswith(("/healthz", "/readyz"))
         ):
-            caller = request.client.host if request.client else "unknown"
+            caller = _caller(request)
             wait = ctx.limiter.check(caller)
             if wait is not None:
                 return error_json(

@@ -1,5 +1,5 @@
-"""A small in-process sliding-window rate limiter (per caller: token subject or
-client address). One API process per host in development; behind several
+"""A small in-process sliding-window rate limiter (per caller: the bearer credential,
+or the client address when there is none). One API process per host in development; behind several
 processes in production, put a shared limiter at the gateway as well."""
 
 from __future__ import annotations

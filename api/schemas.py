@@ -12,12 +12,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from domain.calendar import Duration
 from domain.catalog import Role, Step
-from domain.dossier import Action, Applicant, Channel, DocumentRef, Status
+from domain.dossier import Action, Applicant, Channel, DocumentRef, Status, find_nul
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
 
-class DocumentIn(BaseModel):
+class ApiModel(BaseModel):
+    """Request bodies: no NUL characters anywhere (PostgreSQL text cannot hold them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        nul = find_nul(data)
+        if nul:
+            raise ValueError(f"{nul}: text may not contain NUL characters")
+        return data
+
+
+class DocumentIn(ApiModel):
     """A document given either as its content (base64) or as the SHA-256 of a file
     already held by the centre (e.g. from the citizen's data store)."""
 
@@ -52,7 +66,7 @@ class DocumentIn(BaseModel):
         return DocumentRef(kind=self.kind, filename=self.filename, sha256=digest)
 
 
-class ApplicantIn(BaseModel):
+class ApplicantIn(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
@@ -72,7 +86,7 @@ class ApplicantIn(BaseModel):
         return Applicant(**self.model_dump(), account=account)
 
 
-class SubmitDossier(BaseModel):
+class SubmitDossier(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     procedure_code: str = Field(pattern=r"^\d\.\d{6}$")
@@ -101,7 +115,7 @@ class DossierCreated(BaseModel):
     links: dict[str, Link]
 
 
-class ActionRequest(BaseModel):
+class ActionRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     action: Action
@@ -112,14 +126,14 @@ class ActionRequest(BaseModel):
     )
 
 
-class SupplementRequest(BaseModel):
+class SupplementRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     comment: str = Field(default="", max_length=4000)
     documents: list[DocumentIn] = Field(min_length=1, max_length=50)
 
 
-class WithdrawRequest(BaseModel):
+class WithdrawRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     comment: str = Field(min_length=1, max_length=4000, description="the applicant's reason")

@@ -97,6 +97,27 @@ class Actor(BaseModel):
 SYSTEM_ACTOR = Actor(id="system", name="motcua", role=Role.SYSTEM)
 
 
+def find_nul(value: Any, where: str = "") -> str | None:
+    """The path of the first string holding a NUL character (PostgreSQL text cannot
+    store one), or None."""
+    if isinstance(value, str):
+        return where or "value" if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            key = str(k)
+            if "\x00" in key:
+                return f"{where}.{key}" if where else key
+            found = find_nul(v, f"{where}.{key}" if where else key)
+            if found:
+                return found
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            found = find_nul(v, f"{where}.{i}" if where else str(i))
+            if found:
+                return found
+    return None
+
+
 class Applicant(BaseModel):
     model_config = ConfigDict(frozen=True)
 

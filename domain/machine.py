@@ -39,6 +39,7 @@ from domain.dossier import (
     Status,
     StepRun,
     StepView,
+    find_nul,
 )
 
 
@@ -102,7 +103,7 @@ class DossierMachine:
         self._emit(
             "submitted",
             self.inp.submitted_by,
-            now,
+            self.inp.submitted_at,
             status_after=Status.SUBMITTED,
             data={
                 "channel": self.inp.channel.value,
@@ -326,6 +327,9 @@ class DossierMachine:
         return twin
 
     def _validate_data(self, action: Action, cmd: ActionInput, now: datetime) -> None:
+        nul = find_nul({"comment": cmd.comment, "data": cmd.data})
+        if nul:
+            raise Refusal("invalid", f"{nul}: text may not contain NUL characters")
         needs_reason = (Action.REFUSE, Action.REJECT, Action.REQUEST_EXTENSION, Action.WITHDRAW)
         if action in needs_reason and not cmd.comment.strip():
             raise Refusal("invalid", f"'{action.value}' needs a reason in 'comment'")

@@ -36,6 +36,7 @@ from domain.dossier import (
     DossierInput,
     DossierView,
     LinkedSnapshot,
+    find_nul,
 )
 from motcua.settings import Settings
 from store import repository
@@ -150,6 +151,9 @@ class DossierService:
             )
         if actor.role is Role.APPLICANT and req.applicant.account not in (None, actor.id):
             raise ServiceError("forbidden", "an applicant may submit only for their own account")
+        nul = find_nul(req.model_dump(mode="json"))
+        if nul:
+            raise ServiceError("invalid", f"{nul}: text may not contain NUL characters")
         self.build_input(req, actor, "pending", datetime.now(UTC))
 
     async def submit(self, req: SubmitRequest, actor: Actor) -> DossierView:
@@ -203,7 +207,7 @@ class DossierService:
             raise
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
-                if "completed" in exc.message or "closed" in exc.message:
+                if any(w in exc.message for w in ("completed", "closed", "closing")):
                     reason = f"dossier {code} is closed; '{action.value}' is no longer possible"
                     await self._refused(code, action, cmd, "closed", reason)
                     raise ServiceError("closed", reason) from None

@@ -346,7 +346,9 @@ async def withdraw(
 async def events(code: str, principal: CurrentPrincipal, ctx: Context) -> EventsOut:
     row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
     if row is None:
-        raise ApiError(404, "not_found", f"no dossier {code}")
+        # Just submitted, not projected yet: the workflow decides (404 if it does not exist).
+        await _visible_state(ctx, code, principal)
+        return EventsOut(code=code, events=[], refused_attempts=[])
     agencies = {
         row.centre_agency,
         row.competent_agency,

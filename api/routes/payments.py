@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.deps import Context
 from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
+from api.schemas import ApiModel
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, Actor
 from motcua.service import ServiceError
@@ -25,7 +26,7 @@ router = APIRouter(prefix="/payments", tags=["payments"], responses=ERROR_RESPON
 GATEWAY = Actor(id="payment-gateway", name="Cổng thanh toán", role=Role.SYSTEM)
 
 
-class PaymentConfirmation(BaseModel):
+class PaymentConfirmation(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     dossier_code: str = Field(min_length=1, max_length=80)

@@ -209,7 +209,9 @@ def test_alg_none_refused(verifier: TokenVerifier) -> None:
 
 
 def test_issue_token_refused_in_production_and_for_rs256(tmp_path: Path) -> None:
-    prod = make_settings(environment="production", jwt_secret="p" * 48, payment_gateway_secret="g" * 48)
+    prod = make_settings(
+        environment="production", jwt_secret="p" * 48, payment_gateway_secret="g" * 48
+    )
     with pytest.raises(ValueError, match="production"):
         issue_token(prod, sub="u", roles=["admin"])
     rs = make_settings(jwt_algorithm="RS256")
@@ -227,7 +229,11 @@ def test_from_settings_configuration_errors(tmp_path: Path) -> None:
             make_settings(jwt_algorithm="RS256", jwt_public_key_file=tmp_path / "missing.pem")
         )
     with pytest.raises(ValueError, match="shorter than"):
-        TokenVerifier.from_settings(make_settings(environment="production", jwt_secret="short", payment_gateway_secret="g" * 48))
+        TokenVerifier.from_settings(
+            make_settings(
+                environment="production", jwt_secret="short", payment_gateway_secret="g" * 48
+            )
+        )
 
 
 # -- RS256 ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from domain.catalog import Role
-from domain.dossier import ActionInput, Actor, LinkedSnapshot, Status
+from domain.dossier import ActionInput, Actor, Status
 from domain.machine import DossierMachine, Refusal
 from tests.factories import (
     AGENCY,
@@ -81,7 +81,9 @@ def test_unacknowledged_hop_raises_an_alert_after_two_working_hours() -> None:
 def test_parallel_children_start_together_and_a_refusal_can_be_tolerated() -> None:
     inp = group_input("H99-300107-0003", at(0, 9), CAL, on_child_refused="continue")
     step = inp.procedure.steps[1].model_copy(update={"parallel": True})
-    proc = inp.procedure.model_copy(update={"steps": [inp.procedure.steps[0], step, inp.procedure.steps[2]]})
+    proc = inp.procedure.model_copy(
+        update={"steps": [inp.procedure.steps[0], step, inp.procedure.steps[2]]}
+    )
     m = DossierMachine(inp.model_copy(update={"procedure": proc}))
     m.start(at(0, 9))
     act(m, "accept", INTAKE, at(0, 9, 5))
@@ -114,16 +116,45 @@ def consultation_procedure() -> dict[str, Any]:
     return {
         "statutory_time": {"value": 15, "unit": "working_days"},
         "steps": [
-            {"id": "intake", "kind": "intake", "name": "Tiếp nhận", "role": "intake_officer",
-             "agency": "centre", "budget": {"value": 0.5}},
-            {"id": "appraisal", "kind": "appraisal", "name": "Thẩm định", "role": "specialist",
-             "budget": {"value": 2}},
-            {"id": "consult", "kind": "consultation", "name": "Lấy ý kiến", "role": "specialist",
-             "agency": OTHER_AGENCY, "budget": {"value": 8}, "deemed_consent": True},
-            {"id": "approval", "kind": "approval", "name": "Phê duyệt", "role": "leader",
-             "budget": {"value": 2}},
-            {"id": "return", "kind": "return", "name": "Trả", "role": "return_officer",
-             "agency": "centre", "budget": {"value": 0.5}},
+            {
+                "id": "intake",
+                "kind": "intake",
+                "name": "Tiếp nhận",
+                "role": "intake_officer",
+                "agency": "centre",
+                "budget": {"value": 0.5},
+            },
+            {
+                "id": "appraisal",
+                "kind": "appraisal",
+                "name": "Thẩm định",
+                "role": "specialist",
+                "budget": {"value": 2},
+            },
+            {
+                "id": "consult",
+                "kind": "consultation",
+                "name": "Lấy ý kiến",
+                "role": "specialist",
+                "agency": OTHER_AGENCY,
+                "budget": {"value": 8},
+                "deemed_consent": True,
+            },
+            {
+                "id": "approval",
+                "kind": "approval",
+                "name": "Phê duyệt",
+                "role": "leader",
+                "budget": {"value": 2},
+            },
+            {
+                "id": "return",
+                "kind": "return",
+                "name": "Trả",
+                "role": "return_officer",
+                "agency": "centre",
+                "budget": {"value": 0.5},
+            },
         ],
     }
 
@@ -148,8 +179,10 @@ def test_a_consulted_agency_that_stays_silent_is_deemed_to_agree() -> None:
 
 
 def test_remote_communes_get_the_extra_time_and_verification_the_longer_time() -> None:
-    base = {"remote_area_extra": {"value": 10, "unit": "working_days"},
-            "verification_time": {"value": 17, "unit": "working_days"}}
+    base = {
+        "remote_area_extra": {"value": 10, "unit": "working_days"},
+        "verification_time": {"value": 17, "unit": "working_days"},
+    }
     m = machine(**base)  # 15 working days
     act(m, "accept", INTAKE, at(0, 9, 5))
     assert m.s.clock and m.s.clock.due_at == local(A + timedelta(days=21), 17)
@@ -174,26 +207,64 @@ def test_a_new_appointment_is_capped_by_the_procedure() -> None:
     assert appointment == local(A + timedelta(days=21), 17)
     leader = officer("leader", AGENCY)
     with pytest.raises(Refusal, match="at most 10 calendar days"):
-        m.check(__import__("domain.dossier", fromlist=["Action"]).Action.REQUEST_EXTENSION,
-                ActionInput(actor=leader, comment="Cần thêm thời gian",
-                            data={"new_appointment": "2030-02-08"}), at(5, 10))
-    act(m, "request_extension", leader, at(5, 10), comment="Cần thêm thời gian",
-        data={"new_appointment": "2030-01-31"})
+        m.check(
+            __import__("domain.dossier", fromlist=["Action"]).Action.REQUEST_EXTENSION,
+            ActionInput(
+                actor=leader, comment="Cần thêm thời gian", data={"new_appointment": "2030-02-08"}
+            ),
+            at(5, 10),
+        )
+    act(
+        m,
+        "request_extension",
+        leader,
+        at(5, 10),
+        comment="Cần thêm thời gian",
+        data={"new_appointment": "2030-01-31"},
+    )
     assert m.s.clock and m.s.clock.due_at == local(date(2030, 1, 31), 17)
 
 
 def test_the_payment_gateway_confirms_a_financial_obligation() -> None:
     steps = [
-        {"id": "intake", "kind": "intake", "name": "Tiếp nhận", "role": "intake_officer",
-         "agency": "centre", "budget": {"value": 0.5}},
-        {"id": "appraisal", "kind": "appraisal", "name": "Thẩm định", "role": "specialist",
-         "budget": {"value": 3}},
-        {"id": "approval", "kind": "approval", "name": "Phê duyệt", "role": "leader",
-         "budget": {"value": 2}},
-        {"id": "pay", "kind": "payment", "name": "Nộp nghĩa vụ tài chính", "role": "applicant",
-         "budget": {"value": 1}, "pauses_clock": True},
-        {"id": "return", "kind": "return", "name": "Trả", "role": "return_officer",
-         "agency": "centre", "budget": {"value": 0.5}},
+        {
+            "id": "intake",
+            "kind": "intake",
+            "name": "Tiếp nhận",
+            "role": "intake_officer",
+            "agency": "centre",
+            "budget": {"value": 0.5},
+        },
+        {
+            "id": "appraisal",
+            "kind": "appraisal",
+            "name": "Thẩm định",
+            "role": "specialist",
+            "budget": {"value": 3},
+        },
+        {
+            "id": "approval",
+            "kind": "approval",
+            "name": "Phê duyệt",
+            "role": "leader",
+            "budget": {"value": 2},
+        },
+        {
+            "id": "pay",
+            "kind": "payment",
+            "name": "Nộp nghĩa vụ tài chính",
+            "role": "applicant",
+            "budget": {"value": 1},
+            "pauses_clock": True,
+        },
+        {
+            "id": "return",
+            "kind": "return",
+            "name": "Trả",
+            "role": "return_officer",
+            "agency": "centre",
+            "budget": {"value": 0.5},
+        },
     ]
     m = machine(steps=steps)
     act(m, "accept", INTAKE, at(0, 9, 5))

@@ -42,14 +42,34 @@ def sub_procedure(code: str, agency: str, days: float = 1) -> Procedure:
         standalone=False,
         statutory_time={"value": days, "unit": "working_days"},
         steps=[
-            {"id": "nhan", "kind": "intake", "name": "Tiếp nhận", "role": "intake_officer",
-             "budget": {"value": days / 4}},
-            {"id": "xu_ly", "kind": "appraisal", "name": "Xử lý", "role": "specialist",
-             "budget": {"value": days / 4}},
-            {"id": "duyet", "kind": "approval", "name": "Duyệt", "role": "leader",
-             "budget": {"value": days / 4}},
-            {"id": "tra", "kind": "return", "name": "Trả", "role": "return_officer",
-             "budget": {"value": days / 4}},
+            {
+                "id": "nhan",
+                "kind": "intake",
+                "name": "Tiếp nhận",
+                "role": "intake_officer",
+                "budget": {"value": days / 4},
+            },
+            {
+                "id": "xu_ly",
+                "kind": "appraisal",
+                "name": "Xử lý",
+                "role": "specialist",
+                "budget": {"value": days / 4},
+            },
+            {
+                "id": "duyet",
+                "kind": "approval",
+                "name": "Duyệt",
+                "role": "leader",
+                "budget": {"value": days / 4},
+            },
+            {
+                "id": "tra",
+                "kind": "return",
+                "name": "Trả",
+                "role": "return_officer",
+                "budget": {"value": days / 4},
+            },
         ],
     )
 
@@ -61,24 +81,53 @@ def group_input(code: str, at: Any, cal: Any, *, on_child_refused: str = "refuse
         statutory_time={"value": 3, "unit": "working_days"},
         receipt_cutoff="15:00",
         steps=[
-            {"id": "tiep_nhan", "kind": "intake", "name": "Tiếp nhận", "role": "intake_officer",
-             "agency": "centre", "budget": {"value": 0.5}},
-            {"id": "lien_thong", "kind": "linked", "name": "Giải quyết liên thông",
-             "role": "system", "budget": {"value": 2},
-             "children": [{"procedure": BIRTH, "agency": AGENCY},
-                          {"procedure": RESIDENCE, "agency": OTHER_AGENCY}],
-             "on_child_refused": on_child_refused},
-            {"id": "tra", "kind": "return", "name": "Trả kết quả", "role": "return_officer",
-             "agency": "centre", "budget": {"value": 0.5}},
+            {
+                "id": "tiep_nhan",
+                "kind": "intake",
+                "name": "Tiếp nhận",
+                "role": "intake_officer",
+                "agency": "centre",
+                "budget": {"value": 0.5},
+            },
+            {
+                "id": "lien_thong",
+                "kind": "linked",
+                "name": "Giải quyết liên thông",
+                "role": "system",
+                "budget": {"value": 2},
+                "children": [
+                    {"procedure": BIRTH, "agency": AGENCY},
+                    {"procedure": RESIDENCE, "agency": OTHER_AGENCY},
+                ],
+                "on_child_refused": on_child_refused,
+            },
+            {
+                "id": "tra",
+                "kind": "return",
+                "name": "Trả kết quả",
+                "role": "return_officer",
+                "agency": "centre",
+                "budget": {"value": 0.5},
+            },
         ],
     )
     inp = dossier_input(code, at, cal, proc=group)
-    return inp.model_copy(update={"linked": {
-        BIRTH: LinkedSnapshot(procedure=sub_procedure(BIRTH, AGENCY), agency=AGENCY,
-                              step_agencies=[AGENCY] * 4),
-        RESIDENCE: LinkedSnapshot(procedure=sub_procedure(RESIDENCE, OTHER_AGENCY),
-                                  agency=OTHER_AGENCY, step_agencies=[OTHER_AGENCY] * 4),
-    }})
+    return inp.model_copy(
+        update={
+            "linked": {
+                BIRTH: LinkedSnapshot(
+                    procedure=sub_procedure(BIRTH, AGENCY),
+                    agency=AGENCY,
+                    step_agencies=[AGENCY] * 4,
+                ),
+                RESIDENCE: LinkedSnapshot(
+                    procedure=sub_procedure(RESIDENCE, OTHER_AGENCY),
+                    agency=OTHER_AGENCY,
+                    step_agencies=[OTHER_AGENCY] * 4,
+                ),
+            }
+        }
+    )
 
 
 async def until(handle: WorkflowHandle[Any, DossierView], test: Any, what: str) -> DossierView:
@@ -93,15 +142,17 @@ async def until(handle: WorkflowHandle[Any, DossierView], test: Any, what: str) 
 async def resolve_child(env: WorkflowEnvironment, code: str, agency: str) -> DossierView:
     """The child agency's own officers take its sub-dossier through every step."""
     child = env.client.get_workflow_handle_for(
-        __import__("workflows.dossier", fromlist=["DossierWorkflow"]).DossierWorkflow.run, code)
+        __import__("workflows.dossier", fromlist=["DossierWorkflow"]).DossierWorkflow.run, code
+    )
     await act(child, "accept", officer("intake_officer", agency))
     await act(child, "appraise", officer("specialist", agency), data={"opinion": "Hợp lệ"})
     await act(child, "approve", officer("leader", agency))
-    return await act(child, "return", officer("return_officer", agency),
-                     data={"channel": "online"})
+    return await act(child, "return", officer("return_officer", agency), data={"channel": "online"})
 
 
-async def open_group(env: WorkflowEnvironment, settings: Any, **kw: Any) -> WorkflowHandle[Any, DossierView]:
+async def open_group(
+    env: WorkflowEnvironment, settings: Any, **kw: Any
+) -> WorkflowHandle[Any, DossierView]:
     anchor = anchor_monday(await env.get_current_time(), weeks_ahead=2)
     now = await env.get_current_time()
     await env.sleep(local(anchor, 9) - now)
@@ -116,8 +167,11 @@ async def test_sub_procedures_run_in_sequence_at_their_agencies(
 ) -> None:
     async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
-        view = await until(handle, lambda v: v.children and v.children[0].acknowledged_at,
-                           "the first agency acknowledges")
+        view = await until(
+            handle,
+            lambda v: v.children and v.children[0].acknowledged_at,
+            "the first agency acknowledges",
+        )
         first, second = view.children
         assert (first.procedure_code, first.agency) == (BIRTH, AGENCY)
         assert first.acknowledged_by == f"motcua-agency-{AGENCY}"  # its own worker
@@ -143,13 +197,20 @@ async def test_a_refused_sub_procedure_refuses_the_group(
 ) -> None:
     async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
-        view = await until(handle, lambda v: v.children and v.children[0].acknowledged_at,
-                           "first child acknowledged")
+        view = await until(
+            handle,
+            lambda v: v.children and v.children[0].acknowledged_at,
+            "first child acknowledged",
+        )
         from workflows.dossier import DossierWorkflow
 
         child = ts_env.client.get_workflow_handle_for(DossierWorkflow.run, view.children[0].code)
-        await act(child, "refuse", officer("intake_officer", AGENCY),
-                  comment="Giấy chứng sinh không hợp lệ")
+        await act(
+            child,
+            "refuse",
+            officer("intake_officer", AGENCY),
+            comment="Giấy chứng sinh không hợp lệ",
+        )
         view = await until(handle, lambda v: v.outcome == "refused", "group refused")
         assert view.status is Status.PROCESSED  # the refusal notice goes back to the applicant
         assert view.children[0].outcome == "not_received"
@@ -164,8 +225,11 @@ async def test_an_agency_worker_that_is_down_delays_only_its_part(
     # Only the first agency's worker runs: the second agency is down.
     async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
-        view = await until(handle, lambda v: v.children and v.children[0].acknowledged_at,
-                           "first child acknowledged")
+        view = await until(
+            handle,
+            lambda v: v.children and v.children[0].acknowledged_at,
+            "first child acknowledged",
+        )
         await resolve_child(ts_env, view.children[0].code, AGENCY)
         view = await until(handle, lambda v: v.children[1].started_at, "second child started")
         second = view.children[1]
@@ -183,8 +247,11 @@ async def test_an_agency_worker_that_is_down_delays_only_its_part(
 
         with ThreadPoolExecutor(4) as pool:
             async with agency_worker(ts_env.client, OTHER_AGENCY, sqlite_engine, pool):
-                view = await until(handle, lambda v: v.children[1].acknowledged_at,
-                                   "acknowledged after the restart")
+                view = await until(
+                    handle,
+                    lambda v: v.children[1].acknowledged_at,
+                    "acknowledged after the restart",
+                )
                 await resolve_child(ts_env, view.children[1].code, OTHER_AGENCY)
                 view = await until(handle, lambda v: v.status is Status.PROCESSED, "processed")
                 await act(handle, "return", officer("return_officer", CENTRE))

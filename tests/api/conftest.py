@@ -1,0 +1,146 @@
+"""Fixtures for the HTTP API tests: a real uvicorn serving `create_app()` over the real
+Temporal dev server, with the centre's worker and every agency worker of the catalog
+running, on a SQLite read model and on a fresh PostgreSQL database.
+
+A namespace, a database, the workers and uvicorn take a moment to start, so one stack per
+database serves the whole session (`api`, parametrized "sqlite" / "postgresql"). Tests
+keep out of each other's way with their own applicants (`Api.person()`: unique accounts,
+ID numbers and names) and by filtering lists on them.
+
+The dev server is tests/devserver/conftest.py's session `devserver` (imported: a run of
+both folders starts one per folder). PostgreSQL: skipped when unreachable, failed when
+the CI variable is set (as in tests/store/conftest.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from google.protobuf.duration_pb2 import Duration
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+from temporalio.client import Client
+
+from motcua.devserver import DevServer, find_free_port
+from motcua.settings import Settings
+from motcua.stack import api_serving, workers_running
+from motcua.temporal import DATA_CONVERTER
+from store import repository
+from store.db import init_db, make_engine
+from tests.api.support import Api
+from tests.devserver.conftest import devserver, devserver_client  # noqa: F401
+from tests.devserver.journeys import shipped_catalog
+from tests.harness import register_search_attributes
+from tests.store.conftest import PG_ADMIN_URL, _admin_engine, _pg_unavailable_reason
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "api" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.devserver)
+
+
+def settings_for(state_dir: Path, **kw: Any) -> Settings:
+    """Settings of an API under test: its own centre task queue, state dir and port."""
+    values: dict[str, Any] = {
+        "centre_task_queue": f"centre-api-{uuid.uuid4().hex[:8]}",
+        "state_dir": state_dir,
+        "rate_limit_per_minute": 100_000,
+        "api_port": find_free_port(),
+    }
+    values.update(kw)
+    return Settings(**values)
+
+
+async def _namespace(server: DevServer, admin: Client) -> Client:
+    namespace = f"api-{uuid.uuid4().hex[:12]}"
+    await admin.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
+        )
+    )
+    client = await Client.connect(
+        server.address, namespace=namespace, data_converter=DATA_CONVERTER
+    )
+    for attempt in range(50):  # a new namespace takes a moment to reach every service
+        try:
+            await register_search_attributes(client)
+            await client.count_workflows()
+            return client
+        except Exception:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.1)
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="session")
+def api_engine_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('api-sqlite') / 'motcua.db'}")
+    init_db(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def api_engine_postgresql() -> Iterator[Engine]:
+    """A fresh PostgreSQL database for the session's API, dropped afterwards."""
+    reason = _pg_unavailable_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    name = f"motcua_api_{uuid.uuid4().hex[:12]}"
+    admin = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = make_engine(make_url(PG_ADMIN_URL).set(database=name).render_as_string(False))
+    try:
+        init_db(engine)
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+async def api(
+    request: pytest.FixtureRequest,
+    devserver: DevServer,  # noqa: F811
+    devserver_client: Client,  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Api]:
+    """A real uvicorn serving the API, with every worker of the catalog, per database."""
+    engine: Engine = request.getfixturevalue(f"api_engine_{request.param}")
+    client = await _namespace(devserver, devserver_client)
+    catalog = shipped_catalog()
+    settings = settings_for(tmp_path_factory.mktemp(f"api-state-{request.param}"))
+    await asyncio.to_thread(repository.sync_catalog, engine, catalog)
+    async with (
+        workers_running(client, settings, engine, agencies=sorted(catalog.agencies)),
+        api_serving(settings, client, engine, catalog) as url,
+    ):
+        yield Api(
+            db=request.param,
+            url=url,
+            settings=settings,
+            engine=engine,
+            client=client,
+            catalog=catalog,
+        )
+
+
+@pytest.fixture
+async def http(api: Api) -> AsyncIterator[httpx.AsyncClient]:
+    async with api.http() as client:
+        yield client
