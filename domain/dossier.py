@@ -386,6 +386,9 @@ class DossierView(BaseModel):
     calendar_version: str
     children: list[ChildRun] = Field(default_factory=list)
     parent_code: str | None = None
+    documents: list[DocumentRef] = Field(
+        default_factory=list, description="the dossier's documents (references, no content)"
+    )
     applicant_account: str | None = Field(
         default=None, description="login subject of the applicant who may act on it"
     )
@@ -402,6 +405,9 @@ class ChildSignal(BaseModel):
     worker: str = ""
     outcome: str | None = None
     status: Status | None = None
+    documents: list[DocumentRef] = Field(
+        default_factory=list, description="the child's documents, results included"
+    )
 
 
 DossierInput.model_rebuild()

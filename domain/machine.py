@@ -884,10 +884,21 @@ class DossierMachine:
             data={"child": code, "agency": child.agency, "worker": worker},
         )
 
-    def child_finished(self, code: str, outcome: str, status: Status, now: datetime) -> None:
+    def child_finished(
+        self,
+        code: str,
+        outcome: str,
+        status: Status,
+        now: datetime,
+        documents: list[DocumentRef] | None = None,
+    ) -> None:
         child = self._child(code)
         if child is None or child.finished_at is not None:
             return
+        # Results pass from agency to agency as documents: what one child produced, the
+        # next one receives with the group's own.
+        known = {d.sha256 for d in self.s.documents}
+        self.s.documents.extend(d for d in documents or [] if d.sha256 not in known)
         if child.acknowledged_at is None:
             child.acknowledged_at = now
         child.finished_at = now
@@ -1237,5 +1248,6 @@ class DossierMachine:
             event_seq=s.event_seq,
             children=s.children,
             parent_code=self.inp.parent_code,
+            documents=s.documents,
             applicant_account=self.inp.applicant.account,
         )

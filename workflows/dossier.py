@@ -117,7 +117,11 @@ class DossierWorkflow:
             await self._tell_parent(
                 "child_finished",
                 ChildSignal(
-                    code=inp.code, at=workflow.now(), outcome=view.outcome, status=view.status
+                    code=inp.code,
+                    at=workflow.now(),
+                    outcome=view.outcome,
+                    status=view.status,
+                    documents=self.m.s.documents,
                 ),
             )
         return view
@@ -290,6 +294,7 @@ class DossierWorkflow:
             message.outcome or "unknown",
             message.status or Status.STOPPED,
             workflow.now(),
+            message.documents,
         )
         self._changed = True
 

@@ -91,3 +91,25 @@ def test_procedures_validate_names_file_and_field(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["procedures", "validate", str(catalog)])
     assert bad.exit_code == 1
     assert "3.000333-v1.yaml: steps.3.kind" in bad.output
+
+
+def test_token_prints_only_a_token_that_the_api_accepts() -> None:
+    from api.auth import TokenVerifier
+    from motcua.settings import get_settings
+
+    result = runner.invoke(
+        app, ["token", "--role", "intake_officer", "--agency", "000.00.01.H99", "--sub", "tnhs-01"]
+    )
+    assert result.exit_code == 0, result.output
+    token = result.stdout.strip()
+    assert "\n" not in token and token.count(".") == 2
+    principal = TokenVerifier.from_settings(get_settings()).verify(token)
+    assert (principal.sub, principal.agency) == ("tnhs-01", "000.00.01.H99")
+    assert [r.value for r in principal.roles] == ["intake_officer"]
+
+
+def test_token_refuses_an_officer_without_agency_and_an_unknown_role() -> None:
+    no_agency = runner.invoke(app, ["token", "--role", "leader", "--sub", "x"])
+    assert no_agency.exit_code == 2 and "agency" in no_agency.output
+    unknown = runner.invoke(app, ["token", "--role", "mayor", "--sub", "x"])
+    assert unknown.exit_code == 2 and "mayor" in unknown.output

@@ -185,6 +185,53 @@ async def in_flight(service: DossierService) -> str:
         return await settle(service, code)
 
 
+async def resolve_child(service: DossierService, code: str) -> None:
+    """The child agency's officers take each step its dossier offers, to the end."""
+    from domain.dossier import ActionInput, Actor
+
+    progress = {Action.ACCEPT, Action.APPRAISE, Action.APPROVE, Action.SIGN, Action.RETURN}
+    for _ in range(20):
+        view = await service.state(code)
+        if view.closed_at is not None:
+            return
+        offered = [a for a in view.allowed_actions if a.action in progress and a.step_id]
+        if not offered:
+            await asyncio.sleep(0.05)
+            continue
+        a = offered[0]
+        actor = Actor(
+            id=f"{a.role.value}@{a.agency}", name=a.role.value, role=a.role, agency=a.agency
+        )
+        data = {"opinion": "Hợp lệ"} if a.action is Action.APPRAISE else {}
+        await service.act(code, a.action, ActionInput(actor=actor, data=data))
+    raise AssertionError(f"{code} did not close")
+
+
+async def linked_group(service: DossierService) -> str:
+    """The newborn group (2.000986): birth, then residence and health card side by side,
+    each a child dossier at its own agency; the group returns the results."""
+    from domain.catalog import Role
+    from domain.dossier import ActionInput, Actor
+
+    async with workers(service):
+        centre = "000.31.01.H99"  # the commune's public administration service centre
+        intake = Actor(id="tn-01", name="Tiếp nhận", role=Role.INTAKE_OFFICER, agency=centre)
+        req = request().model_copy(update={"procedure_code": "2.000986", "centre_agency": centre})
+        code = (await service.submit(req, intake)).code
+        await service.act(code, Action.ACCEPT, ActionInput(actor=intake))
+        for _ in range(200):
+            view = await service.state(code)
+            running = [c for c in view.children if c.acknowledged_at and not c.finished_at]
+            for child in running:
+                await resolve_child(service, child.code)
+            if view.status is Status.PROCESSED:
+                break
+            await asyncio.sleep(0.05)
+        returner = Actor(id="tkq-01", name="Trả kết quả", role=Role.RETURN_OFFICER, agency=centre)
+        await service.act(code, Action.RETURN, ActionInput(actor=returner))
+        return await settle(service, code)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "intake_supplement_restart": intake_supplement_restart,
@@ -192,6 +239,7 @@ SCENARIOS: dict[str, Scenario] = {
     "withdrawal": withdrawal,
     "refused_at_intake": refused_at_intake,
     "in_flight": in_flight,
+    "linked_group": linked_group,
 }
 IN_FLIGHT = {"in_flight"}  # every other scenario must end with its workflow completed
 

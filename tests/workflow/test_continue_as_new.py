@@ -113,3 +113,66 @@ async def test_dossier_continues_as_new_and_keeps_its_state(
         await act(handle, "withdraw", APPLICANT, comment="kết thúc thử nghiệm")
         result = await handle.result()
         assert result.status.value == "stopped"
+
+
+@pytest.fixture
+async def can_env_tight() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        data_converter=DATA_CONVERTER,
+        dev_server_existing_path=str(temporal_cli_path()),
+        search_attributes=[
+            DOSSIER_STATUS,
+            PROCEDURE_CODE,
+            AGENCY_CODE,
+            STATUTORY_DEADLINE,
+            ESCALATED,
+        ],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "limit.historyCount.suggestContinueAsNew=30",
+            "--dynamic-config-value",
+            "system.forceSearchAttributesCacheRefreshOnRead=true",
+        ],
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+async def test_a_group_continues_as_new_with_its_child_still_running(
+    can_env_tight: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    from tests.factories import OTHER_AGENCY
+    from tests.workflow.test_linked_groups import group_input, resolve_child, until
+
+    env = can_env_tight
+    now = datetime.now(UTC)
+    async with running_workers(env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
+        inp = group_input(unique_code(), now, synthetic_calendar(now.date()))
+        started = await start_dossier(env.client, settings, inp)
+        group = env.client.get_workflow_handle_for(DossierWorkflow.run, inp.code)
+        await act(group, "accept", officer("intake_officer", CENTRE))
+        view = await until(
+            group,
+            lambda v: v.children and v.children[0].acknowledged_at,
+            "first child acknowledged",
+        )
+        # Its history is past the bound while the first child is still at its agency.
+        for _ in range(100):
+            if (await group.describe()).run_id != started.result_run_id:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the group never continued as new")
+        view = await state(group)
+        assert view.children[0].finished_at is None and view.current_step is not None
+        assert view.current_step.kind.value == "linked" and view.current_step.due_at is not None
+
+        # The child reports to the group by id: the new run hears it and moves on.
+        await resolve_child(env, view.children[0].code, AGENCY)
+        view = await until(group, lambda v: v.children[1].acknowledged_at, "second child")
+        await resolve_child(env, view.children[1].code, OTHER_AGENCY)
+        view = await until(group, lambda v: v.status.value == "processed", "group processed")
+        await act(group, "return", officer("return_officer", CENTRE))
+        assert (await group.result()).outcome == "granted"

@@ -256,3 +256,46 @@ async def test_an_agency_worker_that_is_down_delays_only_its_part(
                 view = await until(handle, lambda v: v.status is Status.PROCESSED, "processed")
                 await act(handle, "return", officer("return_officer", CENTRE))
                 assert (await handle.result()).outcome == "granted"
+
+
+async def test_a_child_result_reaches_the_group_and_the_next_agency(
+    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    from domain.dossier import DocumentRef
+    from tests.factories import doc
+    from workflows.dossier import DossierWorkflow
+
+    async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
+        handle = await open_group(ts_env, settings)
+        view = await until(
+            handle,
+            lambda v: v.children and v.children[0].acknowledged_at,
+            "first child acknowledged",
+        )
+        child = ts_env.client.get_workflow_handle_for(DossierWorkflow.run, view.children[0].code)
+        # The first agency asks the applicant for a document, which then travels on.
+        await act(child, "accept", officer("intake_officer", AGENCY))
+        await act(
+            child,
+            "request_supplement",
+            officer("specialist", AGENCY),
+            data={"missing": ["Giấy chứng sinh"]},
+        )
+        certificate: DocumentRef = doc("giay-chung-sinh.pdf", "giay_chung_sinh")
+        await act(
+            child,
+            "supplement",
+            officer("intake_officer", AGENCY),
+            data={"documents": [certificate.model_dump()]},
+        )
+        await act(child, "appraise", officer("specialist", AGENCY), data={"opinion": "Hợp lệ"})
+        await act(child, "approve", officer("leader", AGENCY))
+        await act(child, "return", officer("return_officer", AGENCY))
+        view = await until(handle, lambda v: v.children[1].acknowledged_at, "second started")
+        second = ts_env.client.get_workflow_handle_for(DossierWorkflow.run, view.children[1].code)
+        second_view = await state(second)
+        assert certificate.sha256 in {d.sha256 for d in second_view.documents}
+        group = await state(handle)
+        assert certificate.sha256 in {d.sha256 for d in group.documents}
+        await handle.terminate("test finished")
+        await second.terminate("test finished")
