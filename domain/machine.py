@@ -717,12 +717,13 @@ class DossierMachine:
             clock.pause(self.calendar, self.s.clock, now)
             self.s.exclusions.append(Exclusion(start=now, reason=self._exclusion_reason(step)))
         if step.kind is StepKind.LINKED:
-            for i, child in enumerate(step.children):
+            for child in step.children:
                 snap = self.inp.linked[child.procedure]
                 self.s.children.append(
                     ChildRun(
                         index=len(self.s.children),
-                        code=f"{self.inp.code}/{i + 1}-{child.procedure}",
+                        # URL-safe and visibly part of the group: <group code>.<n>
+                        code=f"{self.inp.code}.{len(self.s.children) + 1}",
                         procedure_code=child.procedure,
                         procedure_name=snap.procedure.name,
                         agency=snap.agency,

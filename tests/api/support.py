@@ -10,16 +10,21 @@ import base64
 import hashlib
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
+import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from api.auth import issue_token
+from api.errors import STATUS_FOR_CODE
 from domain.catalog import Catalog, Role
+from domain.dossier import Action, ActionInput, Actor
+from motcua.service import DossierService, ServiceError
 from motcua.settings import Settings
 from store import repository
 from tests.devserver.journeys import CENTRE, COMMUNE_CENTRE, POLICE, PROCEDURE
@@ -214,3 +219,112 @@ async def wait_closed(api: Api, code: str) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"the workflow of {code} never completed")
+
+
+# --------------------------------------------------------------------------- linked groups
+
+
+def path_code(code: str) -> str:
+    """A dossier code as one path segment: a child dossier's code holds '/'
+    ("<group code>.<n>"); quoted all the same."""
+    return quote(code, safe="")
+
+
+async def wait_view(
+    api: Api, http: httpx.AsyncClient, code: str, test: Callable[[dict[str, Any]], Any], what: str
+) -> dict[str, Any]:
+    """Poll GET /v1/dossiers/{code} (as an auditor) until `test(view)` holds."""
+    view: dict[str, Any] = {}
+    for _ in range(300):
+        r = await http.get(f"/v1/dossiers/{path_code(code)}", headers=api.headers(*AUDITOR))
+        assert r.status_code == 200, r.text
+        view = r.json()
+        if test(view):
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{code}: never happened: {what} (status {view.get('status')})")
+
+
+@dataclass
+class ChildDoor:
+    """How a test reaches a child dossier of a linked group: over HTTP (the route, the
+    code sent as %2F), or through the service the route calls (`DossierService`, with the
+    actor the route would build from the token), for when the route cannot."""
+
+    api: Api
+    http: httpx.AsyncClient
+    over_http: bool
+
+    async def act(
+        self, code: str, who: tuple[Role, str | None], action: str, **body: Any
+    ) -> tuple[int, dict[str, Any]]:
+        if self.over_http:
+            r = await self.http.post(
+                f"/v1/dossiers/{path_code(code)}/actions",
+                json={"action": action, **body},
+                headers=self.api.headers(*who),
+            )
+            return r.status_code, r.json()
+        role, agency = who
+        actor = Actor(
+            id=f"{role.value}@{agency or '-'}", name=f"Test {role.value}", role=role, agency=agency
+        )
+        service = DossierService(
+            self.api.client, self.api.engine, self.api.catalog, self.api.settings
+        )
+        cmd = ActionInput(actor=actor, comment=body.get("comment", ""), data=body.get("data", {}))
+        try:
+            view = await service.act(code, Action(action), cmd)
+        except ServiceError as exc:
+            status = STATUS_FOR_CODE.get(exc.code, 400)
+            return status, {"error": {"code": exc.code, "message": exc.message}}
+        return 200, view.model_dump(mode="json")
+
+    async def done(
+        self, code: str, who: tuple[Role, str | None], action: str, **body: Any
+    ) -> dict[str, Any]:
+        status, answer = await self.act(code, who, action, **body)
+        assert status == 200, (code, action, status, answer)
+        return answer
+
+    async def view(self, code: str) -> dict[str, Any]:
+        if self.over_http:
+            r = await self.http.get(
+                f"/v1/dossiers/{path_code(code)}", headers=self.api.headers(*AUDITOR)
+            )
+            assert r.status_code == 200, (code, r.status_code, r.text)
+            answer: dict[str, Any] = r.json()
+            return answer
+        service = DossierService(
+            self.api.client, self.api.engine, self.api.catalog, self.api.settings
+        )
+        return (await service.state(code)).model_dump(mode="json")
+
+    async def resolve(self, code: str, agency: str) -> dict[str, Any]:
+        """The child agency's own officers take the sub-dossier through every step of its
+        procedure (the signature only when it has one), and return the result."""
+        view = await self.view(code)
+        assert view["current_step"]["step_id"] == view["steps"][0]["step_id"], view
+        await self.done(code, (Role.INTAKE_OFFICER, agency), "accept", comment="Hồ sơ hợp lệ")
+        await self.done(
+            code,
+            (Role.SPECIALIST, agency),
+            "appraise",
+            data={"opinion": "Đủ điều kiện", "recommendation": "grant"},
+        )
+        view = await self.done(code, (Role.LEADER, agency), "approve", comment="Đồng ý")
+        if view["current_step"]["kind"] == "signature":
+            view = await self.done(
+                code, (Role.SIGNER, agency), "sign", data={"document": f"ket-qua-{agency}.pdf"}
+            )
+        assert view["current_step"]["kind"] == "return", view["current_step"]
+        return await self.done(
+            code, (Role.RETURN_OFFICER, agency), "return", data={"channel": "online"}
+        )
+
+
+# Reach child dossiers over HTTP, and through the service the routes call.
+CHILD_DOORS = [
+    pytest.param(True, id="child-over-http"),
+    pytest.param(False, id="child-through-service"),
+]
