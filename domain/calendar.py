@@ -252,10 +252,15 @@ class WorkingCalendar(BaseModel):
         return self.opening(day)
 
     def resume_point(self, instant: datetime, unit: TimeUnit) -> datetime:
-        """Where a paused clock picks up again (waiting time is excluded to the minute)."""
+        """Where a paused clock picks up again (waiting time is excluded to the minute).
+
+        The clock counts whole minutes: the seconds of the moment it resumes are dropped,
+        so a resumption a few milliseconds after a full minute cannot push the end of the
+        remaining time past the close of office and into the next working day."""
+        minute = self.local(instant).replace(second=0, microsecond=0)
         if unit is TimeUnit.CALENDAR_DAYS:
-            return self.local(instant)
-        return self.clamp_forward(instant)
+            return minute
+        return self.clamp_forward(minute)
 
     # -- arithmetic ---------------------------------------------------------
 

@@ -433,3 +433,80 @@ async def test_invalid_actions_are_refused_with_a_reason(
         view = await state(handle)
         assert view.status is Status.SUBMITTED
         await finish(sqlite_engine, handle)
+
+
+async def test_a_dossier_waiting_60_days_for_payment_keeps_an_honest_appointment(
+    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    from tests.factories import procedure
+
+    steps = [
+        {
+            "id": "intake",
+            "kind": "intake",
+            "name": "Tiếp nhận",
+            "role": "intake_officer",
+            "agency": "centre",
+            "budget": {"value": 0.5},
+        },
+        {
+            "id": "appraisal",
+            "kind": "appraisal",
+            "name": "Thẩm định",
+            "role": "specialist",
+            "budget": {"value": 5},
+        },
+        {
+            "id": "pay",
+            "kind": "payment",
+            "name": "Nộp nghĩa vụ tài chính",
+            "role": "applicant",
+            "budget": {"value": 1},
+            "pauses_clock": True,
+        },
+        {
+            "id": "approval",
+            "kind": "approval",
+            "name": "Cấp giấy chứng nhận",
+            "role": "leader",
+            "budget": {"value": 2},
+        },
+        {
+            "id": "return",
+            "kind": "return",
+            "name": "Trả",
+            "role": "return_officer",
+            "agency": "centre",
+            "budget": {"value": 0.5},
+        },
+    ]
+    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
+        anchor = anchor_monday(await ts_env.get_current_time(), weeks_ahead=2)
+        await go_to(ts_env, local(anchor, 10))
+        inp = dossier_input(
+            unique_code(),
+            local(anchor, 10),
+            synthetic_calendar(anchor, []),
+            proc=procedure(steps=steps),
+        )
+        handle = await start_dossier(ts_env.client, settings, inp)
+        a = anchor
+        view = await act(handle, "accept", INTAKE)
+        assert view.appointment_at == local(a + timedelta(days=21), 17)  # 15 working days
+        await go_to(ts_env, local(a + timedelta(days=1), 10))
+        view = await act(handle, "appraise", SPECIALIST, data={"opinion": "Đủ điều kiện"})
+        # The tax notice is out: the clock stops at Tuesday A+1 10:00 with 150 minutes used.
+        assert view.status is Status.FINANCIAL_OBLIGATION and view.clock_paused
+        assert view.clock_consumed_minutes == 150
+
+        # Sixty-two days pass; nothing is overdue while the applicant owes.
+        await go_to(ts_env, local(a + timedelta(days=63), 10))
+        view = await state(handle)
+        assert view.overdue is None and not [e for e in view.escalations if e.kind == "overdue"]
+        view = await act(handle, "pay", APPLICANT, data={"receipt_number": "BL-2030-0001"})
+        # Resumed Monday A+63 10:00 with 7050 minutes left: 330 that day, then 14 working
+        # days (A+64..A+67, A+70..A+74, A+77..A+81): Friday A+81 at the close of office.
+        assert view.appointment_at == local(a + timedelta(days=81), 17)
+        assert view.current_step is not None and view.current_step.step_id == "approval"
+        assert [x.reason for x in view.exclusions] == ["financial_obligation"]
+        await finish(sqlite_engine, handle)
