@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -40,8 +41,9 @@ from workflows.dossier import (
 pytestmark = pytest.mark.devserver
 
 
-@pytest.fixture
-async def can_env() -> AsyncIterator[WorkflowEnvironment]:
+@asynccontextmanager
+async def dev_server_suggesting_continue_as_new(after: int) -> AsyncIterator[WorkflowEnvironment]:
+    """The real dev server, suggesting continue-as-new once a history has `after` events."""
     env = await WorkflowEnvironment.start_local(
         data_converter=DATA_CONVERTER,
         dev_server_existing_path=str(temporal_cli_path()),
@@ -54,7 +56,7 @@ async def can_env() -> AsyncIterator[WorkflowEnvironment]:
         ],
         dev_server_extra_args=[
             "--dynamic-config-value",
-            "limit.historyCount.suggestContinueAsNew=60",
+            f"limit.historyCount.suggestContinueAsNew={after}",
             "--dynamic-config-value",
             "system.forceSearchAttributesCacheRefreshOnRead=true",
         ],
@@ -63,6 +65,18 @@ async def can_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
     finally:
         await env.shutdown()
+
+
+@pytest.fixture
+async def can_env() -> AsyncIterator[WorkflowEnvironment]:
+    async with dev_server_suggesting_continue_as_new(60) as env:
+        yield env
+
+
+@pytest.fixture
+async def can_env_tight() -> AsyncIterator[WorkflowEnvironment]:
+    async with dev_server_suggesting_continue_as_new(30) as env:
+        yield env
 
 
 async def test_dossier_continues_as_new_and_keeps_its_state(
@@ -113,31 +127,6 @@ async def test_dossier_continues_as_new_and_keeps_its_state(
         await act(handle, "withdraw", APPLICANT, comment="kết thúc thử nghiệm")
         result = await handle.result()
         assert result.status.value == "stopped"
-
-
-@pytest.fixture
-async def can_env_tight() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=DATA_CONVERTER,
-        dev_server_existing_path=str(temporal_cli_path()),
-        search_attributes=[
-            DOSSIER_STATUS,
-            PROCEDURE_CODE,
-            AGENCY_CODE,
-            STATUTORY_DEADLINE,
-            ESCALATED,
-        ],
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "limit.historyCount.suggestContinueAsNew=30",
-            "--dynamic-config-value",
-            "system.forceSearchAttributesCacheRefreshOnRead=true",
-        ],
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 async def test_a_group_continues_as_new_with_its_child_still_running(
