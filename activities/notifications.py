@@ -17,6 +17,7 @@ APPLICANT_SUBJECTS = {
     "stopped": "Thông báo dừng giải quyết hồ sơ",
     "supplement_expired": "Hồ sơ đã đóng do không bổ sung đúng hạn",
     "return": "Đã trả kết quả",
+    "schedule_inspection": "Lịch kiểm tra hiện trạng",
 }
 
 
@@ -42,6 +43,8 @@ def notifications_for(event: Event, view: DossierView, applicant: Applicant) -> 
         body = f"{subject}. Mã hồ sơ {view.code}."
         if view.appointment_at and event.kind in ("accept", "request_extension"):
             body += f" Ngày hẹn trả: {view.appointment_at.isoformat()}."
+        if event.kind == "schedule_inspection":
+            body += f" Thời gian: {event.data.get('inspection_at')}, {event.data.get('place', '')}."
         if event.comment:
             body += f" {event.comment}"
         for channel, address in _applicant_channels(applicant):
@@ -57,7 +60,7 @@ def notifications_for(event: Event, view: DossierView, applicant: Applicant) -> 
                     created_at=event.at,
                 )
             )
-    if event.kind in ("escalated", "overdue"):
+    if event.kind in ("escalated", "overdue", "inspection_due"):
         messages.append(
             _to_officers(
                 event,

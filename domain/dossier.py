@@ -75,6 +75,7 @@ class Action(StrEnum):
     RETURN = "return"
     WITHDRAW = "withdraw"
     REQUEST_EXTENSION = "request_extension"
+    SCHEDULE_INSPECTION = "schedule_inspection"
 
 
 class Channel(StrEnum):
@@ -284,6 +285,18 @@ class Overdue(BaseModel):
     late_steps: list[str] = Field(default_factory=list)
 
 
+class Inspection(BaseModel):
+    """A site inspection (kiểm tra hiện trạng) scheduled during appraisal."""
+
+    at: datetime
+    place: str = ""
+    scheduled_at: datetime
+    by: str
+    agency: str | None
+    step_id: str
+    reminded: bool = False
+
+
 class Extension(BaseModel):
     at: datetime
     by: str
@@ -309,6 +322,7 @@ class DossierState(BaseModel):
     supplement_stage: StepKind | None = None
     documents: list[DocumentRef] = Field(default_factory=list)
     extensions: list[Extension] = Field(default_factory=list)
+    inspections: list[Inspection] = Field(default_factory=list)
     escalations: list[Escalation] = Field(default_factory=list)
     apology_warned: bool = False
     overdue: Overdue | None = None
@@ -385,6 +399,7 @@ class DossierView(BaseModel):
     handoff_acks: list[dict[str, Any]]
     calendar_version: str
     children: list[ChildRun] = Field(default_factory=list)
+    inspections: list[Inspection] = Field(default_factory=list)
     parent_code: str | None = None
     documents: list[DocumentRef] = Field(
         default_factory=list, description="the dossier's documents (references, no content)"

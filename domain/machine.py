@@ -35,6 +35,7 @@ from domain.dossier import (
     Event,
     Exclusion,
     Extension,
+    Inspection,
     Overdue,
     Status,
     StepRun,
@@ -58,7 +59,12 @@ class Refusal(Exception):
 STEP_ACTIONS: dict[StepKind, tuple[Action, ...]] = {
     StepKind.INTAKE: (Action.ACCEPT, Action.REQUEST_SUPPLEMENT, Action.REFUSE),
     StepKind.HANDOFF: (Action.FORWARD,),
-    StepKind.APPRAISAL: (Action.APPRAISE, Action.REQUEST_SUPPLEMENT, Action.REFUSE),
+    StepKind.APPRAISAL: (
+        Action.APPRAISE,
+        Action.SCHEDULE_INSPECTION,
+        Action.REQUEST_SUPPLEMENT,
+        Action.REFUSE,
+    ),
     StepKind.CONSULTATION: (Action.APPRAISE, Action.REQUEST_SUPPLEMENT),
     StepKind.APPROVAL: (Action.APPROVE, Action.REJECT),
     StepKind.SIGNATURE: (Action.SIGN,),
@@ -364,6 +370,8 @@ class DossierMachine:
                 )
         if action is Action.REQUEST_EXTENSION:
             self._new_appointment(cmd, now)
+        if action is Action.SCHEDULE_INSPECTION:
+            self._inspection_time(cmd, now)
 
     def _documents(self, cmd: ActionInput) -> list[DocumentRef]:
         try:
@@ -552,6 +560,50 @@ class DossierMachine:
             self._close(now, Status.NOT_RECEIVED, "not_received")
             return
         self._decide(cmd, now, granted=False, kind=Action.REFUSE.value)
+
+    def _inspection_time(self, cmd: ActionInput, now: datetime) -> datetime:
+        raw = cmd.data.get("at")
+        try:
+            at = datetime.fromisoformat(str(raw))
+        except ValueError:
+            raise Refusal(
+                "invalid", "data.at must be the inspection's date and time (ISO 8601)"
+            ) from None
+        cal = self.calendar
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=cal.tz)
+        if at <= now:
+            raise Refusal("invalid", f"data.at {at.isoformat()} is not in the future")
+        if cal.clamp_forward(at) != cal.local(at):
+            raise Refusal(
+                "invalid", f"data.at {at.isoformat()} is outside office hours on a working day"
+            )
+        # An inspection later than the appraisal's budget is allowed: the step will then
+        # run late and escalate, which is the honest record of it.
+        return at
+
+    def _do_schedule_inspection(self, cmd: ActionInput, now: datetime) -> None:
+        at = self._inspection_time(cmd, now)
+        run = self.run()
+        assert run is not None
+        place = str(cmd.data.get("place", ""))[:500]
+        self.s.inspections.append(
+            Inspection(
+                at=at,
+                place=place,
+                scheduled_at=now,
+                by=cmd.actor.id,
+                agency=cmd.actor.agency,
+                step_id=run.step_id,
+            )
+        )
+        self._emit(
+            Action.SCHEDULE_INSPECTION.value,
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            data={"inspection_at": at.isoformat(), "place": place},
+        )
 
     def _do_forward(self, cmd: ActionInput, now: datetime) -> None:
         run = self.run()
@@ -974,6 +1026,7 @@ class DossierMachine:
         for child in self.s.children:
             if self._child_ack_pending(child) and child.ack_due_at:
                 candidates.append(child.ack_due_at)
+        candidates.extend(i.at for i in self.s.inspections if not i.reminded)
         return min(candidates) if candidates else None
 
     @staticmethod
@@ -1007,6 +1060,21 @@ class DossierMachine:
             self._supplement_expired(now)
             return
         run = self.run()
+        for inspection in self.s.inspections:
+            if not inspection.reminded and now >= inspection.at:
+                inspection.reminded = True
+                self._emit(
+                    "inspection_due",
+                    SYSTEM_ACTOR,
+                    now,
+                    comment=f"site inspection at {inspection.at.isoformat()} {inspection.place}",
+                    data={
+                        "inspection_at": inspection.at.isoformat(),
+                        "to_agency": inspection.agency,
+                        "to_role": Role.SPECIALIST.value,
+                        "by": inspection.by,
+                    },
+                )
         for child in self.s.children:
             if self._child_ack_pending(child) and child.ack_due_at and now >= child.ack_due_at:
                 child.escalated_at = now
@@ -1248,6 +1316,7 @@ class DossierMachine:
             calendar_version=cal.version,
             event_seq=s.event_seq,
             children=s.children,
+            inspections=s.inspections,
             parent_code=self.inp.parent_code,
             documents=s.documents,
             applicant_account=self.inp.applicant.account,

@@ -424,6 +424,14 @@ class DossierWorkflow:
         self._check(Action.WITHDRAW, cmd)
 
     @workflow.update
+    def schedule_inspection(self, cmd: ActionInput) -> DossierView:
+        return self._act(Action.SCHEDULE_INSPECTION, cmd)
+
+    @schedule_inspection.validator
+    def _schedule_inspection_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.SCHEDULE_INSPECTION, cmd)
+
+    @workflow.update
     def request_extension(self, cmd: ActionInput) -> DossierView:
         return self._act(Action.REQUEST_EXTENSION, cmd)
 

@@ -794,6 +794,7 @@ def test_allowed_actions_name_the_role_and_agency_at_each_step() -> None:
         d.allowed(at(1, 9))
         == {
             ("appraise", "specialist", AGENCY),
+            ("schedule_inspection", "specialist", AGENCY),
             ("request_supplement", "specialist", AGENCY),
             ("refuse", "specialist", AGENCY),
         }

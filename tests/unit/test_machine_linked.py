@@ -306,3 +306,51 @@ def test_newborn_group_registers_the_birth_then_residence_and_card_side_by_side(
     both = m.children_to_start()
     assert sorted(c.procedure_code for c in both) == ["1.004222", "9.000001"]
     assert {c.agency for c in both} == {"000.20.31.H99", "000.00.22.H99"}
+
+
+def test_a_site_inspection_is_scheduled_within_the_appraisal_and_reminded() -> None:
+    from domain.dossier import Action
+
+    m = machine()
+    act(m, "accept", INTAKE, at(0, 9, 5))
+    m.handoff_acknowledged({"agency": AGENCY}, at(0, 9, 10))
+    specialist = officer("specialist", AGENCY)
+    appraisal = m.run()
+    assert appraisal is not None and appraisal.ledger.due_at is not None
+
+    def refused(data: dict[str, str]) -> str:
+        with pytest.raises(Refusal) as exc:
+            m.check(Action.SCHEDULE_INSPECTION, ActionInput(actor=specialist, data=data), at(1, 9))
+        assert exc.value.code == "invalid"
+        return exc.value.message
+
+    assert "outside office hours" in refused({"at": at(2, 12).isoformat()})  # lunch break
+    assert "outside office hours" in refused({"at": at(5, 9).isoformat()})  # Saturday
+    assert "not in the future" in refused({"at": at(0, 10).isoformat()})
+    assert "ISO 8601" in refused({"at": "next week"})
+    with pytest.raises(Refusal) as wrong:
+        m.check(
+            Action.SCHEDULE_INSPECTION,
+            ActionInput(
+                actor=officer("specialist", OTHER_AGENCY), data={"at": at(2, 9).isoformat()}
+            ),
+            at(1, 9),
+        )
+    assert wrong.value.code == "forbidden"
+
+    act(
+        m,
+        "schedule_inspection",
+        specialist,
+        at(1, 9),
+        data={"at": "2030-01-09T09:00", "place": "Thửa đất số 12, tờ bản đồ 5"},
+    )
+    (inspection,) = m.s.inspections
+    assert inspection.at == at(2, 9) and inspection.step_id == appraisal.step_id
+    assert m.next_wake() is not None and m.next_wake() <= at(2, 9)
+    m.drain()
+    m.on_time(at(2, 9))
+    (reminder,) = [e for e in m.drain() if e.kind == "inspection_due"]
+    assert reminder.data["to_agency"] == AGENCY and reminder.data["to_role"] == "specialist"
+    m.on_time(at(2, 10))
+    assert not [e for e in m.drain() if e.kind == "inspection_due"]  # once

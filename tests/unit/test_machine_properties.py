@@ -128,7 +128,9 @@ REFUSAL_CODES = {"forbidden", "wrong_step", "invalid", "closed"}
 DOCUMENT = doc("bo-sung.pdf", "supplement").model_dump()
 
 
-def valid_data(action: Action, extra_days: int = 1) -> dict[str, Any]:
+def valid_data(action: Action, extra_days: int = 1, now: datetime | None = None) -> dict[str, Any]:
+    if action is Action.SCHEDULE_INSPECTION and now is not None:
+        return {"at": CAL.clamp_forward(now + timedelta(minutes=1)).isoformat()}
     return {
         Action.REQUEST_SUPPLEMENT: {"missing": ["Bản sao giấy tờ"]},
         Action.SUPPLEMENT: {"documents": [DOCUMENT]},
@@ -353,7 +355,7 @@ class DossierRules(RuleBasedStateMachine):
         cmd = ActionInput(
             actor=actor_for(a.role, a.agency),
             comment="Lý do chính đáng",
-            data=valid_data(a.action, extra_days),
+            data=valid_data(a.action, extra_days, now=self.now),
         )
         self.m.apply(a.action, cmd, self.now)  # offered, by its role and agency, valid data
 
@@ -424,7 +426,7 @@ class DossierRules(RuleBasedStateMachine):
             cmd = ActionInput(
                 actor=actor_for(a.role, a.agency),
                 comment="Lý do chính đáng",
-                data=valid_data(a.action),
+                data=valid_data(a.action, now=self.now),
             )
             self.m.check(a.action, cmd, self.now)
         assert self.m.s.model_dump() == before, "check() has side effects"
@@ -435,7 +437,9 @@ class DossierRules(RuleBasedStateMachine):
         if c is None or c.due_at is None:
             return
         due = CAL.local(c.due_at)
-        if c.unit is TimeUnit.WORKING_HOURS and not self.m.s.extensions:
+        # Working hours: an exact office instant (a new appointment is a closing time, but a
+        # later pause moves it by the minutes waited).
+        if c.unit is TimeUnit.WORKING_HOURS:
             assert _in_office(CAL, due), f"working-hours appointment {due} outside office hours"
         else:
             # Working days, calendar days, or a new appointment: the close of a working day.
