@@ -272,6 +272,7 @@ class ChildRun(BaseModel):
     acknowledged_at: datetime | None = None
     acknowledged_by: str | None = None
     escalated_at: datetime | None = None
+    appointment_at: datetime | None = None  # the sub-dossier's own statutory appointment
     finished_at: datetime | None = None
     outcome: str | None = None
     status: Status | None = None
@@ -420,6 +421,7 @@ class ChildSignal(BaseModel):
     worker: str = ""
     outcome: str | None = None
     status: Status | None = None
+    appointment_at: datetime | None = None
     documents: list[DocumentRef] = Field(
         default_factory=list, description="the child's documents, results included"
     )

@@ -937,6 +937,31 @@ class DossierMachine:
             data={"child": code, "agency": child.agency, "worker": worker},
         )
 
+    def child_progress(
+        self, code: str, status: Status | None, appointment: datetime | None, now: datetime
+    ) -> None:
+        """A sub-dossier's status or appointment changed at its agency: the group keeps
+        track of every child's deadline."""
+        child = self._child(code)
+        if child is None or child.finished_at is not None:
+            return
+        if child.acknowledged_at is None:
+            child.acknowledged_at = now
+        changed = appointment != child.appointment_at
+        child.status = status
+        child.appointment_at = appointment
+        if changed and appointment is not None:
+            self._emit(
+                "child_appointment",
+                SYSTEM_ACTOR,
+                now,
+                data={
+                    "child": code,
+                    "agency": child.agency,
+                    "appointment_at": appointment.isoformat(),
+                },
+            )
+
     def child_finished(
         self,
         code: str,

@@ -81,6 +81,7 @@ class DossierWorkflow:
         self._changed = False
         self._handoff: asyncio.Task[None] | None = None
         self._published: dict[str, object] = {}
+        self._told_parent: tuple[object, object] | None = None
 
     @workflow.run
     async def run(self, inp: DossierInput) -> DossierView:
@@ -96,6 +97,7 @@ class DossierWorkflow:
             await self._record()
             if self.m.closed:
                 break
+            await self._report_progress_to_parent()
             self._send_handoff_if_due()
             await self._start_children()
             if self._should_continue_as_new():
@@ -272,6 +274,24 @@ class DossierWorkflow:
             # The group was closed meanwhile (withdrawn, refused): nobody to tell.
             workflow.logger.warning("could not tell %s: %s", self.m.inp.parent_code, exc)
 
+    async def _report_progress_to_parent(self) -> None:
+        if self.m.inp.parent_code is None:
+            return
+        c = self.m.s.clock
+        progress = (self.m.s.status, c.due_at if c else None)
+        if progress == self._told_parent:
+            return
+        self._told_parent = progress
+        await self._tell_parent(
+            "child_progress",
+            ChildSignal(
+                code=self.m.inp.code,
+                at=workflow.now(),
+                status=progress[0],
+                appointment_at=progress[1],
+            ),
+        )
+
     async def _stop_running_children(self) -> None:
         for child in self.m.running_children():
             try:
@@ -285,6 +305,11 @@ class DossierWorkflow:
     @workflow.signal
     def child_acknowledged(self, message: ChildSignal) -> None:
         self.m.child_acknowledged(message.code, message.worker, workflow.now())
+        self._changed = True
+
+    @workflow.signal
+    def child_progress(self, message: ChildSignal) -> None:
+        self.m.child_progress(message.code, message.status, message.appointment_at, workflow.now())
         self._changed = True
 
     @workflow.signal

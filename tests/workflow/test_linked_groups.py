@@ -299,3 +299,36 @@ async def test_a_child_result_reaches_the_group_and_the_next_agency(
         assert certificate.sha256 in {d.sha256 for d in group.documents}
         await handle.terminate("test finished")
         await second.terminate("test finished")
+
+
+async def test_the_group_tracks_each_sub_dossier_appointment(
+    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+) -> None:
+    from workflows.dossier import DossierWorkflow
+
+    async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
+        handle = await open_group(ts_env, settings)
+        view = await until(
+            handle,
+            lambda v: v.children and v.children[0].acknowledged_at,
+            "first child acknowledged",
+        )
+        child = ts_env.client.get_workflow_handle_for(DossierWorkflow.run, view.children[0].code)
+        child_view = await act(child, "accept", officer("intake_officer", AGENCY))
+        assert child_view.appointment_at is not None
+        view = await until(
+            handle,
+            lambda v: v.children[0].appointment_at is not None,
+            "the group hears the child's appointment",
+        )
+        assert view.children[0].appointment_at == child_view.appointment_at
+        assert view.children[0].status is not None
+        for _ in range(100):  # the group records the event in its read model
+            kinds = [e.kind for e in repository.list_events(sqlite_engine, handle.id)]
+            if "child_appointment" in kinds:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("child_appointment never recorded")
+        await child.terminate("test finished")
+        await handle.terminate("test finished")
