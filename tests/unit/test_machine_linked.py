@@ -354,3 +354,62 @@ def test_a_site_inspection_is_scheduled_within_the_appraisal_and_reminded() -> N
     assert reminder.data["to_agency"] == AGENCY and reminder.data["to_role"] == "specialist"
     m.on_time(at(2, 10))
     assert not [e for e in m.drain() if e.kind == "inspection_due"]  # once
+
+
+def test_consulted_bodies_silent_for_12_days_are_deemed_to_agree() -> None:
+    """Construction Law Art. 102: a works permit (20 days) whose consulted body does not
+    answer within 12 days; the permit's procedure goes on without it."""
+    m = machine(
+        statutory_time={"value": 20, "unit": "calendar_days"},
+        steps=[
+            {
+                "id": "intake",
+                "kind": "intake",
+                "name": "Tiếp nhận",
+                "role": "intake_officer",
+                "agency": "centre",
+                "budget": {"value": 0.5},
+            },
+            {
+                "id": "appraisal",
+                "kind": "appraisal",
+                "name": "Thẩm định",
+                "role": "specialist",
+                "budget": {"value": 2},
+            },
+            {
+                "id": "consult",
+                "kind": "consultation",
+                "name": "Lấy ý kiến cơ quan liên quan",
+                "role": "specialist",
+                "agency": OTHER_AGENCY,
+                "deemed_consent": True,
+                "budget": {"value": 12, "unit": "calendar_days"},
+            },
+            {
+                "id": "approval",
+                "kind": "approval",
+                "name": "Cấp phép",
+                "role": "leader",
+                "budget": {"value": 2},
+            },
+            {
+                "id": "return",
+                "kind": "return",
+                "name": "Trả",
+                "role": "return_officer",
+                "agency": "centre",
+                "budget": {"value": 0.5},
+            },
+        ],
+    )
+    m.inp.step_agencies[2] = OTHER_AGENCY
+    act(m, "accept", INTAKE, at(0, 9, 5))
+    act(m, "appraise", officer("specialist", AGENCY), at(1, 10), data={"opinion": "Đạt"})
+    consult = m.run()
+    assert consult is not None and consult.ledger.due_at == at(13, 10)  # 12 days later
+    m.on_time(at(13, 9, 59))
+    assert m.step().id == "consult"
+    m.on_time(at(13, 10))
+    assert m.step().id == "approval"
+    assert [e.kind for e in m.drain() if e.kind == "deemed_consent"] == ["deemed_consent"]
