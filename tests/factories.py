@@ -33,52 +33,12 @@ def procedure(**overrides: Any) -> Procedure:
         "legal_basis": ["Luật Xây dựng 2014, Điều 102"],
         "effective_from": "2025-07-01",
         "statutory_time": {"value": 15, "unit": "working_days"},
-        "steps": [
-            {
-                "id": "intake",
-                "kind": "intake",
-                "name": "Tiếp nhận",
-                "role": "intake_officer",
-                "agency": "centre",
-                "budget": {"value": 0.5},
-            },
-            {
-                "id": "handoff",
-                "kind": "handoff",
-                "name": "Chuyển hồ sơ",
-                "role": "system",
-                "budget": {"value": 0.5},
-            },
-            {
-                "id": "appraisal",
-                "kind": "appraisal",
-                "name": "Thẩm định",
-                "role": "specialist",
-                "budget": {"value": 8},
-            },
-            {
-                "id": "approval",
-                "kind": "approval",
-                "name": "Phê duyệt",
-                "role": "leader",
-                "budget": {"value": 2},
-            },
-            {
-                "id": "signature",
-                "kind": "signature",
-                "name": "Ký số",
-                "role": "signer",
-                "budget": {"value": 1},
-            },
-            {
-                "id": "return",
-                "kind": "return",
-                "name": "Trả kết quả",
-                "role": "return_officer",
-                "agency": "centre",
-                "budget": {"value": 0.5},
-            },
-        ],
+        "steps": steps(
+            step("handoff", "handoff", "system", 0.5, name="Chuyển hồ sơ"),
+            step("appraisal", "appraisal", "specialist", 8, name="Thẩm định"),
+            step("approval", "approval", "leader", 2, name="Phê duyệt"),
+            step("signature", "signature", "signer", 1, name="Ký số"),
+        ),
         "fees": [{"name": "Lệ phí", "amount_vnd": 75000}],
     }
     data.update(overrides)
@@ -166,3 +126,39 @@ def _unit(u: str) -> TimeUnit:
 
 def duration(value: float, unit: str = "working_days") -> Duration:
     return Duration(value=value, unit=_unit(unit))
+
+
+def steps(*middle: dict[str, Any]) -> list[dict[str, Any]]:
+    """Intake at the centre, the given steps, and return at the centre (0.5 day each end)."""
+    return [
+        {
+            "id": "intake",
+            "kind": "intake",
+            "name": "Tiếp nhận",
+            "role": "intake_officer",
+            "agency": "centre",
+            "budget": {"value": 0.5},
+        },
+        *middle,
+        {
+            "id": "return",
+            "kind": "return",
+            "name": "Trả kết quả",
+            "role": "return_officer",
+            "agency": "centre",
+            "budget": {"value": 0.5},
+        },
+    ]
+
+
+def step(
+    step_id: str, kind: str, role: str, value: float, unit: str = "working_days", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "id": step_id,
+        "kind": kind,
+        "name": step_id,
+        "role": role,
+        "budget": {"value": value, "unit": unit},
+        **extra,
+    }

@@ -35,6 +35,7 @@ from tests.factories import (
     local,
     officer,
     procedure,
+    step,
     synthetic_calendar,
 )
 
@@ -66,19 +67,6 @@ def closing(n: int) -> datetime:
 
 
 # -- procedure builders ------------------------------------------------------------
-
-
-def step(
-    id: str, kind: str, role: str, value: float, unit: str = "working_days", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "id": id,
-        "kind": kind,
-        "name": id,
-        "role": role,
-        "budget": {"value": value, "unit": unit},
-        **extra,
-    }
 
 
 def days_procedure(value: float, steps: list[dict[str, Any]] | None = None, **kw: Any) -> Procedure:

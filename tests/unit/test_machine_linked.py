@@ -24,6 +24,8 @@ from tests.factories import (
     local,
     officer,
     procedure,
+    step,
+    steps,
     synthetic_calendar,
 )
 from tests.workflow.test_linked_groups import BIRTH, RESIDENCE, group_input
@@ -112,55 +114,29 @@ def test_withdrawn_group_stops_a_child_through_its_parent() -> None:
     assert child.closed and child.s.status is Status.STOPPED
 
 
-def consultation_procedure() -> dict[str, Any]:
+def consultation_procedure(
+    statutory: dict[str, Any], consultation: dict[str, Any]
+) -> dict[str, Any]:
+    """Appraisal, a consultation of OTHER_AGENCY deemed agreed on silence, approval."""
     return {
-        "statutory_time": {"value": 15, "unit": "working_days"},
-        "steps": [
-            {
-                "id": "intake",
-                "kind": "intake",
-                "name": "Tiếp nhận",
-                "role": "intake_officer",
-                "agency": "centre",
-                "budget": {"value": 0.5},
-            },
-            {
-                "id": "appraisal",
-                "kind": "appraisal",
-                "name": "Thẩm định",
-                "role": "specialist",
-                "budget": {"value": 2},
-            },
-            {
-                "id": "consult",
-                "kind": "consultation",
-                "name": "Lấy ý kiến",
-                "role": "specialist",
-                "agency": OTHER_AGENCY,
-                "budget": {"value": 8},
-                "deemed_consent": True,
-            },
-            {
-                "id": "approval",
-                "kind": "approval",
-                "name": "Phê duyệt",
-                "role": "leader",
-                "budget": {"value": 2},
-            },
-            {
-                "id": "return",
-                "kind": "return",
-                "name": "Trả",
-                "role": "return_officer",
-                "agency": "centre",
-                "budget": {"value": 0.5},
-            },
-        ],
+        "statutory_time": statutory,
+        "steps": steps(
+            step("appraisal", "appraisal", "specialist", 2),
+            step(
+                "consult",
+                "consultation",
+                "specialist",
+                agency=OTHER_AGENCY,
+                deemed_consent=True,
+                **consultation,
+            ),
+            step("approval", "approval", "leader", 2),
+        ),
     }
 
 
 def test_a_consulted_agency_that_stays_silent_is_deemed_to_agree() -> None:
-    m = machine(**consultation_procedure())
+    m = machine(**consultation_procedure({"value": 15, "unit": "working_days"}, {"value": 8}))
     m.inp.step_agencies[2] = OTHER_AGENCY
     act(m, "accept", INTAKE, at(0, 9, 5))
     act(m, "appraise", officer("specialist", AGENCY), at(0, 10), data={"opinion": "Đủ điều kiện"})
@@ -226,47 +202,13 @@ def test_a_new_appointment_is_capped_by_the_procedure() -> None:
 
 
 def test_the_payment_gateway_confirms_a_financial_obligation() -> None:
-    steps = [
-        {
-            "id": "intake",
-            "kind": "intake",
-            "name": "Tiếp nhận",
-            "role": "intake_officer",
-            "agency": "centre",
-            "budget": {"value": 0.5},
-        },
-        {
-            "id": "appraisal",
-            "kind": "appraisal",
-            "name": "Thẩm định",
-            "role": "specialist",
-            "budget": {"value": 3},
-        },
-        {
-            "id": "approval",
-            "kind": "approval",
-            "name": "Phê duyệt",
-            "role": "leader",
-            "budget": {"value": 2},
-        },
-        {
-            "id": "pay",
-            "kind": "payment",
-            "name": "Nộp nghĩa vụ tài chính",
-            "role": "applicant",
-            "budget": {"value": 1},
-            "pauses_clock": True,
-        },
-        {
-            "id": "return",
-            "kind": "return",
-            "name": "Trả",
-            "role": "return_officer",
-            "agency": "centre",
-            "budget": {"value": 0.5},
-        },
-    ]
-    m = machine(steps=steps)
+    m = machine(
+        steps=steps(
+            step("appraisal", "appraisal", "specialist", 3),
+            step("approval", "approval", "leader", 2),
+            step("pay", "payment", "applicant", 1, pauses_clock=True),
+        )
+    )
     act(m, "accept", INTAKE, at(0, 9, 5))
     act(m, "appraise", officer("specialist", AGENCY), at(0, 10), data={"opinion": "Đạt"})
     act(m, "approve", officer("leader", AGENCY), at(0, 11))
@@ -360,48 +302,9 @@ def test_consulted_bodies_silent_for_12_days_are_deemed_to_agree() -> None:
     """Construction Law Art. 102: a works permit (20 days) whose consulted body does not
     answer within 12 days; the permit's procedure goes on without it."""
     m = machine(
-        statutory_time={"value": 20, "unit": "calendar_days"},
-        steps=[
-            {
-                "id": "intake",
-                "kind": "intake",
-                "name": "Tiếp nhận",
-                "role": "intake_officer",
-                "agency": "centre",
-                "budget": {"value": 0.5},
-            },
-            {
-                "id": "appraisal",
-                "kind": "appraisal",
-                "name": "Thẩm định",
-                "role": "specialist",
-                "budget": {"value": 2},
-            },
-            {
-                "id": "consult",
-                "kind": "consultation",
-                "name": "Lấy ý kiến cơ quan liên quan",
-                "role": "specialist",
-                "agency": OTHER_AGENCY,
-                "deemed_consent": True,
-                "budget": {"value": 12, "unit": "calendar_days"},
-            },
-            {
-                "id": "approval",
-                "kind": "approval",
-                "name": "Cấp phép",
-                "role": "leader",
-                "budget": {"value": 2},
-            },
-            {
-                "id": "return",
-                "kind": "return",
-                "name": "Trả",
-                "role": "return_officer",
-                "agency": "centre",
-                "budget": {"value": 0.5},
-            },
-        ],
+        **consultation_procedure(
+            {"value": 20, "unit": "calendar_days"}, {"value": 12, "unit": "calendar_days"}
+        )
     )
     m.inp.step_agencies[2] = OTHER_AGENCY
     act(m, "accept", INTAKE, at(0, 9, 5))

@@ -38,25 +38,13 @@ from tests.factories import (
     dossier_input,
     local,
     procedure,
+    step,
     synthetic_calendar,
 )
 
 A = date(2030, 1, 7)  # a Monday
 CAL = synthetic_calendar(A, days_off=[9, 10, 11, 30], working_weekend=[19])
 CODE = "H99.01-300107-0777"
-
-
-def _step(
-    id: str, kind: str, role: str, value: float, unit: str = "working_days", **extra: Any
-) -> dict[str, Any]:
-    return {
-        "id": id,
-        "kind": kind,
-        "name": id,
-        "role": role,
-        "budget": {"value": value, "unit": unit},
-        **extra,
-    }
 
 
 PROCEDURES: dict[str, Procedure] = {
@@ -68,12 +56,12 @@ PROCEDURES: dict[str, Procedure] = {
         receipt_cutoff="15:00",
         supplement_wait={"value": 16, "unit": "working_hours"},
         steps=[
-            _step("intake", "intake", "intake_officer", 1, "working_hours", agency="centre"),
-            _step("handoff", "handoff", "system", 1, "working_hours"),
-            _step("appraisal", "appraisal", "specialist", 3, "working_hours"),
-            _step("approval", "approval", "leader", 1, "working_hours"),
-            _step("signature", "signature", "signer", 1, "working_hours"),
-            _step("return", "return", "return_officer", 1, "working_hours", agency="centre"),
+            step("intake", "intake", "intake_officer", 1, "working_hours", agency="centre"),
+            step("handoff", "handoff", "system", 1, "working_hours"),
+            step("appraisal", "appraisal", "specialist", 3, "working_hours"),
+            step("approval", "approval", "leader", 1, "working_hours"),
+            step("signature", "signature", "signer", 1, "working_hours"),
+            step("return", "return", "return_officer", 1, "working_hours", agency="centre"),
         ],
     ),
     # Calendar days, a department appraising, the applicant paying off the clock.
@@ -81,14 +69,14 @@ PROCEDURES: dict[str, Procedure] = {
         statutory_time={"value": 12, "unit": "calendar_days"},
         supplement_wait={"value": 5, "unit": "working_days"},
         steps=[
-            _step("intake", "intake", "intake_officer", 0.5, agency="centre"),
-            _step("handoff", "handoff", "system", 0.5, agency=OTHER_AGENCY),
-            _step("appraisal", "appraisal", "specialist", 3, agency=OTHER_AGENCY),
-            _step("consultation", "consultation", "leader", 1),
-            _step("payment", "payment", "applicant", 1, agency="centre", pauses_clock=True),
-            _step("approval", "approval", "leader", 1),
-            _step("signature", "signature", "leader", 1),
-            _step("return", "return", "return_officer", 0.5, agency="centre"),
+            step("intake", "intake", "intake_officer", 0.5, agency="centre"),
+            step("handoff", "handoff", "system", 0.5, agency=OTHER_AGENCY),
+            step("appraisal", "appraisal", "specialist", 3, agency=OTHER_AGENCY),
+            step("consultation", "consultation", "leader", 1),
+            step("payment", "payment", "applicant", 1, agency="centre", pauses_clock=True),
+            step("approval", "approval", "leader", 1),
+            step("signature", "signature", "leader", 1),
+            step("return", "return", "return_officer", 0.5, agency="centre"),
         ],
     ),
     # A short procedure with a manual handoff and a fee collected at the counter.
@@ -97,12 +85,12 @@ PROCEDURES: dict[str, Procedure] = {
         receipt_cutoff="15:00",
         max_extensions=2,
         steps=[
-            _step("intake", "intake", "intake_officer", 0.25, agency="centre"),
-            _step("handoff", "handoff", "intake_officer", 0.25, auto=False),
-            _step("appraisal", "appraisal", "specialist", 1),
-            _step("payment", "payment", "intake_officer", 0.5, agency="centre", pauses_clock=True),
-            _step("approval", "approval", "leader", 0.5),
-            _step("return", "return", "return_officer", 0.5, agency="centre"),
+            step("intake", "intake", "intake_officer", 0.25, agency="centre"),
+            step("handoff", "handoff", "intake_officer", 0.25, auto=False),
+            step("appraisal", "appraisal", "specialist", 1),
+            step("payment", "payment", "intake_officer", 0.5, agency="centre", pauses_clock=True),
+            step("approval", "approval", "leader", 0.5),
+            step("return", "return", "return_officer", 0.5, agency="centre"),
         ],
     ),
 }

@@ -438,48 +438,13 @@ async def test_invalid_actions_are_refused_with_a_reason(
 async def test_a_dossier_waiting_60_days_for_payment_keeps_an_honest_appointment(
     ts_env: WorkflowEnvironment, sqlite_engine: Engine
 ) -> None:
-    from tests.factories import procedure
+    from tests.factories import procedure, step, steps
 
-    steps = [
-        {
-            "id": "intake",
-            "kind": "intake",
-            "name": "Tiếp nhận",
-            "role": "intake_officer",
-            "agency": "centre",
-            "budget": {"value": 0.5},
-        },
-        {
-            "id": "appraisal",
-            "kind": "appraisal",
-            "name": "Thẩm định",
-            "role": "specialist",
-            "budget": {"value": 5},
-        },
-        {
-            "id": "pay",
-            "kind": "payment",
-            "name": "Nộp nghĩa vụ tài chính",
-            "role": "applicant",
-            "budget": {"value": 1},
-            "pauses_clock": True,
-        },
-        {
-            "id": "approval",
-            "kind": "approval",
-            "name": "Cấp giấy chứng nhận",
-            "role": "leader",
-            "budget": {"value": 2},
-        },
-        {
-            "id": "return",
-            "kind": "return",
-            "name": "Trả",
-            "role": "return_officer",
-            "agency": "centre",
-            "budget": {"value": 0.5},
-        },
-    ]
+    payment_first = steps(
+        step("appraisal", "appraisal", "specialist", 5),
+        step("pay", "payment", "applicant", 1, pauses_clock=True),
+        step("approval", "approval", "leader", 2),
+    )
     async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
         anchor = anchor_monday(await ts_env.get_current_time(), weeks_ahead=2)
         await go_to(ts_env, local(anchor, 10))
@@ -487,7 +452,7 @@ async def test_a_dossier_waiting_60_days_for_payment_keeps_an_honest_appointment
             unique_code(),
             local(anchor, 10),
             synthetic_calendar(anchor, []),
-            proc=procedure(steps=steps),
+            proc=procedure(steps=payment_first),
         )
         handle = await start_dossier(ts_env.client, settings, inp)
         a = anchor
