@@ -284,8 +284,9 @@ async def _act(
     comment: str,
     data: dict[str, object],
     role: Role | None = None,
+    view: DossierView | None = None,
 ) -> DossierView:
-    view = await _visible_state(ctx, code, principal)
+    view = view or await _visible_state(ctx, code, principal)
     view = await _past_automatic_handoff(ctx, code, view)
     actor = principal.actor_for(_acting_role(principal, role, action, view))
     try:
@@ -315,7 +316,7 @@ async def take_action(
 async def supplement(
     code: str, body: SupplementRequest, principal: CurrentPrincipal, ctx: Context
 ) -> DossierView:
-    await _visible_state(ctx, code, principal)
+    view = await _visible_state(ctx, code, principal)  # before storing anything
     refs = await asyncio.to_thread(_store_documents, ctx, body.documents)
     return await _act(
         ctx,
@@ -324,6 +325,7 @@ async def supplement(
         Action.SUPPLEMENT,
         body.comment,
         {"documents": [r.model_dump() for r in refs]},
+        view=view,
     )
 
 
@@ -355,8 +357,8 @@ async def events(code: str, principal: CurrentPrincipal, ctx: Context) -> Events
         *([row.current_agency] if row.current_agency else []),
     }
     if not _may_read(principal, row.applicant_account, agencies):
-        view = await _visible_state(ctx, code, principal)  # step agencies decide for officers
-        del view
+        # The row lists three agencies; the workflow knows every step's, and decides.
+        await _visible_state(ctx, code, principal)
     evs = await asyncio.to_thread(repository.list_events, ctx.engine, code)
     refused = await asyncio.to_thread(repository.list_refused_attempts, ctx.engine, code)
     return EventsOut(

@@ -15,7 +15,6 @@ the CI variable is set (as in tests/store/conftest.py).
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -24,8 +23,7 @@ from typing import Any
 import httpx
 import pytest
 from google.protobuf.duration_pb2 import Duration
-from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 
@@ -39,7 +37,7 @@ from tests.api.support import Api
 from tests.devserver.conftest import devserver, devserver_client  # noqa: F401
 from tests.devserver.journeys import shipped_catalog
 from tests.harness import register_search_attributes
-from tests.store.conftest import PG_ADMIN_URL, _admin_engine, _pg_unavailable_reason
+from tests.store.conftest import fresh_pg_database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -93,24 +91,8 @@ def api_engine_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engi
 @pytest.fixture(scope="session")
 def api_engine_postgresql() -> Iterator[Engine]:
     """A fresh PostgreSQL database for the session's API, dropped afterwards."""
-    reason = _pg_unavailable_reason()
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    name = f"motcua_api_{uuid.uuid4().hex[:12]}"
-    admin = _admin_engine()
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(make_url(PG_ADMIN_URL).set(database=name).render_as_string(False))
-    try:
-        init_db(engine)
+    with fresh_pg_database("motcua_api") as engine:
         yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

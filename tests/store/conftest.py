@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import pytest
@@ -44,14 +45,16 @@ def _pg_unavailable_reason() -> str | None:
     return None
 
 
-@pytest.fixture
-def pg_engine() -> Iterator[Engine]:
+@contextmanager
+def fresh_pg_database(prefix: str) -> Iterator[Engine]:
+    """A new, migrated PostgreSQL database dropped afterwards; skip when the server is
+    unreachable, fail under CI (where it must be there)."""
     reason = _pg_unavailable_reason()
     if reason:
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    name = f"motcua_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = _admin_engine()
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -66,6 +69,12 @@ def pg_engine() -> Iterator[Engine]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_engine() -> Iterator[Engine]:
+    with fresh_pg_database("motcua_test") as engine:
+        yield engine
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from domain.catalog import Role
-from domain.dossier import ActionInput, Actor, Status
+from domain.dossier import Action, ActionInput, Actor, Status
 from domain.machine import DossierMachine, Refusal
 from tests.factories import (
     AGENCY,
@@ -48,8 +48,6 @@ def machine(**proc: Any) -> DossierMachine:
 
 
 def act(m: DossierMachine, action: str, actor: Actor, when: datetime, **kw: Any) -> None:
-    from domain.dossier import Action
-
     m.apply(Action(action), ActionInput(actor=actor, **kw), when)
 
 
@@ -184,7 +182,7 @@ def test_a_new_appointment_is_capped_by_the_procedure() -> None:
     leader = officer("leader", AGENCY)
     with pytest.raises(Refusal, match="at most 10 calendar days"):
         m.check(
-            __import__("domain.dossier", fromlist=["Action"]).Action.REQUEST_EXTENSION,
+            Action.REQUEST_EXTENSION,
             ActionInput(
                 actor=leader, comment="Cần thêm thời gian", data={"new_appointment": "2030-02-08"}
             ),
@@ -251,8 +249,6 @@ def test_newborn_group_registers_the_birth_then_residence_and_card_side_by_side(
 
 
 def test_a_site_inspection_is_scheduled_within_the_appraisal_and_reminded() -> None:
-    from domain.dossier import Action
-
     m = machine()
     act(m, "accept", INTAKE, at(0, 9, 5))
     m.handoff_acknowledged({"agency": AGENCY}, at(0, 9, 10))

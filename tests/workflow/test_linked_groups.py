@@ -29,6 +29,7 @@ from tests.factories import (
 )
 from tests.harness import act, running_workers, start_dossier, state, unique_code
 from workers.agency import agency_worker
+from workflows.dossier import DossierWorkflow
 
 BIRTH, RESIDENCE = "2.000986", "1.004222"
 
@@ -141,9 +142,7 @@ async def until(handle: WorkflowHandle[Any, DossierView], test: Any, what: str) 
 
 async def resolve_child(env: WorkflowEnvironment, code: str, agency: str) -> DossierView:
     """The child agency's own officers take its sub-dossier through every step."""
-    child = env.client.get_workflow_handle_for(
-        __import__("workflows.dossier", fromlist=["DossierWorkflow"]).DossierWorkflow.run, code
-    )
+    child = env.client.get_workflow_handle_for(DossierWorkflow.run, code)
     await act(child, "accept", officer("intake_officer", agency))
     await act(child, "appraise", officer("specialist", agency), data={"opinion": "Hợp lệ"})
     await act(child, "approve", officer("leader", agency))
@@ -202,8 +201,6 @@ async def test_a_refused_sub_procedure_refuses_the_group(
             lambda v: v.children and v.children[0].acknowledged_at,
             "first child acknowledged",
         )
-        from workflows.dossier import DossierWorkflow
-
         child = ts_env.client.get_workflow_handle_for(DossierWorkflow.run, view.children[0].code)
         await act(
             child,
@@ -263,7 +260,6 @@ async def test_a_child_result_reaches_the_group_and_the_next_agency(
 ) -> None:
     from domain.dossier import DocumentRef
     from tests.factories import doc
-    from workflows.dossier import DossierWorkflow
 
     async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
@@ -304,8 +300,6 @@ async def test_a_child_result_reaches_the_group_and_the_next_agency(
 async def test_the_group_tracks_each_sub_dossier_appointment(
     ts_env: WorkflowEnvironment, sqlite_engine: Engine
 ) -> None:
-    from workflows.dossier import DossierWorkflow
-
     async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
         view = await until(
