@@ -11,11 +11,26 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from domain.dossier import Applicant, DocumentRef, DossierView, Event
+from domain.dossier import (
+    Applicant,
+    DocumentRef,
+    DossierView,
+    Event,
+    ResultDocument,
+    ResultRequest,
+)
 
 RECORD_EVENTS = "record_dossier_events"
 RECEIVE_HANDOFF = "receive_handoff"
 EXTEND_CALENDAR = "extend_calendar"
+# Runs on the signing agency's task queue: the signer's key stays at the agency.
+SIGN_RESULT = "sign_result"
+# Runs on the dossier's own task queue: the centre's worker holds the centre's seal.
+SEAL_RESULT = "seal_result"
+
+# Error types the signing activities raise that no retry can fix; the workflow gives
+# the step back to the signer with the message.
+SIGNING_NON_RETRYABLE = ["KeyNotFound", "WrongAgency", "CertificateNotValid", "NoKeyStore"]
 
 
 class RecordEventsInput(BaseModel):
@@ -55,3 +70,17 @@ class HandoffAck(BaseModel):
 class ExtendCalendarInput(BaseModel):
     first_year: int
     last_year: int
+
+
+class SignResultInput(BaseModel):
+    """Render the result from the dossier's data as it stands, and sign it."""
+
+    dossier: DossierView
+    applicant: Applicant
+    request: ResultRequest
+
+
+class SealResultInput(BaseModel):
+    dossier_code: str
+    document: ResultDocument
+    seal_agency: str

@@ -7,9 +7,10 @@ from sqlalchemy.engine import Engine
 from temporalio import activity
 
 from activities.contracts import RECORD_EVENTS, RecordEventsInput, RecordEventsResult
-from activities.forms import render_form
+from activities.documents import DocumentServices
+from activities.forms import RenderedDocument, render_control_slip, render_form
 from activities.notifications import notifications_for
-from domain.dossier import DossierView
+from domain.dossier import DocumentRef, DossierView, Event, ResultDocument
 from store import repository
 from store.schemas import DocumentRecord, DossierSummary, OutboxMessage
 
@@ -47,30 +48,20 @@ def summary_of(inp: RecordEventsInput) -> DossierSummary:
 
 
 class ReadModelActivities:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, docs: DocumentServices) -> None:
         self.engine = engine
+        self.docs = docs
 
     @activity.defn(name=RECORD_EVENTS)
     def record_dossier_events(self, inp: RecordEventsInput) -> RecordEventsResult:
         documents: list[DocumentRecord] = []
         outbox: list[OutboxMessage] = []
         for event in inp.events:
-            form = event.data.get("form")
-            if form:
-                rendered = render_form(str(form), event, inp.dossier, inp.applicant)
-                documents.append(
-                    DocumentRecord(
-                        id=f"{event.id}:form-{rendered.form}",
-                        dossier_code=event.dossier_code,
-                        form=rendered.form,
-                        title=rendered.title,
-                        content=rendered.html,
-                        sha256=rendered.sha256,
-                        created_at=event.at,
-                        event_id=event.id,
-                    )
-                )
+            documents.extend(self._documents_of(event, inp))
             outbox.extend(notifications_for(event, inp.dossier, inp.applicant))
+        closed, received = inp.dossier.closed_at, inp.dossier.received_at
+        if closed is not None and received is not None and any(e.at == closed for e in inp.events):
+            documents.append(self._control_slip(inp))
         # Documents and notifications first: the dossier row (with last_event_seq)
         # is the commit point the API reads, so it must not run ahead of them.
         repository.add_documents(self.engine, documents)
@@ -81,3 +72,86 @@ class ReadModelActivities:
             documents_written=len(documents),
             notifications_queued=len(outbox),
         )
+
+    def _documents_of(self, event: Event, inp: RecordEventsInput) -> list[DocumentRecord]:
+        view = inp.dossier
+        form = event.data.get("form")
+        if form:
+            rendered = render_form(str(form), event, view, inp.applicant, self.docs.issuers)
+            issuer = view.competent_agency if form == "04" else view.centre_agency
+            return [self._stored(rendered, view.code, issuer, event, f"{event.id}:form-{form}")]
+        if event.kind == "result_issued":
+            doc = ResultDocument.model_validate(event.data["document"])
+            signers = [f"signer:{doc.signer_id}@{doc.signing_agency}"]
+            if doc.sealed_by:
+                signers.append(f"seal:{doc.sealed_by}")
+            return [
+                DocumentRecord(
+                    id=doc.document_id,
+                    dossier_code=view.code,
+                    form="result",
+                    title=doc.title,
+                    sha256=doc.sha256,
+                    created_at=event.at,
+                    event_id=event.id,
+                    filename=doc.filename,
+                    size=doc.size,
+                    source="result",
+                    signers=signers,
+                )
+            ]
+        uploads = event.data.get("documents")
+        if event.kind in ("submitted", "supplement") and isinstance(uploads, list):
+            refs = [DocumentRef.model_validate(d) for d in uploads]
+            return [
+                DocumentRecord(
+                    id=f"{event.id}:upload-{i}",
+                    dossier_code=view.code,
+                    form=ref.kind,
+                    title=ref.filename,
+                    media_type="",
+                    sha256=ref.sha256,
+                    created_at=event.at,
+                    event_id=event.id,
+                    filename=ref.filename,
+                    source="upload",
+                )
+                for i, ref in enumerate(refs, start=1)
+            ]
+        return []
+
+    def _stored(
+        self, rendered: RenderedDocument, code: str, issuer: str, event: Event, doc_id: str
+    ) -> DocumentRecord:
+        pdf, signers = self.docs.seal(
+            rendered.pdf, issuer, reason=f"{rendered.title} – hồ sơ {code}"
+        )
+        sha = self.docs.store.put(pdf)
+        return DocumentRecord(
+            id=doc_id,
+            dossier_code=code,
+            form=rendered.form,
+            title=rendered.title,
+            sha256=sha,
+            created_at=event.at,
+            event_id=event.id,
+            filename=rendered.filename,
+            size=len(pdf),
+            source="form",
+            signers=signers,
+        )
+
+    def _control_slip(self, inp: RecordEventsInput) -> DocumentRecord:
+        """Form 06 when the dossier closes: every hand-over, its giver and receiver, and
+        whether it was before, on or after its deadline."""
+        view = inp.dossier
+        assert view.closed_at is not None
+        earlier = [
+            Event.model_validate(r.model_dump())
+            for r in repository.list_events(self.engine, view.code)
+        ]
+        seen = {e.id for e in inp.events}
+        events = [e for e in earlier if e.id not in seen] + list(inp.events)
+        rendered = render_control_slip(view, events, self.docs.issuers, view.closed_at)
+        last = inp.events[-1]
+        return self._stored(rendered, view.code, view.centre_agency, last, f"{view.code}:form-06")

@@ -8,6 +8,7 @@ import hashlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy.engine import Engine
@@ -17,11 +18,12 @@ from api.auth import TokenVerifier
 from api.deps import AppContext
 from api.errors import error_json, install_error_handlers
 from api.ratelimit import RateLimiter
-from api.routes import dossiers, payments, procedures, public
+from api.routes import documents, dossiers, payments, procedures, public
 from domain.catalog import Catalog, load_catalog
-from motcua.blobs import BlobStore
+from motcua.docstore import open_document_store
 from motcua.service import DossierService
 from motcua.settings import Settings, get_settings
+from motcua.signing import KeyStore
 from motcua.temporal import DATA_CONVERTER
 from store import repository
 from store.db import init_db, make_engine
@@ -40,6 +42,12 @@ def _caller(request: Request) -> str:
     if auth.lower().startswith("bearer ") and len(auth) > 20:
         return "token:" + hashlib.sha256(auth.encode()).hexdigest()[:32]
     return "addr:" + (request.client.host if request.client else "unknown")
+
+
+def trust_roots(settings: Settings) -> list[Any]:
+    """The roots a verified signature must chain to: those of the key manifest."""
+    manifest = settings.resolved_pki_manifest
+    return KeyStore.load(manifest).trust_roots if manifest.is_file() else []
 
 
 def create_app(
@@ -73,7 +81,8 @@ def create_app(
             engine=engine,
             catalog=catalog,
             limiter=RateLimiter(settings.rate_limit_per_minute),
-            blobs=BlobStore(settings.state_dir / "blobs"),
+            documents=open_document_store(settings.resolved_document_store),
+            trust_roots=trust_roots(settings),
         )
         yield
 
@@ -120,6 +129,7 @@ def create_app(
     v1 = APIRouter(prefix="/v1")
     v1.include_router(procedures.router)
     v1.include_router(dossiers.router)
+    v1.include_router(documents.router)
     v1.include_router(public.router)
     v1.include_router(payments.router)
     app.include_router(v1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from api.auth import CurrentPrincipal
 from api.ratelimit import RateLimiter
 from domain.catalog import Catalog
-from motcua.blobs import BlobStore
+from motcua.docstore import DocumentStore
 from motcua.service import DossierService
 from motcua.settings import Settings
 from store import repository
@@ -27,7 +27,8 @@ class AppContext:
     engine: Engine
     catalog: Catalog
     limiter: RateLimiter
-    blobs: BlobStore
+    documents: DocumentStore
+    trust_roots: list[Any] = field(default_factory=list)  # for POST /v1/verify
     users_touched: dict[str, float] = field(default_factory=dict)
 
 

@@ -44,6 +44,9 @@ STATUS_FOR_CODE = {
     "not_found": 404,
     "unavailable": 503,
     "conflict": 409,
+    "signing_failed": 503,
+    "too_large": 413,
+    "unsupported_media_type": 415,
 }
 
 # For the OpenAPI document: every route may answer with these.
@@ -57,6 +60,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (409, "Action not valid at this step"),
         (422, "Invalid field (the message names it)"),
         (429, "Rate limited"),
+        (503, "A service the request needs (Temporal, signing) did not answer"),
     )
 }
 

@@ -236,3 +236,26 @@ class TrackingOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class DocumentOut(BaseModel):
+    id: str
+    dossier_code: str
+    form: str = Field(
+        description='"01".."07" (Circular 03/2025 forms), "result", or an upload\'s kind'
+    )
+    source: str = Field(description="form, result or upload")
+    title: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+    signers: list[str] = Field(description='"signer:<user>@<agency>", "seal:<agency>"')
+    created_at: datetime
+    event_id: str | None
+    href: str
+
+
+class DocumentsOut(BaseModel):
+    code: str
+    documents: list[DocumentOut]

@@ -202,6 +202,29 @@ class RequiredDocument(BaseModel):
     required: bool = True
 
 
+class ResultKind(StrEnum):
+    PERMIT = "permit"  # giấy phép
+    CERTIFICATE = "certificate"  # giấy chứng nhận
+    DECISION = "decision"  # quyết định
+    NOTICE = "notice"  # văn bản thông báo / xác nhận
+    REGISTRATION = "registration"  # đăng ký (trích lục, xác nhận đăng ký)
+
+
+class ResultSpec(BaseModel):
+    """The document a procedure produces: what the signer signs and the centre seals."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ResultKind = ResultKind.DECISION
+    title: str = Field(description="printed title, e.g. GIẤY PHÉP XÂY DỰNG")
+    number_suffix: str = Field(
+        default="QĐ", description="the register's symbol after the number: 12/GP-UBND"
+    )
+    signer_title: str = Field(
+        default="THỦ TRƯỞNG CƠ QUAN", description="printed above the signature: CHỦ TỊCH, ..."
+    )
+
+
 class Fee(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -252,6 +275,10 @@ class Procedure(BaseModel):
     standalone: bool = Field(
         default=True, description="false: only ever resolved as part of a linked group"
     )
+    result: ResultSpec | None = Field(
+        default=None,
+        description="the result document; by default a decision named after the procedure",
+    )
     notes: str = ""
 
     @field_validator("code")
@@ -290,6 +317,22 @@ class Procedure(BaseModel):
             if handoffs:
                 raise ValueError(f"steps: an on-the-spot procedure has no handoff ({handoffs})")
         return self
+
+    @property
+    def result_spec(self) -> ResultSpec:
+        return self.result or ResultSpec(
+            title=f"QUYẾT ĐỊNH giải quyết thủ tục {self.name[:1].lower()}{self.name[1:]}"
+        )
+
+    def issuing_step(self) -> int | None:
+        """Index of the step whose action issues the signed result: the last signature
+        step, or else the last approval step (its leader signs the decision); None for a
+        linked group, whose results are its sub-dossiers'."""
+        for kind in (StepKind.SIGNATURE, StepKind.APPROVAL):
+            found = [i for i, s in enumerate(self.steps) if s.kind is kind]
+            if found:
+                return found[-1]
+        return None
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:

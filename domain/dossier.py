@@ -307,6 +307,51 @@ class Extension(BaseModel):
     new_appointment: datetime
 
 
+class ResultRequest(BaseModel):
+    """What the issuing activities need to render, sign and seal the result: decided
+    by the machine from the dossier's state, so a retry renders the same document."""
+
+    action: Action
+    number: str
+    kind_title: str
+    granted: bool
+    decision_text: str
+    reasons: str
+    signer: Actor
+    signer_title: str
+    signing_agency: str
+    seal_agency: str = Field(description="the centre whose seal follows the signature")
+    legal_basis: list[str]
+    requested_at: datetime
+
+
+class ResultDocument(BaseModel):
+    """The signed and sealed result, as recorded in the dossier's events."""
+
+    document_id: str
+    title: str = ""
+    filename: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int
+    number: str
+    granted: bool
+    signer_id: str
+    signer_name: str
+    signing_agency: str
+    sealed_by: str | None = None
+    signatures: list[str] = Field(default_factory=list, description="signature field names")
+    timestamped: bool = False
+    issued_at: datetime
+
+
+class Issuing(BaseModel):
+    """A signature in progress: the signer acted, the signing activities are running."""
+
+    action: Action
+    actor: Actor
+    started_at: datetime
+
+
 class DossierState(BaseModel):
     """The whole mutable state; carried across continue-as-new."""
 
@@ -335,6 +380,10 @@ class DossierState(BaseModel):
     forms: list[dict[str, Any]] = Field(default_factory=list)
     children: list[ChildRun] = Field(default_factory=list)
     event_seq: int = 0
+    decision_note: str = ""  # the approval's or refusal's text, printed on the result
+    issuing: Issuing | None = None
+    result: ResultDocument | None = None
+    signing_failures: int = 0
 
 
 class AllowedAction(BaseModel):
@@ -410,6 +459,12 @@ class DossierView(BaseModel):
     )
     event_seq: int = Field(
         description="events so far; the read model has caught up when its last_event_seq equals this"
+    )
+    issuing: Issuing | None = Field(
+        default=None, description="a signature in progress (the signing activities are running)"
+    )
+    result: ResultDocument | None = Field(
+        default=None, description="the signed, sealed result document, once issued"
     )
 
 

@@ -36,7 +36,10 @@ from domain.dossier import (
     Exclusion,
     Extension,
     Inspection,
+    Issuing,
     Overdue,
+    ResultDocument,
+    ResultRequest,
     Status,
     StepRun,
     StepView,
@@ -97,6 +100,9 @@ class DossierMachine:
         self.calendar = calendar or inp.calendar
         self.s: DossierState = inp.carried_state or DossierState(documents=list(inp.documents))
         self._new_events: list[Event] = []
+        # Results are rendered, signed and sealed by activities (the workflow turns this
+        # on behind a patch; histories from before it replay with plain sign events).
+        self.signs_results = False
         if self.s.arrival_at is None:
             self.s.arrival_at = inp.submitted_at
 
@@ -176,7 +182,9 @@ class DossierMachine:
         allowed: list[AllowedAction] = []
         run = self.run()
         waiting_for_applicant = self.s.status is Status.SUPPLEMENT_REQUESTED
-        if run is not None and not waiting_for_applicant:
+        # While the result is being signed nobody acts on the step (withdrawal and the
+        # leader's extension stay open: they do not depend on the step).
+        if run is not None and not waiting_for_applicant and self.s.issuing is None:
             step = self.step()
             for action in STEP_ACTIONS[step.kind]:
                 if action is Action.FORWARD:
@@ -292,6 +300,12 @@ class DossierMachine:
             )
         if self.s.status is Status.SUPPLEMENT_REQUESTED:
             return f"the dossier is waiting for the applicant's supplement ({where})"
+        if self.s.issuing is not None:
+            i = self.s.issuing
+            return (
+                f"the result is being signed ('{i.action.value}' by {i.actor.id} since "
+                f"{i.started_at.isoformat()}); wait for the signature ({where})"
+            )
         return f"'{action.value}' is not possible now: the dossier is {where}"
 
     def _where(self) -> str:
@@ -324,12 +338,106 @@ class DossierMachine:
         handler = getattr(self, f"_do_{action.value}")
         handler(cmd, now)
 
+    # -- the signed result ---------------------------------------------------------
+
+    def issues_result(self, action: Action) -> bool:
+        """Whether taking `action` now issues the result, so the workflow must render,
+        sign and seal it before the action completes."""
+        if not self.signs_results or self.closed or self.run() is None:
+            return False
+        index = self.procedure.issuing_step()
+        if index is None or index != self.s.step_index:
+            return False
+        kind = self.step().kind
+        if kind is StepKind.SIGNATURE:
+            return action is Action.SIGN
+        return kind is StepKind.APPROVAL and action in (Action.APPROVE, Action.REJECT)
+
+    def begin_issuing(self, action: Action, cmd: ActionInput, now: datetime) -> ResultRequest:
+        """The signer acted: hold the step while the activities sign the result."""
+        self.check(action, cmd, now)
+        self.on_time(now)
+        granted = {Action.APPROVE: True, Action.REJECT: False}.get(
+            action, self.s.outcome == "granted"
+        )
+        decision = cmd.comment if action in (Action.APPROVE, Action.REJECT) else ""
+        decision = decision or self.s.decision_note
+        spec = self.procedure.result_spec
+        p = self.procedure
+        title = (
+            spec.title
+            if granted
+            else f"QUYẾT ĐỊNH về việc từ chối giải quyết hồ sơ {p.name[:1].lower()}{p.name[1:]}"
+        )
+        self.s.issuing = Issuing(action=action, actor=cmd.actor, started_at=now)
+        self._emit(
+            "signing_started",
+            cmd.actor,
+            now,
+            comment=cmd.comment,
+            data={"action": action.value, "granted": granted},
+        )
+        return ResultRequest(
+            action=action,
+            number=f"{self.inp.code}/{spec.number_suffix if granted else 'QĐ-TC'}",
+            kind_title=title,
+            granted=granted,
+            decision_text=decision,
+            reasons="" if granted else decision,
+            signer=cmd.actor,
+            signer_title=spec.signer_title,
+            signing_agency=self.step_agency(),
+            seal_agency=self.inp.centre_agency,
+            legal_basis=list(p.legal_basis),
+            requested_at=now,
+        )
+
+    def issuing_failed(self, message: str, now: datetime) -> None:
+        """The signing activities gave up: the step is the signer's again."""
+        issuing = self.s.issuing
+        if issuing is None:
+            return
+        self.s.issuing = None
+        self.s.signing_failures += 1
+        self._emit(
+            "signing_failed",
+            issuing.actor,
+            now,
+            comment=message,
+            data={"action": issuing.action.value, "failures": self.s.signing_failures},
+        )
+
+    def finish_issuing(
+        self, action: Action, cmd: ActionInput, document: ResultDocument, now: datetime
+    ) -> None:
+        """The result is signed and sealed: record its hash, then take the action."""
+        self.s.issuing = None
+        self.check(action, cmd, now)
+        self.s.result = document
+        self._emit(
+            "result_issued",
+            cmd.actor,
+            now,
+            data={"document": document.model_dump(mode="json")},
+        )
+        signed = cmd.model_copy(
+            update={
+                "data": {
+                    **{k: v for k, v in cmd.data.items() if k not in ("document", "sha256")},
+                    "document": document.document_id,
+                    "sha256": document.sha256,
+                }
+            }
+        )
+        self.apply(action, signed, now)
+
     def copy(self) -> DossierMachine:
         twin = DossierMachine(
             self.inp.model_copy(update={"carried_state": self.s.model_copy(deep=True)}),
             self.calendar,
         )
         twin.s.event_seq = self.s.event_seq
+        twin.signs_results = self.signs_results
         return twin
 
     def _validate_data(self, action: Action, cmd: ActionInput, now: datetime) -> None:
@@ -729,6 +837,7 @@ class DossierMachine:
     def _decide(self, cmd: ActionInput, now: datetime, *, granted: bool, kind: str) -> None:
         self.s.decided_at = now
         self.s.outcome = "granted" if granted else "refused"
+        self.s.decision_note = cmd.comment
         self._emit(
             kind,
             cmd.actor,
@@ -737,11 +846,21 @@ class DossierMachine:
             data={"outcome": self.s.outcome, "processed_at": now.isoformat()},
         )
         self._finish_run(now, self.s.outcome, cmd.actor)
+        signature = self._signature_step_after(self.s.step_index)
         if granted:
             self._advance(now)
+        elif self.signs_results and signature is not None:
+            # The refusal decision is the result: the signer signs it, then it is returned.
+            self._enter_step(signature, now)
         else:
             # A refusal is itself the result: go straight to the return step.
             self._enter_step(len(self.procedure.steps) - 1, now)
+
+    def _signature_step_after(self, index: int) -> int | None:
+        issuing = self.procedure.issuing_step()
+        if issuing is None or issuing <= index:
+            return None
+        return issuing if self.procedure.steps[issuing].kind is StepKind.SIGNATURE else None
 
     def _advance(self, now: datetime) -> None:
         nxt = self.s.step_index + 1
@@ -1345,4 +1464,6 @@ class DossierMachine:
             parent_code=self.inp.parent_code,
             documents=s.documents,
             applicant_account=self.inp.applicant.account,
+            issuing=s.issuing,
+            result=s.result,
         )

@@ -11,13 +11,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from activities.pdf import DocumentMetadata, DocumentSpec, render_pdf
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, Actor, Applicant, Channel, DocumentRef, DossierView
+from motcua.docstore import FolderStore, open_document_store
 from motcua.service import DossierService, SubmitRequest
 from store import repository
+from store.models import DocumentRow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DEMO_PROCEDURE = "3.000333"  # Phiếu lý lịch tư pháp số 1: centre -> provincial police
@@ -50,6 +54,22 @@ async def _wait_for(
     raise TimeoutError(f"dossier {code} did not move on; are the agency workers running?")
 
 
+async def _documents_recorded(service: DossierService, code: str) -> list[DocumentRow]:
+    """The read model writes Form 06 when it records the closing events: wait for it."""
+    documents: list[DocumentRow] = []
+    for _ in range(100):
+        documents = await asyncio.to_thread(repository.list_documents, service.engine, code)
+        if any(d.form == "06" for d in documents):
+            break
+        await asyncio.sleep(0.1)
+    return documents
+
+
+def store_path(service: DossierService, sha256: str) -> str:
+    store = open_document_store(service.settings.resolved_document_store)
+    return str(store.path(sha256)) if isinstance(store, FolderStore) else sha256
+
+
 async def run_demo(service: DossierService, say: Callable[[str], None] = print) -> DossierView:
     catalog = service.catalog
     procedure = catalog.procedure(DEMO_PROCEDURE)
@@ -73,7 +93,18 @@ async def run_demo(service: DossierService, say: Callable[[str], None] = print) 
     say(
         f"Nơi tiếp nhận: {catalog.agency(centre).name}; cơ quan giải quyết: {catalog.agency(police).name}"
     )
-    form = b"To khai yeu cau cap Phieu ly lich tu phap so 1"
+    # The applicant's declaration, a real PDF kept in the document store like any upload.
+    form = render_pdf(
+        DocumentSpec(
+            issuer="",
+            title="TỜ KHAI YÊU CẦU CẤP PHIẾU LÝ LỊCH TƯ PHÁP",
+            created_at=datetime.now(UTC),
+            metadata=DocumentMetadata(title="Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp"),
+            fields=[("Họ và tên", "Nguyễn Văn An"), ("Yêu cầu", "Phiếu lý lịch tư pháp số 1")],
+        )
+    )
+    store = open_document_store(service.settings.resolved_document_store)
+    await asyncio.to_thread(store.put, form)
     view = await service.submit(
         SubmitRequest(
             procedure_code=procedure.code,
@@ -140,11 +171,21 @@ async def run_demo(service: DossierService, say: Callable[[str], None] = print) 
 
     events = await asyncio.to_thread(repository.list_events, service.engine, code)
     refused = await asyncio.to_thread(repository.list_refused_attempts, service.engine, code)
-    documents = await asyncio.to_thread(repository.list_documents, service.engine, code)
+    documents = await _documents_recorded(service, code)
+    forms = [f"Mẫu {d.form}" for d in documents if d.source == "form"]
     say(
         f"\nSổ sự kiện ({len(events)} sự kiện, {len(refused)} lần thao tác bị từ chối), "
-        f"{len(documents)} biểu mẫu: {', '.join('Mẫu ' + d.form for d in documents)}"
+        f"biểu mẫu: {', '.join(forms)}"
     )
+    if view.result is not None:
+        r = view.result
+        path = store_path(service, r.sha256)
+        say(
+            f"Kết quả: {r.title} số {r.number}, ký số bởi {r.signer_name} ({r.signing_agency}), "
+            f"đóng dấu {r.sealed_by}\n    SHA-256 {r.sha256}\n    tệp: {path}\n"
+            f"    tải về: GET /v1/dossiers/{code}/documents/{quote(r.document_id, safe='')}\n"
+            f"    kiểm tra: motcua verify {path}   (hoặc POST /v1/verify)"
+        )
     for step in view.steps:
         say(
             f"    {step.name}: {_t(step.started_at)} → {_t(step.ended_at)} "

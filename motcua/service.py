@@ -18,7 +18,12 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
+)
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
@@ -44,6 +49,9 @@ from store.schemas import RefusedAttempt
 from workflows.dossier import AGENCY_CODE, DOSSIER_STATUS, PROCEDURE_CODE, DossierWorkflow
 
 UPDATE_TIMEOUT = timedelta(seconds=15)
+# Actions that may issue the signed result: the update waits for the signing
+# activities, which may take long (retries); the caller waits only so long.
+ISSUING_ACTIONS = (Action.SIGN, Action.APPROVE, Action.REJECT)
 TZ = ZoneInfo(VIETNAM_TZ)
 
 
@@ -195,6 +203,8 @@ class DossierService:
         """Run one action as a workflow update; a refusal is recorded and re-raised."""
         handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         try:
+            if action in ISSUING_ACTIONS:
+                return await self._act_and_wait(handle, action, cmd)
             view: DossierView = await handle.execute_update(
                 action.value, cmd, result_type=DossierView, rpc_timeout=UPDATE_TIMEOUT
             )
@@ -222,6 +232,28 @@ class DossierService:
                     "the dossier's worker did not answer in time; nothing was changed, try again",
                 ) from None
             raise
+
+    async def _act_and_wait(
+        self,
+        handle: WorkflowHandle[DossierWorkflow, DossierView],
+        action: Action,
+        cmd: ActionInput,
+    ) -> DossierView:
+        """Accepted (or refused) at once; then wait for the signature a while. If it takes
+        longer, answer with the state (its `issuing` says a signature is in progress)."""
+        update = await handle.start_update(
+            action.value,
+            cmd,
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+            result_type=DossierView,
+            rpc_timeout=UPDATE_TIMEOUT,
+        )
+        try:
+            return await asyncio.wait_for(
+                update.result(), timeout=self.settings.signing_wait_seconds
+            )
+        except TimeoutError:
+            return await self._query(handle)
 
     async def _refused(
         self, code: str, action: Action, cmd: ActionInput, kind: str, reason: str

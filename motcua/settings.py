@@ -55,6 +55,42 @@ class Settings(BaseSettings):
         description="HMAC-SHA256 key the payment gateway signs its callbacks with",
     )
 
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="where citizens reach the API; printed (as a QR code) on every document",
+    )
+    document_store: str = Field(
+        default="",
+        description="folder (or file:// URL) of the content-addressed document store, shared "
+        "by the API and the workers; empty means state_dir/documents",
+    )
+    pki_manifest: Path | None = Field(
+        default=None,
+        description="keys.yaml naming each signer's and seal's certificate and key (files or "
+        "PKCS#11); empty means state_dir/pki/keys.yaml (made by `motcua pki init`)",
+    )
+    tsa_url: str | None = Field(
+        default=None, description="RFC 3161 time-stamping authority for signatures (PAdES B-T)"
+    )
+    signing_wait_seconds: float = Field(
+        default=30,
+        description="how long a sign/approve request waits for the signature before answering "
+        "202 (signing goes on in the workflow)",
+    )
+    max_upload_bytes: int = Field(default=10 * 1024 * 1024, description="largest uploaded file")
+    upload_media_types: list[str] = Field(
+        default=[
+            "application/pdf",
+            "image/jpeg",
+            "image/png",
+            "image/tiff",
+            "application/xml",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ],
+        description="file types an applicant may upload (recognised by content)",
+    )
+
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:
         if self.environment == "production":
@@ -70,6 +106,14 @@ class Settings(BaseSettings):
             ):
                 raise ValueError("RS256 needs MOTCUA_JWT_PUBLIC_KEY_FILE or MOTCUA_JWT_JWKS_FILE")
         return self
+
+    @property
+    def resolved_document_store(self) -> str:
+        return self.document_store or str(self.state_dir / "documents")
+
+    @property
+    def resolved_pki_manifest(self) -> Path:
+        return self.pki_manifest or self.state_dir / "pki" / "keys.yaml"
 
     @property
     def resolved_database_url(self) -> str:

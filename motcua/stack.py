@@ -8,10 +8,13 @@ import signal
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from activities.documents import DocumentServices
 from domain.catalog import Catalog, load_catalog
 from motcua.devserver import DevServer
 from motcua.settings import Settings
@@ -19,6 +22,9 @@ from motcua.temporal import connect
 from store.db import init_db, make_engine
 from workers.agency import agency_worker
 from workers.centre import centre_worker
+
+if TYPE_CHECKING:
+    from motcua.pki import Identity
 
 
 @asynccontextmanager
@@ -29,16 +35,20 @@ async def workers_running(
     *,
     centre: bool = True,
     agencies: Sequence[str] = (),
+    docs: DocumentServices | None = None,
 ) -> AsyncIterator[None]:
     """Run the centre's worker and/or agency workers until the block exits."""
+    docs = docs or DocumentServices.from_settings(settings)
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity")
     try:
         async with AsyncExitStack() as stack:
             if centre:
-                await stack.enter_async_context(centre_worker(client, settings, engine, executor))
+                await stack.enter_async_context(
+                    centre_worker(client, settings, engine, executor, docs)
+                )
             for code in agencies:
                 await stack.enter_async_context(
-                    agency_worker(client, code, engine, executor, settings.calendar_overrides)
+                    agency_worker(client, code, engine, executor, docs, settings.calendar_overrides)
                 )
             yield
     finally:
@@ -134,6 +144,49 @@ def development_tokens(settings: Settings) -> list[tuple[str, str, str]]:
     return out
 
 
+def dev_signers(settings: Settings, catalog: Catalog) -> list[Identity]:
+    """The demo users who sign (signers and leaders), as certificate identities."""
+    from motcua.pki import Identity
+
+    out = []
+    for role, sub, agency, name in DEMO_USERS:
+        if role not in ("signer", "leader") or agency is None:
+            continue
+        code = settings.centre_agency if agency == "centre" else agency
+        agency_name = catalog.agencies[code].name if code in catalog.agencies else code
+        title = "Lãnh đạo" if role == "leader" else "Người ký"
+        out.append(
+            Identity(
+                kind="signer",
+                agency_code=code,
+                agency_name=agency_name,
+                name=name,
+                user_id=sub,
+                title=title,
+            )
+        )
+    return out
+
+
+def ensure_dev_pki(settings: Settings, catalog: Catalog, *, force: bool = False) -> Path:
+    """The development CA under state_dir/pki (made once): a seal per agency, a
+    certificate per demo signer, more issued on demand. Never in production."""
+    from motcua.pki import init_dev_pki
+
+    if settings.environment == "production":
+        raise ValueError(
+            "the development CA is not for production: set MOTCUA_PKI_MANIFEST to the "
+            "keys.yaml naming your signers' certificates (files or PKCS#11)"
+        )
+    directory = settings.resolved_pki_manifest.parent
+    return init_dev_pki(
+        directory,
+        agencies={code: a.name for code, a in catalog.agencies.items()},
+        signers=dev_signers(settings, catalog),
+        force=force,
+    )
+
+
 async def run_dev_stack(
     settings: Settings,
     *,
@@ -148,6 +201,9 @@ async def run_dev_stack(
 
     catalog: Catalog = load_catalog(settings.catalog_dir)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
+    if settings.pki_manifest is None:
+        manifest = await asyncio.to_thread(ensure_dev_pki, settings, catalog)
+        say(f"Development CA and signing keys: {manifest}")
     server = DevServer(settings.state_dir, port=temporal_port, ui=True)
     say(f"Starting the Temporal dev server (state in {server.db_path}) ...")
     await asyncio.to_thread(server.start)

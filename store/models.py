@@ -124,13 +124,17 @@ class DocumentRow(SQLModel, table=True):
 
     id: str = Field(primary_key=True)
     dossier_code: str = Field(index=True)
-    form: str  # "01".."07" or "result"
+    form: str  # "01".."07", "result", or the kind of an uploaded document
     title: str = ""
-    media_type: str = "text/html"
-    content: str = Field(default="", sa_type=Text)
-    sha256: str = ""
+    media_type: str = "application/pdf"
+    content: str = Field(default="", sa_type=Text)  # legacy HTML forms (revision 0001)
+    sha256: str = Field(default="", index=True)  # the file in the document store
     created_at: datetime = Field(sa_type=UTCDateTime)
     event_id: str | None = None
+    filename: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    size: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    source: str = Field(default="form", sa_column_kwargs={"server_default": "form"})
+    signers: list[str] | None = Field(default=None, sa_type=JSONType)
 
 
 class DossierSequenceRow(SQLModel, table=True):

@@ -366,13 +366,51 @@ def list_pending_outbox(engine: Engine, limit: int = 100) -> list[OutboxRow]:
     )
 
 
-def list_documents(engine: Engine, code: str) -> list[DocumentRow]:
-    """The dossier's documents, oldest first."""
+def list_documents(
+    engine: Engine, code: str, *, with_sub_dossiers: bool = False
+) -> list[DocumentRow]:
+    """The dossier's documents, oldest first; with its linked group's sub-dossiers'
+    (codes `<code>.<n>`) when asked."""
+    where: ColumnElement[bool] = col(DocumentRow.dossier_code) == code
+    if with_sub_dossiers:
+        where = or_(where, col(DocumentRow.dossier_code).startswith(f"{code}.", autoescape=True))
     return _read(
         engine,
         sm_select(DocumentRow)
-        .where(DocumentRow.dossier_code == code)
+        .where(where)
         .order_by(col(DocumentRow.created_at), col(DocumentRow.id)),
+    )
+
+
+def received_by_agency(
+    engine: Engine, agency: str, start: datetime, end: datetime
+) -> list[DossierRow]:
+    """Dossiers the agency received (as centre) or resolves, submitted in [start, end):
+    the rows of its tracking book (Form 07), in order of submission."""
+    return _read(
+        engine,
+        sm_select(DossierRow)
+        .where(
+            or_(
+                col(DossierRow.centre_agency) == agency, col(DossierRow.competent_agency) == agency
+            ),
+            col(DossierRow.submitted_at) >= start,
+            col(DossierRow.submitted_at) < end,
+        )
+        .order_by(col(DossierRow.submitted_at), col(DossierRow.code)),
+    )
+
+
+def get_document(engine: Engine, document_id: str) -> DocumentRow | None:
+    with Session(engine, expire_on_commit=False) as s:
+        return s.get(DocumentRow, document_id)
+
+
+def documents_with_hash(engine: Engine, sha256: str) -> list[DocumentRow]:
+    """Documents whose stored file has this SHA-256 (a verifier asking "is this ours?")."""
+    return _read(
+        engine,
+        sm_select(DocumentRow).where(DocumentRow.sha256 == sha256).order_by(col(DocumentRow.id)),
     )
 
 

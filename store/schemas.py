@@ -12,7 +12,7 @@ import re
 import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -96,11 +96,15 @@ class DocumentRecord(BaseModel):
     dossier_code: str
     form: str
     title: str = ""
-    media_type: str = "text/html"
+    media_type: str = "application/pdf"
     content: str = ""
     sha256: str = ""
     created_at: datetime
     event_id: str | None = None
+    filename: str = ""
+    size: int = 0
+    source: Literal["form", "result", "upload"] = "form"
+    signers: list[str] | None = None
 
 
 class HandoffReceipt(BaseModel):

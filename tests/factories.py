@@ -79,7 +79,10 @@ def doc(name: str, kind: str = "application") -> DocumentRef:
 
 
 def officer(role: str, agency: str | None, ident: str | None = None) -> Actor:
-    return Actor(id=ident or f"{role}-1", name=f"Cán bộ {role}", role=Role(role), agency=agency)
+    """An officer; user ids are unique across agencies (a signer's certificate is
+    issued to one user of one agency)."""
+    default = f"{role}-1" if agency is None else f"{role}-1@{agency}"
+    return Actor(id=ident or default, name=f"Cán bộ {role}", role=Role(role), agency=agency)
 
 
 APPLICANT = Actor(id="citizen-001", name="Nguyễn Văn An", role=Role.APPLICANT)

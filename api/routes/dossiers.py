@@ -29,6 +29,7 @@ from api.schemas import (
 )
 from domain.catalog import Role, StepKind
 from domain.dossier import Action, ActionInput, DocumentRef, DossierView, Status
+from motcua.docstore import SHORT_NAMES, sniff_media_type
 from motcua.service import ServiceError, SubmitRequest
 from store import repository
 from store.schemas import DossierQuery, IdempotencyState
@@ -81,12 +82,52 @@ async def _visible_state(ctx: AppContext, code: str, principal: Principal) -> Do
     return view
 
 
+def _check_documents(ctx: AppContext, docs: list[DocumentIn]) -> None:
+    """Size and type limits, and that a document named by hash is one the centre holds;
+    all checked before anything is stored or submitted."""
+    limit = ctx.settings.max_upload_bytes
+    allowed = ctx.settings.upload_media_types
+    for i, d in enumerate(docs):
+        where = f"documents.{i} ({d.filename})"
+        if d.content_base64 is None:
+            assert d.sha256 is not None
+            if not ctx.documents.has(d.sha256):
+                raise ApiError(
+                    422,
+                    "invalid",
+                    f"{where}: the centre holds no file with sha256 {d.sha256}; "
+                    "send its content in content_base64",
+                )
+            continue
+        content = d.content()
+        if len(content) > limit:
+            raise ApiError(
+                413,
+                "too_large",
+                f"{where} is {len(content):,} bytes; the limit is {limit:,} bytes per file",
+            )
+        media_type = sniff_media_type(content, d.filename)
+        if media_type is None or media_type not in allowed:
+            names = ", ".join(SHORT_NAMES.get(t, t) for t in allowed)
+            found = (
+                SHORT_NAMES.get(media_type, media_type)
+                if media_type
+                else "not a file type we recognise"
+            )
+            raise ApiError(
+                415,
+                "unsupported_media_type",
+                f"{where} is {found}; accepted files are: {names}",
+            )
+
+
 def _store_documents(ctx: AppContext, docs: list[DocumentIn]) -> list[DocumentRef]:
+    _check_documents(ctx, docs)
     refs = []
     for d in docs:
         ref = d.ref()
         if d.content_base64 is not None:
-            ctx.blobs.put(d.content(), ref.sha256)
+            ctx.documents.put(d.content(), ref.sha256)
         refs.append(ref)
     return refs
 
@@ -301,11 +342,20 @@ async def _act(
     "/{code}/actions",
     response_model=DossierView,
     summary="Take an action (accept, appraise, approve, sign, return, ...)",
+    responses={
+        202: {
+            "model": DossierView,
+            "description": "Accepted; the result is still being signed (see `issuing`)",
+        }
+    },
 )
 async def take_action(
-    code: str, body: ActionRequest, principal: CurrentPrincipal, ctx: Context
+    code: str, body: ActionRequest, principal: CurrentPrincipal, ctx: Context, response: Response
 ) -> DossierView:
-    return await _act(ctx, code, principal, body.action, body.comment, body.data, body.role)
+    view = await _act(ctx, code, principal, body.action, body.comment, body.data, body.role)
+    if view.issuing is not None:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return view
 
 
 @router.post(
@@ -340,17 +390,14 @@ async def withdraw(
     return await _act(ctx, code, principal, Action.WITHDRAW, body.comment, {})
 
 
-@router.get(
-    "/{code}/events",
-    response_model=EventsOut,
-    summary="Every event, and every refused attempt (who tried what, and why it was refused)",
-)
-async def events(code: str, principal: CurrentPrincipal, ctx: Context) -> EventsOut:
+async def readable_record(ctx: AppContext, code: str, principal: Principal) -> bool:
+    """May `principal` read the dossier's record? Raises 403/404; False when the
+    dossier exists but has not reached the read model yet."""
     row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
     if row is None:
         # Just submitted, not projected yet: the workflow decides (404 if it does not exist).
         await _visible_state(ctx, code, principal)
-        return EventsOut(code=code, events=[], refused_attempts=[])
+        return False
     agencies = {
         row.centre_agency,
         row.competent_agency,
@@ -359,6 +406,17 @@ async def events(code: str, principal: CurrentPrincipal, ctx: Context) -> Events
     if not _may_read(principal, row.applicant_account, agencies):
         # The row lists three agencies; the workflow knows every step's, and decides.
         await _visible_state(ctx, code, principal)
+    return True
+
+
+@router.get(
+    "/{code}/events",
+    response_model=EventsOut,
+    summary="Every event, and every refused attempt (who tried what, and why it was refused)",
+)
+async def events(code: str, principal: CurrentPrincipal, ctx: Context) -> EventsOut:
+    if not await readable_record(ctx, code, principal):
+        return EventsOut(code=code, events=[], refused_attempts=[])
     evs = await asyncio.to_thread(repository.list_events, ctx.engine, code)
     refused = await asyncio.to_thread(repository.list_refused_attempts, ctx.engine, code)
     return EventsOut(

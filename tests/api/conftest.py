@@ -36,7 +36,7 @@ from store.db import init_db, make_engine
 from tests.api.support import Api
 from tests.devserver.conftest import devserver, devserver_client  # noqa: F401
 from tests.devserver.journeys import shipped_catalog
-from tests.harness import register_search_attributes
+from tests.harness import pki_manifest_for_tests, register_search_attributes
 from tests.store.conftest import fresh_pg_database
 
 
@@ -53,6 +53,8 @@ def settings_for(state_dir: Path, **kw: Any) -> Settings:
         "state_dir": state_dir,
         "rate_limit_per_minute": 100_000,
         "api_port": find_free_port(),
+        "pki_manifest": pki_manifest_for_tests(),
+        "document_store": str(state_dir / "documents"),
     }
     values.update(kw)
     return Settings(**values)

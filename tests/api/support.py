@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
 import itertools
 import uuid
 from collections.abc import Callable, Iterator
@@ -108,7 +107,7 @@ def document(kind: str, filename: str, content: bytes | None = None) -> dict[str
     return {
         "kind": kind,
         "filename": filename,
-        "content_base64": b64(content if content is not None else filename.encode()),
+        "content_base64": b64(content if content is not None else b"%PDF-1.7 " + filename.encode()),
     }
 
 
@@ -127,11 +126,11 @@ def submission(
         "channel": channel,
         "documents": [
             document("to_khai", "to-khai-03.pdf", b"%PDF-1.7 " + person.id_number.encode()),
-            {
-                "kind": "giay_to_tuy_than",
-                "filename": "can-cuoc.pdf",
-                "sha256": hashlib.sha256(b"can cuoc " + person.id_number.encode()).hexdigest(),
-            },
+            document(
+                "giay_to_tuy_than",
+                "can-cuoc.jpg",
+                b"\xff\xd8\xff can cuoc " + person.id_number.encode(),
+            ),
         ],
     }
 

@@ -7,10 +7,11 @@ import asyncio
 import hashlib
 import uuid
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 
-from motcua.blobs import BlobStore
+from motcua.docstore import FolderStore
 from tests.api.support import (
     AUDITOR,
     CENTRE,
@@ -172,10 +173,10 @@ async def test_applicant_submits_online_supplements_and_withdraws(
     assert view["status"] == "submitted", view["status"]
     assert view["current_step"]["step_id"] == "tiep_nhan"
     digest = hashlib.sha256(b"%PDF-1.7 cu tru " + person.id_number.encode()).hexdigest()
-    assert BlobStore(api.settings.state_dir / "blobs").has(digest)
+    assert FolderStore(Path(api.settings.resolved_document_store)).has(digest)
     # ... and the documents given at submission are kept too.
     first = hashlib.sha256(b"%PDF-1.7 " + person.id_number.encode()).hexdigest()
-    assert BlobStore(api.settings.state_dir / "blobs").has(first)
+    assert FolderStore(Path(api.settings.resolved_document_store)).has(first)
 
     # A second supplement now is at the wrong step.
     r = await http.post(f"/v1/dossiers/{code}/supplements", json={"documents": docs}, headers=mine)

@@ -23,6 +23,7 @@ from tests.api.support import (
     Api,
     act,
     caught_up,
+    document,
     error_of,
     submission,
     wait_closed,
@@ -252,7 +253,7 @@ async def test_auditor_reads_everything_and_acts_on_nothing(
     assert r.status_code in (403, 409), r.text
     r = await http.post(
         f"/v1/dossiers/{code}/supplements",
-        json={"documents": [{"kind": "x", "filename": "x.pdf", "content_base64": "eA=="}]},
+        json={"documents": [document("x", "x.pdf")]},
         headers=auditor,
     )
     assert r.status_code in (403, 409), r.text

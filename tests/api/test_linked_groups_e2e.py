@@ -57,7 +57,9 @@ def group_submission(procedure: str, person: Person, kinds: list[str], **kw: Any
             "address": "Xã Hòa An",
         },
         "channel": "counter",
-        "documents": [document(k, f"{k}.pdf", f"{k} {person.id_number}".encode()) for k in kinds],
+        "documents": [
+            document(k, f"{k}.pdf", f"%PDF-1.7 {k} {person.id_number}".encode()) for k in kinds
+        ],
         **kw,
     }
 

@@ -113,3 +113,60 @@ def test_token_refuses_an_officer_without_agency_and_an_unknown_role() -> None:
     assert no_agency.exit_code == 2 and "agency" in no_agency.output
     unknown = runner.invoke(app, ["token", "--role", "mayor", "--sub", "x"])
     assert unknown.exit_code == 2 and "mayor" in unknown.output
+
+
+def test_pki_init_then_verify_a_sealed_document(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`motcua pki init` makes the development CA; `motcua verify` accepts a document
+    it signed (exit 0), refuses the same file with one byte changed (exit 1), and says
+    what is wrong when it cannot run (exit 2)."""
+    from fpdf import FPDF
+
+    from motcua.settings import get_settings
+    from motcua.signing import KeyStore, sign_pdf
+
+    def state_dir(path: Path) -> None:
+        monkeypatch.setenv("MOTCUA_STATE_DIR", str(path))
+        get_settings.cache_clear()  # the CLI reads settings once per process
+
+    state_dir(tmp_path)
+    result = runner.invoke(app, ["pki", "init"])
+    assert result.exit_code == 0, result.output
+    manifest = tmp_path / "pki" / "keys.yaml"
+    assert manifest.is_file() and f"{tmp_path / 'pki' / 'root.pem'}" in result.output
+    keys = KeyStore.load(manifest)
+    assert keys.signer_identity("ca-ky-01") is not None  # the demo signer has a certificate
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="Giay xac nhan")
+    seal = keys.seal("000.00.01.H99", agency_name="Trung tâm Phục vụ hành chính công tỉnh")
+    signed = sign_pdf(
+        bytes(pdf.output()), seal, field_name="DauCoQuan", reason="thử", location="H99"
+    )
+    good = tmp_path / "good.pdf"
+    good.write_bytes(signed)
+    result = runner.invoke(app, ["verify", str(good), "--offline"])
+    assert result.exit_code == 0, result.output
+    assert "VALID" in result.output and "000.00.01.H99" in result.output
+
+    offset = signed.index(b"stream") + 30
+    bad = tmp_path / "bad.pdf"
+    bad.write_bytes(signed[:offset] + bytes([signed[offset] ^ 1]) + signed[offset + 1 :])
+    result = runner.invoke(app, ["verify", str(bad), "--offline", "--json"])
+    assert result.exit_code == 1
+    assert '"valid": false' in result.output and "modified" in result.output
+
+    # Checked against the read model too: a file motcua never issued is not valid.
+    result = runner.invoke(app, ["verify", str(good)])
+    assert result.exit_code == 1 and "not a document motcua issued" in result.output
+
+    state_dir(tmp_path / "empty")
+    result = runner.invoke(app, ["verify", str(good)])
+    assert result.exit_code == 2 and "motcua pki init" in result.output
+    result = runner.invoke(app, ["verify", str(tmp_path / "missing.pdf")])
+    assert result.exit_code == 2
+    monkeypatch.delenv("MOTCUA_STATE_DIR")
+    get_settings.cache_clear()

@@ -44,7 +44,8 @@ from tests.devserver.journeys import (
     walk_to_returned,
     workers,
 )
-from tests.harness import caught_up
+from tests.harness import caught_up, documents_for_tests
+from tests.workflow.test_dossier_scenarios import pdf_text
 from workflows.dossier import DOSSIER_STATUS
 
 pytestmark = pytest.mark.devserver
@@ -130,6 +131,8 @@ async def test_judicial_record_certificate_walks_every_step_to_returned(
         ("step_started", "phe_duyet", "system"),
         ("approve", "phe_duyet", LEADER.id),
         ("step_started", "ky_phieu", "system"),
+        ("signing_started", "ky_phieu", SIGNER.id),
+        ("result_issued", "ky_phieu", SIGNER.id),
         ("sign", "ky_phieu", SIGNER.id),
         ("step_started", "tra_ket_qua", "system"),
         ("return", "tra_ket_qua", RETURNER.id),
@@ -143,8 +146,15 @@ async def test_judicial_record_certificate_walks_every_step_to_returned(
     assert len(forms) == 1
     form = forms[0]
     assert form.event_id == accept.id
-    assert code in form.content and "GIẤY TIẾP NHẬN HỒ SƠ" in form.content
-    assert form.sha256 == hashlib.sha256(form.content.encode("utf-8")).hexdigest()
+    pdf = documents_for_tests().store.get(form.sha256)
+    assert form.sha256 == hashlib.sha256(pdf).hexdigest() and form.size == len(pdf)
+    text = pdf_text(pdf)
+    assert code in text and "GIẤY TIẾP NHẬN HỒ SƠ" in text
+    # The signed result, sealed by the centre, its hash in the events.
+    result = next(d for d in repository.list_documents(engine, code) if d.source == "result")
+    issued = next(e for e in events if e.kind == "result_issued")
+    assert issued.data["document"]["sha256"] == result.sha256 == final.result.sha256
+    assert result.signers == [f"signer:{SIGNER.id}@{POLICE}", f"seal:{CENTRE}"]
 
     # The police worker's own receipt of the handoff.
     with session(engine) as s:
@@ -269,6 +279,8 @@ async def test_dossier_survives_a_worker_restart(service: DossierService, engine
         "accept",
         "appraise",
         "approve",
+        "signing_started",
+        "result_issued",
         "sign",
         "return",
     ]

@@ -39,6 +39,8 @@ from tests.devserver.journeys import (
     APPLICANT,
     INTAKE,
     LEADER,
+    RETURNER,
+    SIGNER,
     SPECIALIST,
     act,
     handle_of,
@@ -232,6 +234,31 @@ async def linked_group(service: DossierService) -> str:
         return await settle(service, code)
 
 
+async def signed_result(service: DossierService) -> str:
+    """After the signed-results patch: the signer's signature on the agency's worker,
+    the centre's seal, then the return (the path every new dossier takes)."""
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        await act(service, code, Action.ACCEPT, INTAKE, comment="Hồ sơ đầy đủ")
+        view = await walk_to_returned(service, code)
+        assert view.result is not None and view.result.sealed_by is not None
+        return await settle(service, code)
+
+
+async def signed_refusal(service: DossierService) -> str:
+    """The leader refuses: the signer signs the refusal decision, which is returned."""
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        await act(service, code, Action.ACCEPT, INTAKE)
+        await wait_for_step(service, code, "tra_cuu_xac_minh")
+        await act(service, code, Action.APPRAISE, SPECIALIST, data={"opinion": "Có án tích"})
+        await act(service, code, Action.REJECT, LEADER, comment="Không đủ điều kiện cấp Phiếu")
+        view = await act(service, code, Action.SIGN, SIGNER)
+        assert view.result is not None and not view.result.granted
+        await act(service, code, Action.RETURN, RETURNER, data={"channel": "post"})
+        return await settle(service, code)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "intake_supplement_restart": intake_supplement_restart,
@@ -240,6 +267,8 @@ SCENARIOS: dict[str, Scenario] = {
     "refused_at_intake": refused_at_intake,
     "in_flight": in_flight,
     "linked_group": linked_group,
+    "signed_result": signed_result,
+    "signed_refusal": signed_refusal,
 }
 IN_FLIGHT = {"in_flight"}  # every other scenario must end with its workflow completed
 

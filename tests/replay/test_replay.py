@@ -35,6 +35,9 @@ EXPECTED = {
     "withdrawal",
     "refused_at_intake",
     "in_flight",
+    # Recorded after the signed-results-v1 patch (results rendered, signed and sealed).
+    "signed_result",
+    "signed_refusal",
 }
 
 

@@ -29,8 +29,8 @@ def schema_diff(engine: Engine) -> list[object]:
         return list(compare_metadata(ctx, SQLModel.metadata))
 
 
-def test_head_is_the_initial_revision():
-    assert head_revision() == "0001"
+def test_head_is_the_documents_revision():
+    assert head_revision() == "0002"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
 
@@ -58,7 +58,7 @@ def test_migrating_twice_is_a_no_op(engine):
         conn.execute(text("INSERT INTO dossier_sequences VALUES ('X', '250101', 7)"))
     migrate(engine)
     init_db(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
     with engine.connect() as conn:
         assert conn.execute(text("SELECT last_seq FROM dossier_sequences")).scalar_one() == 7
         assert conn.execute(text("SELECT count(*) FROM alembic_version")).scalar_one() == 1
@@ -70,7 +70,7 @@ def test_fresh_database_has_no_revision_until_migrated(tmp_path):
     try:
         assert current_revision(engine) is None
         migrate(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == head_revision()
     finally:
         engine.dispose()
 
@@ -79,7 +79,7 @@ def test_in_memory_sqlite_migrates():
     engine = make_engine("sqlite://")
     try:
         init_db(engine)
-        assert current_revision(engine) == "0001"
+        assert current_revision(engine) == head_revision()
         assert schema_diff(engine) == []
     finally:
         engine.dispose()
@@ -116,5 +116,34 @@ def test_concurrent_migrations_apply_once(engine):
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(worker, range(threads)))
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == head_revision()
     assert schema_diff(engine) == []
+
+
+def test_documents_revision_upgrades_and_downgrades_keeping_rows(engine):
+    """0001 -> 0002 keeps the HTML forms written before documents became files, and
+    0002 -> 0001 -> 0002 round-trips to the models' schema."""
+    from alembic import command
+
+    from store.db import alembic_config
+
+    url = engine.url.render_as_string(hide_password=False)
+    command.downgrade(alembic_config(url), "0001")
+    assert current_revision(engine) == "0001"
+    assert "filename" not in {c["name"] for c in inspect(engine).get_columns("documents")}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO documents (id, dossier_code, form, title, media_type, content,"
+                " sha256, created_at) VALUES ('D:1:form-01', 'D', '01', 'Giấy tiếp nhận',"
+                " 'text/html', '<p>x</p>', 'ab', '2026-11-20 01:00:00+00:00')"
+            )
+        )
+    command.upgrade(alembic_config(url), "head")
+    assert current_revision(engine) == "0002"
+    assert schema_diff(engine) == []
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT content, filename, size, source FROM documents WHERE id = 'D:1:form-01'")
+        ).one()
+    assert tuple(row) == ("<p>x</p>", "", 0, "form")

@@ -10,16 +10,19 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
 from activities.calendar import CalendarActivities
+from activities.documents import SigningActivities
 from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
 from motcua.temporal import DATA_CONVERTER
 from tests.factories import AGENCY, CENTRE, dossier_input, officer, synthetic_calendar
-from tests.harness import act, unique_code
+from tests.harness import act, documents_for_tests, unique_code
 from tests.upgrade.dossier_v2 import (
     RELEASE_PATCH,
     DossierWorkflowV2,
@@ -30,6 +33,16 @@ from workers.centre import WORKFLOW_RUNNER
 from workflows.dossier import DossierWorkflow
 
 
+def release_markers(history: WorkflowHistory) -> list[HistoryEvent]:
+    """The patch markers of the simulated release (not those of earlier patches)."""
+    return [
+        e
+        for e in history.events
+        if e.HasField("marker_recorded_event_attributes")
+        and RELEASE_PATCH.encode() in e.SerializeToString()
+    ]
+
+
 def release_workers(
     env: WorkflowEnvironment,
     engine: Engine,
@@ -37,7 +50,9 @@ def release_workers(
     pool: ThreadPoolExecutor,
     release: type = DossierWorkflowV2,
 ) -> list[Worker]:
-    read_model, calendar = ReadModelActivities(engine), CalendarActivities(None)
+    docs = documents_for_tests()
+    read_model, calendar = ReadModelActivities(engine, docs), CalendarActivities(None)
+    signing = SigningActivities(docs)
     return [
         # No sticky cache: the next release's worker picks the dossier up at once (the
         # time-skipping server would never time out a sticky queue of a stopped worker).
@@ -45,7 +60,11 @@ def release_workers(
             env.client,
             task_queue=task_queue,
             workflows=[release],
-            activities=[read_model.record_dossier_events, calendar.extend_calendar],
+            activities=[
+                read_model.record_dossier_events,
+                calendar.extend_calendar,
+                signing.seal_result,
+            ],
             activity_executor=pool,
             workflow_runner=WORKFLOW_RUNNER,
             max_cached_workflows=0,
@@ -53,7 +72,7 @@ def release_workers(
         Worker(
             env.client,
             task_queue=agency_task_queue(AGENCY),
-            activities=[AgencyActivities(engine, AGENCY).receive_handoff],
+            activities=[AgencyActivities(engine, AGENCY).receive_handoff, signing.sign_result],
             activity_executor=pool,
         ),
     ]
@@ -105,7 +124,7 @@ async def test_a_dossier_survives_an_upgrade_in_the_middle_of_its_life(
     # A dossier that met the patched point under release 1 keeps release 1's path there
     # for the rest of its life (Temporal decides a patch once per execution): no marker.
     history = await handle.fetch_history()
-    assert not [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
+    assert not release_markers(history)
     await patched.replay_workflow(history)
 
 
@@ -124,6 +143,5 @@ async def test_a_dossier_started_under_release_2_takes_the_new_path(
             await wait_for_step(handle, "appraisal")
             await handle.terminate("test finished")
     history = await handle.fetch_history()
-    markers = [e for e in history.events if e.HasField("marker_recorded_event_attributes")]
-    assert len(markers) == 1 and RELEASE_PATCH.encode() in markers[0].SerializeToString()
+    assert len(release_markers(history)) == 1
     assert [e for e in history.events if e.HasField("timer_started_event_attributes")]

@@ -9,10 +9,12 @@ Anchor week numbering: A = the anchor Monday; A+7 the next Monday, and so on.
 
 from __future__ import annotations
 
+import io
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from temporalio.client import WorkflowHandle
@@ -37,6 +39,7 @@ from tests.factories import (
 from tests.harness import (
     act,
     caught_up,
+    documents_for_tests,
     finish,
     refusal,
     running_workers,
@@ -53,6 +56,10 @@ RETURNER = officer("return_officer", CENTRE)
 
 # A "Tết" in the second week: Wednesday A+9 to Friday A+11 are days off.
 TET = [9, 10, 11]
+
+
+def pdf_text(pdf: bytes) -> str:
+    return "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
 
 
 async def go_to(env: WorkflowEnvironment, target: datetime) -> None:
@@ -134,8 +141,11 @@ async def test_happy_path_walks_every_step_to_the_returned_result(
         row = repository.get_dossier(sqlite_engine, code)
         assert row is not None and row.status == "returned" and row.status_code == 10
         assert row.appointment_at == local(a + timedelta(days=24), 17)
-        forms = [d.form for d in repository.list_documents(sqlite_engine, code)]
-        assert forms == ["01"]
+        docs = repository.list_documents(sqlite_engine, code)
+        # The receipt at intake, the signed result, the control slip at the end; the uploads.
+        assert [d.form for d in docs if d.source == "form"] == ["01", "06"]
+        assert [d.form for d in docs if d.source == "result"] == ["result"]
+        assert [d.filename for d in docs if d.source == "upload"] == ["don-de-nghi.pdf"]
         with session(sqlite_engine) as db:  # the agency's worker wrote its own receipt
             inbox = db.exec(
                 select(HandoffInboxRow).where(HandoffInboxRow.dossier_code == code)
@@ -273,8 +283,8 @@ async def test_supplement_at_intake_restarts_the_clock_from_zero(
         assert view.appointment_at == local(a + timedelta(days=29), 17)
         assert view.supplement_requests == 1
         await caught_up(sqlite_engine, handle)
-        forms = [d.form for d in repository.list_documents(sqlite_engine, handle.id)]
-        assert forms == ["02", "01"]
+        docs = repository.list_documents(sqlite_engine, handle.id)
+        assert [d.form for d in docs if d.source == "form"] == ["02", "01"]
         await finish(sqlite_engine, handle)
 
 
@@ -324,8 +334,9 @@ async def test_refusal_at_intake_closes_the_dossier(
         result = await handle.result()
         assert result.status is Status.NOT_RECEIVED and result.status_code == 3
         assert result.outcome == "not_received"
-        forms = [d.form for d in repository.list_documents(sqlite_engine, handle.id)]
-        assert forms == ["03"]
+        docs = repository.list_documents(sqlite_engine, handle.id)
+        # Never received: the refusal slip, and no control slip (nothing was processed).
+        assert [d.form for d in docs if d.source == "form"] == ["03"]
 
 
 async def test_refusal_after_appraisal_returns_a_refusal_notice(
@@ -335,8 +346,12 @@ async def test_refusal_after_appraisal_returns_a_refusal_notice(
         handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
         await received_and_handed_off(handle)
         view = await act(handle, "refuse", SPECIALIST, comment="Công trình vi phạm quy hoạch")
-        assert view.status is Status.PROCESSED and view.outcome == "refused"
-        assert view.current_step is not None and view.current_step.kind.value == "return"
+        assert view.outcome == "refused"
+        # The refusal decision is the result: the signer signs it before it is returned.
+        assert view.current_step is not None and view.current_step.kind.value == "signature"
+        view = await act(handle, "sign", SIGNER)
+        assert view.status is Status.PROCESSED and view.result is not None
+        assert not view.result.granted
         await act(handle, "return", RETURNER)
         result = await handle.result()
         assert result.status is Status.RETURNED and result.outcome == "refused"
@@ -359,8 +374,9 @@ async def test_withdrawal_before_the_decision_issues_the_stop_notice(
         ]
         docs = repository.list_documents(sqlite_engine, handle.id)
         stop = [d for d in docs if d.form == "05"]
-        assert len(stop) == 1 and "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in stop[0].content
-        assert "Tôi không còn nhu cầu" in stop[0].content
+        assert len(stop) == 1
+        text = pdf_text(documents_for_tests().store.get(stop[0].sha256))
+        assert "THÔNG BÁO DỪNG GIẢI QUYẾT HỒ SƠ" in text and "Tôi không còn nhu cầu" in text
 
 
 async def test_withdrawal_after_the_decision_is_refused(

@@ -27,7 +27,14 @@ from tests.factories import (
     procedure,
     synthetic_calendar,
 )
-from tests.harness import act, running_workers, start_dossier, state, unique_code
+from tests.harness import (
+    act,
+    documents_for_tests,
+    running_workers,
+    start_dossier,
+    state,
+    unique_code,
+)
 from workers.agency import agency_worker
 from workflows.dossier import DossierWorkflow
 
@@ -243,7 +250,9 @@ async def test_an_agency_worker_that_is_down_delays_only_its_part(
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(4) as pool:
-            async with agency_worker(ts_env.client, OTHER_AGENCY, sqlite_engine, pool):
+            async with agency_worker(
+                ts_env.client, OTHER_AGENCY, sqlite_engine, pool, documents_for_tests()
+            ):
                 view = await until(
                     handle,
                     lambda v: v.children[1].acknowledged_at,

@@ -1,0 +1,229 @@
+"""Documents: a dossier's files (forms, the signed result, uploads), downloads with
+access control, the tracking book, and verification of a PDF anyone holds."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from activities.documents import issuers_for
+from activities.forms import BookRow, render_control_slip, render_tracking_book
+from api.auth import CurrentPrincipal
+from api.deps import Context, record_user
+from api.errors import ERROR_RESPONSES, ApiError
+from api.routes.dossiers import _visible_state, readable_record
+from api.schemas import DocumentOut, DocumentsOut
+from domain.calendar import VIETNAM_TZ
+from domain.catalog import Role
+from domain.dossier import Event, Status
+from motcua.docstore import DocumentNotFound, sniff_media_type
+from motcua.verification import DocumentVerification, verify_document
+from store import repository
+from store.models import DocumentRow
+
+router = APIRouter(tags=["documents"], responses=ERROR_RESPONSES)
+authenticated = [Depends(record_user)]
+
+PDF = "application/pdf"
+MAX_VERIFY_BYTES = 20 * 1024 * 1024
+PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _out(row: DocumentRow) -> DocumentOut:
+    return DocumentOut(
+        id=row.id,
+        dossier_code=row.dossier_code,
+        form=row.form,
+        source=row.source,
+        title=row.title,
+        filename=row.filename or f"{row.id.replace(':', '-')}.html",
+        media_type=row.media_type or "application/octet-stream",
+        size=row.size or len(row.content.encode()),
+        sha256=row.sha256,
+        signers=row.signers or [],
+        created_at=row.created_at,
+        event_id=row.event_id,
+        href=f"/v1/dossiers/{row.dossier_code}/documents/{quote(row.id, safe='')}",
+    )
+
+
+def _attachment(content: bytes, media_type: str, filename: str) -> Response:
+    return Response(
+        content=content,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(filename)}",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.get(
+    "/dossiers/{code}/documents",
+    response_model=DocumentsOut,
+    dependencies=authenticated,
+    summary="The dossier's documents: forms 01–07, the signed result, the uploads "
+    "(and a linked group's sub-dossiers' results)",
+)
+async def list_documents(code: str, principal: CurrentPrincipal, ctx: Context) -> DocumentsOut:
+    if not await readable_record(ctx, code, principal):
+        return DocumentsOut(code=code, documents=[])
+    rows = await asyncio.to_thread(
+        repository.list_documents, ctx.engine, code, with_sub_dossiers=True
+    )
+    return DocumentsOut(code=code, documents=[_out(r) for r in rows])
+
+
+@router.get(
+    "/dossiers/{code}/documents/{document_id}",
+    dependencies=authenticated,
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}, "description": "the file"}},
+    summary="Download one document (whoever may read the dossier)",
+)
+async def download_document(
+    code: str, document_id: str, principal: CurrentPrincipal, ctx: Context
+) -> Response:
+    row = await asyncio.to_thread(repository.get_document, ctx.engine, document_id)
+    if row is None or not (row.dossier_code == code or row.dossier_code.startswith(f"{code}.")):
+        raise ApiError(404, "not_found", f"dossier {code} has no document {document_id}")
+    await readable_record(ctx, code, principal)
+    if row.content and not row.size:
+        # Revision 0001 kept forms as HTML in the row itself.
+        return _attachment(row.content.encode(), "text/html; charset=utf-8", _out(row).filename)
+    try:
+        content = await asyncio.to_thread(ctx.documents.get, row.sha256)
+    except DocumentNotFound:
+        raise ApiError(
+            503,
+            "unavailable",
+            f"the file of document {document_id} (sha256 {row.sha256}) is not in this "
+            "API's document store; is MOTCUA_DOCUMENT_STORE shared with the workers?",
+        ) from None
+    media_type = (
+        row.media_type or sniff_media_type(content, row.filename) or "application/octet-stream"
+    )
+    return _attachment(content, media_type, _out(row).filename)
+
+
+@router.get(
+    "/dossiers/{code}/control-slip",
+    dependencies=authenticated,
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}, "description": "Form 06 as of now"}},
+    summary="The process control slip (Form 06) as of now: every hand-over so far",
+)
+async def control_slip(code: str, principal: CurrentPrincipal, ctx: Context) -> Response:
+    view = await _visible_state(ctx, code, principal)
+    rows = await asyncio.to_thread(repository.list_events, ctx.engine, code)
+    events = [Event.model_validate(r.model_dump()) for r in rows]
+    rendered = await asyncio.to_thread(
+        render_control_slip,
+        view,
+        events,
+        issuers_for(ctx.catalog, ctx.settings),
+        datetime.now(UTC),
+    )
+    return _attachment(rendered.pdf, PDF, rendered.filename)
+
+
+def _period(value: str) -> tuple[datetime, datetime, str]:
+    m = PERIOD.match(value)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ApiError(422, "invalid", f"period: '{value}' is not a month like 2026-11")
+    year, month = int(m.group(1)), int(m.group(2))
+    start = date(year, month, 1)
+    end = date(year + month // 12, month % 12 + 1, 1)
+    tz = ZoneInfo(VIETNAM_TZ)
+    return (
+        datetime.combine(start, time(0), tz),
+        datetime.combine(end, time(0), tz),
+        f"tháng {month:02d}/{year}",
+    )
+
+
+@router.get(
+    "/agencies/{agency}/tracking-book",
+    dependencies=authenticated,
+    response_class=Response,
+    responses={200: {"content": {PDF: {}}, "description": "Form 07 for the month"}},
+    summary="The tracking book (Form 07): every dossier the agency received in a month",
+)
+async def tracking_book(
+    agency: str,
+    principal: CurrentPrincipal,
+    ctx: Context,
+    period: Annotated[str, Query(description="the month, YYYY-MM")],
+) -> Response:
+    if agency not in ctx.catalog.agencies:
+        raise ApiError(404, "not_found", f"no agency {agency} in the catalog")
+    if not (
+        principal.has(Role.AUDITOR)
+        or principal.has(Role.ADMIN)
+        or (principal.agency == agency and principal.roles)
+    ):
+        raise ApiError(
+            403, "forbidden", f"the tracking book of {agency} is for its officers and auditors"
+        )
+    start, end, label = _period(period)
+    dossiers = await asyncio.to_thread(
+        repository.received_by_agency, ctx.engine, agency, start, end
+    )
+    rows = [
+        BookRow(
+            code=d.code,
+            procedure_name=d.procedure_name,
+            applicant_name=d.applicant_name,
+            received_at=d.received_at or d.submitted_at,
+            appointment_at=d.appointment_at,
+            returned_at=d.closed_at,
+            status_label=Status(d.status).label_vi,
+            note="Quá hạn" if d.overdue else "",
+        )
+        for d in dossiers
+    ]
+    rendered = await asyncio.to_thread(
+        render_tracking_book,
+        agency,
+        rows,
+        label,
+        issuers_for(ctx.catalog, ctx.settings),
+        datetime.now(UTC),
+    )
+    return _attachment(rendered.pdf, PDF, rendered.filename)
+
+
+@router.post(
+    "/verify",
+    response_model=DocumentVerification,
+    summary="Verify a PDF: is it signed, by whom, is the chain trusted, is it untouched, "
+    "and is it a document motcua issued for a dossier (public: no token needed)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "the PDF's bytes (sent as application/pdf or application/octet-stream)",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                PDF: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    },
+)
+async def verify(request: Request, ctx: Context) -> DocumentVerification:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_VERIFY_BYTES:
+        raise ApiError(413, "too_large", f"the file is over {MAX_VERIFY_BYTES:,} bytes")
+    body = await request.body()
+    if len(body) > MAX_VERIFY_BYTES:
+        raise ApiError(413, "too_large", f"the file is over {MAX_VERIFY_BYTES:,} bytes")
+    if not body:
+        raise ApiError(
+            422, "invalid", "send the PDF as the request body (Content-Type: application/pdf)"
+        )
+    return await asyncio.to_thread(verify_document, body, ctx.trust_roots, ctx.engine)
