@@ -220,6 +220,11 @@ def dev(
     if api_port is not None:
         updates["api_port"] = api_port
     settings = settings.model_copy(update=updates)
+    if settings.api_port in (temporal_port, temporal_port + 1000):
+        raise _fail(
+            f"--api-port {settings.api_port} is the Temporal dev server's "
+            f"{'frontend' if settings.api_port == temporal_port else 'web UI'} port; choose another"
+        )
     try:
         asyncio.run(
             run_dev_stack(
@@ -230,7 +235,7 @@ def dev(
                 say=typer.echo,
             )
         )
-    except (DevServerError, OSError) as exc:
+    except (DevServerError, OSError, RuntimeError) as exc:
         raise _fail(str(exc), 1) from None
 
 

@@ -75,19 +75,11 @@ async def run_demo(service: DossierService, say: Callable[[str], None] = print) 
     procedure = catalog.procedure(DEMO_PROCEDURE)
     centre = service.settings.centre_agency
     police = procedure.competent_agency
-    intake = Actor(
-        id="tnhs-01", name="Trần Thị Bình (tiếp nhận)", role=Role.INTAKE_OFFICER, agency=centre
-    )
-    specialist = Actor(
-        id="ca-cv-07", name="Lê Văn Cường (cán bộ nghiệp vụ)", role=Role.SPECIALIST, agency=police
-    )
-    leader = Actor(
-        id="ca-ld-02", name="Phạm Minh Đức (lãnh đạo phòng)", role=Role.LEADER, agency=police
-    )
-    signer = Actor(id="ca-ky-01", name="Hoàng Văn Em (người ký)", role=Role.SIGNER, agency=police)
-    returner = Actor(
-        id="tkq-03", name="Ngô Thị Phương (trả kết quả)", role=Role.RETURN_OFFICER, agency=centre
-    )
+    intake = Actor(id="tnhs-01", name="Trần Thị Bình", role=Role.INTAKE_OFFICER, agency=centre)
+    specialist = Actor(id="ca-cv-07", name="Lê Văn Cường", role=Role.SPECIALIST, agency=police)
+    leader = Actor(id="ca-ld-02", name="Phạm Minh Đức", role=Role.LEADER, agency=police)
+    signer = Actor(id="ca-ky-01", name="Hoàng Văn Em", role=Role.SIGNER, agency=police)
+    returner = Actor(id="tkq-03", name="Ngô Thị Phương", role=Role.RETURN_OFFICER, agency=centre)
 
     say(f"Thủ tục: {procedure.name} ({procedure.code}), thời hạn {procedure.statutory_time}")
     say(

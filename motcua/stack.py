@@ -104,7 +104,19 @@ async def api_serving(
         app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="on"
     )
     server = _embedded_server_class()(config)
-    task = asyncio.create_task(server.serve())
+
+    async def serve() -> None:
+        # uvicorn exits the process (SystemExit) when it cannot bind; a SystemExit in a
+        # task would escape the event loop past every cleanup, orphaning the dev server.
+        try:
+            await server.serve()
+        except SystemExit:
+            raise RuntimeError(
+                f"the API could not listen on {settings.api_host}:{settings.api_port} "
+                "(is the port taken? choose another with --api-port)"
+            ) from None
+
+    task = asyncio.create_task(serve())
     while not server.started:
         if task.done():
             task.result()  # re-raise why it could not start (port taken, ...)

@@ -255,7 +255,13 @@ async def signed_refusal(service: DossierService) -> str:
         await act(service, code, Action.REJECT, LEADER, comment="Không đủ điều kiện cấp Phiếu")
         view = await act(service, code, Action.SIGN, SIGNER)
         assert view.result is not None and not view.result.granted
-        await act(service, code, Action.RETURN, RETURNER, data={"channel": "post"})
+        await act(
+            service,
+            code,
+            Action.RETURN,
+            RETURNER,
+            data={"channel": "post", "tracking_number": "EMS0001VN"},
+        )
         return await settle(service, code)
 
 

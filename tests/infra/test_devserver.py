@@ -70,3 +70,35 @@ def test_dev_server_persists_and_registers_search_attributes(tmp_path: Path) -> 
     with pytest.raises(DevServerError, match="type conflict"):
         DevServer(tmp_path, port=port, ui=False, search_attributes={"Escalated": "Keyword"}).start()
     assert not is_port_open("127.0.0.1", port)
+
+
+def test_motcua_dev_with_its_api_port_taken_fails_and_stops_the_dev_server(
+    tmp_path: Path,
+) -> None:
+    """An API port in use: `motcua dev` exits 1 saying so, and takes its Temporal dev
+    server down with it (uvicorn's SystemExit used to escape the loop and orphan it)."""
+    import socket
+    import subprocess
+    import sys
+
+    temporal_port = find_free_port()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        api_port = busy.getsockname()[1]
+        motcua = Path(sys.executable).parent / "motcua"
+        proc = subprocess.run(
+            [str(motcua), "dev", "--state-dir", str(tmp_path), "--temporal-port",
+             str(temporal_port), "--api-port", str(api_port), "--exit-after-demo"],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"could not listen on 127.0.0.1:{api_port}" in proc.stderr
+    assert not is_port_open("127.0.0.1", temporal_port)
+
+    proc = subprocess.run(
+        [str(motcua), "dev", "--state-dir", str(tmp_path), "--temporal-port", "7300",
+         "--api-port", "8300"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "web UI port" in proc.stderr

@@ -7,10 +7,13 @@ that fails is retried, then handed back to the signer with the reason."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from pypdf import PdfReader
@@ -88,7 +91,7 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
         assert result is not None and result.granted and result.sealed_by == CENTRE
         assert result.signer_id == "ky-01" and result.signing_agency == AGENCY
         assert result.signatures == ["ChuKyNguoiKy", "DauCoQuan"]
-        await act(handle, "return", RETURNER, data={"channel": "post", "received_by": "Bưu điện"})
+        await act(handle, "return", RETURNER, data={"channel": "post", "tracking_number": "EMS1VN"})
         await handle.result()
 
     code = handle.id
@@ -100,6 +103,19 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
         ("seal", CENTRE, None),
     ]
     assert report.dossier_code == code and report.document == "result"
+    # ... and pyHanko's own validator, run as a separate program, agrees.
+    path = docs.store.path(result.sha256)  # type: ignore[attr-defined]
+    root = pki_manifest_for_tests().parent / "root.pem"
+    validate = [str(Path(sys.executable).parent / "pyhanko"), "sign", "validate"]
+    flags = ["--no-revocation-check", "--trust-replace", "--trust", str(root)]
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [*validate, *flags, "--executive-summary", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(":VALID") == 2
     assert "GIẤY PHÉP XÂY DỰNG" in text_of(pdf).upper() or result.title in text_of(pdf)
 
     events = repository.list_events(sqlite_engine, code)
@@ -110,7 +126,9 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
     signed = next(e for e in events if e.kind == "sign")
     assert signed.data["sha256"] == result.sha256
     returned = next(e for e in events if e.kind == "return")
-    assert returned.data["channel"] == "post" and returned.data["received_by"] == "Bưu điện"
+    assert returned.data["channel"] == "post" and returned.data["tracking_number"] == "EMS1VN"
+    assert returned.data["address"] == "Hạ Long, Quảng Ninh"  # the applicant's, by default
+    assert returned.data["sha256"] == result.sha256  # which file was handed over
 
     rows = {d.id: d for d in repository.list_documents(sqlite_engine, code)}
     assert rows[f"{code}:result"].sha256 == result.sha256
