@@ -18,7 +18,7 @@ from api.auth import TokenVerifier
 from api.deps import AppContext
 from api.errors import error_json, install_error_handlers
 from api.ratelimit import RateLimiter
-from api.routes import documents, dossiers, payments, procedures, public
+from api.routes import audit, documents, dossiers, payments, procedures, public
 from domain.catalog import Catalog, load_catalog
 from motcua.docstore import open_document_store
 from motcua.service import DossierService
@@ -130,6 +130,7 @@ def create_app(
     v1.include_router(procedures.router)
     v1.include_router(dossiers.router)
     v1.include_router(documents.router)
+    v1.include_router(audit.router)
     v1.include_router(public.router)
     v1.include_router(payments.router)
     app.include_router(v1)

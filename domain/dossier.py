@@ -7,7 +7,9 @@ pydantic data converter and are never SQL table classes.
 
 from __future__ import annotations
 
-from datetime import datetime
+import hashlib
+import json
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -203,6 +205,20 @@ class Event(BaseModel):
     status_after: Status | None = None
     comment: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
+    prev_hash: str = Field(default="", description="hash of the dossier's previous event")
+    hash: str = Field(
+        default="", description="SHA-256 over this event's content and prev_hash (a hash chain)"
+    )
+
+    def content_hash(self, prev_hash: str) -> str:
+        """The chain hash of this event after `prev_hash`: SHA-256 of its canonical JSON
+        (every field but the two hashes, the instant in UTC, keys sorted) and prev_hash.
+        Computed the same way by the workflow when it emits the event and by an auditor
+        from a read-model row, so an edited row no longer matches."""
+        content = self.model_dump(mode="json", exclude={"hash", "prev_hash", "at"})
+        content["at"] = self.at.astimezone(UTC).isoformat()
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
 
 
 class Ledger(BaseModel):
@@ -381,6 +397,7 @@ class DossierState(BaseModel):
     children: list[ChildRun] = Field(default_factory=list)
     event_seq: int = 0
     decision_note: str = ""  # the approval's or refusal's text, printed on the result
+    chain_head: str = ""  # hash of the last event (the read model's chain must end here)
     issuing: Issuing | None = None
     result: ResultDocument | None = None
     signing_failures: int = 0
@@ -465,6 +482,9 @@ class DossierView(BaseModel):
     )
     result: ResultDocument | None = Field(
         default=None, description="the signed, sealed result document, once issued"
+    )
+    chain_head: str = Field(
+        default="", description="hash of the last event: where the read model's chain must end"
     )
 
 

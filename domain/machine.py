@@ -1439,7 +1439,10 @@ class DossierMachine:
             status_after=self.s.status,
             comment=comment,
             data=data or {},
+            prev_hash=self.s.chain_head,
         )
+        event.hash = event.content_hash(self.s.chain_head)
+        self.s.chain_head = event.hash
         self._new_events.append(event)
         return event
 
@@ -1528,4 +1531,5 @@ class DossierMachine:
             applicant_account=self.inp.applicant.account,
             issuing=s.issuing,
             result=s.result,
+            chain_head=s.chain_head,
         )

@@ -77,6 +77,11 @@ class Settings(BaseSettings):
         description="how long a sign/approve request waits for the signature before answering "
         "202 (signing goes on in the workflow)",
     )
+    archive_interval_seconds: float = Field(
+        default=60,
+        description="how often the centre's worker archives closed dossier histories "
+        "(0 turns the archiver off)",
+    )
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, description="largest uploaded file")
     upload_media_types: list[str] = Field(
         default=[

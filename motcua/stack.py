@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from activities.documents import DocumentServices
 from domain.catalog import Catalog, load_catalog
+from motcua.audit.archive import archive_forever
 from motcua.devserver import DevServer
 from motcua.settings import Settings
 from motcua.temporal import connect
@@ -50,6 +51,12 @@ async def workers_running(
                 await stack.enter_async_context(
                     agency_worker(client, code, engine, executor, docs, settings.calendar_overrides)
                 )
+            if centre and settings.archive_interval_seconds > 0:
+                # Closed histories outlive Temporal's retention in motcua's own archive.
+                archiver = asyncio.create_task(
+                    archive_forever(client, engine, docs.store, settings.archive_interval_seconds)
+                )
+                stack.callback(archiver.cancel)
             yield
     finally:
         executor.shutdown(wait=True, cancel_futures=False)

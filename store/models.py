@@ -74,6 +74,10 @@ class EventRow(SQLModel, table=True):
     status_after: str | None = None
     comment: str = Field(default="", sa_type=Text)
     data: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # The hash chain (computed by the workflow as it emits the event): an edited row no
+    # longer matches its hash, a removed one breaks the next row's prev_hash.
+    prev_hash: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    hash: str = Field(default="", sa_column_kwargs={"server_default": ""})
 
 
 class RefusedAttemptRow(SQLModel, table=True):
@@ -222,13 +226,52 @@ class ProcedureRow(SQLModel, table=True):
     definition: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
 
 
+class HistoryArchiveRow(SQLModel, table=True):
+    """One run of a dossier's Temporal history, kept after Temporal's retention deletes
+    it: the JSON is in the document store under `sha256`. Append-only (a trigger refuses
+    UPDATE and DELETE)."""
+
+    __tablename__ = "history_archive"
+    __table_args__ = (UniqueConstraint("workflow_id", "run_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workflow_id: str = Field(index=True)  # the dossier code
+    run_id: str
+    status: str  # completed, continued_as_new, terminated, ...
+    started_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    events: int
+    sha256: str
+    size: int
+    archived_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuditLogRow(SQLModel, table=True):
+    """Every read an auditor makes (API or CLI): who, through what, what, when.
+    Append-only (a trigger refuses UPDATE and DELETE)."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=UTCDateTime, index=True)
+    actor_id: str = Field(index=True)
+    actor_name: str = ""
+    roles: list[str] = Field(default_factory=list, sa_type=JSONType)
+    application: str  # "api", "cli"
+    action: str  # "history", "verify", "replay", "timeline", "trail", ...
+    dossier_code: str | None = Field(default=None, index=True)
+    detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+
+
 __all__ = [
     "AgencyRow",
+    "AuditLogRow",
     "DocumentRow",
     "DossierRow",
     "DossierSequenceRow",
     "EventRow",
     "HandoffInboxRow",
+    "HistoryArchiveRow",
     "IdempotencyKeyRow",
     "OutboxRow",
     "ProcedureRow",

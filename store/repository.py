@@ -40,11 +40,13 @@ from domain.dossier import Event
 from store.db import SQLITE_BEGIN_OPTION
 from store.models import (
     AgencyRow,
+    AuditLogRow,
     DocumentRow,
     DossierRow,
     DossierSequenceRow,
     EventRow,
     HandoffInboxRow,
+    HistoryArchiveRow,
     IdempotencyKeyRow,
     OutboxRow,
     ProcedureRow,
@@ -820,3 +822,74 @@ def list_procedures(engine: Engine) -> list[ProcedureRow]:
         engine,
         sm_select(ProcedureRow).order_by(col(ProcedureRow.code), col(ProcedureRow.version)),
     )
+
+
+# --------------------------------------------------------------------------- audit
+
+
+def archive_run(engine: Engine, row: HistoryArchiveRow) -> bool:
+    """Record an archived history run; False if that run was archived already."""
+    values = row.model_dump(exclude={"id"})
+
+    def work(conn: Connection) -> bool:
+        stmt = _insert(conn, HistoryArchiveRow).values(**values)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["workflow_id", "run_id"])
+        return bool(conn.execute(stmt).rowcount)
+
+    return _write(engine, work)
+
+
+def archived_runs(engine: Engine, code: str) -> list[HistoryArchiveRow]:
+    """A dossier's archived runs, first run first."""
+    return _read(
+        engine,
+        sm_select(HistoryArchiveRow)
+        .where(HistoryArchiveRow.workflow_id == code)
+        .order_by(col(HistoryArchiveRow.started_at), col(HistoryArchiveRow.id)),
+    )
+
+
+def archived_run_ids(engine: Engine, run_ids: Iterable[str]) -> set[str]:
+    ids = list(run_ids)
+    if not ids:
+        return set()
+    rows = _read(
+        engine,
+        sm_select(HistoryArchiveRow.run_id).where(col(HistoryArchiveRow.run_id).in_(ids)),
+    )
+    return set(rows)
+
+
+def log_audit_read(engine: Engine, row: AuditLogRow) -> None:
+    """Append one auditor's read to the audit log."""
+    values = row.model_dump(exclude={"id"})
+    _write(engine, lambda conn: conn.execute(_insert(conn, AuditLogRow).values(**values)))
+
+
+def audit_log(engine: Engine, *, dossier_code: str | None = None) -> list[AuditLogRow]:
+    stmt = sm_select(AuditLogRow)
+    if dossier_code is not None:
+        stmt = stmt.where(AuditLogRow.dossier_code == dossier_code)
+    return _read(engine, stmt.order_by(col(AuditLogRow.at), col(AuditLogRow.id)))
+
+
+def dossier_codes(
+    engine: Engine,
+    *,
+    procedure: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    overdue: bool | None = None,
+) -> list[str]:
+    """Codes of the dossiers of a procedure and/or submitted in a period (and overdue, if
+    asked), oldest first."""
+    stmt = sm_select(DossierRow.code)
+    if overdue is not None:
+        stmt = stmt.where(DossierRow.overdue == overdue)
+    if procedure is not None:
+        stmt = stmt.where(DossierRow.procedure_code == procedure)
+    if since is not None:
+        stmt = stmt.where(col(DossierRow.submitted_at) >= since)
+    if until is not None:
+        stmt = stmt.where(col(DossierRow.submitted_at) < until)
+    return _read(engine, stmt.order_by(col(DossierRow.submitted_at), col(DossierRow.code)))

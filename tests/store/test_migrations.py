@@ -29,8 +29,8 @@ def schema_diff(engine: Engine) -> list[object]:
         return list(compare_metadata(ctx, SQLModel.metadata))
 
 
-def test_head_is_the_documents_revision():
-    assert head_revision() == "0002"
+def test_head_is_the_audit_revision():
+    assert head_revision() == "0003"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
 
@@ -140,10 +140,28 @@ def test_documents_revision_upgrades_and_downgrades_keeping_rows(engine):
             )
         )
     command.upgrade(alembic_config(url), "head")
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == head_revision()
     assert schema_diff(engine) == []
     with engine.connect() as conn:
         row = conn.execute(
             text("SELECT content, filename, size, source FROM documents WHERE id = 'D:1:form-01'")
         ).one()
     assert tuple(row) == ("<p>x</p>", "", 0, "form")
+
+
+@pytest.mark.parametrize("table", ["history_archive", "audit_log"])
+def test_archive_and_audit_log_are_append_only(engine, table):
+    row = {
+        "history_archive": "(workflow_id, run_id, status, started_at, events, sha256, size,"
+        " archived_at) VALUES ('D', 'r1', 'completed', '2026-11-20 01:00:00+00:00', 5, 'ab',"
+        " 10, '2026-11-21 01:00:00+00:00')",
+        "audit_log": "(at, actor_id, actor_name, roles, application, action, detail) VALUES"
+        " ('2026-11-20 01:00:00+00:00', 'kt-01', '', '[]', 'cli', 'history', '{}')",
+    }[table]
+    with engine.begin() as conn:
+        conn.execute(text(f"INSERT INTO {table} {row}"))
+    for statement in (f"UPDATE {table} SET id = id + 100", f"DELETE FROM {table}"):
+        with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+            conn.execute(text(statement))
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 1

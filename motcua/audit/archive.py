@@ -1,0 +1,156 @@
+"""Dossier histories kept beyond Temporal's retention.
+
+Temporal deletes a closed run's history after the namespace's retention (72 hours by
+default); auditors come years later. Every closed run of a DossierWorkflow (completed,
+continued as new, terminated, ...) is archived: its history JSON goes into the document
+store under its SHA-256 and a row in the append-only `history_archive` table names it.
+`archive_closed` sweeps Temporal's visibility for runs not archived yet (the centre's
+worker runs it every `MOTCUA_ARCHIVE_INTERVAL_SECONDS`; `motcua audit archive` once).
+`load_histories` gives every run of a dossier, from the archive and from Temporal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from sqlalchemy.engine import Engine
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.service import RPCError
+
+from motcua.docstore import DocumentStore
+from store import repository
+from store.models import HistoryArchiveRow
+
+log = logging.getLogger(__name__)
+
+CLOSED = 'WorkflowType = "DossierWorkflow" AND ExecutionStatus != "Running"'
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a dossier's workflow, and where its history came from."""
+
+    run_id: str
+    status: str
+    started_at: datetime
+    history: WorkflowHistory
+    source: Literal["archive", "temporal"]
+    sha256: str | None = None
+
+
+def _status(value: WorkflowExecutionStatus | None) -> str:
+    return value.name.lower() if value is not None else "unknown"
+
+
+async def archive_run(
+    client: Client, engine: Engine, store: DocumentStore, workflow_id: str, run_id: str
+) -> bool:
+    """Archive one closed run (a no-op if it is archived already)."""
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    described = await handle.describe()
+    if described.status is WorkflowExecutionStatus.RUNNING:
+        raise ValueError(f"{workflow_id} run {run_id} is still running; archive closed runs")
+    history = await handle.fetch_history()
+    data = history.to_json().encode()
+    sha = await asyncio.to_thread(store.put, data)
+    row = HistoryArchiveRow(
+        workflow_id=workflow_id,
+        run_id=run_id,
+        status=_status(described.status),
+        started_at=described.start_time,
+        closed_at=described.close_time,
+        events=len(history.events),
+        sha256=sha,
+        size=len(data),
+        archived_at=datetime.now(UTC),
+    )
+    return await asyncio.to_thread(repository.archive_run, engine, row)
+
+
+async def archive_closed(
+    client: Client, engine: Engine, store: DocumentStore, *, query: str = CLOSED
+) -> int:
+    """Archive every closed dossier run Temporal still has and the archive has not;
+    returns how many were archived now."""
+    pending: list[tuple[str, str]] = []
+    async for wf in client.list_workflows(query):
+        pending.append((wf.id, wf.run_id))
+    done = await asyncio.to_thread(repository.archived_run_ids, engine, [r for _, r in pending])
+    archived = 0
+    for workflow_id, run_id in pending:
+        if run_id in done:
+            continue
+        if await archive_run(client, engine, store, workflow_id, run_id):
+            archived += 1
+    return archived
+
+
+async def archive_forever(
+    client: Client, engine: Engine, store: DocumentStore, interval: float
+) -> None:
+    """The centre worker's archiver: a sweep every `interval` seconds, errors logged."""
+    while True:
+        try:
+            n = await archive_closed(client, engine, store)
+            if n:
+                log.info("archived %d dossier history run(s)", n)
+        except Exception:
+            log.exception("history archive sweep failed; retrying in %.0f s", interval)
+        await asyncio.sleep(interval)
+
+
+async def load_histories(
+    client: Client | None, engine: Engine, store: DocumentStore, code: str
+) -> list[Run]:
+    """Every run of the dossier's workflow, first run first: archived runs from the
+    archive (verified against their hash), the others from Temporal while it has them."""
+    runs: dict[str, Run] = {}
+    for row in await asyncio.to_thread(repository.archived_runs, engine, code):
+        data = await asyncio.to_thread(store.get, row.sha256)
+        history = WorkflowHistory.from_json(code, data.decode())
+        runs[row.run_id] = Run(
+            row.run_id, row.status, row.started_at, history, "archive", row.sha256
+        )
+    if client is not None:
+        try:
+            async for wf in client.list_workflows(f'WorkflowId = "{_quoted(code)}"'):
+                if wf.run_id in runs:
+                    continue
+                history = await client.get_workflow_handle(code, run_id=wf.run_id).fetch_history()
+                runs[wf.run_id] = Run(
+                    wf.run_id, _status(wf.status), wf.start_time, history, "temporal"
+                )
+        except RPCError as exc:
+            log.warning("Temporal did not answer for %s (%s): archive only", code, exc)
+    return sorted(runs.values(), key=lambda r: r.started_at)
+
+
+def _quoted(code: str) -> str:
+    if '"' in code or "\\" in code:
+        raise ValueError(f"not a dossier code: {code!r}")
+    return code
+
+
+def export(code: str, runs: list[Run]) -> dict[str, Any]:
+    """The export format: the dossier's runs in order, each with its full history."""
+    return {
+        "dossier_code": code,
+        "exported_at": datetime.now(UTC).isoformat(),
+        "runs": [
+            {
+                "run_id": r.run_id,
+                "status": r.status,
+                "started_at": r.started_at.isoformat(),
+                "source": r.source,
+                "sha256": r.sha256,
+                "events": len(r.history.events),
+                "history": json.loads(r.history.to_json()),
+            }
+            for r in runs
+        ],
+    }

@@ -1,0 +1,217 @@
+"""What an auditor can ask of any dossier, however old: its whole history (from
+Temporal or the archive), a replay against today's code, the proof that the read
+model's record is the workflow's, the signatures on its documents, its timeline and
+who was late. Every question is itself logged (append-only `audit_log`)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from motcua.audit.archive import Run, export, load_histories
+from motcua.audit.history import DossierRecord, decode, events_of
+from motcua.audit.integrity import IntegrityReport, verify_record
+from motcua.audit.replay import RunReplay, replay_history
+from motcua.audit.timeline import DelayAttribution, StepRecord, control_slip, delay_attribution
+from motcua.docstore import DocumentNotFound, DocumentStore
+from motcua.verification import DocumentVerification, verify_document
+from store import repository
+from store.models import AuditLogRow
+
+
+class NoHistory(LookupError):
+    pass
+
+
+class DossierReplay(BaseModel):
+    dossier_code: str
+    deterministic: bool
+    runs: list[RunReplay]
+
+
+class DocumentCheck(BaseModel):
+    document_id: str
+    form: str
+    title: str
+    verification: DocumentVerification | None
+    problem: str | None = None
+
+
+class DossierVerification(BaseModel):
+    dossier_code: str
+    intact: bool
+    record: IntegrityReport
+    documents: list[DocumentCheck]
+
+
+class LateReport(BaseModel):
+    """Planned against actual for every step, and who made the dossier late (if it was)."""
+
+    dossier_code: str
+    steps: list[StepRecord]
+    delay: DelayAttribution | None
+
+
+class BulkReplay(BaseModel):
+    checked: int
+    deterministic: int
+    failed: list[DossierReplay]
+    without_history: list[str]
+
+
+@dataclass
+class Auditor:
+    """Who is asking, for the audit log."""
+
+    id: str
+    name: str = ""
+    roles: list[str] = field(default_factory=lambda: ["auditor"])
+    application: str = "api"
+
+
+@dataclass
+class AuditService:
+    client: Client | None
+    engine: Engine
+    store: DocumentStore
+    trust_roots: list[Any]
+
+    async def log(self, who: Auditor, action: str, code: str | None, **detail: Any) -> None:
+        row = AuditLogRow(
+            at=datetime.now(UTC),
+            actor_id=who.id,
+            actor_name=who.name,
+            roles=who.roles,
+            application=who.application,
+            action=action,
+            dossier_code=code,
+            detail=detail,
+        )
+        await asyncio.to_thread(repository.log_audit_read, self.engine, row)
+
+    async def runs(self, code: str) -> list[Run]:
+        runs = await load_histories(self.client, self.engine, self.store, code)
+        if not runs:
+            raise NoHistory(f"no history of dossier {code}: not in Temporal, not in the archive")
+        return runs
+
+    async def record(self, code: str) -> DossierRecord:
+        return decode([r.history for r in await self.runs(code)])
+
+    async def export(self, code: str) -> dict[str, Any]:
+        return export(code, await self.runs(code))
+
+    async def replay(self, code: str) -> DossierReplay:
+        results = [
+            await replay_history(r.history, run_id=r.run_id, source=r.source)
+            for r in await self.runs(code)
+        ]
+        return DossierReplay(
+            dossier_code=code,
+            deterministic=all(r.deterministic for r in results),
+            runs=results,
+        )
+
+    async def replay_many(
+        self,
+        *,
+        procedure: str | None,
+        since: datetime | None,
+        until: datetime | None = None,
+        progress: Callable[[int, int, DossierReplay | None, str], None] | None = None,
+    ) -> BulkReplay:
+        codes = await asyncio.to_thread(
+            repository.dossier_codes, self.engine, procedure=procedure, since=since, until=until
+        )
+        report = BulkReplay(checked=0, deterministic=0, failed=[], without_history=[])
+        for i, code in enumerate(codes, start=1):
+            result: DossierReplay | None = None
+            try:
+                result = await self.replay(code)
+            except NoHistory:
+                report.without_history.append(code)
+            else:
+                report.checked += 1
+                if result.deterministic:
+                    report.deterministic += 1
+                else:
+                    report.failed.append(result)
+            if progress is not None:
+                progress(i, len(codes), result, code)
+        return report
+
+    async def late(self, code: str) -> LateReport:
+        record = await self.record(code)
+        return LateReport(
+            dossier_code=code, steps=control_slip(record), delay=delay_attribution(record)
+        )
+
+    async def late_in_period(
+        self, *, since: datetime | None, until: datetime | None
+    ) -> list[DelayAttribution]:
+        """Who caused the delays: every overdue dossier submitted in the period, with the
+        step, agency and officer that consumed the time (Decision 766's monthly list)."""
+        codes = await asyncio.to_thread(
+            repository.dossier_codes, self.engine, since=since, until=until, overdue=True
+        )
+        out = []
+        for code in codes:
+            try:
+                delay = delay_attribution(await self.record(code))
+            except NoHistory:
+                continue
+            if delay is not None:
+                out.append(delay)
+        return out
+
+    async def verify(self, code: str) -> DossierVerification:
+        runs = await self.runs(code)
+        history_events = events_of(decode([r.history for r in runs]))
+        rows = await asyncio.to_thread(repository.list_events, self.engine, code)
+        head = history_events[-1].hash if history_events else None
+        record = verify_record(code, rows, history_events, head or None)
+        documents = []
+        for doc in await asyncio.to_thread(repository.list_documents, self.engine, code):
+            if doc.source == "upload" or not doc.sha256 or doc.content:
+                continue
+            try:
+                pdf = await asyncio.to_thread(self.store.get, doc.sha256)
+            except DocumentNotFound:
+                documents.append(
+                    DocumentCheck(
+                        document_id=doc.id,
+                        form=doc.form,
+                        title=doc.title,
+                        verification=None,
+                        problem=f"the file {doc.sha256} is not in the document store",
+                    )
+                )
+                continue
+            check = await asyncio.to_thread(verify_document, pdf, self.trust_roots, self.engine)
+            documents.append(
+                DocumentCheck(
+                    document_id=doc.id, form=doc.form, title=doc.title, verification=check
+                )
+            )
+        signed_ok = all(
+            d.verification is not None and (d.verification.valid or not doc_signed(d))
+            for d in documents
+        )
+        return DossierVerification(
+            dossier_code=code,
+            intact=record.intact and signed_ok,
+            record=record,
+            documents=documents,
+        )
+
+
+def doc_signed(check: DocumentCheck) -> bool:
+    """A form stored without a seal (no key configured) is not a broken signature."""
+    return check.verification is not None and check.verification.signatures.signed

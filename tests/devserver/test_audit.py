@@ -1,0 +1,222 @@
+"""Audit on the real dev server, on SQLite and PostgreSQL: a closed dossier is archived,
+then asked of a Temporal that no longer has its history (as after the namespace's
+retention), and it is still exported, replayed and verified from the archive; an edited SQL event row is named,
+with the field that changed; every audit read is logged, and the log is append-only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf.duration_pb2 import Duration
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from domain.dossier import Action
+from motcua.audit.archive import archive_closed
+from motcua.audit.service import Auditor, AuditService
+from motcua.service import DossierService
+from motcua.settings import Settings
+from motcua.signing import KeyStore
+from motcua.temporal import DATA_CONVERTER
+from store import repository
+from tests.devserver.journeys import (
+    INTAKE,
+    act,
+    handle_of,
+    request,
+    shipped_catalog,
+    walk_to_returned,
+    workers,
+)
+from tests.harness import caught_up, documents_for_tests, pki_manifest_for_tests
+
+AUDITOR = Auditor(id="kt-01", name="Đỗ Thanh Giang", application="test")
+
+
+@pytest.fixture
+def service(client: Client, engine: Engine, tmp_path: Path) -> DossierService:
+    settings = Settings(
+        centre_task_queue=f"centre-audit-{uuid.uuid4().hex[:8]}", state_dir=tmp_path / "state"
+    )
+    return DossierService(client, engine, shipped_catalog(), settings)
+
+
+def auditing(service: DossierService, client: Client | None) -> AuditService:
+    roots = KeyStore.load(pki_manifest_for_tests()).trust_roots
+    return AuditService(client, service.engine, documents_for_tests().store, roots)
+
+
+async def returned(service: DossierService) -> str:
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        await act(service, code, Action.ACCEPT, INTAKE, comment="Hồ sơ đầy đủ")
+        await walk_to_returned(service, code)
+        handle = handle_of(service, code)
+        await handle.result()
+        await caught_up(service.engine, handle)
+    return code
+
+
+async def empty_namespace(client: Client, devserver: Any) -> Client:
+    namespace = f"forgotten-{uuid.uuid4().hex[:8]}"
+    await client.workflow_service.register_namespace(
+        RegisterNamespaceRequest(
+            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
+        )
+    )
+    other = await Client.connect(
+        devserver.address, namespace=namespace, data_converter=DATA_CONVERTER
+    )
+    for _ in range(50):  # a new namespace takes a moment to reach every service
+        try:
+            await other.count_workflows()
+            return other
+        except RPCError:
+            await asyncio.sleep(0.1)
+    return other
+
+
+async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
+    service: DossierService, client: Client, devserver: Any
+) -> None:
+    code = await returned(service)
+    audit = auditing(service, client)
+    live = await audit.export(code)
+    assert [r["source"] for r in live["runs"]] == ["temporal"]
+
+    archived = await archive_closed(client, service.engine, audit.store)
+    assert archived >= 1
+    assert await archive_closed(client, service.engine, audit.store) == 0  # once only
+    [row] = repository.archived_runs(service.engine, code)
+    assert row.status == "completed" and row.events == live["runs"][0]["events"]
+
+    # Retention ends and Temporal has no history of it. (Simulated with a namespace that
+    # never held it: the dev server's DeleteWorkflowExecution completes asynchronously,
+    # not within a test, and its minimum retention is a day.)
+    forgetful = await empty_namespace(client, devserver)
+    with pytest.raises(RPCError):
+        await forgetful.get_workflow_handle(code).describe()
+    audit = auditing(service, forgetful)
+
+    exported = await audit.export(code)
+    assert [(r["source"], r["sha256"]) for r in exported["runs"]] == [("archive", row.sha256)]
+    assert exported["runs"][0]["history"] == live["runs"][0]["history"]
+    replay = await audit.replay(code)
+    assert replay.deterministic and [r.source for r in replay.runs] == ["archive"]
+    verified = await audit.verify(code)
+    assert verified.intact, verified.record.problems
+    assert verified.record.events_in_history == verified.record.events_in_read_model
+    assert {d.form for d in verified.documents} >= {"01", "06", "result"}
+    assert all(d.verification and d.verification.valid for d in verified.documents)
+    # Nothing anywhere: a clear answer.
+    offline = auditing(service, None)
+    assert (await offline.replay(code)).deterministic  # the archive alone suffices
+
+
+async def test_an_edited_event_row_is_named_with_what_changed(
+    service: DossierService, client: Client
+) -> None:
+    code = await returned(service)
+    audit = auditing(service, client)
+    assert (await audit.verify(code)).intact
+
+    events = repository.list_events(service.engine, code)
+    approve = next(e for e in events if e.kind == "approve")
+    with service.engine.begin() as conn:  # someone edits the SQL row by hand
+        conn.execute(
+            text("UPDATE dossier_events SET comment = :c WHERE id = :id"),
+            {"c": "Không đồng ý", "id": approve.id},
+        )
+    report = await audit.verify(code)
+    assert not report.intact
+    messages = [p.message for p in report.record.problems]
+    assert all(p.seq == approve.seq for p in report.record.problems), messages
+    assert any("does not match its hash" in m for m in messages), messages
+    assert any(
+        f"event #{approve.seq} (approve): comment is 'Không đồng ý' in the read model" in m
+        for m in messages
+    ), messages
+
+    # A deleted row: the gap and the broken chain are named.
+    last = events[-1]
+    with service.engine.begin() as conn:
+        conn.execute(text("DELETE FROM dossier_events WHERE id = :id"), {"id": events[3].id})
+    messages = [p.message for p in (await audit.verify(code)).record.problems]
+    assert f"event #{events[3].seq} is missing from the read model" in messages
+    assert any(f"event #{events[4].seq}" in m and "chain" in m for m in messages), messages
+    assert last.hash  # the chain reaches the last event
+
+
+async def test_every_audit_read_is_logged_and_the_log_is_append_only(
+    service: DossierService, client: Client
+) -> None:
+    code = await returned(service)
+    audit = auditing(service, client)
+    await audit.log(AUDITOR, "verify", code, intact=True)
+    rows = repository.audit_log(service.engine, dossier_code=code)
+    assert [(r.actor_id, r.action, r.application) for r in rows] == [("kt-01", "verify", "test")]
+    with pytest.raises(Exception, match="append-only"), service.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_log"))
+
+
+async def test_the_audit_commands_replay_verify_and_export(
+    service: DossierService, client: Client, devserver: Any, tmp_path: Path
+) -> None:
+    """`motcua audit ...` as an auditor runs it, against the same server and database."""
+    from typer.testing import CliRunner
+
+    from motcua.cli import app
+    from motcua.settings import get_settings
+
+    code = await returned(service)
+    env = {
+        "MOTCUA_TEMPORAL_ADDRESS": devserver.address,
+        "MOTCUA_TEMPORAL_NAMESPACE": client.namespace,
+        "DATABASE_URL": service.engine.url.render_as_string(hide_password=False),
+        "MOTCUA_PKI_MANIFEST": str(pki_manifest_for_tests()),
+        "MOTCUA_DOCUMENT_STORE": str(documents_for_tests().store.root),  # type: ignore[attr-defined]
+        "MOTCUA_STATE_DIR": str(tmp_path),
+    }
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        get_settings.cache_clear()
+        try:
+            return runner.invoke(app, ["audit", *args], env=env)
+        finally:
+            get_settings.cache_clear()
+
+    result = await asyncio.to_thread(run, "replay", code, "--as", "kt-02")
+    assert result.exit_code == 0, result.output
+    assert "deterministic" in result.output and "NOT" not in result.output
+    result = await asyncio.to_thread(run, "verify", code, "--as", "kt-02")
+    assert result.exit_code == 0 and "INTACT" in result.output, result.output
+    out = tmp_path / "h.json"
+    result = await asyncio.to_thread(run, "export", code, "--out", str(out), "--as", "kt-02")
+    assert result.exit_code == 0 and json.loads(out.read_text())["dossier_code"] == code
+    result = await asyncio.to_thread(run, "replay", "--procedure", request().procedure_code)
+    assert result.exit_code == 0 and "0 not" in result.output, result.output
+    result = await asyncio.to_thread(run, "timeline", code, "--as", "kt-02")
+    assert result.exit_code == 0 and "returned" in result.output, result.output
+    assert "submitted" in result.output.splitlines()[0]
+    result = await asyncio.to_thread(run, "late", code, "--as", "kt-02")
+    assert result.exit_code == 0 and f"{code}: not overdue" in result.output, result.output
+    assert "tra_cuu_xac_minh" in result.output
+    assert "on_time" in result.output or "early" in result.output
+    logged = [(r.actor_id, r.action) for r in repository.audit_log(service.engine)]
+    assert ("kt-02", "replay") in logged and ("kt-02", "verify") in logged
+    assert ("kt-02", "history") in logged
+    # Edit a row: verify says so and exits 1.
+    with service.engine.begin() as conn:
+        conn.execute(text("UPDATE dossier_events SET actor_id = 'ai-do' WHERE seq = 3"))
+    result = await asyncio.to_thread(run, "verify", code)
+    assert result.exit_code == 1 and "NOT INTACT" in result.output
+    assert "actor_id is 'ai-do' in the read model" in result.output
