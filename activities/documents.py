@@ -36,6 +36,7 @@ def issuers_for(catalog: Catalog, settings: Settings) -> Issuers:
             if a.parent and a.parent in agencies
         },
         tracking_base_url=f"{settings.public_base_url.rstrip('/')}/v1/track/",
+        public_base_url=settings.public_base_url.rstrip("/"),
     )
 
 

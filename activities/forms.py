@@ -112,6 +112,7 @@ class Issuers:
     names: Mapping[str, str] = field(default_factory=dict)
     parents: Mapping[str, str] = field(default_factory=dict)
     tracking_base_url: str = ""
+    public_base_url: str = ""  # where the API is reached (links to documents)
     places: Mapping[str, str] = field(default_factory=dict)
 
     def name(self, code: str) -> str:

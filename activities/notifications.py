@@ -3,6 +3,8 @@ portal, VNeID) reads the outbox; this module only decides the messages."""
 
 from __future__ import annotations
 
+import json
+
 from domain.catalog import Role
 from domain.dossier import Applicant, DossierView, Event
 from store.schemas import OutboxMessage
@@ -84,6 +86,60 @@ def notifications_for(event: Event, view: DossierView, applicant: Applicant) -> 
             )
         )
     return messages
+
+
+CHANNEL_CODES = {"counter": 1, "online": 2, "post": 3}  # KenhThucHien
+
+
+def portal_sync(event: Event, view: DossierView, result_base_url: str) -> OutboxMessage | None:
+    """A status change, queued for the national portal (Cổng DVCQG) with the national
+    status code and the fields the Decision 766 index is computed from."""
+    if event.status_after is None:
+        return None
+    if event.kind != "submitted" and event.status_after == event.status_before:
+        return None  # the submission is news even though its status is the initial one
+    supplements = [x for x in view.exclusions if x.reason == "supplement"]
+    result = view.result
+    record = {
+        "MaHoSo": view.code,
+        "MaTTHC": view.procedure_code,
+        "TrangThaiHoSo": event.status_after.national_code,
+        "TrangThai": event.status_after.value,
+        "ThoiDiemCapNhat": event.at.isoformat(),
+        "KenhThucHien": CHANNEL_CODES.get(view.channel.value, 1),
+        "CoQuanTiepNhan": view.centre_agency,
+        "CoQuanGiaiQuyet": view.competent_agency,
+        "NgayNopHoSo": view.submitted_at.isoformat(),
+        "NgayTiepNhan": view.received_at.isoformat() if view.received_at else None,
+        "NgayHenTra": view.appointment_at.isoformat() if view.appointment_at else None,
+        "NgayKetThucXuLy": view.processed_at.isoformat() if view.processed_at else None,
+        "YeuCauBoSung": [
+            {
+                "NgayYeuCau": x.start.isoformat(),
+                "NgayBoSung": x.end.isoformat() if x.end else None,
+            }
+            for x in supplements
+        ],
+        "DuocThanhToanTrucTuyen": 2 if event.kind == "pay" and event.role == Role.SYSTEM else 0,
+        "MaKetQua": result.number if result else None,
+        "DuongDanTepTinKetQua": (
+            f"{result_base_url}/v1/dossiers/{view.code}/documents/{result.document_id}"
+            if result
+            else None
+        ),
+        "SoLanYeuCauBoSung": view.supplement_requests,
+        "QuaHan": view.overdue is not None,
+    }
+    return OutboxMessage(
+        id=f"{event.id}:dvcqg",
+        dossier_code=view.code,
+        event_id=event.id,
+        recipient="dvcqg",
+        channel="dvcqg",
+        subject=f"{view.code} {event.status_after.value}",
+        body=json.dumps(record, ensure_ascii=False, sort_keys=True),
+        created_at=event.at,
+    )
 
 
 def _to_officers(

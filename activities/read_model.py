@@ -9,8 +9,9 @@ from temporalio import activity
 from activities.contracts import RECORD_EVENTS, RecordEventsInput, RecordEventsResult
 from activities.documents import DocumentServices
 from activities.forms import RenderedDocument, render_control_slip, render_form
-from activities.notifications import notifications_for
+from activities.notifications import notifications_for, portal_sync
 from domain.dossier import DocumentRef, DossierView, Event, ResultDocument
+from motcua import telemetry
 from store import repository
 from store.schemas import DocumentRecord, DossierSummary, OutboxMessage
 
@@ -42,6 +43,9 @@ def summary_of(inp: RecordEventsInput) -> DossierSummary:
         applicant_id_number=inp.applicant.id_number,
         applicant_account=inp.applicant.account,
         closed_at=view.closed_at,
+        processed_at=view.processed_at,
+        supplement_requests=view.supplement_requests,
+        resolution_minutes=view.clock_consumed_minutes if view.processed_at else None,
         updated_at=inp.events[-1].at if inp.events else None,
         last_event_seq=inp.events[-1].seq if inp.events else 0,
     )
@@ -59,6 +63,9 @@ class ReadModelActivities:
         for event in inp.events:
             documents.extend(self._documents_of(event, inp))
             outbox.extend(notifications_for(event, inp.dossier, inp.applicant))
+            sync = portal_sync(event, inp.dossier, self.docs.issuers.public_base_url)
+            if sync is not None:
+                outbox.append(sync)
         closed, received = inp.dossier.closed_at, inp.dossier.received_at
         if closed is not None and received is not None and any(e.at == closed for e in inp.events):
             documents.append(self._control_slip(inp))
@@ -67,6 +74,7 @@ class ReadModelActivities:
         repository.add_documents(self.engine, documents)
         repository.add_outbox(self.engine, outbox)
         repository.record_events(self.engine, inp.events, summary_of(inp))
+        telemetry.observe_events(inp.events, inp.dossier)
         return RecordEventsResult(
             events_written=len(inp.events),
             documents_written=len(documents),
@@ -115,6 +123,7 @@ class ReadModelActivities:
                     event_id=event.id,
                     filename=ref.filename,
                     source="upload",
+                    reused=ref.reused,
                 )
                 for i, ref in enumerate(refs, start=1)
             ]

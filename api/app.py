@@ -18,8 +18,9 @@ from api.auth import TokenVerifier
 from api.deps import AppContext
 from api.errors import error_json, install_error_handlers
 from api.ratelimit import RateLimiter
-from api.routes import audit, documents, dossiers, payments, procedures, public
+from api.routes import audit, documents, dossiers, index, payments, procedures, public
 from domain.catalog import Catalog, load_catalog
+from motcua import telemetry
 from motcua.docstore import open_document_store
 from motcua.service import DossierService
 from motcua.settings import Settings, get_settings
@@ -73,6 +74,7 @@ def create_app(
             namespace=settings.temporal_namespace,
             data_converter=DATA_CONVERTER,
             lazy=True,
+            interceptors=telemetry.client_interceptors(),  # traces into workflows
         )
         app.state.verifier = TokenVerifier.from_settings(settings)
         app.state.ctx = AppContext(
@@ -96,6 +98,14 @@ def create_app(
         redoc_url=None,
     )
     install_error_handlers(app)
+    # A server span per request, the parent of the Temporal spans of what it starts.
+    telemetry.instrument_fastapi(app)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus: motcua's counters and histograms, and the Temporal SDK's metrics."""
+        body = await asyncio.to_thread(telemetry.render_metrics)
+        return Response(body, media_type=telemetry.METRICS_CONTENT_TYPE)
 
     @app.middleware("http")
     async def rate_limit(
@@ -131,6 +141,7 @@ def create_app(
     v1.include_router(dossiers.router)
     v1.include_router(documents.router)
     v1.include_router(audit.router)
+    v1.include_router(index.router)
     v1.include_router(public.router)
     v1.include_router(payments.router)
     app.include_router(v1)

@@ -63,7 +63,9 @@ class DocumentIn(ApiModel):
 
     def ref(self) -> DocumentRef:
         digest = self.sha256 or hashlib.sha256(self.content()).hexdigest()
-        return DocumentRef(kind=self.kind, filename=self.filename, sha256=digest)
+        # Named by hash only: a file the centre already holds, reused (766 indicator 4.3).
+        reused = self.content_base64 is None
+        return DocumentRef(kind=self.kind, filename=self.filename, sha256=digest, reused=reused)
 
 
 class ApplicantIn(ApiModel):

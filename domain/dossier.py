@@ -140,6 +140,10 @@ class DocumentRef(BaseModel):
     kind: str
     filename: str
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    reused: bool = Field(
+        default=False,
+        description="named by hash, not uploaded again: data reused from the centre's store",
+    )
 
 
 class ActionInput(BaseModel):

@@ -186,6 +186,7 @@ def worker(
 ) -> None:
     """Run workers until Ctrl-C: the centre's, one agency's, or all of them."""
     from motcua.stack import run_worker_process
+    from motcua.telemetry import SERVICE_WORKER, setup_telemetry
 
     catalog = _catalog()
     if role == "centre":
@@ -201,6 +202,7 @@ def worker(
         centre, agencies = True, sorted(catalog.agencies)
     else:
         raise _fail("the worker role is one of: centre, agency, all")
+    setup_telemetry(_settings(), SERVICE_WORKER)
     asyncio.run(run_worker_process(_settings(), centre=centre, agencies=agencies))
 
 
@@ -217,6 +219,7 @@ def dev(
     """Run the embedded stack: Temporal dev server, workers, API, demo dossier."""
     from motcua.devserver import DevServerError
     from motcua.stack import run_dev_stack
+    from motcua.telemetry import SERVICE_DEV, setup_telemetry
 
     settings = _settings()
     updates: dict[str, object] = {}
@@ -231,6 +234,7 @@ def dev(
             f"{'frontend' if settings.api_port == temporal_port else 'web UI'} port; choose another"
         )
     try:
+        setup_telemetry(settings, SERVICE_DEV)
         asyncio.run(
             run_dev_stack(
                 settings,
@@ -254,8 +258,10 @@ def api(
 
     from api.app import create_app
     from motcua.stack import read_model
+    from motcua.telemetry import SERVICE_API, setup_telemetry
 
     settings = _settings()
+    setup_telemetry(settings, SERVICE_API)
     engine = read_model(settings)  # applies migrations
     uvicorn.run(
         create_app(settings, engine=engine),
@@ -351,19 +357,14 @@ def history_export(code: str, out: Annotated[Optional[Path], typer.Option()] = N
 def history_replay(files: list[Path]) -> None:
     """Replay exported histories with today's workflow code; exit 1 on any divergence."""
     from temporalio.client import WorkflowHistory
-    from temporalio.worker import Replayer
 
-    from motcua.temporal import DATA_CONVERTER
-    from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
+    from motcua.audit.replay import replayer
 
     async def main() -> int:
-        replayer = Replayer(
-            workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
-        )
         failures = 0
         for path in files:
             data = json.loads(path.read_text(encoding="utf-8"))
-            result = await replayer.replay_workflow(
+            result = await replayer().replay_workflow(
                 WorkflowHistory.from_json(path.stem, data), raise_on_replay_failure=False
             )
             if result.replay_failure:

@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         description="how often the centre's worker archives closed dossier histories "
         "(0 turns the archiver off)",
     )
+    portal_url: str | None = Field(
+        default=None,
+        description="the national portal's endpoint for dossier status sync (none: off)",
+    )
+    portal_token: str | None = Field(default=None, description="bearer token for the portal")
+    portal_interval_seconds: float = Field(default=10, description="portal sync round period")
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, description="largest uploaded file")
     upload_media_types: list[str] = Field(
         default=[
@@ -95,6 +101,34 @@ class Settings(BaseSettings):
         ],
         description="file types an applicant may upload (recognised by content)",
     )
+
+    otel_exporter: Literal["none", "console", "otlp"] = Field(
+        default="none",
+        description="where traces go: nowhere (trace ids still reach the logs), stdout, or "
+        "an OTLP/HTTP collector",
+    )
+    otel_endpoint: str = Field(
+        default="",
+        description="OTLP/HTTP traces endpoint, e.g. http://collector:4318/v1/traces; empty "
+        "means the exporter's default (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, else localhost:4318)",
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        description="serve Prometheus metrics (motcua's and the Temporal SDK's) at "
+        "http://metrics_host:metrics_port/metrics; off when unset (the API always has /metrics)",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="listen address of metrics_port")
+    temporal_sdk_metrics: bool = Field(
+        default=True,
+        description="include the Temporal SDK's own metrics (workers, client calls) in the "
+        "metrics of `motcua api`, `worker` and `dev`",
+    )
+    log_format: Literal["json", "text"] | None = Field(
+        default=None,
+        description="log lines as JSON or text; unset means JSON in production, text in "
+        "development",
+    )
+    log_level: str = Field(default="INFO", description="root log level")
 
     @model_validator(mode="after")
     def _safe_for_production(self) -> Settings:

@@ -18,6 +18,7 @@ from activities.documents import DocumentServices
 from domain.catalog import Catalog, load_catalog
 from motcua.audit.archive import archive_forever
 from motcua.devserver import DevServer
+from motcua.portal import PortalSender, sync_forever
 from motcua.settings import Settings
 from motcua.temporal import connect
 from store.db import init_db, make_engine
@@ -57,6 +58,10 @@ async def workers_running(
                     archive_forever(client, engine, docs.store, settings.archive_interval_seconds)
                 )
                 stack.callback(archiver.cancel)
+            if centre and settings.portal_url:
+                sender = PortalSender(engine, settings.portal_url, settings.portal_token)
+                sync = asyncio.create_task(sync_forever(sender, settings.portal_interval_seconds))
+                stack.callback(sync.cancel)
             yield
     finally:
         executor.shutdown(wait=True, cancel_futures=False)

@@ -8,7 +8,7 @@ All timestamps are stored as UTC and read back as aware UTC datetimes.
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, Text, UniqueConstraint, false
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
@@ -24,6 +24,7 @@ class DossierRow(SQLModel, table=True):
     __table_args__ = (
         # worklists page newest first by (submitted_at DESC, code DESC)
         Index("ix_dossiers_submitted_at_code", "submitted_at", "code"),
+        Index("ix_dossiers_received_at", "received_at"),
     )
 
     code: str = Field(primary_key=True)
@@ -52,6 +53,11 @@ class DossierRow(SQLModel, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     last_event_seq: int = 0
+    # For the Decision 766 index: the end of processing, supplement requests, and the
+    # statutory clock's consumption (pauses excluded) when processing ended.
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    supplement_requests: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    resolution_minutes: int | None = None
 
 
 class EventRow(SQLModel, table=True):
@@ -139,6 +145,7 @@ class DocumentRow(SQLModel, table=True):
     size: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     source: str = Field(default="form", sa_column_kwargs={"server_default": "form"})
     signers: list[str] | None = Field(default=None, sa_type=JSONType)
+    reused: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class DossierSequenceRow(SQLModel, table=True):
@@ -263,6 +270,32 @@ class AuditLogRow(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
 
 
+class RatingRow(SQLModel, table=True):
+    """The applicant's rating of a dossier at its return (one per dossier; a new one
+    replaces it). "dislike" counts against the 766 satisfaction figure."""
+
+    __tablename__ = "dossier_ratings"
+
+    dossier_code: str = Field(primary_key=True)
+    rating: str  # like | neutral | dislike
+    comment: str = Field(default="", sa_type=Text)
+    by: str
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class FeedbackRow(SQLModel, table=True):
+    """A complaint or suggestion (phản ánh, kiến nghị) about a dossier."""
+
+    __tablename__ = "dossier_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dossier_code: str = Field(index=True)
+    kind: str  # complaint | suggestion
+    text: str = Field(sa_type=Text)
+    by: str
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
 __all__ = [
     "AgencyRow",
     "AuditLogRow",
@@ -270,11 +303,13 @@ __all__ = [
     "DossierRow",
     "DossierSequenceRow",
     "EventRow",
+    "FeedbackRow",
     "HandoffInboxRow",
     "HistoryArchiveRow",
     "IdempotencyKeyRow",
     "OutboxRow",
     "ProcedureRow",
+    "RatingRow",
     "RefusedAttemptRow",
     "UserSeenRow",
 ]

@@ -45,11 +45,13 @@ from store.models import (
     DossierRow,
     DossierSequenceRow,
     EventRow,
+    FeedbackRow,
     HandoffInboxRow,
     HistoryArchiveRow,
     IdempotencyKeyRow,
     OutboxRow,
     ProcedureRow,
+    RatingRow,
     RefusedAttemptRow,
     UserSeenRow,
 )
@@ -357,15 +359,14 @@ def list_outbox(engine: Engine, code: str) -> list[OutboxRow]:
     )
 
 
-def list_pending_outbox(engine: Engine, limit: int = 100) -> list[OutboxRow]:
-    """Undelivered notifications of all dossiers, oldest first (for the sender)."""
-    return _read(
-        engine,
-        sm_select(OutboxRow)
-        .where(col(OutboxRow.sent_at).is_(None))
-        .order_by(col(OutboxRow.created_at), col(OutboxRow.id))
-        .limit(limit),
-    )
+def list_pending_outbox(
+    engine: Engine, limit: int = 100, *, channel: str | None = None
+) -> list[OutboxRow]:
+    """Undelivered notifications (of one channel, if given), oldest first (for the sender)."""
+    stmt = sm_select(OutboxRow).where(col(OutboxRow.sent_at).is_(None))
+    if channel is not None:
+        stmt = stmt.where(OutboxRow.channel == channel)
+    return _read(engine, stmt.order_by(col(OutboxRow.created_at), col(OutboxRow.id)).limit(limit))
 
 
 def list_documents(
@@ -893,3 +894,23 @@ def dossier_codes(
     if until is not None:
         stmt = stmt.where(col(DossierRow.submitted_at) < until)
     return _read(engine, stmt.order_by(col(DossierRow.submitted_at), col(DossierRow.code)))
+
+
+# --------------------------------------------------------------------------- ratings
+
+
+def rate_dossier(engine: Engine, row: RatingRow) -> None:
+    """The applicant's rating of a dossier; a later one replaces it."""
+    values = row.model_dump()
+
+    def work(conn: Connection) -> None:
+        ins = _insert(conn, RatingRow).values(**values)
+        keep = {k: ins.excluded[k] for k in values if k != "dossier_code"}
+        conn.execute(ins.on_conflict_do_update(index_elements=["dossier_code"], set_=keep))
+
+    _write(engine, work)
+
+
+def add_feedback(engine: Engine, row: FeedbackRow) -> None:
+    values = row.model_dump(exclude={"id"})
+    _write(engine, lambda conn: conn.execute(_insert(conn, FeedbackRow).values(**values)))

@@ -57,6 +57,9 @@ class DossierSummary(BaseModel):
         default=None, description="workflow time; the write time when omitted"
     )
     last_event_seq: int = 0
+    processed_at: datetime | None = None
+    supplement_requests: int = 0
+    resolution_minutes: int | None = None
 
     @model_validator(mode="after")
     def _derive_status_code(self) -> DossierSummary:
@@ -76,7 +79,7 @@ class OutboxMessage(BaseModel):
     recipient: str = Field(
         min_length=1, description='applicant id number, account, or "role@agency"'
     )
-    channel: str = Field(default="portal", pattern=r"^(portal|sms|email)$")
+    channel: str = Field(default="portal", pattern=r"^(portal|sms|email|dvcqg)$")
     subject: str = ""
     body: str = ""
     created_at: datetime
@@ -105,6 +108,7 @@ class DocumentRecord(BaseModel):
     size: int = 0
     source: Literal["form", "result", "upload"] = "form"
     signers: list[str] | None = None
+    reused: bool = False
 
 
 class HandoffReceipt(BaseModel):

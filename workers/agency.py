@@ -18,6 +18,7 @@ from activities.documents import DocumentServices, SigningActivities
 from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
+from motcua import telemetry
 from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
 
 
@@ -48,4 +49,5 @@ def agency_worker(
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
+        interceptors=telemetry.worker_interceptors(client),
     )

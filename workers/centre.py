@@ -8,12 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarActivities
 from activities.documents import DocumentServices, SigningActivities
 from activities.read_model import ReadModelActivities
+from motcua import telemetry
 from motcua.settings import Settings
 from workflows.dossier import DossierWorkflow
 
@@ -25,6 +26,10 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
     )
 )
 WORKFLOWS = [DossierWorkflow]
+# What workers (and a replayer) run workflows and activities with: tracing. A worker
+# whose client already has it (motcua.temporal.connect) inherits it from the client.
+# Tracing adds no commands to histories; on replay it makes no spans.
+INTERCEPTORS: list[Interceptor] = [telemetry.TRACING]
 
 
 def centre_worker(
@@ -49,4 +54,5 @@ def centre_worker(
         ],
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
+        interceptors=telemetry.worker_interceptors(client),
     )

@@ -10,7 +10,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from motcua.temporal import DATA_CONVERTER
-from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
+from workers.centre import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 
 
 class RunReplay(BaseModel):
@@ -23,7 +23,10 @@ class RunReplay(BaseModel):
 
 def replayer() -> Replayer:
     return Replayer(
-        workflows=WORKFLOWS, data_converter=DATA_CONVERTER, workflow_runner=WORKFLOW_RUNNER
+        workflows=WORKFLOWS,
+        data_converter=DATA_CONVERTER,
+        workflow_runner=WORKFLOW_RUNNER,
+        interceptors=INTERCEPTORS,
     )
 
 

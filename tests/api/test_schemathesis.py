@@ -79,8 +79,11 @@ async def test_no_server_error_on_any_generated_input(api: Api, tmp_path: Path) 
         str(MAX_TIME_S),
         "--phases",
         "examples,coverage,fuzzing",
+        # One worker: with several, hypothesis's lambda-source cache (ast in threads) fails
+        # now and then with "AST constructor recursion depth mismatch" (a runtime error of
+        # the tool, not of the API).
         "--workers",
-        "4",
+        "1",
         "--seed",
         "20250701",
         "--generation-database",
