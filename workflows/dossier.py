@@ -90,6 +90,10 @@ SIGN_RETRY = RetryPolicy(
     non_retryable_error_types=SIGNING_NON_RETRYABLE,
 )
 SIGNING_PATIENCE = timedelta(minutes=10)
+# An action that arrives with the handoff's acknowledgement in one workflow task waits
+# this long for it to land (it lands at once); one that is simply too early is refused
+# after it.
+HANDOFF_LANDING = timedelta(seconds=2)
 # Histories recorded before results were signed replay without these activities.
 SIGNED_RESULTS_PATCH = "signed-results-v1"
 
@@ -387,7 +391,26 @@ class DossierWorkflow:
         try:
             self.m.check(action, cmd, workflow.now())
         except Refusal as r:
+            if r.code == "wrong_step" and self._handoff is not None:
+                # The agency's acknowledgement may be in this very workflow task, applied
+                # just after the validators run: the handler waits for it, then judges.
+                return
             raise _refused(r) from None
+
+    async def _handle(self, action: Action, cmd: ActionInput) -> DossierView:
+        if self._handoff is not None and self._needs_handoff_first(action, cmd):
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._handoff is None, timeout=HANDOFF_LANDING
+                )
+        return await self._act_or_issue(action, cmd)
+
+    def _needs_handoff_first(self, action: Action, cmd: ActionInput) -> bool:
+        try:
+            self.m.check(action, cmd, workflow.now())
+        except Refusal as r:
+            return r.code == "wrong_step"
+        return False
 
     def _act(self, action: Action, cmd: ActionInput) -> DossierView:
         now = workflow.now()
@@ -461,48 +484,48 @@ class DossierWorkflow:
         return self.m.view(workflow.now())
 
     @workflow.update
-    def accept(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.ACCEPT, cmd)
+    async def accept(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.ACCEPT, cmd)
 
     @accept.validator
     def _accept_ok(self, cmd: ActionInput) -> None:
         self._check(Action.ACCEPT, cmd)
 
     @workflow.update
-    def request_supplement(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.REQUEST_SUPPLEMENT, cmd)
+    async def request_supplement(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.REQUEST_SUPPLEMENT, cmd)
 
     @request_supplement.validator
     def _request_supplement_ok(self, cmd: ActionInput) -> None:
         self._check(Action.REQUEST_SUPPLEMENT, cmd)
 
     @workflow.update
-    def supplement(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.SUPPLEMENT, cmd)
+    async def supplement(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.SUPPLEMENT, cmd)
 
     @supplement.validator
     def _supplement_ok(self, cmd: ActionInput) -> None:
         self._check(Action.SUPPLEMENT, cmd)
 
     @workflow.update
-    def refuse(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.REFUSE, cmd)
+    async def refuse(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.REFUSE, cmd)
 
     @refuse.validator
     def _refuse_ok(self, cmd: ActionInput) -> None:
         self._check(Action.REFUSE, cmd)
 
     @workflow.update
-    def forward(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.FORWARD, cmd)
+    async def forward(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.FORWARD, cmd)
 
     @forward.validator
     def _forward_ok(self, cmd: ActionInput) -> None:
         self._check(Action.FORWARD, cmd)
 
     @workflow.update
-    def appraise(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.APPRAISE, cmd)
+    async def appraise(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.APPRAISE, cmd)
 
     @appraise.validator
     def _appraise_ok(self, cmd: ActionInput) -> None:
@@ -510,7 +533,7 @@ class DossierWorkflow:
 
     @workflow.update
     async def approve(self, cmd: ActionInput) -> DossierView:
-        return await self._act_or_issue(Action.APPROVE, cmd)
+        return await self._handle(Action.APPROVE, cmd)
 
     @approve.validator
     def _approve_ok(self, cmd: ActionInput) -> None:
@@ -518,7 +541,7 @@ class DossierWorkflow:
 
     @workflow.update
     async def reject(self, cmd: ActionInput) -> DossierView:
-        return await self._act_or_issue(Action.REJECT, cmd)
+        return await self._handle(Action.REJECT, cmd)
 
     @reject.validator
     def _reject_ok(self, cmd: ActionInput) -> None:
@@ -526,47 +549,47 @@ class DossierWorkflow:
 
     @workflow.update
     async def sign(self, cmd: ActionInput) -> DossierView:
-        return await self._act_or_issue(Action.SIGN, cmd)
+        return await self._handle(Action.SIGN, cmd)
 
     @sign.validator
     def _sign_ok(self, cmd: ActionInput) -> None:
         self._check(Action.SIGN, cmd)
 
     @workflow.update
-    def pay(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.PAY, cmd)
+    async def pay(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.PAY, cmd)
 
     @pay.validator
     def _pay_ok(self, cmd: ActionInput) -> None:
         self._check(Action.PAY, cmd)
 
     @workflow.update(name="return")
-    def return_result(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.RETURN, cmd)
+    async def return_result(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.RETURN, cmd)
 
     @return_result.validator
     def _return_ok(self, cmd: ActionInput) -> None:
         self._check(Action.RETURN, cmd)
 
     @workflow.update
-    def withdraw(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.WITHDRAW, cmd)
+    async def withdraw(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.WITHDRAW, cmd)
 
     @withdraw.validator
     def _withdraw_ok(self, cmd: ActionInput) -> None:
         self._check(Action.WITHDRAW, cmd)
 
     @workflow.update
-    def schedule_inspection(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.SCHEDULE_INSPECTION, cmd)
+    async def schedule_inspection(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.SCHEDULE_INSPECTION, cmd)
 
     @schedule_inspection.validator
     def _schedule_inspection_ok(self, cmd: ActionInput) -> None:
         self._check(Action.SCHEDULE_INSPECTION, cmd)
 
     @workflow.update
-    def request_extension(self, cmd: ActionInput) -> DossierView:
-        return self._act(Action.REQUEST_EXTENSION, cmd)
+    async def request_extension(self, cmd: ActionInput) -> DossierView:
+        return await self._handle(Action.REQUEST_EXTENSION, cmd)
 
     @request_extension.validator
     def _request_extension_ok(self, cmd: ActionInput) -> None:
