@@ -86,7 +86,8 @@ class DocumentServices:
         return sealed, [f"seal:{agency}"]
 
 
-def _not_retryable(exc: SigningError) -> ApplicationError:
+def _activity_error(exc: SigningError) -> ApplicationError:
+    """Retried only when the signing service may come back (TSA, token)."""
     retryable = isinstance(exc, SigningUnavailable)
     return ApplicationError(str(exc), type=type(exc).__name__, non_retryable=not retryable)
 
@@ -119,7 +120,7 @@ class SigningActivities:
                 title=req.signer_title.capitalize(),
             )
         except SigningError as exc:
-            raise _not_retryable(exc) from None
+            raise _activity_error(exc) from None
         info = ResultInfo(
             number=req.number,
             kind_title=req.kind_title,
@@ -144,7 +145,7 @@ class SigningActivities:
                 tsa_url=self.docs.tsa_url,
             )
         except SigningError as exc:
-            raise _not_retryable(exc) from None
+            raise _activity_error(exc) from None
         sha = self.docs.store.put(signed)
         activity.logger.info("signed the result of %s as %s", inp.dossier.code, req.signer.id)
         return ResultDocument(
@@ -180,7 +181,7 @@ class SigningActivities:
                 tsa_url=self.docs.tsa_url,
             )
         except SigningError as exc:
-            raise _not_retryable(exc) from None
+            raise _activity_error(exc) from None
         sha = self.docs.store.put(sealed)
         return doc.model_copy(
             update={

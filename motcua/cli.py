@@ -61,6 +61,16 @@ def _parse_instant(value: str) -> datetime:
     return dt.replace(tzinfo=TZ) if dt.tzinfo is None else dt
 
 
+def _day(value: str | None) -> datetime | None:
+    """A YYYY-MM-DD option as the start of that day in Viet Nam (None stays None)."""
+    if value is None:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), time(0), TZ)
+    except ValueError:
+        raise _fail(f"'{value}' is not a date (YYYY-MM-DD)") from None
+
+
 def _parse_cutoff(value: str | None) -> time | None:
     if value is None:
         return None
@@ -552,15 +562,7 @@ def audit_replay(
         raise _fail("give a dossier code, or --procedure and/or --since")
     service, auditor = _auditing(who)
 
-    def day(value: str | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            return datetime.combine(date.fromisoformat(value), time(0), TZ)
-        except ValueError:
-            raise _fail(f"'{value}' is not a date (YYYY-MM-DD)") from None
-
-    start, end = day(since), day(until)
+    start, end = _day(since), _day(until)
 
     def progress(i: int, n: int, result: DossierReplay | None, c: str) -> None:
         verdict = (
@@ -710,14 +712,6 @@ def audit_late(
 
     service, auditor = _auditing(who)
 
-    def day(value: str | None) -> datetime | None:
-        if value is None:
-            return None
-        try:
-            return datetime.combine(date.fromisoformat(value), time(0), TZ)
-        except ValueError:
-            raise _fail(f"'{value}' is not a date (YYYY-MM-DD)") from None
-
     async def one(c: str) -> None:
         s = await service()
         report = await s.late(c)
@@ -744,7 +738,7 @@ def audit_late(
 
     async def period() -> None:
         s = await service()
-        found = await s.late_in_period(since=day(since), until=day(until))
+        found = await s.late_in_period(since=_day(since), until=_day(until))
         await s.log(auditor, "delays", None, since=since, until=until, found=len(found))
         for d in found:
             for c in d.culprits:

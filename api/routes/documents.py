@@ -4,11 +4,9 @@ access control, the tracking book, and verification of a PDF anyone holds."""
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
@@ -18,8 +16,8 @@ from api.auth import CurrentPrincipal
 from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
 from api.routes.dossiers import _visible_state, readable_record
+from api.routes.index import month
 from api.schemas import DocumentOut, DocumentsOut
-from domain.calendar import VIETNAM_TZ
 from domain.catalog import Role
 from domain.dossier import Event, Status
 from motcua.docstore import DocumentNotFound, sniff_media_type
@@ -32,7 +30,6 @@ authenticated = [Depends(record_user)]
 
 PDF = "application/pdf"
 MAX_VERIFY_BYTES = 20 * 1024 * 1024
-PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 def _out(row: DocumentRow) -> DocumentOut:
@@ -133,21 +130,6 @@ async def control_slip(code: str, principal: CurrentPrincipal, ctx: Context) -> 
     return _attachment(rendered.pdf, PDF, rendered.filename)
 
 
-def _period(value: str) -> tuple[datetime, datetime, str]:
-    m = PERIOD.match(value)
-    if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ApiError(422, "invalid", f"period: '{value}' is not a month like 2026-11")
-    year, month = int(m.group(1)), int(m.group(2))
-    start = date(year, month, 1)
-    end = date(year + month // 12, month % 12 + 1, 1)
-    tz = ZoneInfo(VIETNAM_TZ)
-    return (
-        datetime.combine(start, time(0), tz),
-        datetime.combine(end, time(0), tz),
-        f"tháng {month:02d}/{year}",
-    )
-
-
 @router.get(
     "/agencies/{agency}/tracking-book",
     dependencies=authenticated,
@@ -171,7 +153,8 @@ async def tracking_book(
         raise ApiError(
             403, "forbidden", f"the tracking book of {agency} is for its officers and auditors"
         )
-    start, end, label = _period(period)
+    start, end = month(period)
+    label = f"tháng {start.month:02d}/{start.year}"
     dossiers = await asyncio.to_thread(
         repository.received_by_agency, ctx.engine, agency, start, end
     )

@@ -22,21 +22,18 @@ from typing import Any
 
 import httpx
 import pytest
-from google.protobuf.duration_pb2 import Duration
 from sqlalchemy.engine import Engine
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 
 from motcua.devserver import DevServer, find_free_port
 from motcua.settings import Settings
 from motcua.stack import api_serving, workers_running
-from motcua.temporal import DATA_CONVERTER
 from store import repository
 from store.db import init_db, make_engine
 from tests.api.support import Api
-from tests.devserver.conftest import devserver, devserver_client  # noqa: F401
+from tests.devserver.conftest import devserver, devserver_client, new_namespace  # noqa: F401
 from tests.devserver.journeys import shipped_catalog
-from tests.harness import pki_manifest_for_tests, register_search_attributes
+from tests.harness import pki_manifest_for_tests
 from tests.store.conftest import fresh_pg_database
 
 
@@ -61,25 +58,7 @@ def settings_for(state_dir: Path, **kw: Any) -> Settings:
 
 
 async def _namespace(server: DevServer, admin: Client) -> Client:
-    namespace = f"api-{uuid.uuid4().hex[:12]}"
-    await admin.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
-        )
-    )
-    client = await Client.connect(
-        server.address, namespace=namespace, data_converter=DATA_CONVERTER
-    )
-    for attempt in range(50):  # a new namespace takes a moment to reach every service
-        try:
-            await register_search_attributes(client)
-            await client.count_workflows()
-            return client
-        except Exception:
-            if attempt == 49:
-                raise
-            await asyncio.sleep(0.1)
-    raise AssertionError("unreachable")
+    return await new_namespace(admin, server.address, "api")
 
 
 @pytest.fixture(scope="session")

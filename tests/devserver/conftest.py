@@ -60,18 +60,15 @@ async def devserver_client(devserver: DevServer) -> Client:
     )
 
 
-@pytest.fixture
-async def client(devserver: DevServer, devserver_client: Client) -> AsyncIterator[Client]:
-    """A client of a namespace created for this test alone (search attributes registered)."""
-    namespace = f"test-{uuid.uuid4().hex[:12]}"
-    await devserver_client.workflow_service.register_namespace(
+async def new_namespace(admin: Client, address: str, prefix: str = "test") -> Client:
+    """A client of a new namespace on the dev server, its search attributes registered."""
+    namespace = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    await admin.workflow_service.register_namespace(
         RegisterNamespaceRequest(
             namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
         )
     )
-    ns_client = await Client.connect(
-        devserver.address, namespace=namespace, data_converter=DATA_CONVERTER
-    )
+    ns_client = await Client.connect(address, namespace=namespace, data_converter=DATA_CONVERTER)
     # A new namespace can take a moment to reach every service's cache.
     for attempt in range(50):
         try:
@@ -82,7 +79,13 @@ async def client(devserver: DevServer, devserver_client: Client) -> AsyncIterato
             if attempt == 49:
                 raise
             await asyncio.sleep(0.1)
-    yield ns_client
+    return ns_client
+
+
+@pytest.fixture
+async def client(devserver: DevServer, devserver_client: Client) -> AsyncIterator[Client]:
+    """A client of a namespace created for this test alone (search attributes registered)."""
+    yield await new_namespace(devserver_client, devserver.address)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

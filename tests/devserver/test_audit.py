@@ -12,10 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from google.protobuf.duration_pb2 import Duration
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
@@ -25,8 +23,8 @@ from motcua.audit.service import Auditor, AuditService
 from motcua.service import DossierService
 from motcua.settings import Settings
 from motcua.signing import KeyStore
-from motcua.temporal import DATA_CONVERTER
 from store import repository
+from tests.devserver.conftest import new_namespace
 from tests.devserver.journeys import (
     INTAKE,
     act,
@@ -65,25 +63,6 @@ async def returned(service: DossierService) -> str:
     return code
 
 
-async def empty_namespace(client: Client, devserver: Any) -> Client:
-    namespace = f"forgotten-{uuid.uuid4().hex[:8]}"
-    await client.workflow_service.register_namespace(
-        RegisterNamespaceRequest(
-            namespace=namespace, workflow_execution_retention_period=Duration(seconds=86400)
-        )
-    )
-    other = await Client.connect(
-        devserver.address, namespace=namespace, data_converter=DATA_CONVERTER
-    )
-    for _ in range(50):  # a new namespace takes a moment to reach every service
-        try:
-            await other.count_workflows()
-            return other
-        except RPCError:
-            await asyncio.sleep(0.1)
-    return other
-
-
 async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
     service: DossierService, client: Client, devserver: Any
 ) -> None:
@@ -101,7 +80,7 @@ async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
     # Retention ends and Temporal has no history of it. (Simulated with a namespace that
     # never held it: the dev server's DeleteWorkflowExecution completes asynchronously,
     # not within a test, and its minimum retention is a day.)
-    forgetful = await empty_namespace(client, devserver)
+    forgetful = await new_namespace(client, devserver.address, "forgotten")
     with pytest.raises(RPCError):
         await forgetful.get_workflow_handle(code).describe()
     audit = auditing(service, forgetful)
