@@ -4,6 +4,7 @@
 #   make run        local stack: Temporal dev server + workers + demo (`motcua dev`)
 #   make test       full test suite (what CI runs, through .ci/run)
 #   make test-fast  skip tests marked slow
+#   make browser    Debian's Chromium for the browser tests (installed when root with apt-get)
 #   make lint       ruff check, ruff format --check, mypy
 #   make clean      remove local state and caches (keeps .venv)
 #   make distclean  clean, and remove .venv too
@@ -19,10 +20,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := domain workflows activities workers store motcua api
 PYTEST_ARGS ?=
+# The Chromium that tests/browser drives (through Playwright); never downloaded by Playwright.
+CHROMIUM := $(or $(MOTCUA_CHROMIUM),/usr/bin/chromium)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv run test test-fast lint format clean distclean
+.PHONY: help venv browser run test test-fast lint format clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -42,13 +45,29 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# Install Debian's chromium when it is missing and we can (root, apt-get); apt's output is
+# shown only when it fails. Otherwise warn and go on: the browser tests then skip, or fail
+# under CI=true.
+browser:
+	@[ -x "$(CHROMIUM)" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing Chromium (Debian package 'chromium') for the browser tests ..."; \
+	  log=$$(mktemp); \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+	    >"$$log" 2>&1 || cat "$$log" >&2; \
+	  rm -f "$$log"; \
+	fi; \
+	[ -x "$(CHROMIUM)" ] || echo "warning: no Chromium at $(CHROMIUM): install Debian's" \
+	  "'chromium' (as root: make browser) or set MOTCUA_CHROMIUM; until then the browser" \
+	  "tests are skipped (and fail when CI is set)" >&2
+
 run: venv
 	$(BIN)/motcua dev
 
-test: venv
+test: venv browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-fast: venv
+test-fast: venv browser
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: venv

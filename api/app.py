@@ -18,7 +18,17 @@ from api.auth import TokenVerifier
 from api.deps import AppContext
 from api.errors import error_json, install_error_handlers
 from api.ratelimit import RateLimiter
-from api.routes import audit, documents, dossiers, index, payments, procedures, public
+from api.routes import (
+    audit,
+    documents,
+    dossiers,
+    index,
+    payments,
+    procedures,
+    public,
+    worklist,
+)
+from api.ui import install_ui
 from domain.catalog import Catalog, load_catalog
 from motcua import telemetry
 from motcua.docstore import open_document_store
@@ -138,11 +148,14 @@ def create_app(
 
     v1 = APIRouter(prefix="/v1")
     v1.include_router(procedures.router)
+    v1.include_router(procedures.agencies_router)
     v1.include_router(dossiers.router)
+    v1.include_router(worklist.router)
     v1.include_router(documents.router)
     v1.include_router(audit.router)
     v1.include_router(index.router)
     v1.include_router(public.router)
     v1.include_router(payments.router)
     app.include_router(v1)
+    install_ui(app)  # the web interface under /ui
     return app

@@ -8,7 +8,14 @@ import hashlib
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from domain.calendar import Duration
 from domain.catalog import Role, Step
@@ -116,6 +123,12 @@ class DossierCreated(BaseModel):
     appointment_at: datetime | None
     links: dict[str, Link]
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status_label(self) -> str:
+        """The national status in Vietnamese."""
+        return self.status.label_vi
+
 
 class ActionRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
@@ -184,10 +197,38 @@ class DossierListItem(BaseModel):
     applicant_name: str
     closed_at: datetime | None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status_label(self) -> str:
+        """The national status in Vietnamese."""
+        try:
+            return Status(self.status).label_vi
+        except ValueError:
+            return self.status
+
 
 class DossierList(BaseModel):
     items: list[DossierListItem]
     next_cursor: str | None
+
+
+class AgencyOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    level: str
+    parent: str | None
+
+
+class WorklistItem(DossierListItem):
+    current_step_name: str | None = None
+
+
+class Worklist(BaseModel):
+    agency: str
+    roles: list[str]
+    items: list[WorklistItem] = Field(description="most urgent first, at most `limit`")
+    total: int = Field(description="how many dossiers are on the worklist in all")
 
 
 class EventOut(BaseModel):

@@ -19,7 +19,7 @@ import csv
 import io
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
 from domain.calendar import DEFAULT_SESSIONS, TimeUnit
@@ -53,7 +53,15 @@ class IndexRow(BaseModel):
 class ServiceIndex(BaseModel):
     period_start: datetime
     period_end: datetime
-    rows: list[IndexRow]
+    rows: list[IndexRow] = Field(description="per deciding agency and procedure")
+    agencies: list[IndexRow] = Field(
+        default_factory=list,
+        description="per deciding agency, all its procedures (average time only when they "
+        "share one unit)",
+    )
+    procedures: list[IndexRow] = Field(
+        default_factory=list, description="per procedure, all agencies deciding it"
+    )
     total: IndexRow
 
 
@@ -90,13 +98,25 @@ def figures(c: IndexCounts, unit: TimeUnit | None) -> IndexRow:
     )
 
 
-def _sum(rows: list[IndexCounts], agency: str) -> IndexCounts:
+def _sum(
+    rows: list[IndexCounts],
+    agency: str,
+    procedure_code: str = "",
+    procedure_name: str = "Tổng cộng",
+) -> IndexCounts:
     numbers = {
         f: sum(getattr(r, f) for r in rows)
         for f in IndexCounts.model_fields
         if f not in ("agency", "procedure_code", "procedure_name")
     }
-    return IndexCounts(agency=agency, procedure_code="", procedure_name="Tổng cộng", **numbers)
+    return IndexCounts(
+        agency=agency, procedure_code=procedure_code, procedure_name=procedure_name, **numbers
+    )
+
+
+def _one_unit(units: set[TimeUnit | None]) -> TimeUnit | None:
+    """The unit an average over several procedures is in, when they share one."""
+    return units.pop() if len(units) == 1 else None
 
 
 def service_index(
@@ -129,10 +149,31 @@ def service_index(
         )
         for c in counts
     ]
+
+    def unit(c: IndexCounts) -> TimeUnit | None:
+        p = procedures.get(c.procedure_code)
+        return p.statutory_time.unit if p is not None else None
+
+    by_agency: dict[str, list[IndexCounts]] = {}
+    by_procedure: dict[str, list[IndexCounts]] = {}
+    for c in counts:
+        by_agency.setdefault(c.agency, []).append(c)
+        by_procedure.setdefault(c.procedure_code, []).append(c)
     return ServiceIndex(
         period_start=start,
         period_end=end,
         rows=rows,
+        agencies=[
+            figures(_sum(group, a), _one_unit({unit(c) for c in group}))
+            for a, group in sorted(by_agency.items())
+        ],
+        procedures=[
+            figures(
+                _sum(group, "*", code, group[0].procedure_name),
+                _one_unit({unit(c) for c in group}),
+            )
+            for code, group in sorted(by_procedure.items())
+        ],
         total=figures(_sum(counts, agency or "*"), None),
     )
 

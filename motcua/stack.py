@@ -253,6 +253,10 @@ async def run_dev_stack(
             for role, agency, token in development_tokens(settings):
                 say(f"  {role:15} {agency:14} {token}")
             say(f"\nTry: curl -s {api_url}/v1/procedures -H 'Authorization: Bearer <token>'")
+            say(
+                f"\nWeb interface: {api_url}/ui/  (sign in as any demo user above; "
+                "officers' queues, applicants' pages, audit, service index)"
+            )
             if stop_after_demo:
                 return
             say("\nThe stack is running. Press Ctrl-C to stop it (dossiers and timers persist).")

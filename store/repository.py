@@ -572,6 +572,58 @@ def count_dossiers(engine: Engine, q: DossierQuery) -> int:
         return int(conn.execute(stmt).scalar_one())
 
 
+def worklist(
+    engine: Engine,
+    agency: str,
+    roles: Iterable[str],
+    *,
+    limit: int = 100,
+) -> tuple[list[DossierItem], int]:
+    """The open dossiers an officer of ``agency`` with ``roles`` must act on now, most
+    urgent first (overdue, then by the step's due time, then by the appointment), and how
+    many there are in all.
+
+    A dossier is on the list when its current step belongs to ``agency`` and to one of
+    ``roles``; a leader also sees the agency's escalated dossiers, and an intake officer
+    the centre's handoffs waiting to be forwarded. Dossiers waiting for the applicant (a
+    supplement, a payment) are on nobody's list until the applicant acts.
+    """
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValueError(f"limit: must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+    t = _table(DossierRow)
+    role_set = sorted(set(roles))
+    mine = [and_(t.c.current_agency == agency, t.c.current_role.in_(role_set))]
+    if "leader" in role_set:
+        mine.append(and_(t.c.current_agency == agency, t.c.escalated.is_(True)))
+    if "intake_officer" in role_set:
+        mine.append(and_(t.c.centre_agency == agency, t.c.current_step_kind == "handoff"))
+    where = [
+        t.c.closed_at.is_(None),
+        t.c.status.not_in(["supplement_requested", "financial_obligation"]),
+        or_(*mine),
+    ]
+    with engine.connect() as conn:
+        total = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
+        rows = (
+            conn.execute(
+                select(t)
+                .where(*where)
+                .order_by(
+                    t.c.overdue.desc(),
+                    t.c.step_due_at.is_(None),
+                    t.c.step_due_at.asc(),
+                    t.c.appointment_at.is_(None),
+                    t.c.appointment_at.asc(),
+                    t.c.code.asc(),
+                )
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+    return [DossierItem.model_validate(dict(r)) for r in rows], total
+
+
 # --------------------------------------------------------------------------- idempotency keys
 
 

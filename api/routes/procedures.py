@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends
 from api.auth import CurrentPrincipal
 from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
-from api.schemas import ProcedureDetail, ProcedureSummary
+from api.schemas import AgencyOut, ProcedureDetail, ProcedureSummary
 from domain.catalog import Procedure
 
 router = APIRouter(
@@ -58,3 +58,21 @@ async def get_procedure(code: str, ctx: Context, _: CurrentPrincipal) -> Procedu
             "fees": [f.model_dump() for f in p.fees],
         }
     )
+
+
+agencies_router = APIRouter(
+    prefix="/agencies",
+    tags=["procedures"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(record_user)],
+)
+
+
+@agencies_router.get(
+    "", response_model=list[AgencyOut], summary="The agencies of the catalog (codes and names)"
+)
+async def list_agencies(ctx: Context, _: CurrentPrincipal) -> list[AgencyOut]:
+    return [
+        AgencyOut(code=a.code, name=a.name, kind=a.kind.value, level=a.level, parent=a.parent)
+        for a in sorted(ctx.catalog.agencies.values(), key=lambda a: a.code)
+    ]

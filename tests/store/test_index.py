@@ -236,6 +236,24 @@ def test_every_figure_of_the_index(known) -> None:
     assert (total.received, total.on_time, total.online) == (8, 5, 3)
     assert index.total.on_time_rate == 62.5 and index.total.average_resolution is None
 
+    # Per agency and per procedure (one procedure each here): the same figures as the rows.
+    assert [(a.agency, a.procedure_code) for a in index.agencies] == [
+        (POLICE, None),
+        (COMMUNE, None),
+    ]
+    by_agency = {a.agency: a for a in index.agencies}
+    assert by_agency[POLICE].counts.received == 7
+    assert by_agency[POLICE].on_time_rate == police.on_time_rate
+    assert by_agency[POLICE].average_resolution == 4.4
+    assert by_agency[POLICE].resolution_unit == "working_days"
+    assert by_agency[POLICE].satisfaction == police.satisfaction
+    assert by_agency[COMMUNE].on_time_rate == 100.0
+    by_procedure = {p.procedure_code: p for p in index.procedures}
+    assert set(by_procedure) == {"3.000333", "2.000986"}
+    assert by_procedure["3.000333"].agency == "*"
+    assert by_procedure["3.000333"].counts.received == 7
+    assert by_procedure["3.000333"].average_resolution == 4.4
+
     police_only = service_index(known, catalog, *PERIOD, agency=POLICE)
     assert [r.procedure_code for r in police_only.rows] == ["3.000333"]
     csv = to_csv(index).splitlines()

@@ -1,0 +1,58 @@
+"""The officer's worklist: what the caller's roles and agency must act on now, most
+urgent first. The web console's queue is this list."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.auth import OFFICER_ROLES, CurrentPrincipal
+from api.deps import AppContext, Context, record_user
+from api.errors import ERROR_RESPONSES, ApiError
+from api.schemas import Worklist, WorklistItem
+from store import repository
+
+router = APIRouter(
+    tags=["dossiers"], responses=ERROR_RESPONSES, dependencies=[Depends(record_user)]
+)
+
+
+def _step_name(ctx: AppContext, procedure: str, version: int, step_id: str | None) -> str | None:
+    """The step's name in the version of the procedure the dossier runs."""
+    if step_id is None:
+        return None
+    for p in ctx.catalog.procedures.get(procedure, []):
+        if p.version == version:
+            try:
+                return p.step(step_id).name
+            except KeyError:
+                break
+    return step_id
+
+
+@router.get(
+    "/worklist",
+    response_model=Worklist,
+    summary="The dossiers the caller's roles and agency must act on now, most urgent first",
+)
+async def worklist(
+    principal: CurrentPrincipal,
+    ctx: Context,
+    limit: Annotated[int, Query(ge=1, le=200)] = 100,
+) -> Worklist:
+    roles = [r.value for r in principal.roles if r in OFFICER_ROLES]
+    if not roles or principal.agency is None:
+        raise ApiError(403, "forbidden", "only officers of an agency have a worklist")
+    items, total = await asyncio.to_thread(
+        repository.worklist, ctx.engine, principal.agency, roles, limit=limit
+    )
+    out = []
+    for row in items:
+        item = WorklistItem.model_validate(row, from_attributes=True)
+        item.current_step_name = _step_name(
+            ctx, row.procedure_code, row.procedure_version, row.current_step_id
+        )
+        out.append(item)
+    return Worklist(agency=principal.agency, roles=roles, items=out, total=total)

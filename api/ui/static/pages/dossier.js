@@ -1,0 +1,445 @@
+// One dossier: where it is, who holds it and until when; the actions this user may take
+// at this step (and only those), each with its form; documents; events and refused
+// attempts. Officers, applicants (their own dossiers) and auditors read it.
+import {
+  $, ACTION_LABELS, agencies, api, CHANNEL_LABELS, chrome, download, dueCell, EVENT_LABELS,
+  fileToDocument, fmtDateTime, h, hide, isOfficer, OUTCOME_LABELS, page, requireUser, ROLE_LABELS, showError,
+  startCountdowns, statusBadge,
+} from "../app.js";
+
+const code = document.body.dataset.code;
+let user;
+let names = {};
+let procedure = null;
+let pollTimer = null;
+let stepNames = {};
+let catchingUp = 0;
+
+// ------------------------------------------------------------------ forms for actions
+
+const RETURN_CHANNEL_LABELS = {
+  counter: "Tại Bộ phận Một cửa",
+  post: "Qua bưu chính công ích",
+  online: "Trực tuyến (kết quả điện tử đã ký số)",
+};
+
+function field(label, control, hint) {
+  const id = control.id;
+  return h("div", { class: "field" }, h("label", { for: id }, label), control,
+    hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null);
+}
+
+function textArea(id, { required = false, rows = 3 } = {}) {
+  return h("textarea", { id, name: id, rows, required, maxlength: 2000 });
+}
+
+function input(id, attrs = {}) {
+  return h("input", { id, name: id, ...attrs });
+}
+
+function select(id, options, value) {
+  return h("select", { id, name: id },
+    ...Object.entries(options).map(([v, text]) => h("option", { value: v, selected: v === value }, text)));
+}
+
+function todayInVietnam() {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Ho_Chi_Minh" }).format(new Date());
+}
+
+/** The fields of an action's form, and how to read them into {comment, data} (or an error). */
+function actionFields(action, prefix, view) {
+  const id = (name) => `${prefix}-${name}`;
+  const comment = (label, required) => field(label, textArea(id("comment"), { required }));
+  const val = (name) => $(`#${id(name)}`).value.trim();
+  const needComment = (what) => () => (val("comment") ? null : `Nhập ${what}.`);
+  switch (action) {
+    case "request_supplement":
+      return {
+        fields: [
+          field("Giấy tờ cần bổ sung, hoàn thiện (mỗi dòng một loại, ghi đủ một lần)",
+            textArea(id("missing"), { required: true, rows: 4 })),
+          comment("Hướng dẫn cho người nộp"),
+        ],
+        check: () => (val("missing") ? null : "Liệt kê ít nhất một giấy tờ cần bổ sung."),
+        read: () => ({
+          comment: val("comment"),
+          data: { missing: val("missing").split("\n").map((s) => s.trim()).filter(Boolean) },
+        }),
+      };
+    case "refuse":
+    case "reject":
+    case "withdraw":
+      return {
+        fields: [comment("Lý do (ghi rõ, in trên văn bản gửi người nộp)", true)],
+        check: needComment("lý do"),
+        read: () => ({ comment: val("comment"), data: {} }),
+      };
+    case "request_extension":
+      return {
+        fields: [
+          comment("Lý do chậm và lời xin lỗi (Mẫu 04)", true),
+          field("Ngày hẹn trả mới", input(id("new_appointment"), { type: "date", min: todayInVietnam(), required: true }),
+            "Phải là ngày làm việc."),
+        ],
+        check: () => (!val("comment") ? "Nhập lý do." : !val("new_appointment") ? "Chọn ngày hẹn trả mới." : null),
+        read: () => ({ comment: val("comment"), data: { new_appointment: val("new_appointment") } }),
+      };
+    case "appraise":
+      return {
+        fields: [
+          field("Ý kiến thẩm định", textArea(id("opinion"), { required: true, rows: 4 })),
+          field("Đề xuất", select(id("recommendation"), { grant: "Đủ điều kiện giải quyết", refuse: "Không đủ điều kiện, đề xuất từ chối" }, "grant")),
+        ],
+        check: () => (val("opinion") ? null : "Nhập ý kiến thẩm định."),
+        read: () => ({ comment: "", data: { opinion: val("opinion"), recommendation: val("recommendation") } }),
+      };
+    case "schedule_inspection":
+      return {
+        fields: [
+          field("Thời gian kiểm tra (giờ Việt Nam)", input(id("at"), { type: "datetime-local", required: true }),
+            "Trong giờ hành chính của một ngày làm việc."),
+          field("Địa điểm", input(id("place"), { maxlength: 500 })),
+          comment("Ghi chú"),
+        ],
+        check: () => (val("at") ? null : "Chọn thời gian kiểm tra."),
+        read: () => ({ comment: val("comment"), data: { at: `${val("at")}:00+07:00`, place: val("place") } }),
+      };
+    case "pay": {
+      const fee = procedure?.fees?.reduce((sum, f) => sum + (f.amount_vnd || 0), 0) || 0;
+      return {
+        fields: [
+          field("Số biên lai, chứng từ nộp tiền", input(id("receipt_number"), { required: true, maxlength: 100 })),
+          field("Số tiền (đồng)", input(id("amount_vnd"), { type: "number", min: 0, step: 1000, value: fee ? String(fee) : "" })),
+          field("Hình thức", select(id("method"), { online: "Thanh toán trực tuyến", bank: "Chuyển khoản ngân hàng", counter: "Nộp trực tiếp" }, "online")),
+        ],
+        check: () => (val("receipt_number") ? null : "Nhập số biên lai hoặc chứng từ."),
+        read: () => ({
+          comment: "",
+          data: { receipt_number: val("receipt_number"), amount_vnd: Number(val("amount_vnd") || 0), method: val("method") },
+        }),
+      };
+    }
+    case "return": {
+      const channel = select(id("channel"), RETURN_CHANNEL_LABELS, view.result ? "counter" : "counter");
+      const proxyHint = "Người nhận khác người nộp phải xuất trình giấy ủy quyền.";
+      return {
+        fields: [
+          field("Hình thức trả kết quả", channel),
+          field("Người nhận kết quả (để trống nếu là người nộp)", input(id("received_by"), { maxlength: 500 }), proxyHint),
+          field("Giấy ủy quyền (số, ngày)", input(id("authorization"), { maxlength: 500 })),
+          field("Số hiệu bưu gửi (khi trả qua bưu chính)", input(id("tracking_number"), { maxlength: 500 })),
+          field("Địa chỉ nhận (khi trả qua bưu chính)", input(id("address"), { maxlength: 500 })),
+        ],
+        check: () => (val("channel") === "post" && !val("tracking_number") ? "Nhập số hiệu bưu gửi." : null),
+        read: () => {
+          const data = { channel: val("channel") };
+          for (const k of ["received_by", "authorization", "tracking_number", "address"]) {
+            if (val(k)) data[k] = val(k);
+          }
+          return { comment: "", data };
+        },
+      };
+    }
+    case "supplement": {
+      const kinds = Object.fromEntries((procedure?.documents || []).map((d) => [d.kind, d.name]));
+      kinds.bo_sung = "Giấy tờ bổ sung khác";
+      return {
+        fields: [
+          field("Loại giấy tờ", select(id("kind"), kinds, Object.keys(kinds)[0])),
+          field("Tệp đính kèm (có thể chọn nhiều tệp)", input(id("files"), { type: "file", multiple: true, required: true, accept: ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.xml,.docx,.xlsx" })),
+          comment("Ghi chú"),
+        ],
+        check: () => ($(`#${id("files")}`).files.length ? null : "Chọn ít nhất một tệp."),
+        read: async () => ({
+          comment: val("comment"),
+          documents: await Promise.all([...$(`#${id("files")}`).files].map((f) => fileToDocument(val("kind"), f))),
+        }),
+      };
+    }
+    default: // accept, forward, approve, sign
+      return {
+        fields: [comment("Ý kiến (không bắt buộc)", false)],
+        check: () => null,
+        read: () => ({ comment: val("comment"), data: {} }),
+      };
+  }
+}
+
+async function send(action, role, body) {
+  const path = `/dossiers/${encodeURIComponent(code)}`;
+  if (action === "supplement") {
+    return api(`${path}/supplements`, { method: "POST", body: { comment: body.comment, documents: body.documents } });
+  }
+  if (action === "withdraw") {
+    return api(`${path}/withdraw`, { method: "POST", body: { comment: body.comment } });
+  }
+  return api(`${path}/actions`, { method: "POST", body: { action, role, comment: body.comment, data: body.data } });
+}
+
+function actionForm(allowed, view) {
+  const prefix = `act-${allowed.action}-${allowed.role}`;
+  const spec = actionFields(allowed.action, prefix, view);
+  const error = h("div", { class: "alert error", role: "alert", hidden: true, id: `${prefix}-error` });
+  const button = h("button", { type: "submit", class: allowed.action === "refuse" || allowed.action === "reject" || allowed.action === "withdraw" ? "danger" : "primary" },
+    ACTION_LABELS[allowed.action] || allowed.action);
+  const form = h("form", { novalidate: true, dataset: { action: allowed.action } }, ...spec.fields, error, button);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    hide(error);
+    const problem = spec.check();
+    if (problem) {
+      showError(error, new Error(problem));
+      return;
+    }
+    button.disabled = true;
+    try {
+      const body = await spec.read();
+      const after = await send(allowed.action, allowed.role, body);
+      notice(`Đã thực hiện: ${ACTION_LABELS[allowed.action] || allowed.action}.`);
+      await load(after);
+    } catch (err) {
+      showError(error, err);
+      button.disabled = false;
+    }
+  });
+  const who = allowed.role === user.roles[0] && user.roles.length === 1 ? "" : ` (${ROLE_LABELS[allowed.role] || allowed.role})`;
+  return h("details", { id: prefix }, h("summary", {}, `${ACTION_LABELS[allowed.action] || allowed.action}${who}`), form);
+}
+
+function mine(allowed, view) {
+  const seen = new Set();
+  return allowed.filter((a) => {
+    if (a.role === "system" || !user.roles.includes(a.role)) return false;
+    if (a.role === "applicant" && view.applicant_account !== user.sub) return false;
+    if (a.role !== "applicant" && a.agency && a.agency !== user.agency) return false;
+    const key = `${a.action}/${a.role}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+// ------------------------------------------------------------------ sections
+
+function notice(text) {
+  const box = $("#notice");
+  box.textContent = text;
+  box.hidden = false;
+}
+
+function facts(pairs) {
+  return h("dl", { class: "facts" }, pairs.filter(Boolean).map(([k, v, id]) => [h("dt", {}, k), h("dd", { id }, v)]));
+}
+
+function holderText(view) {
+  if (!view.holder) return view.closed_at ? "Đã kết thúc" : "—";
+  const role = ROLE_LABELS[view.holder.role] || view.holder.role;
+  return view.holder.agency ? `${role} · ${names[view.holder.agency] || view.holder.agency}` : role;
+}
+
+function clockText(view) {
+  const unit = view.clock_unit === "working_hours" ? 60 : 8 * 60;
+  const unitName = view.clock_unit === "working_hours" ? "giờ làm việc" : view.clock_unit === "calendar_days" ? "ngày" : "ngày làm việc";
+  if (!view.clock_budget_minutes) return "Chưa bắt đầu tính";
+  const used = (view.clock_consumed_minutes / unit).toLocaleString("vi-VN", { maximumFractionDigits: 1 });
+  const budget = (view.clock_budget_minutes / unit).toLocaleString("vi-VN", { maximumFractionDigits: 1 });
+  return `Đã dùng ${used}/${budget} ${unitName}${view.clock_paused ? " · đang tạm dừng (chờ người nộp)" : ""}`;
+}
+
+function summary(view, row) {
+  const overdue = view.overdue
+    ? h("span", { class: "bad-text" }, `Quá hạn từ ${fmtDateTime(view.overdue.appointment)}`)
+    : null;
+  return h("section", { class: "card", "aria-labelledby": "summary-title" },
+    h("h2", { id: "summary-title" }, view.procedure_name),
+    facts([
+      ["Trạng thái", h("span", {}, statusBadge(view.status, view.status_label), " ", overdue), "status"],
+      row ? ["Người nộp", row.applicant_name] : null,
+      ["Hình thức nộp", CHANNEL_LABELS[view.channel] || view.channel],
+      ["Ngày nộp", fmtDateTime(view.submitted_at)],
+      ["Ngày tiếp nhận", fmtDateTime(view.received_at)],
+      ["Ngày hẹn trả kết quả", view.closed_at || view.processed_at ? fmtDateTime(view.appointment_at) : dueCell(view.appointment_at), "appointment"],
+      view.original_appointment_at && view.original_appointment_at !== view.appointment_at
+        ? ["Ngày hẹn ban đầu", fmtDateTime(view.original_appointment_at)] : null,
+      ["Bước hiện tại", view.current_step ? view.current_step.name : "—", "current-step"],
+      ["Người đang xử lý", holderText(view), "holder"],
+      view.current_step && view.current_step.due_at && !view.closed_at
+        ? ["Hạn của bước", dueCell(view.current_step.due_at), "step-due"] : null,
+      ["Thời hạn giải quyết", clockText(view)],
+      view.supplement_due_at ? ["Hạn bổ sung hồ sơ", dueCell(view.supplement_due_at)] : null,
+      view.outcome ? ["Kết quả giải quyết", OUTCOME_LABELS[view.outcome] || view.outcome, "outcome"] : null,
+      view.result ? ["Văn bản kết quả", `${view.result.title || ""} số ${view.result.number}`] : null,
+    ]),
+  );
+}
+
+function actionsSection(view) {
+  const list = mine(view.allowed_actions, view);
+  const section = h("section", { class: "card actions", id: "actions", "aria-labelledby": "actions-title" },
+    h("h2", { id: "actions-title" }, "Xử lý hồ sơ"));
+  if (view.issuing) {
+    section.append(h("p", { class: "alert info", role: "status" }, "Đang ký số và đóng dấu văn bản kết quả…"));
+  }
+  if (!list.length) {
+    section.append(h("p", { class: "muted", id: "no-actions" },
+      view.closed_at ? "Hồ sơ đã kết thúc." : `Bạn không có thao tác nào ở bước này. Người đang xử lý: ${holderText(view)}.`));
+    return section;
+  }
+  section.append(...list.map((a) => actionForm(a, view)));
+  const first = section.querySelector("details");
+  if (first && list.length === 1) first.open = true;
+  return section;
+}
+
+function stepsSection(view) {
+  return h("section", { class: "card", "aria-labelledby": "steps-title" },
+    h("h2", { id: "steps-title" }, "Quy trình xử lý"),
+    h("ol", { class: "steps", id: "steps" }, view.steps.map((s) => {
+      const current = view.current_step && view.current_step.index === s.index;
+      const late = s.escalated || (s.ended_at && s.due_at && s.ended_at > s.due_at);
+      return h("li", { class: [s.ended_at ? "done" : "", current ? "current" : "", late ? "late" : ""].join(" ") },
+        h("strong", {}, s.name),
+        h("div", { class: "muted" }, `${ROLE_LABELS[s.role] || s.role} · ${names[s.agency] || s.agency}`),
+        s.due_at ? h("div", {}, `Hạn: ${fmtDateTime(s.due_at)}`) : null,
+        s.ended_at ? h("div", {}, `Xong: ${fmtDateTime(s.ended_at)}`, late ? h("span", { class: "bad-text" }, " · trễ hạn") : null) : null,
+        current && !view.closed_at ? h("span", { class: "badge info" }, "Đang ở bước này") : null);
+    })),
+  );
+}
+
+/** "signer:<user>@<agency>" or "seal:<agency>" as the reader says it. */
+function signerText(signer) {
+  const [kind, rest] = [signer.slice(0, signer.indexOf(":")), signer.slice(signer.indexOf(":") + 1)];
+  if (kind === "seal") return `Đóng dấu: ${names[rest] || rest}`;
+  const at = rest.lastIndexOf("@");
+  const [person, agency] = at > 0 ? [rest.slice(0, at), rest.slice(at + 1)] : [rest, ""];
+  return `Ký số: ${person}${agency ? ` (${names[agency] || agency})` : ""}`;
+}
+
+function documentsSection(docs) {
+  const rows = docs.documents.map((d) =>
+    h("tr", {},
+      h("td", { "data-label": "Văn bản" }, d.title || d.filename),
+      h("td", { "data-label": "Ký số" }, d.signers.length
+        ? h("ul", { class: "plain" }, d.signers.map((s) => h("li", {}, signerText(s))))
+        : h("span", { class: "muted" }, "Không")),
+      h("td", { "data-label": "Ngày" }, fmtDateTime(d.created_at)),
+      h("td", { "data-label": "Tải về" },
+        h("button", { type: "button", dataset: { document: d.id }, onclick: () => download(d.href, d.filename) }, "Tải về")),
+    ));
+  return h("section", { class: "card", id: "documents-section", "aria-labelledby": "documents-title" },
+    h("h2", { id: "documents-title" }, "Văn bản, giấy tờ"),
+    rows.length
+      ? h("div", { class: "table-wrap" }, h("table", { class: "data-table stack", id: "documents" },
+          h("thead", {}, h("tr", {}, ["Văn bản", "Ký số", "Ngày", ""].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, rows)))
+      : h("p", { class: "muted" }, "Chưa có văn bản."));
+}
+
+function who(record) {
+  if (!record.actor_id) return "—";
+  const role = ROLE_LABELS[record.role] || record.role || "";
+  return `${record.actor_name || record.actor_id}${role ? ` (${role})` : ""}`;
+}
+
+function eventsSection(events) {
+  const evRows = events.events.map((e) =>
+    h("tr", {},
+      h("td", { "data-label": "Thời gian" }, fmtDateTime(e.at)),
+      h("td", { "data-label": "Sự kiện" }, EVENT_LABELS[e.kind] || e.kind,
+        e.step_id && stepNames[e.step_id] ? h("div", { class: "muted" }, stepNames[e.step_id]) : null),
+      h("td", { "data-label": "Người thực hiện" }, who(e)),
+      h("td", { "data-label": "Ghi chú" }, e.comment || ""),
+    ));
+  const refused = events.refused_attempts.map((r) =>
+    h("tr", {},
+      h("td", { "data-label": "Thời gian" }, fmtDateTime(r.at)),
+      h("td", { "data-label": "Thao tác" }, ACTION_LABELS[r.action] || r.action),
+      h("td", { "data-label": "Người thử" }, who(r)),
+      h("td", { "data-label": "Lý do bị từ chối" }, r.reason),
+    ));
+  const head = (cols) => h("thead", {}, h("tr", {}, cols.map((t) => h("th", { scope: "col" }, t))));
+  return h("section", { class: "card", id: "events-section", "aria-labelledby": "events-title" },
+    h("h2", { id: "events-title" }, "Nhật ký xử lý"),
+    h("div", { class: "table-wrap" }, h("table", { class: "data-table stack", id: "events" },
+      head(["Thời gian", "Sự kiện", "Người thực hiện", "Ghi chú"]), h("tbody", {}, evRows))),
+    refused.length
+      ? [h("h3", {}, "Thao tác bị từ chối"),
+         h("div", { class: "table-wrap" }, h("table", { class: "data-table stack", id: "refused" },
+           head(["Thời gian", "Thao tác", "Người thử", "Lý do bị từ chối"]), h("tbody", {}, refused)))]
+      : null);
+}
+
+// ------------------------------------------------------------------ loading
+
+async function load(view) {
+  const path = `/dossiers/${encodeURIComponent(code)}`;
+  const [live, docs, events, found] = await Promise.all([
+    view ? Promise.resolve(view) : api(path),
+    api(`${path}/documents`).catch(() => ({ documents: [] })),
+    api(`${path}/events`).catch(() => ({ events: [], refused_attempts: [] })),
+    api(`/dossiers?limit=5&q=${encodeURIComponent(code)}`).catch(() => ({ items: [] })),
+  ]);
+  if (!procedure || procedure.code !== live.procedure_code) {
+    procedure = await api(`/procedures/${encodeURIComponent(live.procedure_code)}`).catch(() => null);
+  }
+  stepNames = Object.fromEntries(live.steps.map((s) => [s.step_id, s.name]));
+  const row = found.items.find((i) => i.code === live.code);
+  const root = $("#dossier");
+  root.replaceChildren(
+    h("div", { class: "grid-3" },
+      h("div", {}, summary(live, row), actionsSection(live), documentsSection(docs)),
+      h("div", {}, stepsSection(live))),
+    eventsSection(events),
+  );
+  root.setAttribute("aria-busy", "false");
+  startCountdowns();
+  schedule(live, events);
+}
+
+// The events and documents lists are the read model, a moment behind the workflow: they are
+// fetched again (alone, so a form being filled in is left as it is) until they have caught
+// up. While the result is being signed, the whole dossier is looked at again once it moves.
+function schedule(live, events) {
+  clearTimeout(pollTimer);
+  const behind = events.events.length < live.event_seq;
+  catchingUp = behind ? catchingUp + 1 : 0;
+  const failed = (err) => showError($("#dossier-error"), err);
+  if (live.issuing) {
+    pollTimer = setTimeout(async () => {
+      try {
+        const now = await api(`/dossiers/${encodeURIComponent(code)}`);
+        if (now.event_seq !== live.event_seq || !now.issuing) await load(now);
+        else schedule(live, events);
+      } catch (err) {
+        failed(err);
+      }
+    }, 2000);
+  } else if (behind && catchingUp <= 30) {
+    pollTimer = setTimeout(() => refreshRecords(live).catch(failed), 500);
+  }
+}
+
+async function refreshRecords(live) {
+  const path = `/dossiers/${encodeURIComponent(code)}`;
+  const [docs, events] = await Promise.all([api(`${path}/documents`), api(`${path}/events`)]);
+  $("#documents-section").replaceWith(documentsSection(docs));
+  $("#events-section").replaceWith(eventsSection(events));
+  schedule(live, events);
+}
+
+page(async () => {
+  user = requireUser();
+  chrome(user);
+  $("#back-link").href = isOfficer(user) ? "/ui/queue" : user.roles.includes("applicant") ? "/ui/my" : "/ui/audit";
+  if (user.roles.includes("auditor")) {
+    $("#back-link").after(" · ", h("a", { href: `/ui/audit/${encodeURIComponent(code)}` }, "Xem kiểm toán"));
+  }
+  names = await agencies();
+  try {
+    await load();
+  } catch (err) {
+    $("#dossier").replaceChildren();
+    showError($("#dossier-error"), err);
+  }
+});
