@@ -381,6 +381,17 @@ class Catalog(BaseModel):
                 return p
         raise KeyError(f"procedure {code} has no version in force on {on.isoformat()}")
 
+    def step_name(self, code: str, version: int, step_id: str) -> str:
+        """The name of a step in the version of the procedure a dossier runs (its id when
+        the catalog no longer holds that version or step)."""
+        for p in self.procedures.get(code, []):
+            if p.version == version:
+                try:
+                    return p.step(step_id).name
+                except KeyError:
+                    break
+        return step_id
+
     def latest(self) -> list[Procedure]:
         return [versions[-1] for _, versions in sorted(self.procedures.items())]
 

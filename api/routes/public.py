@@ -43,11 +43,7 @@ async def track(
     status = Status(row.status)
     step = None
     if row.current_step_id:
-        try:
-            procedure = ctx.catalog.procedure(row.procedure_code)
-            step = procedure.step(row.current_step_id).name
-        except KeyError:
-            step = row.current_step_id
+        step = ctx.catalog.step_name(row.procedure_code, row.procedure_version, row.current_step_id)
     return TrackingOut(
         code=row.code,
         procedure_name=row.procedure_name,

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from api.auth import OFFICER_ROLES, CurrentPrincipal
-from api.deps import AppContext, Context, record_user
+from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import Worklist, WorklistItem
 from store import repository
@@ -17,19 +17,6 @@ from store import repository
 router = APIRouter(
     tags=["dossiers"], responses=ERROR_RESPONSES, dependencies=[Depends(record_user)]
 )
-
-
-def _step_name(ctx: AppContext, procedure: str, version: int, step_id: str | None) -> str | None:
-    """The step's name in the version of the procedure the dossier runs."""
-    if step_id is None:
-        return None
-    for p in ctx.catalog.procedures.get(procedure, []):
-        if p.version == version:
-            try:
-                return p.step(step_id).name
-            except KeyError:
-                break
-    return step_id
 
 
 @router.get(
@@ -51,8 +38,9 @@ async def worklist(
     out = []
     for row in items:
         item = WorklistItem.model_validate(row, from_attributes=True)
-        item.current_step_name = _step_name(
-            ctx, row.procedure_code, row.procedure_version, row.current_step_id
-        )
+        if row.current_step_id:
+            item.current_step_name = ctx.catalog.step_name(
+                row.procedure_code, row.procedure_version, row.current_step_id
+            )
         out.append(item)
     return Worklist(agency=principal.agency, roles=roles, items=out, total=total)

@@ -108,8 +108,9 @@ def install_ui(app: FastAPI) -> None:
     def render(request: Request, page: Page, **extra: Any) -> Response:
         ctx = request.app.state.ctx
         settings: Settings = ctx.settings
-        names = {code: a.name for code, a in ctx.catalog.agencies.items()}
-        users = dev_users(settings, names) if _dev_login_enabled(settings) else []
+        users = []
+        if page.name == "login" and _dev_login_enabled(settings):
+            users = dev_users(settings, {code: a.name for code, a in ctx.catalog.agencies.items()})
         response = templates.TemplateResponse(
             request,
             f"{page.name}.html",

@@ -315,3 +315,65 @@ def test_query_model():
         DossierQuery(status="nonsense")
     with pytest.raises(ValidationError):
         DossierQuery(page=2)
+
+
+# --------------------------------------------------------------------------- worklist
+
+
+def test_worklist_holds_what_the_officer_must_act_on_most_urgent_first(engine) -> None:
+    h = timedelta(hours=1)
+    put(
+        engine,
+        # The department's specialists: due soonest first, overdue before all.
+        summary("W-later", T0, step_due_at=T0 + 5 * h, appointment_at=T0 + 90 * h),
+        summary("W-sooner", T0, step_due_at=T0 + 2 * h, appointment_at=T0 + 99 * h),
+        summary("W-overdue", T0, step_due_at=T0 + 9 * h, overdue=True),
+        summary("W-no-due", T0, step_due_at=None, appointment_at=T0 + 3 * h),
+        summary("W-same-due-b", T0, step_due_at=T0 + 7 * h, appointment_at=T0 + 20 * h),
+        summary("W-same-due-a", T0, step_due_at=T0 + 7 * h, appointment_at=T0 + 10 * h),
+        # Not theirs: another role, another agency, waiting for the applicant, closed.
+        summary("W-leader", T0, current_role=Role.LEADER, step_due_at=T0 + h),
+        summary("W-escalated", T0, current_role=Role.LEADER, escalated=True, step_due_at=T0),
+        summary("W-commune", T0, current_agency=COMMUNE, step_due_at=T0 + h),
+        summary("W-supplement", T0, status=Status.SUPPLEMENT_REQUESTED, step_due_at=T0 + h),
+        summary("W-payment", T0, status=Status.FINANCIAL_OBLIGATION, step_due_at=T0 + h),
+        summary("W-closed", T0, status=Status.RETURNED, closed_at=T0 + h, step_due_at=T0),
+        # The centre: a handoff waiting to be forwarded, and one at its own counter.
+        summary(
+            "W-handoff",
+            T0,
+            current_step_kind=StepKind.HANDOFF,
+            current_role=Role.SYSTEM,
+            step_due_at=T0 + h,
+        ),
+        summary(
+            "W-counter",
+            T0,
+            status=Status.SUBMITTED,
+            current_step_kind=StepKind.INTAKE,
+            current_agency=CENTRE,
+            current_role=Role.INTAKE_OFFICER,
+            step_due_at=T0 + 2 * h,
+        ),
+    )
+    items, total = repo.worklist(engine, DEPT, ["specialist"])
+    assert [i.code for i in items] == [
+        "W-overdue",
+        "W-sooner",
+        "W-later",
+        "W-same-due-a",
+        "W-same-due-b",
+        "W-no-due",
+    ]
+    assert total == 6
+    items, total = repo.worklist(engine, DEPT, ["specialist"], limit=2)
+    assert ([i.code for i in items], total) == (["W-overdue", "W-sooner"], 6)
+    # A leader has the steps that are theirs and every escalated step of the agency.
+    items, _ = repo.worklist(engine, DEPT, ["leader"])
+    assert [i.code for i in items] == ["W-escalated", "W-leader"]
+    # The centre's intake officer: its counter, and handoffs it may have to forward.
+    items, _ = repo.worklist(engine, CENTRE, ["intake_officer"])
+    assert [i.code for i in items] == ["W-handoff", "W-counter"]
+    assert repo.worklist(engine, POLICE, ["specialist", "leader"]) == ([], 0)
+    with pytest.raises(ValueError, match="limit"):
+        repo.worklist(engine, DEPT, ["specialist"], limit=0)

@@ -425,3 +425,12 @@ def test_every_standalone_procedure_walks_to_its_result(catalog: Catalog, centre
             assert f"{p.code}:deemed_consent" in trail
         # the group's and each child's steps all ran, in order
         assert trail[0] == f"{p.code}:accept" and trail[-1] == f"{p.code}:return"
+
+
+def test_step_names_come_from_the_version_the_dossier_runs() -> None:
+    catalog = load_catalog(REPO_ROOT / "procedures")
+    assert catalog.step_name("3.000333", 1, "phe_duyet") == "Duyệt kết quả tra cứu, xác minh"
+    # A version or step the catalog no longer holds: the id, rather than another version's name.
+    assert catalog.step_name("3.000333", 99, "phe_duyet") == "phe_duyet"
+    assert catalog.step_name("3.000333", 1, "gone") == "gone"
+    assert catalog.step_name("9.999999", 1, "tiep_nhan") == "tiep_nhan"

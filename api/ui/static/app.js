@@ -172,21 +172,25 @@ export function fmtDateTime(iso) {
   return `${p.day}/${p.month}/${p.year} ${p.hour}:${p.minute}`;
 }
 
-/** "Còn 2 ngày 3 giờ" / "Quá hạn 5 giờ 10 phút" (wall-clock time to or past `ms`). */
+/** Real (calendar) minutes as "2 ngày 3 giờ" / "5 giờ 10 phút" / "12 phút". */
+export function fmtDuration(ms) {
+  let m = Math.max(0, Math.round(ms / 60000));
+  const days = Math.floor(m / 1440);
+  m %= 1440;
+  const hours = Math.floor(m / 60);
+  m %= 60;
+  if (days) return `${days} ngày ${hours} giờ`;
+  if (hours) return `${hours} giờ ${m} phút`;
+  return `${m} phút`;
+}
+
+/** "Còn 2 ngày 3 giờ" / "Quá hạn 5 giờ 10 phút" (wall-clock time to or past `ms`); within
+ * the last hour to the second, so the countdown is seen to move. */
 export function fmtRemaining(ms) {
-  const over = ms < 0;
-  let s = Math.floor(Math.abs(ms) / 1000);
-  const days = Math.floor(s / 86400);
-  s %= 86400;
-  const hours = Math.floor(s / 3600);
-  s %= 3600;
-  const minutes = Math.floor(s / 60);
-  const seconds = s % 60;
-  let text;
-  if (days) text = `${days} ngày ${hours} giờ`;
-  else if (hours) text = `${hours} giờ ${minutes} phút`;
-  else text = `${minutes} phút ${seconds} giây`;
-  return over ? `Quá hạn ${text}` : `Còn ${text}`;
+  const left = Math.abs(ms);
+  const s = Math.floor(left / 1000);
+  const text = s < 3600 ? `${Math.floor(s / 60)} phút ${s % 60} giây` : fmtDuration(left);
+  return ms < 0 ? `Quá hạn ${text}` : `Còn ${text}`;
 }
 
 const SOON_MS = 4 * 3600 * 1000;
@@ -213,6 +217,34 @@ let ticking = null;
 export function startCountdowns() {
   if (ticking) return;
   ticking = setInterval(() => document.querySelectorAll("[data-due]").forEach(tick), 1000);
+}
+
+/** A data table inside .table-wrap: `columns` are [label, {num}] pairs; rows are <tr>s.
+ * With `stack`, the rows become cards on a phone (each td carries its data-label). */
+export function table({ caption, columns, rows, foot = null, stack = true, id = null, captionHidden = false }) {
+  return h(
+    "div",
+    { class: "table-wrap" },
+    h(
+      "table",
+      { class: `data-table${stack ? " stack" : ""}`, id },
+      h("caption", { class: captionHidden ? "visually-hidden" : "table-caption" }, caption),
+      h(
+        "thead",
+        {},
+        h("tr", {}, columns.map(([label, opts = {}]) => h("th", { scope: "col", class: opts.num ? "num" : null }, label))),
+      ),
+      h("tbody", {}, rows),
+      foot ? h("tfoot", {}, foot) : null,
+    ),
+  );
+}
+
+/** A <td> with its column name for the phone layout. */
+export function td(label, content, { num = false, cls = null } = {}) {
+  const classes = [num ? "num" : null, cls].filter(Boolean).join(" ") || null;
+  // On a phone the cell shows its column name before this (see app.css).
+  return h("td", { "data-label": label, class: classes }, h("div", { class: "cell" }, content));
 }
 
 export function statusBadge(status, label) {

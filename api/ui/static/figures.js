@@ -34,18 +34,6 @@ export function fmtWorkingMinutes(minutes) {
   return out.join(" ");
 }
 
-/** Real (calendar) minutes as "2 ngày 3 giờ" / "5 giờ 10 phút" / "12 phút". */
-export function fmtDuration(ms) {
-  let m = Math.max(0, Math.round(ms / 60000));
-  const days = Math.floor(m / 1440);
-  m %= 1440;
-  const hours = Math.floor(m / 60);
-  m %= 60;
-  if (days) return `${days} ngày ${hours} giờ`;
-  if (hours) return `${hours} giờ ${m} phút`;
-  return `${m} phút`;
-}
-
 /** The current month in Vietnam time, "YYYY-MM". */
 export function currentMonth(now = new Date()) {
   const fmt = new Intl.DateTimeFormat("en-CA", { timeZone: TZ, year: "numeric", month: "2-digit" });
@@ -86,34 +74,6 @@ export function section(id, title, { level = "h2", lead = null } = {}) {
       }
     },
   };
-}
-
-/** A data table inside .table-wrap: `columns` are [label, {num}] pairs; rows are <tr>s.
- * With `stack`, the rows become cards on a phone (each td carries its data-label). */
-export function table({ caption, columns, rows, foot = null, stack = true, id = null, captionHidden = false }) {
-  return h(
-    "div",
-    { class: "table-wrap" },
-    h(
-      "table",
-      { class: `data-table${stack ? " stack" : ""}`, id },
-      h("caption", { class: captionHidden ? "visually-hidden" : "table-caption" }, caption),
-      h(
-        "thead",
-        {},
-        h("tr", {}, columns.map(([label, opts = {}]) => h("th", { scope: "col", class: opts.num ? "num" : null }, label))),
-      ),
-      h("tbody", {}, rows),
-      foot ? h("tfoot", {}, foot) : null,
-    ),
-  );
-}
-
-/** A <td> with its column name for the phone layout. */
-export function td(label, content, { num = false, cls = null } = {}) {
-  const classes = [num ? "num" : null, cls].filter(Boolean).join(" ") || null;
-  // One child: on a phone the cell is a grid of its label and this (see app.css).
-  return h("td", { "data-label": label, class: classes }, h("div", { class: "cell" }, content));
 }
 
 /**

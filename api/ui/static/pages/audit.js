@@ -4,12 +4,10 @@
 // its own (a failing one shows its error, the others still show). Without a code: the
 // most recent dossiers. Every read here is itself logged by the API (audit_log).
 import {
-  $, ApiError, CHANNEL_LABELS, ROLE_LABELS, agencies, api, chrome, fmtDateTime, h, page,
-  requireUser, showError, statusBadge,
+  $, ApiError, CHANNEL_LABELS, ROLE_LABELS, agencies, api, chrome, fmtDateTime, fmtDuration, h,
+  page, requireUser, showError, statusBadge, table, td,
 } from "../app.js";
-import {
-  fmtDuration, fmtNumber, fmtWorkingMinutes, loaded, section, table, td,
-} from "../figures.js";
+import { fmtNumber, fmtWorkingMinutes, loaded, section } from "../figures.js";
 
 const VERDICTS = {
   early: ["Trước hạn", "ok"],

@@ -4,7 +4,7 @@
 import {
   $, ACTION_LABELS, agencies, api, CHANNEL_LABELS, chrome, download, dueCell, EVENT_LABELS,
   fileToDocument, fmtDateTime, h, hide, isOfficer, OUTCOME_LABELS, page, requireUser, ROLE_LABELS, showError,
-  startCountdowns, statusBadge,
+  startCountdowns, statusBadge, table, td,
 } from "../app.js";
 
 const code = document.body.dataset.code;
@@ -319,20 +319,19 @@ function signerText(signer) {
 function documentsSection(docs) {
   const rows = docs.documents.map((d) =>
     h("tr", {},
-      h("td", { "data-label": "Văn bản" }, d.title || d.filename),
-      h("td", { "data-label": "Ký số" }, d.signers.length
+      td("Văn bản", d.title || d.filename),
+      td("Ký số", d.signers.length
         ? h("ul", { class: "plain" }, d.signers.map((s) => h("li", {}, signerText(s))))
         : h("span", { class: "muted" }, "Không")),
-      h("td", { "data-label": "Ngày" }, fmtDateTime(d.created_at)),
-      h("td", { "data-label": "Tải về" },
+      td("Ngày", fmtDateTime(d.created_at)),
+      td("Tải về",
         h("button", { type: "button", dataset: { document: d.id }, onclick: () => download(d.href, d.filename) }, "Tải về")),
     ));
   return h("section", { class: "card", id: "documents-section", "aria-labelledby": "documents-title" },
     h("h2", { id: "documents-title" }, "Văn bản, giấy tờ"),
     rows.length
-      ? h("div", { class: "table-wrap" }, h("table", { class: "data-table stack", id: "documents" },
-          h("thead", {}, h("tr", {}, ["Văn bản", "Ký số", "Ngày", ""].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, rows)))
+      ? table({ caption: "Văn bản của hồ sơ", captionHidden: true, id: "documents", rows,
+          columns: [["Văn bản"], ["Ký số"], ["Ngày"], ["Tải về"]] })
       : h("p", { class: "muted" }, "Chưa có văn bản."));
 }
 
@@ -345,28 +344,28 @@ function who(record) {
 function eventsSection(events) {
   const evRows = events.events.map((e) =>
     h("tr", {},
-      h("td", { "data-label": "Thời gian" }, fmtDateTime(e.at)),
-      h("td", { "data-label": "Sự kiện" }, EVENT_LABELS[e.kind] || e.kind,
-        e.step_id && stepNames[e.step_id] ? h("div", { class: "muted" }, stepNames[e.step_id]) : null),
-      h("td", { "data-label": "Người thực hiện" }, who(e)),
-      h("td", { "data-label": "Ghi chú" }, e.comment || ""),
+      td("Thời gian", fmtDateTime(e.at)),
+      td("Sự kiện", [EVENT_LABELS[e.kind] || e.kind,
+        e.step_id && stepNames[e.step_id] ? h("div", { class: "muted" }, stepNames[e.step_id]) : null]),
+      td("Người thực hiện", who(e)),
+      td("Ghi chú", e.comment || ""),
     ));
   const refused = events.refused_attempts.map((r) =>
     h("tr", {},
-      h("td", { "data-label": "Thời gian" }, fmtDateTime(r.at)),
-      h("td", { "data-label": "Thao tác" }, ACTION_LABELS[r.action] || r.action),
-      h("td", { "data-label": "Người thử" }, who(r)),
-      h("td", { "data-label": "Lý do bị từ chối" }, r.reason),
+      td("Thời gian", fmtDateTime(r.at)),
+      td("Thao tác", ACTION_LABELS[r.action] || r.action),
+      td("Người thử", who(r)),
+      td("Lý do bị từ chối", r.reason),
     ));
-  const head = (cols) => h("thead", {}, h("tr", {}, cols.map((t) => h("th", { scope: "col" }, t))));
+  const columns = (...labels) => labels.map((l) => [l]);
   return h("section", { class: "card", id: "events-section", "aria-labelledby": "events-title" },
     h("h2", { id: "events-title" }, "Nhật ký xử lý"),
-    h("div", { class: "table-wrap" }, h("table", { class: "data-table stack", id: "events" },
-      head(["Thời gian", "Sự kiện", "Người thực hiện", "Ghi chú"]), h("tbody", {}, evRows))),
+    table({ caption: "Các sự kiện của hồ sơ", captionHidden: true, id: "events", rows: evRows,
+      columns: columns("Thời gian", "Sự kiện", "Người thực hiện", "Ghi chú") }),
     refused.length
       ? [h("h3", {}, "Thao tác bị từ chối"),
-         h("div", { class: "table-wrap" }, h("table", { class: "data-table stack", id: "refused" },
-           head(["Thời gian", "Thao tác", "Người thử", "Lý do bị từ chối"]), h("tbody", {}, refused)))]
+         table({ caption: "Thao tác bị từ chối, ai thử và lý do", captionHidden: true, id: "refused", rows: refused,
+           columns: columns("Thời gian", "Thao tác", "Người thử", "Lý do bị từ chối") })]
       : null);
 }
 

@@ -3,10 +3,12 @@
 // figures per agency and procedure, the CSV, and the month's late list. The month is in
 // the URL (?period=YYYY-MM) so a view can be linked; the default is this month in
 // Vietnam time.
-import { $, ApiError, agencies, api, chrome, download, fmtDate, fmtDateTime, h, hide, page, requireUser, showError } from "../app.js";
 import {
-  barChart, currentMonth, fmtNumber, fmtPercent, fmtWorkingMinutes,
-  loaded, section, table, td,
+  $, ApiError, agencies, api, chrome, download, fmtDate, fmtDateTime, h, hide, page, requireUser,
+  showError, table, td,
+} from "../app.js";
+import {
+  barChart, currentMonth, fmtNumber, fmtPercent, fmtWorkingMinutes, loaded, section,
 } from "../figures.js";
 
 const READERS = ["leader", "auditor", "admin"];
