@@ -35,7 +35,7 @@ from motcua.docstore import open_document_store
 from motcua.service import DossierService
 from motcua.settings import Settings, get_settings
 from motcua.signing import KeyStore
-from motcua.temporal import DATA_CONVERTER
+from motcua.temporal import connect
 from store import repository
 from store.db import init_db, make_engine
 
@@ -79,13 +79,7 @@ def create_app(
             await asyncio.to_thread(init_db, engine)  # migrations; a no-op when current
         await asyncio.to_thread(repository.sync_catalog, engine, catalog)
         # Lazy: the API starts (and /readyz says why) even while Temporal is still coming up.
-        client = client or await Client.connect(
-            settings.temporal_address,
-            namespace=settings.temporal_namespace,
-            data_converter=DATA_CONVERTER,
-            lazy=True,
-            interceptors=telemetry.client_interceptors(),  # traces into workflows
-        )
+        client = client or await connect(settings, lazy=True)
         app.state.verifier = TokenVerifier.from_settings(settings)
         app.state.ctx = AppContext(
             settings=settings,

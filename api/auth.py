@@ -294,7 +294,7 @@ class TokenVerifier:
             "leeway": leeway,
         }
         if settings.jwt_algorithm == "HS256":
-            secret = settings.jwt_secret
+            secret = settings.jwt_secret.get_secret_value()
             if not secret:
                 raise ValueError("MOTCUA_JWT_SECRET is empty")
             if (
@@ -394,7 +394,7 @@ def issue_token(
     }
     if principal.agency is not None:
         payload["agency"] = principal.agency
-    return jwt.encode(payload, settings.jwt_secret, algorithm="HS256")
+    return jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
 # -- FastAPI wiring -------------------------------------------------------------------------

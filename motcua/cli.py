@@ -15,7 +15,7 @@ import typer
 from domain.calendar import VIETNAM_TZ, CalendarRangeError, Duration, TimeUnit
 from domain.calendar_source import CalendarConfigError, build_calendar, load_overrides
 from domain.catalog import CatalogError, load_catalog
-from motcua.settings import Settings, get_settings
+from motcua.settings import Settings, SettingsError, get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -35,9 +35,11 @@ pki_app = typer.Typer(
     help="Signing keys: the development CA, and what the key manifest holds.",
     no_args_is_help=True,
 )
+db_app = typer.Typer(help="The read model's schema (Alembic migrations).", no_args_is_help=True)
 app.add_typer(procedures_app, name="procedures")
 app.add_typer(history_app, name="history")
 app.add_typer(pki_app, name="pki")
+app.add_typer(db_app, name="db")
 
 TZ = ZoneInfo(VIETNAM_TZ)
 
@@ -48,7 +50,40 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    return get_settings()
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        lines = "\n".join(f"  {line}" for line in str(exc).splitlines())
+        raise _fail(f"invalid settings (see `motcua config --help`):\n{lines}") from None
+
+
+@app.callback()
+def main() -> None:
+    """Every command starts by reading the settings: a wrong one stops it here (exit 2)."""
+    _settings()
+
+
+@app.command("config")
+def config_cmd(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
+    describe: Annotated[bool, typer.Option(help="each setting's meaning too")] = False,
+) -> None:
+    """Print the effective settings, as environment variables, with secrets masked.
+
+    A '#' marks the values that come from defaults, not from the environment."""
+    from motcua.settings import effective_settings
+
+    rows = effective_settings(_settings())
+    if as_json:
+        typer.echo(json.dumps({r.env: r.value for r in rows}, indent=2, ensure_ascii=False))
+        return
+    width = min(max(len(r.env) + len(r.value) for r in rows) + 1, 64)
+    for r in rows:
+        line = f"{r.env}={r.value}"
+        notes = [
+            n for n in ("default" if r.default else "", r.description if describe else "") if n
+        ]
+        typer.echo(f"{line:<{width}}  # {'; '.join(notes)}" if notes else line)
 
 
 def _parse_instant(value: str) -> datetime:
@@ -189,31 +224,65 @@ def _catalog(directory: Path | None = None):  # type: ignore[no-untyped-def]
 
 @app.command()
 def worker(
-    role: Annotated[str, typer.Argument(help="centre | agency | all")],
+    role: Annotated[str, typer.Argument(help="centre | agency | agencies | all")],
     agency: Annotated[
         list[str] | None, typer.Option(help="agency code (repeatable) for 'agency'")
     ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(help="for 'agencies': an agency (repeatable) served by its own workers"),
+    ] = None,
 ) -> None:
-    """Run workers until Ctrl-C: the centre's, one agency's, or all of them."""
+    """Run workers until Ctrl-C or SIGTERM: the centre's (`centre`), the named agencies'
+    (`agency --agency CODE`), every agency of the catalog but those excluded (`agencies
+    --exclude CODE`), or the centre and every agency (`all`). Run as many processes of each
+    as the load needs: processes on the same task queue share its work."""
     from motcua.stack import run_worker_process
     from motcua.telemetry import SERVICE_WORKER, setup_telemetry
 
     catalog = _catalog()
+    named = list(agency or []) + list(exclude or [])
+    unknown = [a for a in named if a not in catalog.agencies]
+    if unknown:
+        raise _fail(f"unknown agency {', '.join(unknown)}")
     if role == "centre":
         centre, agencies = True, []
     elif role == "agency":
         if not agency:
             raise _fail("give --agency CODE")
-        unknown = [a for a in agency if a not in catalog.agencies]
-        if unknown:
-            raise _fail(f"unknown agency {', '.join(unknown)}")
         centre, agencies = False, list(agency)
+    elif role == "agencies":
+        centre, agencies = False, sorted(set(catalog.agencies) - set(exclude or []))
     elif role == "all":
         centre, agencies = True, sorted(catalog.agencies)
     else:
-        raise _fail("the worker role is one of: centre, agency, all")
-    setup_telemetry(_settings(), SERVICE_WORKER)
-    asyncio.run(run_worker_process(_settings(), centre=centre, agencies=agencies))
+        raise _fail("the worker role is one of: centre, agency, agencies, all")
+    if exclude and role != "agencies":
+        raise _fail("--exclude goes with the 'agencies' role")
+    if agency and role != "agency":
+        raise _fail("--agency goes with the 'agency' role")
+    settings = _settings()
+    setup_telemetry(settings, SERVICE_WORKER)
+    asyncio.run(run_worker_process(settings, centre=centre, agencies=agencies))
+    _exit_after_drain()
+
+
+def _exit_after_drain() -> None:
+    """Leave a process whose workers have drained without CPython's finalization: the
+    Temporal SDK's Rust threads can outlive the event loop and make the interpreter abort
+    (SIGABRT) while it finalizes (temporalio/sdk-python#300). What finalization would do
+    that matters is done first: spans exported, logs and output flushed."""
+    import logging
+    import os
+
+    from motcua.telemetry import tracer_provider
+
+    tracer_provider().force_flush()
+    tracer_provider().shutdown()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 @app.command()
@@ -267,7 +336,7 @@ def api(
     import uvicorn
 
     from api.app import create_app
-    from motcua.stack import read_model
+    from motcua.stack import proxy_options, read_model
     from motcua.telemetry import SERVICE_API, setup_telemetry
 
     settings = _settings()
@@ -278,6 +347,7 @@ def api(
         host=host or settings.api_host,
         port=port or settings.api_port,
         log_level="info",
+        **proxy_options(settings),
     )
 
 
@@ -411,6 +481,68 @@ def pki_init(
         "verify a document outside motcua with: "
         f"pyhanko sign validate --no-revocation-check --trust {manifest.parent / 'root.pem'} FILE.pdf"
     )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the read model to the newest schema (what the API and workers do at start;
+    run it as a one-shot job before a rolling upgrade)."""
+    from store.db import MigrationError, current_revision, make_engine, migrate
+
+    settings = _settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        before = current_revision(engine)
+        migrate(engine)
+        after = current_revision(engine)
+    except MigrationError as exc:
+        raise _fail(str(exc), 1) from None
+    except Exception as exc:  # an unreachable server, wrong credentials
+        raise _fail(f"cannot migrate the read model: {exc.__class__.__name__}: {exc}", 1) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"read model at revision {after}" + ("" if before == after else f" (was {before})"))
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the read model's schema revision and the newest one this release ships;
+    exit 1 when they differ."""
+    from store.db import current_revision, head_revision, make_engine
+
+    engine = make_engine(_settings().resolved_database_url)
+    try:
+        current = current_revision(engine)
+    except Exception as exc:
+        raise _fail(f"cannot read the read model: {exc.__class__.__name__}: {exc}", 1) from None
+    finally:
+        engine.dispose()
+    head = head_revision()
+    typer.echo(f"current: {current or '(empty)'}\nhead:    {head}")
+    if current != head:
+        raise typer.Exit(1)
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help="target revision, e.g. 0003, or 'base'")],
+    yes: Annotated[bool, typer.Option("--yes", help="no confirmation question")] = False,
+) -> None:
+    """Downgrade the read model to an earlier revision (to roll back a release). Columns
+    and tables newer than the target are dropped with their data."""
+    from alembic import command
+    from alembic.util import CommandError
+
+    from store.db import alembic_config
+
+    url = _settings().resolved_database_url
+    if not yes:
+        typer.confirm(f"Downgrade the read model to {revision}, dropping newer data?", abort=True)
+    try:
+        command.downgrade(alembic_config(url), revision)
+    except CommandError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"read model downgraded to {revision}")
 
 
 @app.command("verify")

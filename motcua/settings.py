@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "motcua-development-secret-not-for-production"
 DEV_PAYMENT_SECRET = "motcua-development-payment-secret"
+# HS256 keys shorter than the hash are guessable offline (RFC 7518 §3.2).
+MIN_HS256_SECRET_BYTES = 32
+ENV_PREFIX = "MOTCUA_"
+# Fields read from another variable than MOTCUA_<NAME>.
+ENV_ALIASES = {"database_url": "DATABASE_URL"}
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MOTCUA_", extra="ignore")
+    """Every setting of every motcua process (API, workers, CLI, dev stack), one class.
+
+    Each field is read from ``MOTCUA_<FIELD>`` (``DATABASE_URL`` for the database);
+    ``motcua config`` prints the effective values with secrets masked. A wrong value
+    fails the process at start (``load_settings``) with the variable's name."""
+
+    # An empty variable means "not set" (compose files pass `${VAR:-}` through).
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", env_ignore_empty=True)
 
     state_dir: Path = Field(
         default=REPO_ROOT / ".state", description="local state (dev server db, SQLite)"
@@ -25,9 +47,35 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DATABASE_URL", "MOTCUA_DATABASE_URL"),
         description="SQLAlchemy URL of the read model; empty means a SQLite file in state_dir",
     )
-    temporal_address: str = "127.0.0.1:7233"
-    temporal_namespace: str = "default"
-    centre_task_queue: str = "motcua-centre"
+    temporal_address: str = Field(
+        default="127.0.0.1:7233", description="host:port of the Temporal frontend (gRPC)"
+    )
+    temporal_namespace: str = Field(default="default", description="Temporal namespace")
+    temporal_tls: bool = Field(
+        default=False,
+        description="connect to Temporal over TLS (implied by any temporal_tls_* file)",
+    )
+    temporal_tls_ca_file: Path | None = Field(
+        default=None,
+        description="PEM CA that signed the frontend's certificate (unset: the system roots)",
+    )
+    temporal_tls_cert_file: Path | None = Field(
+        default=None, description="PEM client certificate for mutual TLS (with the key)"
+    )
+    temporal_tls_key_file: Path | None = Field(
+        default=None, description="PEM private key of the client certificate"
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None, description="name to verify the frontend's certificate against (SNI)"
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None, description="API key for a Temporal service that takes one (e.g. Cloud)"
+    )
+    centre_task_queue: str = Field(
+        default="motcua-centre",
+        description="the centre's task queue (dossier workflows); every agency's own queue is "
+        "motcua-agency-<agency code>, fixed because running dossiers route to it",
+    )
     catalog_dir: Path = REPO_ROOT / "procedures"
     calendar_overrides: Path = REPO_ROOT / "procedures" / "calendar" / "overrides.yaml"
     calendar_years_ahead: int = Field(
@@ -40,9 +88,14 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="addresses (comma-separated, or *) of the reverse proxies whose "
+        "X-Forwarded-For/-Proto the API trusts for the client's address",
+    )
     jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
-    jwt_secret: str = Field(
-        default=DEV_JWT_SECRET,
+    jwt_secret: SecretStr = Field(
+        default=SecretStr(DEV_JWT_SECRET),
         description="HS256 secret (development); refused in production",
     )
     jwt_public_key_file: Path | None = Field(default=None, description="RS256: PEM public key")
@@ -50,8 +103,8 @@ class Settings(BaseSettings):
     jwt_issuer: str = "motcua"
     jwt_audience: str = "motcua"
     rate_limit_per_minute: int = Field(default=120, description="requests per caller per minute")
-    payment_gateway_secret: str = Field(
-        default=DEV_PAYMENT_SECRET,
+    payment_gateway_secret: SecretStr = Field(
+        default=SecretStr(DEV_PAYMENT_SECRET),
         description="HMAC-SHA256 key the payment gateway signs its callbacks with",
     )
 
@@ -86,7 +139,7 @@ class Settings(BaseSettings):
         default=None,
         description="the national portal's endpoint for dossier status sync (none: off)",
     )
-    portal_token: str | None = Field(default=None, description="bearer token for the portal")
+    portal_token: SecretStr | None = Field(default=None, description="bearer token for the portal")
     portal_interval_seconds: float = Field(default=10, description="portal sync round period")
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, description="largest uploaded file")
     upload_media_types: list[str] = Field(
@@ -130,21 +183,98 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="root log level")
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"'{value}' is not one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
+    @field_validator("api_port", "metrics_port")
+    @classmethod
+    def _tcp_port(cls, value: int | None) -> int | None:
+        if value is not None and not 0 < value < 65536:
+            raise ValueError(f"{value} is not a TCP port (1-65535)")
+        return value
+
+    @field_validator("temporal_address")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"'{value}' is not host:port (e.g. temporal:7233)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError(
+                "not a database URL (e.g. postgresql+psycopg://user:password@host/db or "
+                "sqlite:///path/motcua.db)"
+            ) from None
+        if backend not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError(f"the read model runs on SQLite or PostgreSQL, not {backend}")
+        return value
+
+    @field_validator(
+        "jwt_public_key_file",
+        "jwt_jwks_file",
+        "temporal_tls_ca_file",
+        "temporal_tls_cert_file",
+        "temporal_tls_key_file",
+    )
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"cannot read {value}: no such file")
+        return value
+
     @model_validator(mode="after")
-    def _safe_for_production(self) -> Settings:
+    def _consistent(self) -> Settings:
+        if bool(self.temporal_tls_cert_file) != bool(self.temporal_tls_key_file):
+            raise ValueError(
+                "MOTCUA_TEMPORAL_TLS_CERT_FILE and MOTCUA_TEMPORAL_TLS_KEY_FILE go together "
+                "(mutual TLS needs both)"
+            )
+        if self.jwt_public_key_file and self.jwt_jwks_file:
+            raise ValueError("set only one of MOTCUA_JWT_PUBLIC_KEY_FILE and MOTCUA_JWT_JWKS_FILE")
         if self.environment == "production":
-            if self.jwt_algorithm == "HS256" and self.jwt_secret == DEV_JWT_SECRET:
+            self._safe_for_production()
+        return self
+
+    def _safe_for_production(self) -> None:
+        jwt_secret = self.jwt_secret.get_secret_value()
+        if self.jwt_algorithm == "HS256":
+            if jwt_secret == DEV_JWT_SECRET:
                 raise ValueError(
                     "MOTCUA_JWT_SECRET is the development placeholder: set a real secret "
                     "or use RS256 with MOTCUA_JWT_PUBLIC_KEY_FILE / MOTCUA_JWT_JWKS_FILE"
                 )
-            if self.payment_gateway_secret == DEV_PAYMENT_SECRET:
-                raise ValueError("MOTCUA_PAYMENT_GATEWAY_SECRET is the development placeholder")
-            if self.jwt_algorithm == "RS256" and not (
-                self.jwt_public_key_file or self.jwt_jwks_file
-            ):
-                raise ValueError("RS256 needs MOTCUA_JWT_PUBLIC_KEY_FILE or MOTCUA_JWT_JWKS_FILE")
-        return self
+            if len(jwt_secret.encode()) < MIN_HS256_SECRET_BYTES:
+                raise ValueError(
+                    f"MOTCUA_JWT_SECRET is shorter than {MIN_HS256_SECRET_BYTES} bytes"
+                )
+        if self.payment_gateway_secret.get_secret_value() == DEV_PAYMENT_SECRET:
+            raise ValueError("MOTCUA_PAYMENT_GATEWAY_SECRET is the development placeholder")
+        if self.jwt_algorithm == "RS256" and not (self.jwt_public_key_file or self.jwt_jwks_file):
+            raise ValueError("RS256 needs MOTCUA_JWT_PUBLIC_KEY_FILE or MOTCUA_JWT_JWKS_FILE")
+
+    @property
+    def uses_temporal_tls(self) -> bool:
+        return bool(
+            self.temporal_tls
+            or self.temporal_tls_ca_file
+            or self.temporal_tls_cert_file
+            or self.temporal_tls_server_name
+        )
 
     @property
     def resolved_document_store(self) -> str:
@@ -161,6 +291,104 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.state_dir / 'motcua.db'}"
 
 
+def env_name(field: str) -> str:
+    """The environment variable a field is read from."""
+    return ENV_ALIASES.get(field, ENV_PREFIX + field.upper())
+
+
+SECRET_FIELDS = frozenset(
+    name for name, info in Settings.model_fields.items() if "SecretStr" in repr(info.annotation)
+)
+
+
+class SettingsError(ValueError):
+    """The environment holds a setting motcua cannot run with; the message names it."""
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per wrong setting, named by its environment variable; a secret's value
+    is never echoed."""
+    lines = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"]]
+        message = err["msg"].removeprefix("Value error, ")
+        if not loc:
+            lines.append(message)
+            continue
+        field = loc[0] if loc[0] in Settings.model_fields else _field_of_alias(loc[0])
+        where = env_name(field) if field else ".".join(loc)
+        shown = "" if field in SECRET_FIELDS else f" (got {err.get('input')!r})"
+        lines.append(f"{where}: {message}{shown}")
+    return "\n".join(lines)
+
+
+def _field_of_alias(alias: str) -> str | None:
+    for field, env in ENV_ALIASES.items():
+        if alias in (env, ENV_PREFIX + field.upper()):
+            return field
+    return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """The process's settings from the environment; SettingsError names what is wrong."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(describe_errors(exc)) from None
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()
+
+
+class SettingRow(NamedTuple):
+    env: str
+    value: str
+    default: bool
+    description: str
+
+
+MASK = "********"
+
+
+def _masked_url(value: str) -> str:
+    """A URL with its password (if any) replaced by the mask."""
+    parts = urlsplit(value)
+    if parts.password is None:
+        return value
+    userinfo = f"{parts.username or ''}:{MASK}"
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{userinfo}@{host}"))
+
+
+def effective_settings(settings: Settings) -> list[SettingRow]:
+    """Every setting as its environment variable and value, secrets and URL passwords
+    masked; ``default`` tells those not set in the environment."""
+    resolved: dict[str, object] = {
+        "database_url": settings.resolved_database_url,
+        "document_store": settings.resolved_document_store,
+        "pki_manifest": settings.resolved_pki_manifest,
+    }
+    rows = []
+    for name, info in Settings.model_fields.items():
+        value = resolved.get(name) or getattr(settings, name)
+        if isinstance(value, SecretStr):
+            shown = MASK if value.get_secret_value() else ""
+        elif value is None:
+            shown = ""
+        elif isinstance(value, list):
+            shown = json.dumps(value)
+        elif isinstance(value, bool):
+            shown = str(value).lower()
+        else:
+            shown = _masked_url(str(value))
+        rows.append(
+            SettingRow(
+                env_name(name),
+                shown,
+                name not in settings.model_fields_set,
+                info.description or "",
+            )
+        )
+    return rows

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -59,7 +59,8 @@ async def workers_running(
                 )
                 stack.callback(archiver.cancel)
             if centre and settings.portal_url:
-                sender = PortalSender(engine, settings.portal_url, settings.portal_token)
+                token = settings.portal_token.get_secret_value() if settings.portal_token else None
+                sender = PortalSender(engine, settings.portal_url, token)
                 sync = asyncio.create_task(sync_forever(sender, settings.portal_interval_seconds))
                 stack.callback(sync.cancel)
             yield
@@ -90,6 +91,12 @@ async def run_worker_process(settings: Settings, *, centre: bool, agencies: Sequ
         await wait_for_stop_signal()
 
 
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for serving behind the reverse proxy: the client's address (rate
+    limits, logs) comes from X-Forwarded-For, trusted only from these addresses."""
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+
+
 def _embedded_server_class() -> type:
     import uvicorn
 
@@ -113,7 +120,12 @@ async def api_serving(
 
     app = create_app(settings, client=client, engine=engine, catalog=catalog)
     config = uvicorn.Config(
-        app, host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="on"
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="warning",
+        lifespan="on",
+        **proxy_options(settings),
     )
     server = _embedded_server_class()(config)
 

@@ -883,11 +883,14 @@ def list_procedures(engine: Engine) -> list[ProcedureRow]:
 def archive_run(engine: Engine, row: HistoryArchiveRow) -> bool:
     """Record an archived history run; False if that run was archived already."""
     values = row.model_dump(exclude={"id"})
+    table = _table(HistoryArchiveRow)
 
     def work(conn: Connection) -> bool:
         stmt = _insert(conn, HistoryArchiveRow).values(**values)
         stmt = stmt.on_conflict_do_nothing(index_elements=["workflow_id", "run_id"])
-        return bool(conn.execute(stmt).rowcount)
+        # Whether a row came back, not the rowcount: PostgreSQL reports -1 (truthy) for
+        # an INSERT .. ON CONFLICT DO NOTHING that inserted nothing.
+        return conn.execute(stmt.returning(table.c.id)).first() is not None
 
     return _write(engine, work)
 

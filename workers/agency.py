@@ -19,7 +19,7 @@ from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
 from motcua import telemetry
-from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
+from workers.centre import DRAIN_TIMEOUT, WORKFLOW_RUNNER, WORKFLOWS
 
 
 def agency_worker(
@@ -50,4 +50,5 @@ def agency_worker(
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=telemetry.worker_interceptors(client),
+        graceful_shutdown_timeout=DRAIN_TIMEOUT,
     )

@@ -5,6 +5,7 @@ centre's task queue."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
@@ -30,6 +31,11 @@ WORKFLOWS = [DossierWorkflow]
 # whose client already has it (motcua.temporal.connect) inherits it from the client.
 # Tracing adds no commands to histories; on replay it makes no spans.
 INTERCEPTORS: list[Interceptor] = [telemetry.TRACING]
+# On SIGTERM (a rolling deploy) a worker stops taking tasks and lets the activities it is
+# running finish, for up to this long, before cancelling them (a cancelled one is retried
+# by another worker): a read-model recording's start-to-close timeout. Without it the SDK
+# cancels them at once, raising into their threads in the middle of a database write.
+DRAIN_TIMEOUT = timedelta(seconds=30)
 
 
 def centre_worker(
@@ -55,4 +61,5 @@ def centre_worker(
         activity_executor=executor,
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=telemetry.worker_interceptors(client),
+        graceful_shutdown_timeout=DRAIN_TIMEOUT,
     )

@@ -58,7 +58,7 @@ async def payment_callback(
     signature: Annotated[str | None, Header(alias="X-Signature", max_length=200)] = None,
 ) -> PaymentAccepted:
     body = await request.body()
-    expected = sign(ctx.settings.payment_gateway_secret, body)
+    expected = sign(ctx.settings.payment_gateway_secret.get_secret_value(), body)
     if signature is None or not hmac.compare_digest(expected, signature.lower()):
         raise ApiError(401, "bad_signature", "X-Signature does not match the body")
     try:

@@ -6,11 +6,31 @@ set -eu
 
 : "${TEMPORAL_ADDRESS:=temporal:7233}"
 : "${MOTCUA_NAMESPACE:=motcua}"
-# Dossiers are public records: keep closed workflow histories for ten years.
-: "${MOTCUA_NAMESPACE_RETENTION:=3650d}"
+# Closed dossiers stay in Temporal for a year (appeals, audits in the UI); motcua archives
+# every closed history in its own database, which outlives this retention.
+: "${MOTCUA_NAMESPACE_RETENTION:=365d}"
+
+# A frontend behind TLS: the same variables as motcua's own processes (docs/deployment.md).
+TLS_FLAGS=""
+add_tls() {
+    # add_tls <flag> <value>: pass the flag when the value is set (paths without spaces).
+    [ -n "$2" ] || return 0
+    case "$2" in
+    *" "*)
+        echo "$1: the path must not contain spaces: $2" >&2
+        exit 2
+        ;;
+    esac
+    TLS_FLAGS="${TLS_FLAGS} $1 $2"
+}
+add_tls --tls-ca-path "${MOTCUA_TEMPORAL_TLS_CA_FILE:-}"
+add_tls --tls-cert-path "${MOTCUA_TEMPORAL_TLS_CERT_FILE:-}"
+add_tls --tls-key-path "${MOTCUA_TEMPORAL_TLS_KEY_FILE:-}"
+add_tls --tls-server-name "${MOTCUA_TEMPORAL_TLS_SERVER_NAME:-}"
 
 tcli() {
-    temporal "$@" --address "${TEMPORAL_ADDRESS}"
+    # shellcheck disable=SC2086 # TLS_FLAGS is split on purpose
+    temporal "$@" --address "${TEMPORAL_ADDRESS}" ${TLS_FLAGS:+--tls} ${TLS_FLAGS}
 }
 
 retry() {

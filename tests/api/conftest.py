@@ -9,7 +9,7 @@ ID numbers and names) and by filtering lists on them.
 
 The dev server is tests/devserver/conftest.py's session `devserver` (imported: a run of
 both folders starts one per folder). PostgreSQL: skipped when unreachable, failed when
-the CI variable is set (as in tests/store/conftest.py).
+the CI variable is set (tests/conftest.py's `fresh_pg_database`).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from motcua.stack import api_serving, workers_running
 from store import repository
 from store.db import init_db, make_engine
 from tests.api.support import Api
+from tests.conftest import fresh_pg_database
 from tests.devserver.conftest import devserver, devserver_client, new_namespace  # noqa: F401
 from tests.devserver.journeys import shipped_catalog
 from tests.harness import pki_manifest_for_tests
-from tests.store.conftest import fresh_pg_database
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -271,11 +271,19 @@ async def test_bad_token_is_401(api: Api, http: httpx.AsyncClient) -> None:
             now=datetime.now(UTC) - timedelta(hours=2),
         ),
         "alg none": jwt.encode(claims, None, algorithm="none"),
-        "wrong audience": jwt.encode({**claims, "aud": "someone-else"}, s.jwt_secret, "HS256"),
-        "unknown role": jwt.encode({**claims, "roles": ["king"]}, s.jwt_secret, "HS256"),
-        "system role": jwt.encode({**claims, "roles": ["system"]}, s.jwt_secret, "HS256"),
+        "wrong audience": jwt.encode(
+            {**claims, "aud": "someone-else"}, s.jwt_secret.get_secret_value(), "HS256"
+        ),
+        "unknown role": jwt.encode(
+            {**claims, "roles": ["king"]}, s.jwt_secret.get_secret_value(), "HS256"
+        ),
+        "system role": jwt.encode(
+            {**claims, "roles": ["system"]}, s.jwt_secret.get_secret_value(), "HS256"
+        ),
         "officer without agency": jwt.encode(
-            {k: v for k, v in claims.items() if k != "agency"}, s.jwt_secret, "HS256"
+            {k: v for k, v in claims.items() if k != "agency"},
+            s.jwt_secret.get_secret_value(),
+            "HS256",
         ),
         "huge": "a" * 20_000,
     }

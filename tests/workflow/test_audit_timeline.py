@@ -51,10 +51,10 @@ def near(actual: datetime | None, expected: datetime) -> bool:
 
 
 async def test_history_tells_when_and_by_whom_a_dossier_went_late(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, a = await open_dossier(ts_env, sqlite_engine, settings, days_off=[])
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, a = await open_dossier(ts_env, engine, settings, days_off=[])
 
         def day(n: int, hh: int, mm: int = 0, ss: int = 0) -> datetime:
             return local(a + timedelta(days=n), hh, mm) + timedelta(seconds=ss)
@@ -102,7 +102,7 @@ async def test_history_tells_when_and_by_whom_a_dossier_went_late(
         await act(handle, "return", RETURNER, data={"channel": "counter"})
         result = await handle.result()
         assert result.status is Status.RETURNED
-        await caught_up(sqlite_engine, handle)
+        await caught_up(engine, handle)
 
         rec = decode([await handle.fetch_history()])
 

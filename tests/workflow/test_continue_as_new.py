@@ -80,11 +80,11 @@ async def can_env_tight() -> AsyncIterator[WorkflowEnvironment]:
 
 
 async def test_dossier_continues_as_new_and_keeps_its_state(
-    can_env: WorkflowEnvironment, sqlite_engine: Engine
+    can_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     intake, specialist = officer("intake_officer", CENTRE), officer("specialist", AGENCY)
     now = datetime.now(UTC)
-    async with running_workers(can_env.client, sqlite_engine, [AGENCY]) as settings:
+    async with running_workers(can_env.client, engine, [AGENCY]) as settings:
         inp = dossier_input(unique_code(), now, synthetic_calendar(now.date()))
         started = await start_dossier(can_env.client, settings, inp)
         first_run = started.result_run_id
@@ -120,8 +120,8 @@ async def test_dossier_continues_as_new_and_keeps_its_state(
         assert view.current_step is not None and view.current_step.kind.value == "appraisal"
 
         # The event numbering carries on without gaps or repeats across runs.
-        await caught_up(sqlite_engine, handle)
-        seqs = [e.seq for e in repository.list_events(sqlite_engine, handle.id)]
+        await caught_up(engine, handle)
+        seqs = [e.seq for e in repository.list_events(engine, handle.id)]
         assert seqs == list(range(1, view.event_seq + 1))
 
         await act(handle, "withdraw", APPLICANT, comment="kết thúc thử nghiệm")
@@ -130,14 +130,14 @@ async def test_dossier_continues_as_new_and_keeps_its_state(
 
 
 async def test_a_group_continues_as_new_with_its_child_still_running(
-    can_env_tight: WorkflowEnvironment, sqlite_engine: Engine
+    can_env_tight: WorkflowEnvironment, engine: Engine
 ) -> None:
     from tests.factories import OTHER_AGENCY
     from tests.workflow.test_linked_groups import group_input, resolve_child, until
 
     env = can_env_tight
     now = datetime.now(UTC)
-    async with running_workers(env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
+    async with running_workers(env.client, engine, [AGENCY, OTHER_AGENCY]) as settings:
         inp = group_input(unique_code(), now, synthetic_calendar(now.date()))
         started = await start_dossier(env.client, settings, inp)
         group = env.client.get_workflow_handle_for(DossierWorkflow.run, inp.code)

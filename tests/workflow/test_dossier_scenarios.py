@@ -1,8 +1,9 @@
 """DossierWorkflow scenarios on the time-skipping test server, with real workers
-and a real SQLite read model. Each test moves the server's clock to a Monday
-10:00 (Asia/Ho_Chi_Minh) a few weeks ahead and gives the dossier a synthetic
-calendar relative to that Monday, so every expected date below is worked out by
-hand from the rules, independent of this year's holidays.
+and a real read model (every test runs on SQLite and on PostgreSQL). Each test
+moves the server's clock to a Monday 10:00 (Asia/Ho_Chi_Minh) a few weeks ahead
+and gives the dossier a synthetic calendar relative to that Monday, so every
+expected date below is worked out by hand from the rules, independent of this
+year's holidays.
 
 Anchor week numbering: A = the anchor Monday; A+7 the next Monday, and so on.
 """
@@ -99,10 +100,10 @@ async def _tick() -> None:
 
 
 async def test_happy_path_walks_every_step_to_the_returned_result(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, a = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, a = await open_dossier(ts_env, engine, settings)
         view = await state(handle)
         assert view.status is Status.SUBMITTED and view.status_code == 1
         assert [(x.action.value, x.role.value, x.agency) for x in view.allowed_actions][:3] == [
@@ -134,19 +135,19 @@ async def test_happy_path_walks_every_step_to_the_returned_result(
         assert all(s.verdict in ("early", "on_time") for s in result.steps), result.steps
 
         code = handle.id
-        kinds = [e.kind for e in repository.list_events(sqlite_engine, code)]
+        kinds = [e.kind for e in repository.list_events(engine, code)]
         assert kinds[:4] == ["submitted", "step_started", "accept", "step_started"]
         for k in ("handoff_acknowledged", "appraise", "approve", "sign", "return"):
             assert k in kinds
-        row = repository.get_dossier(sqlite_engine, code)
+        row = repository.get_dossier(engine, code)
         assert row is not None and row.status == "returned" and row.status_code == 10
         assert row.appointment_at == local(a + timedelta(days=24), 17)
-        docs = repository.list_documents(sqlite_engine, code)
+        docs = repository.list_documents(engine, code)
         # The receipt at intake, the signed result, the control slip at the end; the uploads.
         assert [d.form for d in docs if d.source == "form"] == ["01", "06"]
         assert [d.form for d in docs if d.source == "result"] == ["result"]
         assert [d.filename for d in docs if d.source == "upload"] == ["don-de-nghi.pdf"]
-        with session(sqlite_engine) as db:  # the agency's worker wrote its own receipt
+        with session(engine) as db:  # the agency's worker wrote its own receipt
             inbox = db.exec(
                 select(HandoffInboxRow).where(HandoffInboxRow.dossier_code == code)
             ).all()
@@ -154,10 +155,10 @@ async def test_happy_path_walks_every_step_to_the_returned_result(
 
 
 async def test_step_budget_running_out_escalates_to_the_agency_leader(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, a = await open_dossier(ts_env, sqlite_engine, settings, days_off=[])
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, a = await open_dossier(ts_env, engine, settings, days_off=[])
         view = await received_and_handed_off(handle)
         appraisal = view.current_step
         assert appraisal is not None and appraisal.due_at is not None
@@ -174,19 +175,19 @@ async def test_step_budget_running_out_escalates_to_the_agency_leader(
         assert (esc.step_id, esc.agency, esc.to_role.value) == ("appraisal", AGENCY, "leader")
         assert view.current_step and view.current_step.escalated
 
-        await caught_up(sqlite_engine, handle)
-        outbox = repository.list_outbox(sqlite_engine, handle.id)
+        await caught_up(engine, handle)
+        outbox = repository.list_outbox(engine, handle.id)
         assert any(m.recipient == f"leader@{AGENCY}" and "appraisal" in m.body for m in outbox)
-        row = repository.get_dossier(sqlite_engine, handle.id)
+        row = repository.get_dossier(engine, handle.id)
         assert row is not None and row.escalated
-        await finish(sqlite_engine, handle)
+        await finish(engine, handle)
 
 
 async def test_late_dossier_apologises_once_then_goes_overdue(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, a = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, a = await open_dossier(ts_env, engine, settings)
         await received_and_handed_off(handle)
         appointment = local(a + timedelta(days=24), 17)  # Thursday A+24
 
@@ -232,16 +233,16 @@ async def test_late_dossier_apologises_once_then_goes_overdue(
         assert (view.overdue.step_id, view.overdue.agency) == ("appraisal", AGENCY)
         assert view.overdue.appointment == new_appointment
         assert "appraisal" in view.overdue.late_steps
-        await caught_up(sqlite_engine, handle)
-        assert "04" in [d.form for d in repository.list_documents(sqlite_engine, handle.id)]
-        await finish(sqlite_engine, handle)
+        await caught_up(engine, handle)
+        assert "04" in [d.form for d in repository.list_documents(engine, handle.id)]
+        await finish(engine, handle)
 
 
 async def test_extension_refused_later_than_one_working_day_before_the_appointment(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, a = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, a = await open_dossier(ts_env, engine, settings)
         await received_and_handed_off(handle)
         # The last moment is Wednesday A+23 17:00; Thursday morning is too late.
         await go_to(ts_env, local(a + timedelta(days=24), 9))
@@ -250,14 +251,14 @@ async def test_extension_refused_later_than_one_working_day_before_the_appointme
         )
         assert err.type == "wrong_step"
         assert "one working day before" in err.message
-        await finish(sqlite_engine, handle)
+        await finish(engine, handle)
 
 
 async def test_supplement_at_intake_restarts_the_clock_from_zero(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, a = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, a = await open_dossier(ts_env, engine, settings)
         view = await act(
             handle,
             "request_supplement",
@@ -282,17 +283,17 @@ async def test_supplement_at_intake_restarts_the_clock_from_zero(
         assert abs(view.received_at - local(a + timedelta(days=3), 16)) < timedelta(seconds=30)
         assert view.appointment_at == local(a + timedelta(days=29), 17)
         assert view.supplement_requests == 1
-        await caught_up(sqlite_engine, handle)
-        docs = repository.list_documents(sqlite_engine, handle.id)
+        await caught_up(engine, handle)
+        docs = repository.list_documents(engine, handle.id)
         assert [d.form for d in docs if d.source == "form"] == ["02", "01"]
-        await finish(sqlite_engine, handle)
+        await finish(engine, handle)
 
 
 async def test_supplement_during_appraisal_pauses_the_clock(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, a = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, a = await open_dossier(ts_env, engine, settings)
         view = await received_and_handed_off(handle)
         assert view.appointment_at == local(a + timedelta(days=24), 17)
 
@@ -322,28 +323,28 @@ async def test_supplement_during_appraisal_pauses_the_clock(
             seconds=30
         )
         assert abs(view.time_paused_minutes - ((2 * 24 * 60) + 4 * 60)) <= 1
-        await finish(sqlite_engine, handle)
+        await finish(engine, handle)
 
 
 async def test_refusal_at_intake_closes_the_dossier(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, _ = await open_dossier(ts_env, engine, settings)
         await act(handle, "refuse", INTAKE, comment="Không thuộc thẩm quyền giải quyết")
         result = await handle.result()
         assert result.status is Status.NOT_RECEIVED and result.status_code == 3
         assert result.outcome == "not_received"
-        docs = repository.list_documents(sqlite_engine, handle.id)
+        docs = repository.list_documents(engine, handle.id)
         # Never received: the refusal slip, and no control slip (nothing was processed).
         assert [d.form for d in docs if d.source == "form"] == ["03"]
 
 
 async def test_refusal_after_appraisal_returns_a_refusal_notice(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, _ = await open_dossier(ts_env, engine, settings)
         await received_and_handed_off(handle)
         view = await act(handle, "refuse", SPECIALIST, comment="Công trình vi phạm quy hoạch")
         assert view.outcome == "refused"
@@ -358,21 +359,21 @@ async def test_refusal_after_appraisal_returns_a_refusal_notice(
 
 
 async def test_withdrawal_before_the_decision_issues_the_stop_notice(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, _ = await open_dossier(ts_env, engine, settings)
         await received_and_handed_off(handle)
         await act(handle, "withdraw", APPLICANT, comment="Tôi không còn nhu cầu")
         result = await handle.result()
         assert result.status is Status.STOPPED and result.status_code == 8
         assert result.outcome == "withdrawn"
-        events = repository.list_events(sqlite_engine, handle.id)
+        events = repository.list_events(engine, handle.id)
         assert [e.status_after for e in events if e.kind in ("withdraw", "stopped")] == [
             "withdrawal_requested",
             "stopped",
         ]
-        docs = repository.list_documents(sqlite_engine, handle.id)
+        docs = repository.list_documents(engine, handle.id)
         stop = [d for d in docs if d.form == "05"]
         assert len(stop) == 1
         text = pdf_text(documents_for_tests().store.get(stop[0].sha256))
@@ -380,79 +381,84 @@ async def test_withdrawal_before_the_decision_issues_the_stop_notice(
 
 
 async def test_withdrawal_after_the_decision_is_refused(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, _ = await open_dossier(ts_env, engine, settings)
         await received_and_handed_off(handle)
         await act(handle, "appraise", SPECIALIST, data={"opinion": "Đạt"})
         await act(handle, "approve", LEADER)
         err = await refusal(handle, "withdraw", APPLICANT, comment="đổi ý")
         assert err.type == "wrong_step" and "decision" in err.message
-        await finish(sqlite_engine, handle)
+        await finish(engine, handle)
+
+
+INVALID_ACTIONS: list[tuple[str, Any, dict[str, Any], str, str]] = [
+    ("approve", INTAKE, {}, "wrong_step", "at step 'intake'"),
+    (
+        "accept",
+        officer("intake_officer", AGENCY),
+        {},
+        "forbidden",
+        f"intake_officer of {CENTRE}",
+    ),
+    ("accept", SPECIALIST, {}, "forbidden", "must be taken by intake_officer"),
+    ("accept", officer("applicant", None, "someone-else"), {}, "forbidden", "intake_officer"),
+    ("refuse", INTAKE, {}, "invalid", "needs a reason"),
+    ("request_supplement", INTAKE, {"data": {"missing": []}}, "invalid", "data.missing"),
+    (
+        "supplement",
+        APPLICANT,
+        {"data": {"documents": []}},
+        "wrong_step",
+        "no supplement was requested",
+    ),
+    (
+        "withdraw",
+        officer("applicant", None, "someone-else"),
+        {"comment": "x"},
+        "forbidden",
+        "own applicant",
+    ),
+    (
+        "request_extension",
+        LEADER,
+        {"comment": "x", "data": {"extra_days": 1}},
+        "wrong_step",
+        "not been received",
+    ),
+    ("return", RETURNER, {}, "wrong_step", "at step 'intake'"),
+]
 
 
 @pytest.mark.parametrize(
     ("action", "actor", "kwargs", "code", "phrase"),
-    [
-        ("approve", INTAKE, {}, "wrong_step", "at step 'intake'"),
-        (
-            "accept",
-            officer("intake_officer", AGENCY),
-            {},
-            "forbidden",
-            f"intake_officer of {CENTRE}",
-        ),
-        ("accept", SPECIALIST, {}, "forbidden", "must be taken by intake_officer"),
-        ("accept", officer("applicant", None, "someone-else"), {}, "forbidden", "intake_officer"),
-        ("refuse", INTAKE, {}, "invalid", "needs a reason"),
-        ("request_supplement", INTAKE, {"data": {"missing": []}}, "invalid", "data.missing"),
-        (
-            "supplement",
-            APPLICANT,
-            {"data": {"documents": []}},
-            "wrong_step",
-            "no supplement was requested",
-        ),
-        (
-            "withdraw",
-            officer("applicant", None, "someone-else"),
-            {"comment": "x"},
-            "forbidden",
-            "own applicant",
-        ),
-        (
-            "request_extension",
-            LEADER,
-            {"comment": "x", "data": {"extra_days": 1}},
-            "wrong_step",
-            "not been received",
-        ),
-        ("return", RETURNER, {}, "wrong_step", "at step 'intake'"),
-    ],
+    INVALID_ACTIONS,
+    # e.g. [sqlite-accept-by-specialist-forbidden]
+    ids=[f"{action}-by-{actor.role.value}-{code}" for action, actor, _, code, _ in INVALID_ACTIONS],
 )
 async def test_invalid_actions_are_refused_with_a_reason(
     ts_env: WorkflowEnvironment,
-    sqlite_engine: Engine,
+    engine: Engine,
     action: str,
     actor: Any,
     kwargs: dict[str, Any],
     code: str,
     phrase: str,
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, _ = await open_dossier(ts_env, engine, settings)
         err = await refusal(handle, action, actor, **kwargs)
         assert err.type == code, err.message
         assert phrase in err.message, err.message
         # A refused action changes nothing.
         view = await state(handle)
         assert view.status is Status.SUBMITTED
-        await finish(sqlite_engine, handle)
+        await finish(engine, handle)
 
 
 async def test_a_dossier_waiting_60_days_for_payment_keeps_an_honest_appointment(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     from tests.factories import procedure, step, steps
 
@@ -461,7 +467,7 @@ async def test_a_dossier_waiting_60_days_for_payment_keeps_an_honest_appointment
         step("pay", "payment", "applicant", 1, pauses_clock=True),
         step("approval", "approval", "leader", 2),
     )
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
         anchor = anchor_monday(await ts_env.get_current_time(), weeks_ahead=2)
         await go_to(ts_env, local(anchor, 10))
         inp = dossier_input(
@@ -490,4 +496,4 @@ async def test_a_dossier_waiting_60_days_for_payment_keeps_an_honest_appointment
         assert view.appointment_at == local(a + timedelta(days=81), 17)
         assert view.current_step is not None and view.current_step.step_id == "approval"
         assert [x.reason for x in view.exclusions] == ["financial_obligation"]
-        await finish(sqlite_engine, handle)
+        await finish(engine, handle)

@@ -169,9 +169,9 @@ async def open_group(
 
 
 async def test_sub_procedures_run_in_sequence_at_their_agencies(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
+    async with running_workers(ts_env.client, engine, [AGENCY, OTHER_AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
         view = await until(
             handle,
@@ -194,14 +194,14 @@ async def test_sub_procedures_run_in_sequence_at_their_agencies(
         await act(handle, "return", officer("return_officer", CENTRE))
         result = await handle.result()
         assert result.status is Status.RETURNED and result.outcome == "granted"
-        kinds = [e.kind for e in repository.list_events(sqlite_engine, handle.id)]
+        kinds = [e.kind for e in repository.list_events(engine, handle.id)]
         assert kinds.count("child_started") == 2 and kinds.count("child_finished") == 2
 
 
 async def test_a_refused_sub_procedure_refuses_the_group(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
+    async with running_workers(ts_env.client, engine, [AGENCY, OTHER_AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
         view = await until(
             handle,
@@ -224,10 +224,10 @@ async def test_a_refused_sub_procedure_refuses_the_group(
 
 
 async def test_an_agency_worker_that_is_down_delays_only_its_part(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     # Only the first agency's worker runs: the second agency is down.
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
         view = await until(
             handle,
@@ -251,7 +251,7 @@ async def test_an_agency_worker_that_is_down_delays_only_its_part(
 
         with ThreadPoolExecutor(4) as pool:
             async with agency_worker(
-                ts_env.client, OTHER_AGENCY, sqlite_engine, pool, documents_for_tests()
+                ts_env.client, OTHER_AGENCY, engine, pool, documents_for_tests()
             ):
                 view = await until(
                     handle,
@@ -265,12 +265,12 @@ async def test_an_agency_worker_that_is_down_delays_only_its_part(
 
 
 async def test_a_child_result_reaches_the_group_and_the_next_agency(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     from domain.dossier import DocumentRef
     from tests.factories import doc
 
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
+    async with running_workers(ts_env.client, engine, [AGENCY, OTHER_AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
         view = await until(
             handle,
@@ -307,9 +307,9 @@ async def test_a_child_result_reaches_the_group_and_the_next_agency(
 
 
 async def test_the_group_tracks_each_sub_dossier_appointment(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY, OTHER_AGENCY]) as settings:
+    async with running_workers(ts_env.client, engine, [AGENCY, OTHER_AGENCY]) as settings:
         handle = await open_group(ts_env, settings)
         view = await until(
             handle,
@@ -327,7 +327,7 @@ async def test_the_group_tracks_each_sub_dossier_appointment(
         assert view.children[0].appointment_at == child_view.appointment_at
         assert view.children[0].status is not None
         for _ in range(100):  # the group records the event in its read model
-            kinds = [e.kind for e in repository.list_events(sqlite_engine, handle.id)]
+            kinds = [e.kind for e in repository.list_events(engine, handle.id)]
             if "child_appointment" in kinds:
                 break
             await asyncio.sleep(0.05)

@@ -78,11 +78,11 @@ async def to_signature(handle: WorkflowHandle[Any, DossierView]) -> DossierView:
 
 
 async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recorded(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     docs = documents_for_tests()
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, _ = await open_dossier(ts_env, engine, settings)
         view = await to_signature(handle)
         assert view.result is None and view.current_step and view.current_step.kind == "signature"
         view = await act(handle, "sign", SIGNER)
@@ -118,7 +118,7 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
     assert done.stdout.count(":VALID") == 2
     assert "GIẤY PHÉP XÂY DỰNG" in text_of(pdf).upper() or result.title in text_of(pdf)
 
-    events = repository.list_events(sqlite_engine, code)
+    events = repository.list_events(engine, code)
     kinds = [e.kind for e in events]
     assert kinds.index("signing_started") < kinds.index("result_issued") < kinds.index("sign")
     issued = next(e for e in events if e.kind == "result_issued")
@@ -130,7 +130,7 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
     assert returned.data["address"] == "Hạ Long, Quảng Ninh"  # the applicant's, by default
     assert returned.data["sha256"] == result.sha256  # which file was handed over
 
-    rows = {d.id: d for d in repository.list_documents(sqlite_engine, code)}
+    rows = {d.id: d for d in repository.list_documents(engine, code)}
     assert rows[f"{code}:result"].sha256 == result.sha256
     assert rows[f"{code}:result"].signers == [f"signer:ky-01@{AGENCY}", f"seal:{CENTRE}"]
     forms = sorted(d.form for d in rows.values() if d.source == "form")
@@ -147,10 +147,10 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
 
 
 async def test_a_refusal_decision_is_signed_as_the_result(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
-        handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
+        handle, _ = await open_dossier(ts_env, engine, settings)
         await act(handle, "accept", INTAKE)
         await wait_for_step(handle, "appraisal")
         await act(handle, "appraise", SPECIALIST, data={"opinion": "Không đủ điều kiện"})
@@ -169,7 +169,7 @@ async def test_a_refusal_decision_is_signed_as_the_result(
 
 
 async def test_without_a_signature_step_the_approver_signs_the_result(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     p = procedure(
         steps=steps(
@@ -177,7 +177,7 @@ async def test_without_a_signature_step_the_approver_signs_the_result(
             step("approval", "approval", "leader", 2),
         )
     )
-    async with running_workers(ts_env.client, sqlite_engine, [AGENCY]) as settings:
+    async with running_workers(ts_env.client, engine, [AGENCY]) as settings:
         anchor = anchor_monday(await ts_env.get_current_time(), weeks_ahead=2)
         await go_to(ts_env, local(anchor, 10))
         inp = dossier_input(unique_code(), local(anchor, 10), synthetic_calendar(anchor), p)
@@ -187,7 +187,7 @@ async def test_without_a_signature_step_the_approver_signs_the_result(
         view = await act(handle, "approve", LEADER, comment="Đồng ý")
         assert view.result is not None and view.result.signer_id == "ld-01"
         assert view.current_step and view.current_step.kind == "return"
-        await finish(sqlite_engine, handle)
+        await finish(engine, handle)
 
 
 @asynccontextmanager
@@ -220,11 +220,11 @@ async def signing_broken_workers(
 
 
 async def test_signing_without_keys_gives_the_step_back_with_the_reason(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     agency_docs = replace(documents_for_tests(), keys=None)
-    async with signing_broken_workers(ts_env, sqlite_engine, agency_docs) as settings:
-        handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+    async with signing_broken_workers(ts_env, engine, agency_docs) as settings:
+        handle, _ = await open_dossier(ts_env, engine, settings)
         await to_signature(handle)
         err = await refusal(handle, "sign", SIGNER)
         assert err.type == "signing_failed" and "motcua pki init" in err.message
@@ -235,24 +235,24 @@ async def test_signing_without_keys_gives_the_step_back_with_the_reason(
         agency_docs.keys = documents_for_tests().keys
         view = await act(handle, "sign", SIGNER)
         assert view.result is not None
-        await finish(sqlite_engine, handle)
-    kinds = [e.kind for e in repository.list_events(sqlite_engine, handle.id)]
+        await finish(engine, handle)
+    kinds = [e.kind for e in repository.list_events(engine, handle.id)]
     assert kinds.count("signing_started") == 2 and kinds.count("signing_failed") == 1
-    events = repository.list_events(sqlite_engine, handle.id)
+    events = repository.list_events(engine, handle.id)
     failed = next(e for e in events if e.kind == "signing_failed")
     assert "no signing keys" in failed.comment
 
 
 async def test_signing_is_retried_while_the_timestamp_authority_is_down(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     """The TSA answers 500 at first: the signing activity fails and is retried with
     backoff (the update waits), and once the TSA is back the result is timestamped."""
     pki = pki_manifest_for_tests().parent
     with tsa_server(pki, mode="error") as tsa:
         docs = replace(documents_for_tests(), tsa_url=tsa.url)
-        async with signing_broken_workers(ts_env, sqlite_engine, docs) as settings:
-            handle, _ = await open_dossier(ts_env, sqlite_engine, settings)
+        async with signing_broken_workers(ts_env, engine, docs) as settings:
+            handle, _ = await open_dossier(ts_env, engine, settings)
             await to_signature(handle)
             update = await handle.start_update(
                 "sign",
@@ -273,11 +273,11 @@ async def test_signing_is_retried_while_the_timestamp_authority_is_down(
             tsa.mode = "ok"
             view = await update.result()
             assert view.result is not None and view.result.timestamped
-            await finish(sqlite_engine, handle)
+            await finish(engine, handle)
     pdf = docs.store.get(view.result.sha256)
     report = verify_pdf(pdf, roots())
     signer = report.signatures[0]  # the agency's worker signs with the TSA; the seal without
     assert report.ok and signer.kind == "signer" and signer.timestamp_valid
     assert signer.timestamp_time is not None
-    kinds = [e.kind for e in repository.list_events(sqlite_engine, handle.id)]
+    kinds = [e.kind for e in repository.list_events(engine, handle.id)]
     assert "signing_failed" not in kinds and kinds.count("result_issued") == 1

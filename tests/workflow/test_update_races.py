@@ -60,12 +60,12 @@ async def pending_activities(handle) -> list[str]:  # type: ignore[no-untyped-de
 
 
 async def test_an_action_arriving_with_the_handoff_acknowledgement_is_taken(
-    ts_env: WorkflowEnvironment, sqlite_engine: Engine
+    ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     now = await ts_env.get_current_time()
     inp = dossier_input(unique_code(), now, synthetic_calendar(now.date()))
     with ThreadPoolExecutor(8) as pool:
-        async with centre(ts_env, sqlite_engine, pool):
+        async with centre(ts_env, engine, pool):
             handle = await ts_env.client.start_workflow(
                 DossierWorkflow.run, inp, id=inp.code, task_queue=QUEUE
             )
@@ -77,7 +77,7 @@ async def test_an_action_arriving_with_the_handoff_acknowledgement_is_taken(
             else:
                 raise AssertionError("no handoff was sent")
         # The centre's worker is away: the agency acknowledges...
-        async with agency(ts_env, sqlite_engine, pool):
+        async with agency(ts_env, engine, pool):
             for _ in range(200):
                 if "receive_handoff" not in await pending_activities(handle):
                     break
@@ -87,7 +87,7 @@ async def test_an_action_arriving_with_the_handoff_acknowledgement_is_taken(
             act(handle, "appraise", officer("specialist", AGENCY), data={"opinion": "Đạt"})
         )
         await asyncio.sleep(1)
-        async with centre(ts_env, sqlite_engine, pool), agency(ts_env, sqlite_engine, pool):
+        async with centre(ts_env, engine, pool), agency(ts_env, engine, pool):
             view = await asyncio.wait_for(appraise, timeout=60)
             assert view.current_step is not None and view.current_step.step_id == "approval"
             await handle.terminate("test finished")

@@ -1,0 +1,186 @@
+"""Settings as an operator meets them: `motcua config` prints what a process would run
+with (secrets masked), a wrong setting stops every command at start with the variable's
+name (exit 2), and `motcua db` migrates the read model on both databases."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect
+from temporalio.service import TLSConfig
+from typer.testing import CliRunner
+
+from motcua.cli import app
+from motcua.settings import Settings, SettingsError, get_settings, load_settings
+from motcua.temporal import tls_config
+from store.db import head_revision, make_engine
+from tests.conftest import fresh_pg_database
+
+runner = CliRunner()
+SECRET = "s3cr3t-" + "x" * 40
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No MOTCUA_* from the caller's shell; settings read afresh by each command."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("MOTCUA_") or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MOTCUA_STATE_DIR", str(tmp_path / "state"))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    get_settings.cache_clear()
+    return runner.invoke(app, list(args), env=env)
+
+
+def test_config_prints_every_setting_with_secrets_and_passwords_masked(tmp_path: Path) -> None:
+    env = {
+        "MOTCUA_ENVIRONMENT": "production",
+        "MOTCUA_JWT_SECRET": SECRET,
+        "MOTCUA_PAYMENT_GATEWAY_SECRET": SECRET + "-pay",
+        "MOTCUA_PORTAL_TOKEN": "portal-token-value",
+        "DATABASE_URL": "postgresql+psycopg://motcua:db-password@app-db:5432/motcua",
+        "MOTCUA_TEMPORAL_ADDRESS": "temporal:7233",
+        "MOTCUA_API_PORT": "8080",
+    }
+    result = invoke("config", env=env)
+    assert result.exit_code == 0, result.output
+    for secret in (SECRET, "portal-token-value", "db-password"):
+        assert secret not in result.output
+    lines = {line.split("=", 1)[0]: line for line in result.stdout.splitlines()}
+    # Every field of the one Settings class appears, named by its variable.
+    assert len(lines) == len(Settings.model_fields)
+    assert lines["MOTCUA_JWT_SECRET"].startswith("MOTCUA_JWT_SECRET=********")
+    assert lines["MOTCUA_PORTAL_TOKEN"].startswith("MOTCUA_PORTAL_TOKEN=********")
+    assert lines["DATABASE_URL"].startswith(
+        "DATABASE_URL=postgresql+psycopg://motcua:********@app-db:5432/motcua"
+    )
+    # What came from the environment is not marked as a default; the rest is.
+    assert "# default" not in lines["MOTCUA_API_PORT"]
+    assert lines["MOTCUA_API_PORT"].startswith("MOTCUA_API_PORT=8080")
+    assert "# default" in lines["MOTCUA_LOG_LEVEL"]
+    assert lines["MOTCUA_TEMPORAL_TLS"].startswith("MOTCUA_TEMPORAL_TLS=false")
+
+    as_json = json.loads(invoke("config", "--json", env=env).stdout)
+    assert as_json["MOTCUA_TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert as_json["MOTCUA_PAYMENT_GATEWAY_SECRET"] == "********"
+    assert as_json["MOTCUA_TEMPORAL_API_KEY"] == ""  # unset secrets show empty
+    # Derived defaults are shown as the process will use them.
+    assert as_json["MOTCUA_DOCUMENT_STORE"] == str(tmp_path / "state" / "documents")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MOTCUA_API_PORT": "eighty"}, "MOTCUA_API_PORT: Input should be a valid integer"),
+        ({"MOTCUA_METRICS_PORT": "70000"}, "MOTCUA_METRICS_PORT: 70000 is not a TCP port"),
+        ({"MOTCUA_LOG_LEVEL": "loud"}, "MOTCUA_LOG_LEVEL: 'loud' is not one of"),
+        ({"MOTCUA_TEMPORAL_ADDRESS": "temporal"}, "MOTCUA_TEMPORAL_ADDRESS: 'temporal' is not"),
+        ({"DATABASE_URL": "mysql://u@h/db"}, "DATABASE_URL: the read model runs on SQLite or"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL: not a database URL"),
+        ({"MOTCUA_ENVIRONMENT": "staging"}, "MOTCUA_ENVIRONMENT: Input should be"),
+        ({"MOTCUA_TEMPORAL_TLS_CA_FILE": "/nowhere/ca.pem"}, "cannot read /nowhere/ca.pem"),
+        (
+            {"MOTCUA_ENVIRONMENT": "production"},
+            "MOTCUA_JWT_SECRET is the development placeholder",
+        ),
+        (
+            {"MOTCUA_ENVIRONMENT": "production", "MOTCUA_JWT_SECRET": "tiny-secret"},
+            "MOTCUA_JWT_SECRET is shorter than 32 bytes",
+        ),
+        (
+            {"MOTCUA_ENVIRONMENT": "production", "MOTCUA_JWT_SECRET": SECRET},
+            "MOTCUA_PAYMENT_GATEWAY_SECRET is the development placeholder",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", [["config"], ["worker", "centre"], ["api"], ["db", "upgrade"]])
+def test_a_wrong_setting_stops_every_command_at_start(
+    env: dict[str, str], message: str, command: list[str]
+) -> None:
+    result = invoke(*command, env=env)
+    assert result.exit_code == 2, result.output
+    assert "invalid settings" in result.output
+    assert message in result.output
+    for name, value in env.items():
+        if "SECRET" in name:
+            assert value not in result.output  # a secret is never echoed
+
+
+def test_tls_files_build_the_clients_tls_config(tmp_path: Path) -> None:
+    ca, cert, key = (tmp_path / n for n in ("ca.pem", "client.pem", "client.key"))
+    for path in (ca, cert, key):
+        path.write_bytes(f"-----{path.name}-----".encode())
+    assert tls_config(Settings(state_dir=tmp_path)) is False  # the dev server: plain gRPC
+    assert isinstance(tls_config(Settings(temporal_tls=True)), TLSConfig)  # system roots
+    config = tls_config(
+        Settings(
+            temporal_tls_ca_file=ca,
+            temporal_tls_cert_file=cert,
+            temporal_tls_key_file=key,
+            temporal_tls_server_name="temporal.motcua.internal",
+        )
+    )
+    assert isinstance(config, TLSConfig)
+    assert config.server_root_ca_cert == b"-----ca.pem-----"
+    assert config.client_cert == b"-----client.pem-----"
+    assert config.client_private_key == b"-----client.key-----"
+    assert config.domain == "temporal.motcua.internal"
+    with pytest.raises(SettingsError, match="go together"):
+        load_settings(temporal_tls_cert_file=cert)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cli.db'}"
+        return
+    with fresh_pg_database("motcua_cli", migrated=False) as engine:
+        yield engine.url.render_as_string(hide_password=False)
+
+
+def test_db_commands_migrate_report_and_roll_back(database_url: str) -> None:
+    env = {"DATABASE_URL": database_url}
+    head = head_revision()
+
+    empty = invoke("db", "current", env=env)
+    assert empty.exit_code == 1 and "current: (empty)" in empty.stdout
+
+    up = invoke("db", "upgrade", env=env)
+    assert up.exit_code == 0, up.output
+    assert f"read model at revision {head} (was None)" in up.stdout
+    assert invoke("db", "current", env=env).exit_code == 0
+    again = invoke("db", "upgrade", env=env)
+    assert again.stdout.strip() == f"read model at revision {head}"
+
+    down = invoke("db", "downgrade", "0003", "--yes", env=env)
+    assert down.exit_code == 0, down.output
+    behind = invoke("db", "current", env=env)
+    assert behind.exit_code == 1 and "current: 0003" in behind.stdout
+    assert invoke("db", "downgrade", "nonsense", "--yes", env=env).exit_code == 2
+
+    assert invoke("db", "upgrade", env=env).exit_code == 0
+    engine = make_engine(database_url)
+    try:
+        assert "dossiers" in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+
+
+def test_db_upgrade_on_an_unreachable_server_fails_clearly() -> None:
+    result = invoke(
+        "db",
+        "upgrade",
+        env={"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"},
+    )
+    assert result.exit_code == 1
+    assert "cannot migrate the read model: OperationalError" in result.output
