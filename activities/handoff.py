@@ -13,6 +13,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import RECEIVE_HANDOFF, HandoffAck, HandoffInput
+from activities.errors import database_errors
 from store import repository
 from store.schemas import HandoffReceipt
 
@@ -33,17 +34,18 @@ class AgencyActivities:
                 type="WrongAgency",
                 non_retryable=True,
             )
-        row = repository.record_handoff(
-            self.engine,
-            HandoffReceipt(
-                agency_code=self.agency_code,
-                dossier_code=inp.dossier_code,
-                step_id=inp.step_id,
-                run_index=inp.run_index,
-                received_at=datetime.now(UTC),
-                worker_identity=self.identity,
-            ),
-        )
+        with database_errors(f"receiving {inp.dossier_code}"):
+            row = repository.record_handoff(
+                self.engine,
+                HandoffReceipt(
+                    agency_code=self.agency_code,
+                    dossier_code=inp.dossier_code,
+                    step_id=inp.step_id,
+                    run_index=inp.run_index,
+                    received_at=datetime.now(UTC),
+                    worker_identity=self.identity,
+                ),
+            )
         return HandoffAck(
             agency=self.agency_code,
             inbox_id=row.id,

@@ -8,6 +8,7 @@ from temporalio import activity
 
 from activities.contracts import RECORD_EVENTS, RecordEventsInput, RecordEventsResult
 from activities.documents import DocumentServices
+from activities.errors import database_errors
 from activities.forms import RenderedDocument, render_control_slip, render_form
 from activities.notifications import notifications_for, portal_sync
 from domain.dossier import DocumentRef, DossierView, Event, ResultDocument
@@ -71,9 +72,10 @@ class ReadModelActivities:
             documents.append(self._control_slip(inp))
         # Documents and notifications first: the dossier row (with last_event_seq)
         # is the commit point the API reads, so it must not run ahead of them.
-        repository.add_documents(self.engine, documents)
-        repository.add_outbox(self.engine, outbox)
-        repository.record_events(self.engine, inp.events, summary_of(inp))
+        with database_errors(f"recording {inp.dossier.code}"):
+            repository.add_documents(self.engine, documents)
+            repository.add_outbox(self.engine, outbox)
+            repository.record_events(self.engine, inp.events, summary_of(inp))
         telemetry.observe_events(inp.events, inp.dossier)
         return RecordEventsResult(
             events_written=len(inp.events),

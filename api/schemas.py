@@ -7,6 +7,7 @@ import binascii
 import hashlib
 from datetime import date, datetime
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from pydantic import (
     BaseModel,
@@ -48,6 +49,21 @@ class DocumentIn(ApiModel):
     filename: str = Field(min_length=1, max_length=255)
     content_base64: str | None = Field(default=None, max_length=(MAX_DOCUMENT_BYTES * 4) // 3 + 4)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+    @field_validator("filename")
+    @classmethod
+    def _a_name_not_a_path(cls, v: str) -> str:
+        # The store keys files by SHA-256, never by name; still, a name that is a path
+        # ("../x", "/etc/x", "a\\b", also percent-encoded) or holds control characters
+        # is not a file's name, and would reach every reader's Content-Disposition.
+        name = unquote(v)
+        if "/" in name or "\\" in name:
+            raise ValueError("a file name, not a path: no '/' or '\\' (nor %2F, %5C)")
+        if any(ord(c) < 32 or ord(c) == 127 for c in name):
+            raise ValueError("no control characters (line breaks, tabs, ...)")
+        if not name.strip(". "):
+            raise ValueError("not a file name")
+        return v
 
     @model_validator(mode="after")
     def _one_of(self) -> DocumentIn:

@@ -25,7 +25,7 @@ from temporalio.client import (
     WorkflowUpdateStage,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain.calendar import VIETNAM_TZ, WorkingCalendar
@@ -164,37 +164,55 @@ class DossierService:
             raise ServiceError("invalid", f"{nul}: text may not contain NUL characters")
         self.build_input(req, actor, "pending", datetime.now(UTC))
 
-    async def submit(self, req: SubmitRequest, actor: Actor) -> DossierView:
-        """Allocate the dossier code and start its workflow (id = code)."""
+    async def allocate_code(self, req: SubmitRequest) -> str:
+        """The next dossier code of the procedure's competent agency for today."""
+        today = datetime.now(UTC).astimezone(TZ).date()
+        try:
+            procedure = self.catalog.procedure(req.procedure_code, on=today)
+        except KeyError as exc:
+            raise ServiceError("not_found", str(exc.args[0])) from None
+        return await asyncio.to_thread(
+            repository.allocate_dossier_code, self.engine, procedure.competent_agency, today
+        )
+
+    async def submit(
+        self, req: SubmitRequest, actor: Actor, *, code: str | None = None
+    ) -> DossierView:
+        """Start the dossier's workflow (id = code), under a new code or under `code`,
+        one reserved for this submission earlier (the API reserves one under an
+        Idempotency-Key). A workflow already started under a reserved code is this
+        submission's own, started by an earlier attempt: its state is returned."""
         self.validate_submission(req, actor)  # before consuming a number
         if actor.role is Role.APPLICANT:
             req = req.model_copy(
                 update={"applicant": req.applicant.model_copy(update={"account": actor.id})}
             )
+        reserved = code is not None
+        if code is None:
+            code = await self.allocate_code(req)
         now = datetime.now(UTC)
         procedure = self.catalog.procedure(req.procedure_code, on=now.astimezone(TZ).date())
-        code = await asyncio.to_thread(
-            repository.allocate_dossier_code,
-            self.engine,
-            procedure.competent_agency,
-            now.astimezone(TZ).date(),
-        )
         inp = self.build_input(req, actor, code, now)
-        handle = await self.client.start_workflow(
-            DossierWorkflow.run,
-            inp,
-            id=code,
-            task_queue=self.settings.centre_task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(DOSSIER_STATUS, "submitted"),
-                    SearchAttributePair(PROCEDURE_CODE, procedure.code),
-                    SearchAttributePair(AGENCY_CODE, inp.centre_agency),
-                ]
-            ),
-            static_summary=f"{procedure.code} {procedure.name}",
-        )
+        try:
+            handle = await self.client.start_workflow(
+                DossierWorkflow.run,
+                inp,
+                id=code,
+                task_queue=self.settings.centre_task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [
+                        SearchAttributePair(DOSSIER_STATUS, "submitted"),
+                        SearchAttributePair(PROCEDURE_CODE, procedure.code),
+                        SearchAttributePair(AGENCY_CODE, inp.centre_agency),
+                    ]
+                ),
+                static_summary=f"{procedure.code} {procedure.name}",
+            )
+        except WorkflowAlreadyStartedError:
+            if not reserved:
+                raise
+            handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         return await self._query(handle)
 
     # -- actions ------------------------------------------------------------------

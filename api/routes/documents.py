@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from activities.documents import issuers_for
 from activities.forms import BookRow, render_control_slip, render_tracking_book
-from api.auth import CurrentPrincipal
+from api.auth import OFFICER_ROLES, CurrentPrincipal
 from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
 from api.routes.dossiers import _visible_state, readable_record
@@ -145,10 +145,13 @@ async def tracking_book(
 ) -> Response:
     if agency not in ctx.catalog.agencies:
         raise ApiError(404, "not_found", f"no agency {agency} in the catalog")
+    # The agency's officers: an agency claim alone (an applicant's token may carry one)
+    # is not enough, the book lists every applicant of the month.
+    officer = any(principal.has(r) for r in OFFICER_ROLES)
     if not (
         principal.has(Role.AUDITOR)
         or principal.has(Role.ADMIN)
-        or (principal.agency == agency and principal.roles)
+        or (officer and principal.agency == agency)
     ):
         raise ApiError(
             403, "forbidden", f"the tracking book of {agency} is for its officers and auditors"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from datetime import date
+from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
@@ -28,7 +28,7 @@ from api.schemas import (
     WithdrawRequest,
 )
 from domain.catalog import Role, StepKind
-from domain.dossier import Action, ActionInput, DocumentRef, DossierView, Status
+from domain.dossier import Action, ActionInput, Actor, DocumentRef, DossierView, Status
 from motcua.docstore import SHORT_NAMES, sniff_media_type
 from motcua.service import ServiceError, SubmitRequest
 from store import repository
@@ -40,6 +40,10 @@ router = APIRouter(
     responses=ERROR_RESPONSES,
     dependencies=[Depends(record_user)],
 )
+
+# A key claimed this long ago whose request never named a dossier (its process died
+# between the claim and reserving the code) is taken over by the next request with it.
+IDEMPOTENCY_CLAIM_STALE = timedelta(seconds=10)
 
 OFFICER_ROLES = {
     Role.INTAKE_OFFICER,
@@ -193,46 +197,87 @@ async def submit_dossier(
     except ValueError as exc:
         raise ApiError(422, "invalid", str(exc)) from None
 
+    if idempotency_key is None:
+        try:
+            await asyncio.to_thread(_store_documents, ctx, body.documents)
+            view = await ctx.service.submit(req, actor)
+        except ServiceError as exc:
+            raise _service_error(exc) from None
+        response.headers["Location"] = f"/v1/dossiers/{view.code}"
+        return _created(view)
+
+    # With a key, the dossier code is bound to the key before the workflow starts, so a
+    # request that dies on the way (the process killed) leaves either a key still
+    # claimed but no dossier (taken over once stale) or a key naming a code whose
+    # workflow a retry starts (if the dead request had not): never a dossier the key
+    # does not name, never two.
     digest = hashlib.sha256(
         json.dumps([role.value, body.model_dump(mode="json")], sort_keys=True).encode()
     ).hexdigest()
-    if idempotency_key is not None:
-        claim = await asyncio.to_thread(
-            repository.claim_idempotency_key, ctx.engine, idempotency_key, principal.sub, digest
-        )
-        if claim.state is IdempotencyState.MISMATCH:
-            raise ApiError(422, "invalid", "Idempotency-Key was already used with a different body")
-        if claim.state is IdempotencyState.IN_PROGRESS:
-            raise ApiError(
-                409, "conflict", "a request with this Idempotency-Key is still in progress"
-            )
-        if claim.state is IdempotencyState.COMPLETED and claim.dossier_code:
-            response.status_code = status.HTTP_200_OK
-            try:
-                return _created(await ctx.service.state(claim.dossier_code))
-            except ServiceError as exc:
-                raise _service_error(exc) from None
+    key, sub = idempotency_key, principal.sub
+    claim = await asyncio.to_thread(
+        repository.claim_idempotency_key,
+        ctx.engine,
+        key,
+        sub,
+        digest,
+        stale_after=IDEMPOTENCY_CLAIM_STALE,
+    )
+    if claim.state is IdempotencyState.MISMATCH:
+        raise ApiError(422, "invalid", "Idempotency-Key was already used with a different body")
+    if claim.state is IdempotencyState.IN_PROGRESS:
+        raise ApiError(409, "conflict", "a request with this Idempotency-Key is still in progress")
+    if claim.state is IdempotencyState.COMPLETED:
+        response.status_code = status.HTTP_200_OK
+        return await _started(ctx, req, actor, body, claim.dossier_code)
     try:
         await asyncio.to_thread(_store_documents, ctx, body.documents)
-        view = await ctx.service.submit(req, actor)
+        code = await ctx.service.allocate_code(req)
     except BaseException as exc:
-        if idempotency_key is not None:
-            await asyncio.to_thread(
-                repository.release_idempotency_key, ctx.engine, idempotency_key, principal.sub
-            )
+        await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
         if isinstance(exc, ServiceError):
             raise _service_error(exc) from None
         raise
-    if idempotency_key is not None:
-        await asyncio.to_thread(
-            repository.complete_idempotency_key,
-            ctx.engine,
-            idempotency_key,
-            principal.sub,
-            view.code,
+    try:
+        await asyncio.to_thread(repository.complete_idempotency_key, ctx.engine, key, sub, code)
+    except (ValueError, LookupError):
+        # This request was slow: its claim was taken over meanwhile (and bound to another
+        # code, or released); the code it reserved goes unused.
+        again = await asyncio.to_thread(
+            repository.claim_idempotency_key, ctx.engine, key, sub, digest
         )
-    response.headers["Location"] = f"/v1/dossiers/{view.code}"
+        if again.state is IdempotencyState.NEW:  # released: not this request's to take now
+            await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
+        response.status_code = status.HTTP_200_OK
+        return await _started(ctx, req, actor, body, again.dossier_code)
+    try:
+        view = await ctx.service.submit(req, actor, code=code)
+    except ServiceError as exc:
+        raise _service_error(exc) from None
+    response.headers["Location"] = f"/v1/dossiers/{code}"
     return _created(view)
+
+
+async def _started(
+    ctx: AppContext, req: SubmitRequest, actor: Actor, body: SubmitDossier, code: str | None
+) -> DossierCreated:
+    """The dossier a key names: started now if no request has started it yet (the one
+    that reserved its code died first); one whose workflow is gone (past Temporal's
+    retention: the read model has it) is not started again."""
+    if code is None:  # a claim still open: only a request that reserved no code yet
+        raise ApiError(409, "conflict", "a request with this Idempotency-Key is still in progress")
+    try:
+        try:
+            return _created(await ctx.service.state(code))
+        except ServiceError as exc:
+            if exc.code != "not_found":
+                raise
+            if await asyncio.to_thread(repository.get_dossier, ctx.engine, code) is not None:
+                raise
+        await asyncio.to_thread(_store_documents, ctx, body.documents)
+        return _created(await ctx.service.submit(req, actor, code=code))
+    except ServiceError as exc:
+        raise _service_error(exc) from None
 
 
 @router.get("", response_model=DossierList, summary="Search dossiers (from the read model)")

@@ -25,31 +25,19 @@ handling nothing after it left.
 from __future__ import annotations
 
 import asyncio
-import atexit
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import select
-from temporalio.api.enums.v1 import PendingActivityState, TaskQueueKind, TaskQueueType
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.contracts import RECEIVE_HANDOFF, RECORD_EVENTS
-from activities.notifications import notifications_for, portal_sync
 from domain.catalog import Role, agency_task_queue
 from domain.dossier import (
     Action,
@@ -59,32 +47,24 @@ from domain.dossier import (
     Applicant,
     Channel,
     DossierView,
-    Event,
-    ResultDocument,
     Status,
 )
-from motcua.audit.history import decode
-from motcua.audit.integrity import verify_record
 from motcua.devserver import DevServer
 from motcua.docstore import FolderStore
 from motcua.service import DossierService, ServiceError, SubmitRequest
-from motcua.settings import REPO_ROOT, Settings
-from store import repository
-from store.db import session
+from motcua.settings import Settings
 from store.models import (
-    DocumentRow,
-    DossierRow,
-    EventRow,
     HandoffInboxRow,
     HistoryArchiveRow,
-    OutboxRow,
     RefusedAttemptRow,
 )
 from tests.conftest import fresh_pg_database
 from tests.devserver.conftest import new_namespace
 from tests.devserver.journeys import shipped_catalog
+from tests.exactly_once import assert_read_model_holds_exactly, rows, tasks_of
 from tests.factories import doc
 from tests.harness import pki_manifest_for_tests
+from tests.processes import WorkerProcess, motcua_env, running_fleet, wait_polling
 from workflows.dossier import DossierWorkflow
 
 pytestmark = pytest.mark.slow
@@ -104,211 +84,30 @@ ACTIONS = (Action.ACCEPT, Action.APPRAISE, Action.APPROVE, Action.SIGN, Action.P
 # Officers' actions per dossier: the group's own (accept, appraise, pay, appraise,
 # approve, sign, return) and its tax sub-dossier's (accept, appraise, approve, sign, return).
 ACTIONS_PER_DOSSIER = 12
-DRAIN_LIMIT = 30  # seconds a stopped worker process may take to drain before SIGKILL
-STARTUP_LIMIT = 90  # seconds a worker process may take to start polling
 WALK_LIMIT = 180  # seconds for walking every dossier to its end
-QUEUE_PARTITIONS = 4  # of a task queue, on the dev server (matching.numTaskqueueReadPartitions)
 IN_FLIGHT_TRIES = 100  # rounds of describing the dossiers to catch an activity in flight
 POLL = 0.2  # seconds between state queries while a dossier waits on a worker
-HOST = socket.gethostname()
-MOTCUA = Path(sys.executable).with_name("motcua")
 INTAKE = Actor(
     id=f"intake_officer@{CENTRE}", name="Trần Thị Bình", role=Role.INTAKE_OFFICER, agency=CENTRE
 )
-
-
-# --------------------------------------------------------------------------- processes
-
-
-def _kill_if_running(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.kill()
-
-
-@dataclass
-class WorkerProcess:
-    """One `motcua worker ...` OS process, its output in a log file."""
-
-    name: str
-    args: list[str]
-    queues: list[str]  # the task queues it polls (workflows and activities)
-    log: Path
-    proc: subprocess.Popen[bytes] | None = None
-    signalled_at: datetime | None = None
-    exited_at: datetime | None = None
-    _stopping: asyncio.Future[int] | None = field(default=None, repr=False)
-
-    def start(self, env: dict[str, str]) -> None:
-        with self.log.open("wb") as out:
-            self.proc = subprocess.Popen(
-                [str(MOTCUA), "worker", *self.args],
-                env=env,
-                cwd=REPO_ROOT,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-            )
-        atexit.register(_kill_if_running, self.proc)
-
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
-    @property
-    def returncode(self) -> int | None:
-        return None if self.proc is None else self.proc.returncode
-
-    @property
-    def identity(self) -> str:
-        """Its Temporal identity: the SDK's default, `pid@host`."""
-        return f"{self.pid}@{HOST}"
-
-    def check_alive(self) -> None:
-        assert self.proc is not None
-        if self.proc.poll() is not None:
-            raise AssertionError(
-                f"worker process {self.name} exited with {self.proc.returncode}:\n{self.tail()}"
-            )
-
-    async def stop(self) -> int:
-        """SIGTERM (a graceful drain), then SIGKILL after DRAIN_LIMIT seconds; once."""
-        if self._stopping is None:
-            self._stopping = asyncio.ensure_future(self._stop())
-        return await asyncio.shield(self._stopping)
-
-    async def _stop(self) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.signalled_at = datetime.now(UTC)
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.to_thread(self.proc.wait, DRAIN_LIMIT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                await asyncio.to_thread(self.proc.wait)
-        if self.exited_at is None:
-            self.exited_at = datetime.now(UTC)
-        return self.proc.returncode
-
-    def tail(self, lines: int = 60) -> str:
-        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
-class Fleet:
-    """The worker processes of the test, and where they write."""
-
-    env: dict[str, str]
-    logs: Path
-    centre_queue: str
-    processes: list[WorkerProcess] = field(default_factory=list)
-
-    def start_centre(self, name: str) -> WorkerProcess:
-        return self._start(name, ["centre"], [self.centre_queue])
-
-    def start_agency(self, name: str, agency: str) -> WorkerProcess:
-        return self._start(name, ["agency", "--agency", agency], [agency_task_queue(agency)])
-
-    def _start(self, name: str, args: list[str], queues: list[str]) -> WorkerProcess:
-        p = WorkerProcess(name, args, queues, self.logs / f"{name}.log")
-        p.start(self.env)
-        self.processes.append(p)
-        return p
-
-    def serving(self, queue: str) -> list[WorkerProcess]:
-        return [p for p in self.processes if queue in p.queues]
-
-    def by_identity(self) -> dict[str, WorkerProcess]:
-        return {p.identity: p for p in self.processes}
-
-    async def stop_all(self) -> dict[str, int]:
-        codes = await asyncio.gather(*(p.stop() for p in self.processes))
-        return {p.name: rc for p, rc in zip(self.processes, codes, strict=True)}
-
-    def report(self) -> str:
-        return "\n".join(
-            f"----- {p.name} (pid {p.pid}, rc {p.returncode}) -----\n{p.tail()}"
-            for p in self.processes
-        )
-
-
-@asynccontextmanager
-async def running_fleet(env: dict[str, str], logs: Path, centre_queue: str) -> AsyncIterator[Fleet]:
-    """Worker processes that are always stopped (and their output shown on failure)."""
-    fleet = Fleet(env, logs, centre_queue)
-    try:
-        yield fleet
-    except BaseException:
-        await fleet.stop_all()
-        print(f"\nworker process output (tails):\n{fleet.report()}")
-        raise
-    finally:
-        await fleet.stop_all()
-
-
-async def pollers(client: Client, queue: str, kind: TaskQueueType.ValueType) -> set[str]:
-    """Identities polling the queue. A worker's long poll sits on one partition of the
-    queue (up to a minute when idle), and a description covers one partition: look at
-    each (the server's default is 4 partitions; the others are named /_sys/<queue>/<n>)."""
-    found: set[str] = set()
-    for name in [queue, *(f"/_sys/{queue}/{n}" for n in range(1, QUEUE_PARTITIONS))]:
-        described = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=client.namespace,
-                task_queue=TaskQueue(name=name, kind=TaskQueueKind.TASK_QUEUE_KIND_NORMAL),
-                task_queue_type=kind,
-            )
-        )
-        found.update(poller.identity for poller in described.pollers)
-    return found
-
-
-async def wait_polling(client: Client, processes: Iterable[WorkerProcess]) -> None:
-    """Until every process polls each of its task queues, for workflows and activities."""
-    want = [
-        (queue, kind, p)
-        for p in processes
-        for queue in p.queues
-        for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
-    ]
-    deadline = time.monotonic() + STARTUP_LIMIT
-    while want:
-        queue, kind, p = want[0]
-        p.check_alive()
-        if p.identity in await pollers(client, queue, kind):
-            want.pop(0)
-            continue
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{p.name} ({p.identity}) never polled {queue} ({kind})")
-        await asyncio.sleep(0.2)
 
 
 def worker_env(
     devserver: DevServer, namespace: str, centre_queue: str, database_url: str, state: Path
 ) -> dict[str, str]:
     """What an operator sets: nothing but environment variables."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("MOTCUA_") and k != "DATABASE_URL"
-    }
-    env.update(
-        MOTCUA_TEMPORAL_ADDRESS=devserver.address,
-        MOTCUA_TEMPORAL_NAMESPACE=namespace,
-        MOTCUA_CENTRE_TASK_QUEUE=centre_queue,
-        MOTCUA_CENTRE_AGENCY=CENTRE,
-        DATABASE_URL=database_url,
-        MOTCUA_STATE_DIR=str(state),
-        MOTCUA_DOCUMENT_STORE=str(state / "documents"),
-        MOTCUA_PKI_MANIFEST=str(pki_manifest_for_tests()),
-        MOTCUA_PUBLIC_BASE_URL=PUBLIC_BASE_URL,
+    return motcua_env(
+        temporal_address=devserver.address,
+        namespace=namespace,
+        centre_queue=centre_queue,
+        centre_agency=CENTRE,
+        database_url=database_url,
+        state=state,
+        pki_manifest=pki_manifest_for_tests(),
+        public_base_url=PUBLIC_BASE_URL,
         # Every centre process sweeps closed histories into the archive: they race.
-        MOTCUA_ARCHIVE_INTERVAL_SECONDS="1",
-        MOTCUA_LOG_FORMAT="text",
-        MOTCUA_LOG_LEVEL="INFO",
-        PYTHONUNBUFFERED="1",
+        archive_interval_seconds=1,
     )
-    return env
 
 
 # --------------------------------------------------------------------------- officers
@@ -466,84 +265,6 @@ async def activity_running_on(
     return None
 
 
-# --------------------------------------------------------------------------- histories
-
-
-@dataclass(frozen=True)
-class Task:
-    """A workflow or activity task as the history records it: who ran it, and when."""
-
-    workflow_id: str
-    kind: str  # "workflow", or the activity type
-    queue: str  # the task queue it was scheduled on (a workflow's: its own queue)
-    identity: str
-    at: datetime
-    activity_id: str = ""
-    attempt: int = 1  # an activity's: the attempt that completed
-    last_failure: str = ""  # why the attempt before it failed
-
-
-def tasks_of(history: WorkflowHistory) -> list[Task]:
-    out: list[Task] = []
-    scheduled: dict[int, tuple[str, str, str]] = {}
-    own_queue = ""
-    for event in history.events:
-        at = event.event_time.ToDatetime(tzinfo=UTC)
-        if event.HasField("workflow_execution_started_event_attributes"):
-            own_queue = event.workflow_execution_started_event_attributes.task_queue.name
-        elif event.HasField("workflow_task_completed_event_attributes"):
-            # Who completed it (a speculative task, for an update, is recorded as started
-            # without an identity).
-            identity = event.workflow_task_completed_event_attributes.identity
-            out.append(Task(history.workflow_id, "workflow", own_queue, identity, at))
-        elif event.HasField("activity_task_scheduled_event_attributes"):
-            attrs = event.activity_task_scheduled_event_attributes
-            scheduled[event.event_id] = (
-                attrs.activity_type.name,
-                attrs.task_queue.name,
-                attrs.activity_id,
-            )
-        elif event.HasField("activity_task_started_event_attributes"):
-            started = event.activity_task_started_event_attributes
-            kind, queue, activity_id = scheduled[started.scheduled_event_id]
-            out.append(
-                Task(
-                    history.workflow_id,
-                    kind,
-                    queue,
-                    started.identity,
-                    at,
-                    activity_id=activity_id,
-                    attempt=started.attempt,
-                    last_failure=(
-                        started.last_failure.message if started.HasField("last_failure") else ""
-                    ),
-                )
-            )
-    return out
-
-
-def expected_documents(code: str, events: list[Event]) -> Counter[str]:
-    """The documents the read model must hold for these events, by id: a form per event
-    that names one, the signed result, each upload, and the control slip at the close."""
-    ids: Counter[str] = Counter()
-    for e in events:
-        if e.data.get("form"):
-            ids[f"{e.id}:form-{e.data['form']}"] += 1
-        if e.kind == "result_issued":
-            ids[ResultDocument.model_validate(e.data["document"]).document_id] += 1
-        uploads = e.data.get("documents")
-        if e.kind in ("submitted", "supplement") and isinstance(uploads, list):
-            ids.update(f"{e.id}:upload-{i}" for i in range(1, len(uploads) + 1))
-    ids[f"{code}:form-06"] += 1
-    return ids
-
-
-def rows(engine: Engine, model: type) -> list:  # type: ignore[type-arg]
-    with session(engine) as s:
-        return list(s.exec(select(model)))
-
-
 ARCHIVED = re.compile(r"archived (\d+) dossier history run\(s\)")
 
 
@@ -603,7 +324,7 @@ async def test_many_worker_processes_handle_every_dossier_once(
         for agency, count in AGENCY_PROCESSES.items():
             for i in range(1, count + 1):
                 fleet.start_agency(f"{'land' if agency == LAND else 'tax'}-{i}", agency)
-        await wait_polling(client, fleet.processes)
+        await wait_polling(client, fleet.workers)
         ready = time.monotonic()
 
         # -- a batch of dossiers, submitted at the centre's counter, walked together
@@ -682,48 +403,15 @@ async def test_many_worker_processes_handle_every_dossier_once(
         assert all(store.has(r.sha256) for r in archived)
 
         # -- the read model against what each workflow emitted (its history)
-        by_code = {r.code: r for r in rows(engine, DossierRow)}
-        assert sorted(by_code) == sorted(everything), "the read model has every dossier, once"
-        outbox = rows(engine, OutboxRow)
-        documents = rows(engine, DocumentRow)
+        emitted = assert_read_model_holds_exactly(
+            engine,
+            histories,
+            dict(zip(everything, results, strict=True)),
+            public_base_url=PUBLIC_BASE_URL,
+            store=store,
+        )
         receipts = rows(engine, HandoffInboxRow)
-        events_total = 0
-        expected_outbox: list[tuple[str, str, str, str, str, str]] = []
-        expected_docs: Counter[str] = Counter()
-        acks: list[dict[str, object]] = []
-        for code, result in zip(everything, results, strict=True):
-            record = decode([histories[code]])
-            assert record.completed and len(record.runs) == 1
-            emitted = [e for batch in record.batches for e in batch.events]
-            # The workflow emitted each event once, numbered 1..n without gaps...
-            assert [e.seq for e in emitted] == list(range(1, result.event_seq + 1)), code
-            assert len({e.id for e in emitted}) == len(emitted)
-            # ...and the read model holds exactly those, chained as the workflow chained them.
-            recorded = repository.list_events(engine, code)
-            assert [(r.id, r.seq, r.kind, r.hash) for r in recorded] == [
-                (e.id, e.seq, e.kind, e.hash) for e in emitted
-            ], code
-            report = verify_record(code, recorded, emitted, result.chain_head)
-            assert report.intact, report.problems
-            row = by_code[code]
-            assert (row.status, row.last_event_seq) == (Status.RETURNED.value, result.event_seq)
-            events_total += len(emitted)
-            for batch in record.batches:
-                for e in batch.events:
-                    wanted = notifications_for(e, batch.view, record.input.applicant)
-                    sync = portal_sync(e, batch.view, PUBLIC_BASE_URL)
-                    for m in [*wanted, *([sync] if sync else [])]:
-                        expected_outbox.append(
-                            (m.id, m.dossier_code, m.recipient, m.channel, m.subject, m.body)
-                        )
-            expected_docs.update(expected_documents(code, emitted))
-            acks.extend(e.data for e in emitted if e.kind == "handoff_acknowledged")
-        assert len(rows(engine, EventRow)) == events_total, "no event row beyond the histories'"
-        assert sorted(
-            (o.id, o.dossier_code, o.recipient, o.channel, o.subject, o.body) for o in outbox
-        ) == sorted(expected_outbox), "every notification queued exactly once"
-        assert Counter(d.id for d in documents) == expected_docs, "every document exactly once"
-        assert all(store.has(d.sha256) for d in documents if d.source != "upload")
+        acks = emitted.handoff_acks
         # One handoff per dossier, its receipt recorded once, by a land branch worker.
         assert len(acks) == DOSSIERS
         assert sorted(r.id for r in receipts) == sorted(str(a["inbox_id"]) for a in acks)
@@ -780,7 +468,7 @@ async def test_many_worker_processes_handle_every_dossier_once(
         assert moved, "no dossier the stopped process had run went on after it left"
 
         # Every process, the stopped one included, drained and exited cleanly.
-        unclean = {p.name: p.returncode for p in fleet.processes if not exited_cleanly(p)}
+        unclean = {p.name: p.returncode for p in fleet.workers if not exited_cleanly(p)}
         assert not unclean, f"{unclean}\n{fleet.report()}"
         aborted_after_shutdown = [p.name for p in fleet.processes if p.returncode != 0]
 
