@@ -221,6 +221,15 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
+def _parse_names(*certs: asn1_x509.Certificate) -> None:
+    """Parse the certificates' subject and issuer names now, in one thread: asn1crypto
+    fills `Name.native` lazily and not thread-safely, and a signer is shared by activity
+    threads; two first signatures at once failed with KeyError('organization_name')."""
+    for cert in certs:
+        _ = cert.subject.native, cert.issuer.native
+        _ = cert.subject.human_friendly, cert.issuer.human_friendly
+
+
 class KeyStore:
     """Officers' and seals' signing keys, as the manifest ``keys.yaml`` lists them.
 
@@ -470,6 +479,7 @@ class KeyStore:
         signer = signers.SimpleSigner(
             signing_cert=cert, signing_key=key_info, cert_registry=registry
         )
+        _parse_names(cert, *certs[1:], *self._chain)
         crypto_cert = _to_crypto(cert)
         return _Loaded(signer, crypto_cert, identity_of(crypto_cert), declared)
 
@@ -548,6 +558,7 @@ class KeyStore:
         except pkcs11.PKCS11Error as e:
             session.close()
             raise KeyNotFound(f"the token of {who} lacks the key or certificate: {e}") from e
+        _parse_names(cert, *self._chain)
         crypto_cert = _to_crypto(cert)
         return _Loaded(signer, crypto_cert, identity_of(crypto_cert), declared, session)
 

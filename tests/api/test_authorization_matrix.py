@@ -588,9 +588,10 @@ OWN = "applicant (the dossier's)"
 # --------------------------------------------------------------------------- actions
 
 
-# Who may take an action is the engine's and the API's decision, the same whatever database
-# holds the read model; the action matrix runs on SQLite (about half the suite time it
-# would take twice). What reads return comes from the read model: those run on both.
+# Who may take an action, and who may read what, is the engine's and the API's decision,
+# the same whatever database holds the read model: the matrix runs on SQLite, in half the
+# suite time it would take twice. The read queries themselves run on both databases in
+# test_lists.py, test_worklist.py and tests/store.
 ENGINE_ONLY = pytest.mark.parametrize("api", ["sqlite"], indirect=True)
 
 
@@ -841,6 +842,7 @@ def this_month() -> str:
 
 
 @pytest.mark.slow
+@ENGINE_ONLY
 async def test_who_reads_what(api: Api, http: httpx.AsyncClient) -> None:
     person = api.person("đọc")
     code = await returned(api, http, person)
