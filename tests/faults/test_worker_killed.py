@@ -186,11 +186,17 @@ async def test_workers_killed_mid_activity_every_dossier_completes_once(
             (police_2.identity, 2, police_queue)
         ], handoffs
         assert "timeout" in handoffs[0].last_failure.lower(), handoffs[0].last_failure
-        # Nothing else had to be retried.
-        others = [t for ts in tasks.values() for t in ts if t.attempt > 1]
-        assert sorted(others, key=lambda t: t.kind) == sorted(
-            [*recording, *handoffs], key=lambda t: t.kind
-        )
+        # Nothing else had to be retried, but for another activity that was in flight on
+        # a killed process when it died (under load, B's recording can be): retried after
+        # its timeout, by a replacement. A retry for any other reason fails the test.
+        retries = [t for ts in tasks.values() for t in ts if t.attempt > 1]
+        held = [*recording, *handoffs]
+        assert all(any(t is r for r in retries) for t in held)
+        for t in retries:
+            if any(t is h for h in held):
+                continue
+            assert t.attempt == 2 and "timeout" in t.last_failure.lower(), t
+            assert t.identity in (centre_2.identity, police_2.identity), t
         # The killed processes completed nothing after they died.
         for victim in (centre_1, police_1):
             assert victim.exited_at is not None
