@@ -49,6 +49,15 @@ from store.schemas import RefusedAttempt
 from workflows.dossier import AGENCY_CODE, DOSSIER_STATUS, PROCEDURE_CODE, DossierWorkflow
 
 UPDATE_TIMEOUT = timedelta(seconds=15)
+# A live-state query waits this long for the dossier's worker (a worker that is down, or
+# overloaded, answers nothing): then "unavailable" (503), never an unexpected error.
+QUERY_TIMEOUT = timedelta(seconds=10)
+_NO_ANSWER = (
+    RPCStatusCode.DEADLINE_EXCEEDED,
+    RPCStatusCode.UNAVAILABLE,
+    RPCStatusCode.CANCELLED,
+    RPCStatusCode.RESOURCE_EXHAUSTED,
+)
 # Actions that may issue the signed result: the update waits for the signing
 # activities, which may take long (retries); the caller waits only so long.
 ISSUING_ACTIONS = (Action.SIGN, Action.APPROVE, Action.REJECT)
@@ -213,7 +222,25 @@ class DossierService:
             if not reserved:
                 raise
             handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
-        return await self._query(handle)
+        except RPCError as exc:
+            if exc.status not in _NO_ANSWER:
+                raise
+            # It may have started: only a retry under the same Idempotency-Key is safe.
+            raise ServiceError(
+                "unavailable",
+                f"Temporal did not confirm dossier {code} in time; submit again with the "
+                "same Idempotency-Key (without one, check /v1/dossiers first)",
+            ) from None
+        try:
+            return await self._query(handle)
+        except ServiceError as exc:
+            if exc.code != "unavailable":
+                raise
+            raise ServiceError(
+                "unavailable",
+                f"dossier {code} was received, but its worker did not answer in time; "
+                f"read it at /v1/dossiers/{code} in a moment",
+            ) from None
 
     # -- actions ------------------------------------------------------------------
 
@@ -240,11 +267,7 @@ class DossierService:
                     await self._refused(code, action, cmd, "closed", reason)
                     raise ServiceError("closed", reason) from None
                 raise ServiceError("not_found", f"no dossier {code}") from None
-            if exc.status in (
-                RPCStatusCode.DEADLINE_EXCEEDED,
-                RPCStatusCode.UNAVAILABLE,
-                RPCStatusCode.CANCELLED,
-            ):
+            if exc.status in _NO_ANSWER:
                 raise ServiceError(
                     "unavailable",
                     "the dossier's worker did not answer in time; nothing was changed, try again",
@@ -295,8 +318,13 @@ class DossierService:
 
     async def _query(self, handle: WorkflowHandle[DossierWorkflow, DossierView]) -> DossierView:
         try:
-            return await handle.query(DossierWorkflow.state)
+            return await handle.query(DossierWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise ServiceError("not_found", f"no dossier {handle.id}") from None
+            if exc.status in _NO_ANSWER:
+                raise ServiceError(
+                    "unavailable",
+                    f"the worker of dossier {handle.id} did not answer in time; try again",
+                ) from None
             raise

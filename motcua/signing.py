@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import threading
+import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeAlias, TypeVar
 from asn1crypto import keys as asn1_keys  # type: ignore[import-untyped]
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from pydantic import BaseModel, Field
 from pyhanko.keys import load_certs_from_pemder_data, load_private_key_from_pemder_data
 from pyhanko.pdf_utils import generic
@@ -54,6 +58,7 @@ from pyhanko.sign.validation.status import (
 )
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
 from motcua import pki
 from motcua.pki import Identity, identity_of
@@ -219,6 +224,36 @@ class _Loaded:
 
 def _utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+class _KeySigner(signers.SimpleSigner):
+    """pyHanko's SimpleSigner, with its private key parsed once.
+
+    SimpleSigner turns its key into a `cryptography` key for every raw signature, and signs
+    twice per PDF (once to size the signature container); OpenSSL checks an RSA key's
+    consistency each time it loads one. That was about 60 ms of the 125 ms a seal or a
+    signature took (bench/activities.py, docs/benchmarks.md). The same signatures, from a
+    key loaded when the key store first needs it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._key = serialization.load_der_private_key(self.signing_key.dump(), password=None)
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            algorithm = mechanism.signature_algo
+        except ValueError:
+            algorithm = mechanism["algorithm"].native
+        key = self._key
+        if algorithm == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if algorithm == "rsassa_pss" and isinstance(key, rsa.RSAPrivateKey):
+            padding, hash_algorithm = process_pss_params(mechanism["parameters"])
+            return key.sign(data, padding, hash_algorithm)
+        if algorithm == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return bytes(super().sign_raw(data, digest_algorithm))
 
 
 def _parse_names(*certs: asn1_x509.Certificate) -> None:
@@ -476,9 +511,7 @@ class KeyStore:
         registry = SimpleCertificateStore.from_certs(  # type: ignore[no-untyped-call]
             [*self._chain, *certs[1:]]
         )
-        signer = signers.SimpleSigner(
-            signing_cert=cert, signing_key=key_info, cert_registry=registry
-        )
+        signer = _KeySigner(signing_cert=cert, signing_key=key_info, cert_registry=registry)
         _parse_names(cert, *certs[1:], *self._chain)
         crypto_cert = _to_crypto(cert)
         return _Loaded(signer, crypto_cert, identity_of(crypto_cert), declared)
@@ -626,6 +659,25 @@ def _timestamper(url: str, timeout: float) -> _GuardedTimeStamper:
         return stamper
 
 
+# pyHanko sizes the signature container by making a dummy signature before the real one,
+# for every PDF. The size depends only on the signer (its certificates) and the TSA, so it
+# is estimated once per signer and TSA, the same way, and reused (bench/activities.py).
+_reserved_sizes: weakref.WeakKeyDictionary[Signer, dict[str | None, int]] = (
+    weakref.WeakKeyDictionary()
+)
+_reserved_lock = threading.Lock()
+
+
+def _reserved_size(signer: Signer, tsa_url: str | None) -> int | None:
+    with _reserved_lock:
+        return _reserved_sizes.get(signer, {}).get(tsa_url)
+
+
+def _remember_reserved_size(signer: Signer, tsa_url: str | None, size: int) -> None:
+    with _reserved_lock:
+        _reserved_sizes.setdefault(signer, {})[tsa_url] = size
+
+
 def _cert_der(cert: asn1_x509.Certificate | None) -> bytes | None:
     return cert.dump() if cert is not None else None
 
@@ -679,7 +731,15 @@ def sign_pdf(
     out = io.BytesIO()
 
     async def go() -> None:
-        await pdf_signer.async_sign_pdf(writer, output=out)
+        reserved = _reserved_size(signer, tsa_url)
+        if reserved is None:
+            # pyHanko's own estimate (a dummy signature), on a throwaway writer.
+            session = pdf_signer.init_signing_session(IncrementalPdfFileWriter(io.BytesIO(pdf)))
+            reserved = await session.estimate_signature_container_size(
+                None, tight=meta.tight_size_estimates
+            )
+            _remember_reserved_size(signer, tsa_url, reserved)
+        await pdf_signer.async_sign_pdf(writer, output=out, bytes_reserved=reserved)
 
     try:
         _run(go)

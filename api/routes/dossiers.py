@@ -347,13 +347,21 @@ def _acting_role(
     return principal.roles[0]
 
 
+# How long an action waits for an automatic handoff in flight (the receiving agency's
+# worker acknowledges it within moments; seconds under load) before answering 409.
+HANDOFF_WAIT_SECONDS = 15.0
+
+
 async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView) -> DossierView:
     """An automatic handoff is acknowledged by the receiving agency's worker within
     moments; an officer acting right after acceptance should not get a 409 for that."""
-    for _ in range(30):
-        step = view.current_step
-        if step is None or step.kind is not StepKind.HANDOFF or view.holder is not None:
+    deadline = asyncio.get_running_loop().time() + HANDOFF_WAIT_SECONDS
+    while asyncio.get_running_loop().time() < deadline:
+        step, holder = view.current_step, view.holder
+        if step is None or step.kind is not StepKind.HANDOFF:
             return view
+        if holder is not None and holder.role is not Role.SYSTEM:
+            return view  # a handoff an officer of the receiving agency acknowledges
         await asyncio.sleep(0.1)
         try:
             view = await ctx.service.state(code)

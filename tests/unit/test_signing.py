@@ -512,6 +512,40 @@ def test_timestamped_signatures(
         assert any("timestamp" in p for p in sig.problems)
 
 
+def test_signature_size_estimated_once_per_signer_and_tsa(pki_dir: Path, store: KeyStore) -> None:
+    """The signature container's size is estimated once per signer and TSA (a dummy
+    signature) and reused; the reuse must hold for every later document, whatever its
+    size, and with a TSA whose tokens (serial numbers, times) differ from call to call."""
+    from motcua import signing
+
+    signer = store.signer("ca-ky-01", **OFFICER)
+    with running_tsa(pki_dir) as url:
+        assert signing._reserved_size(signer, url) is None
+        documents = [make_pdf(f"{DOSSIER[:-4]}{n:04d}") for n in range(1, 7)]
+        signed = []
+        for n, document in enumerate(documents):
+            signed.append(
+                sign_pdf(
+                    document,
+                    signer,
+                    field_name="ChuKy",
+                    reason="Ký",
+                    location="Hà Nội",
+                    tsa_url=url,
+                )
+            )
+            if n == 0:
+                reserved = signing._reserved_size(signer, url)
+                assert reserved is not None
+        assert signing._reserved_size(signer, url) == reserved
+    without_tsa = signing._reserved_size(signer, None)
+    assert without_tsa is None or without_tsa < reserved  # a token takes room
+    for document in signed:
+        report = verify_pdf(document, store.trust_roots)
+        assert report.ok, report.model_dump()
+        assert [s.timestamp_valid for s in report.signatures] == [True]
+
+
 def test_timestamp_outlives_the_signer_certificate(pki_dir: Path, unsigned: bytes) -> None:
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
     cert, key = issue_certificate(pki_dir, officer("ngan-han-01"), not_after=soon)

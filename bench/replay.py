@@ -1,0 +1,477 @@
+"""Replay speed: one long land dossier's history, and 1,000 dossier histories, replayed
+against today's DossierWorkflow with the workers' own runner and data converter.
+
+    .venv/bin/python -m bench.replay [--histories 1000] [--rounds 8] [--regenerate]
+    .venv/bin/python -m bench.replay --quick
+
+Histories are recorded once on a stack of their own (dev server, `motcua worker all`,
+`motcua api`, driven over HTTP by the demo officers, 20 dossiers at a time) and cached in
+bench/.cache/ (git-ignored); `--regenerate` records them again (needed when a workflow
+change makes the cached ones non-deterministic: the benchmark says so).
+
+- the long land dossier: 9.000003 (first land registration, nine steps, two handoffs,
+  the commune's public posting) at a remote commune, with `--rounds` supplement requests
+  (Form 02) and supplements at each of its appraisal and posting steps and one apology
+  and new appointment (Form 04), walked to the returned result;
+- the 1,000: dossiers of 3.000333, one in ten with a supplement asked at intake, one in
+  twenty refused at the counter, the rest straight to the returned result.
+
+Measured without a server: `temporalio.worker.Replayer` configured as motcua.audit.replay
+does (the centre worker's sandboxed runner, passthrough modules, data converter,
+interceptors): the long history cold (first replay in the process) and warm (median of
+five); the 1,000 through one Replayer (`replay_workflows`), and through
+motcua.audit.replay.replay_history one by one, which is what `motcua audit replay
+--procedure` runs for every dossier.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import os
+import statistics
+import struct
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from temporalio.api.history.v1 import History
+from temporalio.client import WorkflowHistory
+
+from bench.common import (
+    CACHE,
+    Officers,
+    Profiler,
+    base_parser,
+    http_client,
+    loadavg,
+    machine,
+    pdf_b64,
+    print_machine,
+    run_main,
+    shape_of,
+    stack,
+    submission,
+    table,
+    write_json,
+)
+
+LAND = "9.000003"
+PROGRESS = ("accept", "appraise", "approve", "sign", "return")
+
+
+# --------------------------------------------------------------------------- recording
+
+
+async def short_dossier(http: httpx.AsyncClient, o: Officers, i: int) -> str:
+    code = await o.submit(http)
+    url = f"/v1/dossiers/{quote(code, safe='')}"
+    if i % 20 == 19:
+        await o.post(
+            http,
+            "action refuse",
+            f"{url}/actions",
+            {"action": "refuse", "comment": "Người yêu cầu không đủ điều kiện"},
+            "intake_officer",
+        )
+        return code
+    if i % 10 == 4:
+        await o.post(
+            http,
+            "action request_supplement",
+            f"{url}/actions",
+            {"action": "request_supplement", "data": {"missing": ["Bản chụp Căn cước"]}},
+            "intake_officer",
+        )
+        await o.post(
+            http,
+            "supplement",
+            f"{url}/supplements",
+            {
+                "comment": "Bổ sung tại quầy",
+                "documents": [
+                    {"kind": "giay_to_tuy_than", "filename": "cc.pdf", "content_base64": o.pdf_b64}
+                ],
+            },
+            "intake_officer",
+        )
+    from bench.common import STEPS
+
+    for label, action, role, data in STEPS:
+        await o.act(http, code, label, action, role, data)
+    return code
+
+
+async def long_land_dossier(http: httpx.AsyncClient, o: Officers, catalog: Any, rounds: int) -> str:
+    """9.000003 at a remote commune, every appraisal and the posting asking for supplements
+    `rounds` times, one extension, walked by whichever officer each step names."""
+    centre = next(
+        a.code
+        for a in catalog.agencies.values()
+        if a.kind.value == "centre" and a.level == "commune"
+    )
+    body = submission(o.pdf_b64)
+    body.update(procedure_code=LAND, centre_agency=centre, remote_area=True)
+    body["documents"] = [
+        {"kind": "don_dang_ky", "filename": "don-15.pdf", "content_base64": o.pdf_b64}
+    ]
+    r = await o._call(
+        http, "submit", "POST", "/v1/dossiers", json=body, headers=o.h("intake_officer", centre)
+    )
+    code: str = r.json()["code"]
+    url = f"/v1/dossiers/{quote(code, safe='')}"
+    asked: Counter[str] = Counter()
+    extended = False
+    for _ in range(20 * rounds + 200):
+        view = await o.state(http, code, "auditor")
+        if view["closed_at"]:
+            return code
+        if view["status"] == "supplement_requested":
+            await o.post(
+                http,
+                "supplement",
+                f"{url}/supplements",
+                {
+                    "comment": "Bổ sung",
+                    "documents": [
+                        {
+                            "kind": "ban_ve_so_do",
+                            "filename": "so-do.pdf",
+                            "content_base64": o.pdf_b64,
+                        }
+                    ],
+                },
+                "intake_officer",
+                centre,
+            )
+            continue
+        allowed = view["allowed_actions"]
+        ext = [a for a in allowed if a["action"] == "request_extension"]
+        offered = [a for a in allowed if a["action"] in PROGRESS and a["step_id"]]
+        if not offered:
+            await asyncio.sleep(0.05)  # a handoff being acknowledged
+            continue
+        a = offered[0]
+        step = a["step_id"]
+        if a["action"] == "appraise" and asked[step] < rounds:
+            asked[step] += 1
+            await o.post(
+                http,
+                "action request_supplement",
+                f"{url}/actions",
+                {
+                    "action": "request_supplement",
+                    "comment": f"Lần {asked[step]}",
+                    "data": {"missing": [f"Mảnh trích đo bản đồ địa chính (lần {asked[step]})"]},
+                },
+                a["role"],
+                a["agency"],
+            )
+            continue
+        if ext and not extended and a["action"] == "approve":
+            extended = True
+            await o.post(
+                http,
+                "action request_extension",
+                f"{url}/actions",
+                {
+                    "action": "request_extension",
+                    "comment": "Phải đo đạc lại thửa đất",
+                    "data": {"extra_days": 5},
+                },
+                ext[0]["role"],
+                ext[0]["agency"],
+            )
+            continue
+        data: dict[str, Any] = {}
+        if a["action"] == "appraise":
+            data = {"opinion": "Đủ điều kiện", "recommendation": "grant"}
+        elif a["action"] == "return":
+            data = {"channel": "counter"}
+        await o.post(
+            http,
+            f"action {a['action']}",
+            f"{url}/actions",
+            {"action": a["action"], "data": data},
+            a["role"],
+            a["agency"],
+        )
+    raise RuntimeError(f"{code} never closed")
+
+
+async def record(args: Any, short_path: Path, long_path: Path) -> None:
+    print(f"recording {args.histories} dossiers and one long land dossier ...", flush=True)
+    t0 = time.perf_counter()
+    async with stack(db="sqlite") as st:
+        o = Officers(st.tokens(), pdf_b64(), st.settings)
+        async with http_client(st.api_url, 40) as http:
+            code = await long_land_dossier(http, o, st.catalog, args.rounds)
+            await st.client.get_workflow_handle(code).result()
+            history = await st.client.get_workflow_handle(code).fetch_history()
+            long_path.write_text(history.to_json(), encoding="utf-8")  # noqa: ASYNC240
+            print(f"  long land dossier {code}: {shape_of(history)}", flush=True)
+            sem = asyncio.Semaphore(20)
+            codes: list[str] = []
+
+            async def one(i: int) -> None:
+                async with sem:
+                    c = await short_dossier(http, o, i)
+                    await st.client.get_workflow_handle(c).result()
+                    codes.append(c)
+                    if len(codes) % 100 == 0:
+                        print(f"  {len(codes)} dossiers", flush=True)
+
+            await asyncio.gather(*(one(i) for i in range(args.histories)))
+            tmp = short_path.with_suffix(".tmp")
+            with gzip.open(tmp, "wb") as fh:
+                for c in codes:
+                    h = await st.client.get_workflow_handle(c).fetch_history()
+                    write_history(fh, h)
+            tmp.rename(short_path)
+    print(f"recorded in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def write_history(fh: Any, history: WorkflowHistory) -> None:
+    """One history in the cache: its id and its events as the server sends them (protobuf),
+    each length-prefixed; much faster to load than JSON."""
+    wid = history.workflow_id.encode()
+    data = History(events=history.events).SerializeToString()
+    fh.write(struct.pack(">II", len(wid), len(data)) + wid + data)
+
+
+def load_many(path: Path) -> list[WorkflowHistory]:
+    out = []
+    with gzip.open(path, "rb") as fh:
+        while header := fh.read(8):
+            n, m = struct.unpack(">II", header)
+            wid = fh.read(n).decode()
+            history = History()
+            history.ParseFromString(fh.read(m))
+            out.append(WorkflowHistory(wid, list(history.events)))
+    return out
+
+
+# --------------------------------------------------------------------------- measuring
+
+
+async def aiter_of(items: list[WorkflowHistory]) -> AsyncIterator[WorkflowHistory]:
+    for item in items:
+        yield item
+
+
+async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any]:
+    from motcua.audit.replay import replay_history, replayer
+
+    text = long_path.read_text(encoding="utf-8")  # noqa: ASYNC240
+    long_history = WorkflowHistory.from_json("long-land", text)
+    t0 = time.perf_counter()
+    many = load_many(short_path)[: args.histories]
+    load_s = time.perf_counter() - t0
+    events = sum(len(h.events) for h in many)
+    long_shape = shape_of(long_history)
+    print(
+        f"loaded {len(many)} histories ({events:,} events) in {load_s:.1f} s; "
+        f"the long one has {long_shape['events']} events, {long_shape['updates']} updates, "
+        f"{long_shape['activities']} activities",
+        flush=True,
+    )
+    result: dict[str, Any] = {"long_shape": long_shape, "histories": len(many), "events": events}
+
+    # The long one: cold (first in this process: sandbox imports), then warm.
+    t0 = time.perf_counter()
+    r = await replayer().replay_workflow(long_history, raise_on_replay_failure=False)
+    cold = time.perf_counter() - t0
+    assert r.replay_failure is None, r.replay_failure
+    warm = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        r = await replayer().replay_workflow(long_history, raise_on_replay_failure=False)
+        warm.append(time.perf_counter() - t0)
+        assert r.replay_failure is None, r.replay_failure
+    result["long_cold_s"] = cold
+    result["long_warm_s"] = statistics.median(warm)
+
+    # The 1,000 through one Replayer.
+    spy = Profiler(args.profile, {"replay": os.getpid()})
+    spy.start()
+    prof = None
+    if args.pyinstrument:
+        from pyinstrument import Profiler as PyInstrument
+
+        prof = PyInstrument(interval=0.001)
+        prof.start()
+    load_before = loadavg()
+    t0 = time.perf_counter()
+    results = await replayer().replay_workflows(aiter_of(many), raise_on_replay_failure=False)
+    batch = time.perf_counter() - t0
+    spy.stop()
+    if prof is not None:
+        prof.stop()
+    failures = [(k, v) for k, v in results.replay_failures.items()]
+    if failures:
+        k, v = failures[0]
+        raise SystemExit(
+            f"{len(failures)} histories do not replay ({k}: {v}); the workflow changed since "
+            "they were recorded: run again with --regenerate"
+        )
+    result["batch_s"] = batch
+    result["batch_loadavg"] = f"{load_before} -> {loadavg()}"
+
+    # The same, split over processes (one per core): what a bulk replay could do.
+    parallel: dict[int, float] = {}
+    for procs in sorted({p for p in args.processes if p > 1}):
+        load_before = loadavg()
+        seconds = replay_in_processes(short_path, len(many), procs)
+        parallel[procs] = seconds
+        result[f"processes_{procs}_s"] = seconds
+        result[f"processes_{procs}_loadavg"] = f"{load_before} -> {loadavg()}"
+
+    # One by one, as `motcua audit replay --procedure` does.
+    load_before = loadavg()
+    t0 = time.perf_counter()
+    for h in many:
+        rr = await replay_history(h, run_id=h.workflow_id, source="bench")
+        assert rr.deterministic, rr.error
+    single = time.perf_counter() - t0
+    result["one_by_one_s"] = single
+    result["one_by_one_loadavg"] = f"{load_before} -> {loadavg()}"
+
+    n = len(many)
+    print(
+        table(
+            "Replay (temporalio Replayer, motcua's runner and data converter)",
+            ["what", "events", "seconds", "ms per history"],
+            [
+                [
+                    "long land dossier 9.000003, cold (first replay in the process)",
+                    long_shape["events"],
+                    cold,
+                    cold * 1000,
+                ],
+                [
+                    "long land dossier 9.000003, warm (median of 5)",
+                    long_shape["events"],
+                    result["long_warm_s"],
+                    result["long_warm_s"] * 1000,
+                ],
+                [
+                    f"{n:,} histories, one Replayer (replay_workflows)",
+                    events,
+                    batch,
+                    batch * 1000 / n,
+                ],
+                *[
+                    [
+                        f"{n:,} histories, {p} processes with a Replayer each",
+                        events,
+                        sec,
+                        sec * 1000 / n,
+                    ]
+                    for p, sec in parallel.items()
+                ],
+                [
+                    f"{n:,} histories one by one (motcua.audit.replay.replay_history)",
+                    events,
+                    single,
+                    single * 1000 / n,
+                ],
+            ],
+        )
+    )
+    verdicts = [
+        ("one Replayer", batch),
+        *((f"{p} processes", v) for p, v in parallel.items()),
+        ("one by one", single),
+    ]
+    scale = 1000 / n
+    print(
+        "\ntarget: 1,000 histories in <= 20 s"
+        + (f" (extrapolated from {n:,})" if n != 1000 else "")
+        + " -> "
+        + ", ".join(
+            f"{k} {'met' if v * scale <= 20 else 'NOT met'} ({v * scale:.1f} s)"
+            for k, v in verdicts
+        )
+    )
+    if prof is not None:
+        print(prof.output_text(unicode=True, color=False))
+    print(f"load average at the end: {loadavg()}")
+    return result
+
+
+def _replay_chunk(path: str, start: int, stop: int, barrier: Any, results: Any) -> None:
+    """A child process: load its share, warm up on one history, wait for the others, replay."""
+    from motcua.audit.replay import replayer
+
+    many = load_many(Path(path))[start:stop]
+
+    async def go() -> tuple[float, int]:
+        await replayer().replay_workflows(aiter_of(many[:1]))
+        await asyncio.to_thread(barrier.wait)
+        t0 = time.perf_counter()
+        out = await replayer().replay_workflows(aiter_of(many), raise_on_replay_failure=False)
+        return time.perf_counter() - t0, len(out.replay_failures)
+
+    seconds, failures = asyncio.run(go())
+    results.put((seconds, failures))
+
+
+def replay_in_processes(path: Path, n: int, procs: int) -> float:
+    """Replay the n histories split over `procs` processes; seconds from the moment all are
+    loaded and warm to the last one done."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(procs + 1)
+    results = ctx.Queue()
+    bounds = [round(i * n / procs) for i in range(procs + 1)]
+    children = [
+        ctx.Process(
+            target=_replay_chunk, args=(str(path), bounds[i], bounds[i + 1], barrier, results)
+        )
+        for i in range(procs)
+    ]
+    for c in children:
+        c.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    done = [results.get() for _ in children]
+    wall = time.perf_counter() - t0
+    for c in children:
+        c.join()
+    failures = sum(f for _, f in done)
+    if failures:
+        raise SystemExit(f"{failures} histories did not replay in the child processes")
+    return wall
+
+
+def main() -> None:
+    parser = base_parser(__doc__)
+    parser.add_argument("--histories", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=8, help="supplement rounds per step (long)")
+    parser.add_argument("--regenerate", action="store_true")
+    parser.add_argument("--pyinstrument", action="store_true", help="profile the batch replay")
+    parser.add_argument(
+        "--processes", type=int, nargs="*", default=[2], help="also replay split over N processes"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.histories, args.rounds = min(args.histories, 50), 2
+    info = machine()
+    print_machine(info)
+    CACHE.mkdir(exist_ok=True)
+    short_path = CACHE / f"replay-{args.histories}.pb.gz"
+    long_path = CACHE / f"replay-long-land-{args.rounds}.json"
+    if args.regenerate or not short_path.exists() or not long_path.exists():
+        run_main(record(args, short_path, long_path))
+    result = run_main(measure(args, short_path, long_path))
+    result["machine"] = info
+    write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    main()
