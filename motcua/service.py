@@ -22,6 +22,7 @@ from temporalio.client import (
     Client,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
 )
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -260,6 +261,12 @@ class DossierService:
                 await self._refused(code, action, cmd, cause.type, cause.message)
                 raise ServiceError(cause.type, cause.message) from None
             raise
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise ServiceError(
+                "unavailable",
+                f"the worker of dossier {code} did not answer in time; '{action.value}' may "
+                "still be taken: read the dossier before trying again",
+            ) from None
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 if any(w in exc.message for w in ("completed", "closed", "closing")):
@@ -322,7 +329,9 @@ class DossierService:
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise ServiceError("not_found", f"no dossier {handle.id}") from None
-            if exc.status in _NO_ANSWER:
+            # FAILED_PRECONDITION: its last workflow task failed (timed out under load):
+            # the server retries it; until then the workflow answers no query.
+            if exc.status in _NO_ANSWER or exc.status is RPCStatusCode.FAILED_PRECONDITION:
                 raise ServiceError(
                     "unavailable",
                     f"the worker of dossier {handle.id} did not answer in time; try again",
