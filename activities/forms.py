@@ -22,13 +22,13 @@ from datetime import datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+from activities import render_pool
 from activities.pdf import (
     DocumentMetadata,
     DocumentSpec,
     Paragraph,
     SignatureBlock,
     Table,
-    render_pdf,
 )
 from domain.catalog import Role
 from domain.dossier import Applicant, Channel, DossierView, Event, StepView
@@ -221,7 +221,7 @@ def _require_aware(at: datetime) -> None:
 
 
 def _rendered(form: str, title: str, filename: str, spec: DocumentSpec) -> RenderedDocument:
-    pdf = render_pdf(spec)
+    pdf = render_pool.render(spec)
     return RenderedDocument(
         form=form,
         title=title,

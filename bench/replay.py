@@ -5,7 +5,7 @@ against today's DossierWorkflow with the workers' own runner and data converter.
     .venv/bin/python -m bench.replay --quick
 
 Histories are recorded once on a stack of their own (dev server, `motcua worker all`,
-`motcua api`, driven over HTTP by the demo officers, 20 dossiers at a time) and cached in
+`motcua api`, driven over HTTP by the demo officers, 8 dossiers at a time) and cached in
 bench/.cache/ (git-ignored); `--regenerate` records them again (needed when a workflow
 change makes the cached ones non-deterministic: the benchmark says so).
 
@@ -214,7 +214,7 @@ async def record(args: Any, short_path: Path, long_path: Path) -> None:
             history = await st.client.get_workflow_handle(code).fetch_history()
             long_path.write_text(history.to_json(), encoding="utf-8")  # noqa: ASYNC240
             print(f"  long land dossier {code}: {shape_of(history)}", flush=True)
-            sem = asyncio.Semaphore(20)
+            sem = asyncio.Semaphore(8)  # an overloaded worker answers 503s
             codes: list[str] = []
 
             async def one(i: int) -> None:

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     portal_token: SecretStr | None = Field(default=None, description="bearer token for the portal")
     portal_interval_seconds: float = Field(default=10, description="portal sync round period")
     max_upload_bytes: int = Field(default=10 * 1024 * 1024, description="largest uploaded file")
+    render_processes: int = Field(
+        default=1,
+        ge=0,
+        description="processes of each `motcua worker` that lay out PDF forms, outside its "
+        "GIL (0: in the activity's thread)",
+    )
     upload_media_types: list[str] = Field(
         default=[
             "application/pdf",

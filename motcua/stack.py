@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from activities import render_pool
 from activities.documents import DocumentServices
 from domain.catalog import Catalog, load_catalog
 from motcua.audit.archive import archive_forever
@@ -94,10 +95,14 @@ WORKER_SWITCH_INTERVAL = 0.001
 
 async def run_worker_process(settings: Settings, *, centre: bool, agencies: Sequence[str]) -> None:
     sys.setswitchinterval(WORKER_SWITCH_INTERVAL)
+    render_pool.configure(settings.render_processes)
     client = await connect(settings)
     engine = read_model(settings)
-    async with workers_running(client, settings, engine, centre=centre, agencies=agencies):
-        await wait_for_stop_signal()
+    try:
+        async with workers_running(client, settings, engine, centre=centre, agencies=agencies):
+            await wait_for_stop_signal()
+    finally:
+        render_pool.shutdown()
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
@@ -252,6 +257,7 @@ async def run_dev_stack(
     server = DevServer(settings.state_dir, port=temporal_port, ui=True)
     say(f"Starting the Temporal dev server (state in {server.db_path}) ...")
     await asyncio.to_thread(server.start)
+    render_pool.configure(settings.render_processes)
     try:
         settings = settings.model_copy(update={"temporal_address": server.address})
         client = await connect(settings)
@@ -284,4 +290,5 @@ async def run_dev_stack(
             await wait_for_stop_signal()
             say("Stopping the API, the workers and the Temporal dev server ...")
     finally:
+        render_pool.shutdown()
         await asyncio.to_thread(server.stop)
