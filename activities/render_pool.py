@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -46,6 +48,18 @@ def shutdown() -> None:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _exit_with(parent: int) -> None:
+    """In each child: leave when the worker that started it is gone (a SIGKILLed worker
+    cannot stop its pool, and a child blocked on its queue would live on)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _get() -> ProcessPoolExecutor | None:
     global _pool
     with _lock:
@@ -57,6 +71,8 @@ def _get() -> ProcessPoolExecutor | None:
             _pool = ProcessPoolExecutor(
                 max_workers=_processes,
                 mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with,
+                initargs=(os.getpid(),),
             )
         return _pool
 

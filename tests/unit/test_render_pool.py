@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from activities import render_pool
 from activities.pdf import render_pdf
+from motcua.settings import REPO_ROOT
 from tests.unit.test_pdf import simple_spec
 
 
@@ -54,3 +59,35 @@ def test_zero_processes_renders_in_the_thread() -> None:
     assert render_pool._pool is None and render_pool.processes() == 0
     with pytest.raises(ValueError):
         render_pool.configure(-1)
+
+
+def test_a_child_leaves_when_its_worker_is_killed(tmp_path: Path) -> None:
+    """A worker SIGKILLed (the fault tests do it) leaves no rendering process behind."""
+    script = tmp_path / "worker.py"
+    script.write_text(
+        "import os, signal, sys\n"
+        f"sys.path.insert(0, {str(REPO_ROOT)!r})\n"
+        "from activities import render_pool\n"
+        "from tests.unit.test_pdf import simple_spec\n"
+        "if __name__ == '__main__':\n"
+        "    render_pool.configure(1)\n"
+        "    render_pool.render(simple_spec())\n"
+        "    print(*render_pool._pool._processes, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    child = int(done.stdout.split()[0])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and alive(child):
+        time.sleep(0.2)
+    assert not alive(child), f"render process {child} outlived its worker"
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(")")[-1].split()[0] == "Z")
