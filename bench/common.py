@@ -269,6 +269,11 @@ class CpuMeter:
 
     def _all(self) -> dict[str, float]:
         out = {k: self._cpu(p) for k, p in self.procs.items()}
+        for k, p in self.procs.items():
+            if k != "bench driver":
+                kids = self._children(p)
+                if kids or f"{k} (its child processes)" in self.before:
+                    out[f"{k} (its child processes)"] = kids
         for name, proc in self.threads.items():
             for part, v in proc.thread_cpu().items():
                 out[f"{name}: {part}"] = v
@@ -281,7 +286,24 @@ class CpuMeter:
         t = p.cpu_times()
         return float(t.user + t.system)
 
+    @staticmethod
+    def _children(p: psutil.Process) -> float:
+        """CPU of a process's children: a worker's PDF render pool (activities/
+        render_pool.py), alive or ended and reaped."""
+        total = 0.0
+        try:
+            t = p.cpu_times()
+            total += float(t.children_user + t.children_system)
+            for child in p.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    c = child.cpu_times()
+                    total += float(c.user + c.system)
+        except psutil.Error:
+            pass
+        return total
+
     def start(self) -> None:
+        self.before = {}
         self.before = self._all()
         self._t0 = time.perf_counter()
 

@@ -35,6 +35,7 @@ from bench import bare
 from bench.common import (
     LATENCY_HEADER,
     CpuMeter,
+    HttpError,
     Officers,
     Profiler,
     Stack,
@@ -67,7 +68,11 @@ async def app_batch(
 
         async def one() -> None:
             async with sem:
-                code = await officers.walk(http)
+                try:
+                    code = await officers.walk(http)
+                except HttpError as exc:  # counted in officers.errors, reported at the end
+                    print(f"  error: {exc}", flush=True)
+                    return
                 codes.append(code)
                 await st.client.get_workflow_handle(code).result()
 
@@ -117,7 +122,8 @@ async def run(args: Any) -> dict[str, Any]:
         walls = {"app": 0.0, "bare": 0.0}
         cpu: dict[str, dict[str, float]] = {"app": {}, "bare": {}}
         shapes: dict[str, list[dict[str, float]]] = {"app": [], "bare": []}
-        done = 0
+        done = 0  # bare dossiers (every one completes)
+        app_done = 0  # application dossiers walked without an error
         for r in range(args.rounds):
             load_before = loadavg()
             meter = CpuMeter(st.watched(), st.app_procs())
@@ -149,11 +155,12 @@ async def run(args: Any) -> dict[str, Any]:
             walls["app"] += wall_app
             walls["bare"] += wall_bare
             done += args.n
+            app_done += len(codes)
             row = {
                 "round": r + 1,
-                "app_per_s": args.n / wall_app,
+                "app_per_s": len(codes) / wall_app,
                 "bare_per_s": args.n / wall_bare,
-                "ratio": wall_bare / wall_app,
+                "ratio": (len(codes) / wall_app) / (args.n / wall_bare),
                 "loadavg_before": load_before,
                 "loadavg_after": loadavg(),
                 "shape_app": app_shape,
@@ -168,8 +175,9 @@ async def run(args: Any) -> dict[str, Any]:
             )
         mem = st.memory()
 
-    app_rate, bare_rate = done / walls["app"], done / walls["bare"]
-    per = {side: {k: 1000 * v / done for k, v in cpu[side].items()} for side in cpu}
+    app_rate, bare_rate = app_done / walls["app"], done / walls["bare"]
+    count = {"app": max(app_done, 1), "bare": done}
+    per = {side: {k: 1000 * v / count[side] for k, v in cpu[side].items()} for side in cpu}
     result.update(
         {
             "app_dossiers_per_s": app_rate,
