@@ -959,3 +959,50 @@ def retention_list(
             f"{d.retention_years:>3} y{source:10} ended {d.retention_end.isoformat()}"
         )
     typer.echo(f"{len(past)} dossier(s) past retention on {day.isoformat()}")
+
+
+@retention_app.command("schedule")
+def retention_schedule(
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """The retention period of each procedure version per result type: from the catalog
+    (procedures/*.yaml `retention:`), else the default (MOTCUA_RETENTION_DEFAULT_YEARS)."""
+    from domain.catalog import RESULT_TYPES
+
+    settings = _settings()
+    catalog = _catalog()
+    default = settings.retention_default_years
+    rows = []
+    for versions in sorted(catalog.procedures.values(), key=lambda v: v[0].code):
+        for p in versions:
+            periods = {}
+            for result_type in RESULT_TYPES:
+                named = p.retention.period(result_type)
+                periods[result_type] = {
+                    "period": default if named is None else named,
+                    "from": "default" if named is None else "catalog",
+                }
+            rows.append((p, periods))
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "default_years": default,
+                    "procedures": [
+                        {"code": p.code, "version": p.version, "retention": periods}
+                        for p, periods in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
+        return
+    typer.echo(f"{'procedure':12} " + " ".join(f"{t:>13}" for t in RESULT_TYPES))
+    for p, periods in rows:
+        cells = []
+        for t in RESULT_TYPES:
+            value = periods[t]["period"]
+            text = "permanent" if value == "permanent" else f"{value} y"
+            cells.append(f"{text + ('*' if periods[t]['from'] == 'default' else ''):>13}")
+        typer.echo(f"{p.code + ' v' + str(p.version):12} " + " ".join(cells))
+    typer.echo(f"* the default, MOTCUA_RETENTION_DEFAULT_YEARS={default}")

@@ -125,3 +125,29 @@ def test_bad_settings_are_exit_2(database: Engine) -> None:
     result = invoke("--json", env={"MOTCUA_RETENTION_DEFAULT_YEARS": "0"})
     assert result.exit_code == 2, result.output
     assert "MOTCUA_RETENTION_DEFAULT_YEARS" in result.output
+
+
+def test_schedule_shows_each_procedure_period(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("MOTCUA_") or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("MOTCUA_STATE_DIR", str(tmp_path / "state"))
+    get_settings.cache_clear()
+    result = runner.invoke(
+        app, ["retention", "schedule", "--json"], env={"MOTCUA_RETENTION_DEFAULT_YEARS": "12"}
+    )
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["default_years"] == 12
+    birth = next(p for p in out["procedures"] if p["code"] == "1.001193")
+    assert birth["retention"]["granted"] == {"period": "permanent", "from": "catalog"}
+    assert birth["retention"]["refused"] == {"period": 5, "from": "catalog"}
+    assert birth["retention"]["withdrawn"] == {"period": 12, "from": "default"}
+    get_settings.cache_clear()
+    text = runner.invoke(app, ["retention", "schedule"])
+    assert text.exit_code == 0, text.output
+    line = next(x for x in text.stdout.splitlines() if x.startswith("1.001193 v1"))
+    assert line.split()[2:5] == ["permanent", "5", "y"], line
+    assert "10 y*" in line and text.stdout.rstrip().endswith("MOTCUA_RETENTION_DEFAULT_YEARS=10")
