@@ -22,11 +22,9 @@ from motcua.settings import Settings
 
 # JSON answers are never rendered as a page: nothing may load or frame them.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
-# No page of motcua uses these browser features.
-PERMISSIONS_POLICY = (
-    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
-    "microphone=(), payment=(), usb=(), interest-cohort=()"
-)
+# No page of motcua uses these browser features. Only features browsers know: an unknown
+# one (e.g. the retired interest-cohort) is a console error on every page.
+PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 # Routes whose answers may be cached: versioned static files, and the API's own description.
 CACHEABLE_PREFIXES = ("/ui/static/", "/openapi.json")
 # Swagger UI (/docs) runs an inline script from a CDN: it keeps its own (absent) policy.
