@@ -26,7 +26,7 @@ from motcua.settings import Settings, SettingsError, load_settings
 from motcua.stack import api_serving
 from store.db import init_db, make_engine
 from tests.api.conftest import settings_for
-from tests.api.support import CENTRE, error_of
+from tests.api.support import CENTRE, INTAKE, Api, caught_up, error_of, submission
 from tests.devserver.journeys import shipped_catalog
 
 ORIGIN = "https://portal.example.gov.vn"
@@ -443,3 +443,47 @@ async def test_the_limit_stops_reading_a_stream() -> None:
     scope["headers"] = [(b"content-length", b"10001")]
     await limited(scope, receive, send)  # type: ignore[arg-type]
     assert pulled == 0 and sent[0]["status"] == 413
+
+
+# -- against the real stack (Temporal dev server and workers) ---------------------------------
+
+
+async def test_real_submissions_are_limited_and_every_answer_is_hardened(
+    api: Api, tmp_path: Path
+) -> None:
+    """Accepted submissions count like refused ones; a dossier's live state, events, document
+    list and a downloaded file all carry the headers and are never cached."""
+    settings = settings_for(tmp_path, rate_limit_submit_per_minute=2)
+    async with (
+        api_serving(settings, api.client, api.engine, api.catalog) as url,
+        httpx.AsyncClient(base_url=url, timeout=60) as http,
+    ):
+        officer = api.headers(*INTAKE)
+        codes = []
+        for _ in range(2):
+            r = await http.post("/v1/dossiers", json=submission(api.person()), headers=officer)
+            assert r.status_code == 201, r.text
+            check_common(r)
+            assert r.headers["cache-control"] == "no-store"
+            codes.append(r.json()["code"])
+        r = await http.post("/v1/dossiers", json=submission(api.person()), headers=officer)
+        message = error_of(r, 429, "rate_limited")
+        assert f"retry in {retry_after(r)} s" in message
+
+        code = codes[0]
+        await caught_up(api, http, code)  # in the read model: events and documents listed
+        answers = [
+            await http.get(f"/v1/dossiers/{code}", headers=officer),
+            await http.get(f"/v1/dossiers/{code}/events", headers=officer),
+        ]
+        docs = await http.get(f"/v1/dossiers/{code}/documents", headers=officer)
+        answers.append(docs)
+        assert docs.status_code == 200, docs.text
+        uploaded = next(d for d in docs.json()["documents"] if d["form"] == "to_khai")
+        answers.append(await http.get(uploaded["href"], headers=officer))
+        for r in answers:
+            assert r.status_code == 200, (r.request.url, r.text)
+            check_common(r)
+            assert r.headers["cache-control"] == "no-store", r.request.url
+            assert r.headers["content-security-policy"] == API_CONTENT_SECURITY_POLICY
+        assert answers[-1].headers["content-type"] == "application/pdf"
