@@ -452,12 +452,14 @@ async def test_the_limit_stops_reading_a_stream() -> None:
 # -- against the real stack (Temporal dev server and workers) ---------------------------------
 
 
-async def test_real_submissions_are_limited_and_every_answer_is_hardened(
-    api: Api, tmp_path: Path
-) -> None:
+async def test_real_submissions_are_limited_and_every_answer_is_hardened(api: Api) -> None:
     """Accepted submissions count like refused ones; a dossier's live state, events, document
     list and a downloaded file all carry the headers and are never cached."""
-    settings = settings_for(tmp_path, rate_limit_submit_per_minute=2)
+    # A second API on the same task queue, read model and document store (the stack's
+    # workers run the dossiers it starts), with a submission limit of 2.
+    settings = api.settings.model_copy(
+        update={"rate_limit_submit_per_minute": 2, "api_port": find_free_port()}
+    )
     async with (
         api_serving(settings, api.client, api.engine, api.catalog) as url,
         httpx.AsyncClient(base_url=url, timeout=60) as http,
