@@ -6,6 +6,8 @@
 #   make test-fast  skip tests marked slow
 #   make browser    Debian's Chromium for the browser tests (installed when root with apt-get)
 #   make lint       ruff check, ruff format --check, mypy
+#   make lock       re-resolve requirements.lock (runtime dependencies, pinned with hashes)
+#   make audit      pip-audit over requirements.lock (needs a vulnerability service: exit 2 without)
 #   make clean      remove local state and caches (keeps .venv)
 #   make distclean  clean, and remove .venv too
 
@@ -20,12 +22,15 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := domain workflows activities workers store motcua api
 PYTEST_ARGS ?=
+# pip-tools and pip-audit, in a virtualenv of their own (not the audited environment).
+TOOLS := .venv-tools
+LOCK := requirements.lock
 # The Chromium that tests/browser drives (through Playwright); never downloaded by Playwright.
 CHROMIUM := $(or $(MOTCUA_CHROMIUM),/usr/bin/chromium)
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv browser run test test-fast lint format clean distclean
+.PHONY: help venv browser run test test-fast lint format lock audit clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -79,10 +84,42 @@ format: venv
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+$(TOOLS)/.installed:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet 'pip-tools>=7.4' 'pip-audit>=2.7'
+	@touch $@
+
+# The runtime dependencies of pyproject.toml (no extras), every version pinned and every
+# file hashed, resolved for CPython 3.11 on Linux (the image's and CI's). Regenerate after
+# changing the dependencies; tests/infra/test_lock.py checks it covers them.
+lock: $(TOOLS)/.installed
+	$(TOOLS)/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	  --no-emit-find-links --output-file $(LOCK) pyproject.toml
+
+# Known vulnerabilities of the locked versions (PyPI's advisory data, the default service).
+# --strict: a package the service cannot answer for fails the audit, so an unreachable
+# service (this workplace reaches PyPI's package index but not its JSON API, nor OSV) can
+# never pass as "No known vulnerabilities found". Exit 1: vulnerabilities; exit 2: the
+# audit could not run.
+audit: $(TOOLS)/.installed
+	@out=$$(mktemp); \
+	if $(TOOLS)/bin/pip-audit -r $(LOCK) --disable-pip --strict --progress-spinner off \
+	    >"$$out" 2>&1; then \
+	  grep -v '^WARNING: Location' "$$out"; rm -f "$$out"; \
+	elif grep -q -e 'could not be audited' -e 'ConnectionError' -e 'Max retries exceeded' \
+	    -e 'Failed to resolve' "$$out"; then \
+	  grep -v '^WARNING: Location' "$$out" | tail -n 3 >&2; rm -f "$$out"; \
+	  echo "error: NOT AUDITED: the vulnerability service did not answer for every package" \
+	    "of $(LOCK) (pip-audit needs PyPI's JSON API or OSV)" >&2; \
+	  exit 2; \
+	else \
+	  grep -v '^WARNING: Location' "$$out"; rm -f "$$out"; exit 1; \
+	fi
+
 clean:
 	rm -rf .state .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
 	find . -path ./$(VENV) -prune -o \
 	  \( -name __pycache__ -o -name '*.egg-info' \) -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(TOOLS)

@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from sqlalchemy.engine import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api.auth import TokenVerifier
-from api.deps import AppContext
+from api.deps import AppContext, rate_limited
 from api.errors import error_json, install_error_handlers
 from api.ratelimit import RateLimiter
 from api.routes import (
@@ -28,6 +30,7 @@ from api.routes import (
     public,
     worklist,
 )
+from api.security import install_http_hardening
 from api.ui import install_ui
 from domain.catalog import Catalog, load_catalog
 from motcua import telemetry
@@ -53,6 +56,52 @@ def _caller(request: Request) -> str:
     if auth.lower().startswith("bearer ") and len(auth) > 20:
         return "token:" + hashlib.sha256(auth.encode()).hexdigest()[:32]
     return "addr:" + (request.client.host if request.client else "unknown")
+
+
+class RequestGuard:
+    """Before any route: NUL characters in the path or query (422), and the general rate
+    limit per caller on /v1 (429 with Retry-After; health checks never count). After:
+    the Server-Timing header (time to the response's start)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        refusal = self._refusal(Request(scope))
+        if refusal is not None:
+            await refusal(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def send_timed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                elapsed = (time.perf_counter() - started) * 1000
+                MutableHeaders(scope=message).append("Server-Timing", f"app;dur={elapsed:.1f}")
+            await send(message)
+
+        await self.app(scope, receive, send_timed)
+
+    @staticmethod
+    def _refusal(request: Request) -> Response | None:
+        if "\x00" in request.url.path:
+            return error_json(422, "invalid", "path: may not contain NUL characters")
+        for key, value in request.query_params.multi_items():
+            if "\x00" in key or "\x00" in value:
+                return error_json(422, "invalid", f"{key}: may not contain NUL characters")
+        ctx: AppContext | None = getattr(request.app.state, "ctx", None)
+        if (
+            ctx is not None
+            and request.url.path.startswith("/v1/")
+            and not request.url.path.endswith(("/healthz", "/readyz"))
+        ):
+            wait = ctx.limiter.check(_caller(request))
+            if wait is not None:
+                limited = rate_limited("requests", ctx.limiter.per_minute, wait)
+                return error_json(429, limited.code, limited.message, limited.headers)
+        return None
 
 
 def trust_roots(settings: Settings) -> list[Any]:
@@ -87,6 +136,8 @@ def create_app(
             engine=engine,
             catalog=catalog,
             limiter=RateLimiter(settings.rate_limit_per_minute),
+            submit_limiter=RateLimiter(settings.rate_limit_submit_per_minute),
+            track_limiter=RateLimiter(settings.rate_limit_track_per_minute),
             documents=open_document_store(settings.resolved_document_store),
             trust_roots=trust_roots(settings),
         )
@@ -111,34 +162,9 @@ def create_app(
         body = await asyncio.to_thread(telemetry.render_metrics)
         return Response(body, media_type=telemetry.METRICS_CONTENT_TYPE)
 
-    @app.middleware("http")
-    async def rate_limit(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        if "\x00" in request.url.path:
-            return error_json(422, "invalid", "path: may not contain NUL characters")
-        for key, value in request.query_params.multi_items():
-            if "\x00" in key or "\x00" in value:
-                return error_json(422, "invalid", f"{key}: may not contain NUL characters")
-        ctx: AppContext | None = getattr(request.app.state, "ctx", None)
-        if (
-            ctx is not None
-            and request.url.path.startswith("/v1/")
-            and not request.url.path.endswith(("/healthz", "/readyz"))
-        ):
-            caller = _caller(request)
-            wait = ctx.limiter.check(caller)
-            if wait is not None:
-                return error_json(
-                    429,
-                    "rate_limited",
-                    f"too many requests; retry in {int(wait) + 1} s",
-                    {"Retry-After": str(int(wait) + 1)},
-                )
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
-        return response
+    # A pure ASGI middleware (not @app.middleware("http")): that one runs the app in a task
+    # group, which would wrap a 413 raised while a body is read into an ExceptionGroup.
+    app.add_middleware(RequestGuard)
 
     v1 = APIRouter(prefix="/v1")
     v1.include_router(procedures.router)
@@ -152,4 +178,6 @@ def create_app(
     v1.include_router(payments.router)
     app.include_router(v1)
     install_ui(app)  # the web interface under /ui
+    # Last: the outermost layers (headers on every answer, CORS, the body limit).
+    install_http_hardening(app, settings)
     return app

@@ -6,6 +6,12 @@ JWKS file whose keys are chosen by the token's `kid`) or, in development, from
 configured: a token that names another algorithm (or "none") is refused, so an
 HS256 token "signed" with the RS256 public key is not accepted.
 
+Key rotation: the JWKS file is re-read while the service runs (every
+MOTCUA_JWT_JWKS_REFRESH_SECONDS, and at once, at most every 10 s, when a token names
+a kid the set does not hold), so the IdP's new key is accepted as soon as the file
+lists it, an old key keeps working while it is listed, and a removed key is refused
+from the next re-read. A PEM key file is read at start only.
+
 Claims: `sub` (required), `name`, `roles` (a list of role names; a single
 `role` string is accepted too), `agency` (required for officer roles), and
 `exp` (required), `iat`, `iss`, `aud` (checked against the settings).
@@ -16,7 +22,10 @@ caller; it never repeats the token or any part of it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,6 +61,11 @@ MAX_TOKEN_LENGTH = 16_384
 MIN_HS256_SECRET_BYTES = 32
 DEFAULT_LEEWAY = timedelta(seconds=30)
 _MAX_CLAIM_LENGTH = 256
+# The least time between two re-reads of the JWKS file caused by unknown kids (a stream
+# of forged kids must not turn into a stream of file reads).
+JWKS_UNKNOWN_KID_INTERVAL = 10.0
+
+log = logging.getLogger("motcua.auth")
 
 
 class AuthError(Exception):
@@ -170,6 +184,14 @@ def _load_jwks(path: Path) -> dict[str | None, jwt.PyJWK]:
     return keys
 
 
+def _digest(path: Path) -> str | None:
+    """SHA-256 of a file's bytes (None when it cannot be read just now)."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 def _refusal(error: jwt.PyJWTError, algorithm: str) -> str:
     """A safe message for a PyJWT error (ordered: subclasses first)."""
     if isinstance(error, jwt.ExpiredSignatureError):
@@ -265,6 +287,9 @@ class TokenVerifier:
         key: str | RSAPublicKey | None = None,
         jwks: dict[str | None, jwt.PyJWK] | None = None,
         leeway: timedelta = DEFAULT_LEEWAY,
+        jwks_file: Path | None = None,
+        jwks_refresh: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if algorithm not in ("HS256", "RS256"):
             raise ValueError(f"unsupported JWT algorithm {algorithm!r}")
@@ -282,10 +307,22 @@ class TokenVerifier:
         self._key = key
         self._jwks = jwks
         self._leeway = leeway
+        # Key rotation: the JWKS file (when given) is re-read every `jwks_refresh` seconds,
+        # and at once (at most every JWKS_UNKNOWN_KID_INTERVAL) for a token whose kid is
+        # not in the set; a key removed from the file is refused from the next re-read.
+        self._jwks_file = jwks_file
+        self._jwks_refresh = jwks_refresh
+        self._clock = clock
+        self._jwks_checked = clock()
+        self._jwks_digest = _digest(jwks_file) if jwks_file is not None else None
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, leeway: timedelta = DEFAULT_LEEWAY
+        cls,
+        settings: Settings,
+        *,
+        leeway: timedelta = DEFAULT_LEEWAY,
+        clock: Callable[[], float] = time.monotonic,
     ) -> TokenVerifier:
         common: dict[str, Any] = {
             "algorithm": settings.jwt_algorithm,
@@ -308,7 +345,13 @@ class TokenVerifier:
         if settings.jwt_public_key_file and settings.jwt_jwks_file:
             raise ValueError("set only one of MOTCUA_JWT_PUBLIC_KEY_FILE and MOTCUA_JWT_JWKS_FILE")
         if settings.jwt_jwks_file:
-            return cls(jwks=_load_jwks(settings.jwt_jwks_file), **common)
+            return cls(
+                jwks=_load_jwks(settings.jwt_jwks_file),
+                jwks_file=settings.jwt_jwks_file,
+                jwks_refresh=settings.jwt_jwks_refresh_seconds,
+                clock=clock,
+                **common,
+            )
         if settings.jwt_public_key_file:
             return cls(key=_load_pem_public_key(settings.jwt_public_key_file), **common)
         raise ValueError("RS256 needs MOTCUA_JWT_PUBLIC_KEY_FILE or MOTCUA_JWT_JWKS_FILE")
@@ -325,7 +368,11 @@ class TokenVerifier:
         if self._jwks is None:
             assert self._key is not None
             return self._key
+        self._refresh_jwks(unknown_kid=False)
         kid = header.get("kid")
+        if isinstance(kid, str) and kid not in self._jwks:
+            self._refresh_jwks(unknown_kid=True)  # a key the IdP has just published?
+        assert self._jwks is not None
         if kid is None or list(self._jwks) == [None]:
             if len(self._jwks) == 1:  # a single key needs no kid
                 return next(iter(self._jwks.values()))
@@ -334,6 +381,32 @@ class TokenVerifier:
         if key is None:
             raise AuthError("unknown signing key: the token's 'kid' is not in the key set")
         return key
+
+    def _refresh_jwks(self, *, unknown_kid: bool) -> None:
+        """Re-read the JWKS file when it is time (or a kid is unknown, rate-limited); a
+        file that no longer loads (half written, emptied) keeps the keys in use."""
+        if self._jwks_file is None:
+            return
+        interval = JWKS_UNKNOWN_KID_INTERVAL if unknown_kid else self._jwks_refresh
+        now = self._clock()
+        if now - self._jwks_checked < interval:
+            return
+        self._jwks_checked = now
+        digest = _digest(self._jwks_file)
+        if digest is None or digest == self._jwks_digest:
+            return
+        try:
+            keys = _load_jwks(self._jwks_file)
+        except ValueError as e:
+            log.warning("JWKS file not reloaded, the keys in use stay: %s", e)
+            return
+        log.info(
+            "JWKS reloaded from %s: kids %s",
+            self._jwks_file,
+            ", ".join(sorted(str(k) for k in keys)),
+        )
+        self._jwks = keys
+        self._jwks_digest = digest
 
     def verify(self, token: str) -> Principal:
         if not token:

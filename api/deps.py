@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from sqlalchemy.engine import Engine
 
 from api.auth import CurrentPrincipal
+from api.errors import ApiError
 from api.ratelimit import RateLimiter
 from domain.catalog import Catalog
 from motcua.docstore import DocumentStore
@@ -29,6 +30,10 @@ class AppContext:
     limiter: RateLimiter
     documents: DocumentStore
     trust_roots: list[Any] = field(default_factory=list)  # for POST /v1/verify
+    # Tighter limits on what is costly or guessable: submissions (per token subject) and
+    # public tracking (per client address); see api.ratelimit.
+    submit_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
+    track_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     users_touched: dict[str, float] = field(default_factory=dict)
 
 
@@ -59,3 +64,33 @@ async def record_user(ctx: Context, principal: CurrentPrincipal) -> None:
         [r.value for r in principal.roles],
         principal.agency,
     )
+
+
+def rate_limited(what: str, per_minute: int, wait: float) -> ApiError:
+    """429 with Retry-After (whole seconds, rounded up) and a message saying why."""
+    seconds = int(wait) + 1
+    return ApiError(
+        429,
+        "rate_limited",
+        f"too many {what} (at most {per_minute} a minute); retry in {seconds} s",
+        {"Retry-After": str(seconds)},
+    )
+
+
+async def limit_submissions(ctx: Context, principal: CurrentPrincipal) -> None:
+    """At most MOTCUA_RATE_LIMIT_SUBMIT_PER_MINUTE submissions per caller (its token's
+    subject, however many tokens it holds), counter and online alike."""
+    wait = ctx.submit_limiter.check("sub:" + principal.sub)
+    if wait is not None:
+        raise rate_limited("dossier submissions", ctx.submit_limiter.per_minute, wait)
+
+
+async def limit_tracking(ctx: Context, request: Request) -> None:
+    """At most MOTCUA_RATE_LIMIT_TRACK_PER_MINUTE tracking requests per client address:
+    tracking needs no token, so the address (X-Forwarded-For from a trusted proxy,
+    MOTCUA_FORWARDED_ALLOW_IPS) is all there is to count by; it also slows guessing of
+    ID numbers."""
+    address = request.client.host if request.client else "unknown"
+    wait = ctx.track_limiter.check("addr:" + address)
+    if wait is not None:
+        raise rate_limited("tracking requests", ctx.track_limiter.per_minute, wait)

@@ -19,11 +19,14 @@ log = logging.getLogger("motcua.api")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.headers = headers or {}
 
 
 class ErrorBody(BaseModel):
@@ -58,6 +61,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "Wrong role or agency"),
         (404, "Unknown dossier or procedure"),
         (409, "Action not valid at this step"),
+        (413, "Request body over MOTCUA_MAX_REQUEST_BYTES, or a file over MOTCUA_MAX_UPLOAD_BYTES"),
         (422, "Invalid field (the message names it)"),
         (429, "Rate limited"),
         (503, "A service the request needs (Temporal, signing) did not answer"),
@@ -86,8 +90,8 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return error_json(exc.status, exc.code, exc.message, headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return error_json(exc.status, exc.code, exc.message, headers | exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -95,9 +99,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 400: "bad_request"}.get(
-            exc.status_code, "error"
-        )
+        code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            400: "bad_request",
+            413: "too_large",
+        }.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         return error_json(exc.status_code, code, message)
 

@@ -21,8 +21,11 @@ from pydantic import (
 from domain.calendar import Duration
 from domain.catalog import Role, Step
 from domain.dossier import Action, Applicant, Channel, DocumentRef, Status, find_nul
+from motcua.settings import MAX_UPLOAD_CEILING
 
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+# The schema's ceiling for one file (base64 longer than this is refused unread);
+# the configured limit, MOTCUA_MAX_UPLOAD_BYTES (at most this), answers 413 below it.
+MAX_DOCUMENT_BYTES = MAX_UPLOAD_CEILING
 
 
 class ApiModel(BaseModel):

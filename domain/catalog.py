@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date, time
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -225,6 +225,37 @@ class ResultSpec(BaseModel):
     )
 
 
+# A closed dossier's result type: how it ended (domain.dossier.DossierState.outcome).
+RESULT_TYPES = ("granted", "refused", "withdrawn", "not_received", "abandoned")
+PERMANENT = "permanent"
+RetentionPeriod = Annotated[int, Field(ge=1, le=100)] | Literal["permanent"]
+
+
+class Retention(BaseModel):
+    """How long the archive keeps a closed dossier of the procedure, per result type:
+    years from the day it closed, or "permanent" (Law on Archives No. 33/2024/QH15 and the
+    retention schedule of its implementing circular; the periods of the shipped catalog
+    are [uncertain] and meant to be set by the archives officer). A result type not named
+    here is kept MOTCUA_RETENTION_DEFAULT_YEARS (`motcua retention list`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    granted: RetentionPeriod | None = Field(default=None, description="a result was issued")
+    refused: RetentionPeriod | None = Field(default=None, description="refused with reasons")
+    withdrawn: RetentionPeriod | None = Field(default=None, description="the applicant withdrew")
+    not_received: RetentionPeriod | None = Field(default=None, description="refused at intake")
+    abandoned: RetentionPeriod | None = Field(
+        default=None, description="closed: the supplement never came"
+    )
+
+    def period(self, result_type: str | None) -> RetentionPeriod | None:
+        """The period named for `result_type` (None: not named, the default applies)."""
+        if result_type not in RESULT_TYPES:
+            return None
+        value: RetentionPeriod | None = getattr(self, result_type)
+        return value
+
+
 class Fee(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -278,6 +309,14 @@ class Procedure(BaseModel):
     result: ResultSpec | None = Field(
         default=None,
         description="the result document; by default a decision named after the procedure",
+    )
+    # Excluded from the snapshot a dossier's workflow carries: the archive applies the
+    # catalog's current schedule, and workers of an earlier release (whose Procedure has
+    # no such field, and forbids unknown ones) keep reading new dossiers' inputs.
+    retention: Retention = Field(
+        default_factory=Retention,
+        exclude=True,
+        description="records retention per result type (archives law)",
     )
     notes: str = ""
 

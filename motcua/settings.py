@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal, NamedTuple
@@ -27,6 +28,17 @@ ENV_PREFIX = "MOTCUA_"
 # Fields read from another variable than MOTCUA_<NAME>.
 ENV_ALIASES = {"database_url": "DATABASE_URL"}
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+# A browser origin: scheme, host, optional port; nothing else (no path, no "*", no "null").
+CORS_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+# The request schema's ceiling for one uploaded file (api.schemas.DocumentIn).
+MAX_UPLOAD_CEILING = 50 * 1024 * 1024
+# Room for the rest of a request (applicant, document names) beside one base64 file.
+REQUEST_OVERHEAD_BYTES = 64 * 1024
+
+
+def base64_size(n: int) -> int:
+    """Characters of `n` bytes in base64."""
+    return 4 * ((n + 2) // 3)
 
 
 class Settings(BaseSettings):
@@ -189,6 +201,58 @@ class Settings(BaseSettings):
     )
     log_level: str = Field(default="INFO", description="root log level")
 
+    # -- API hardening and records retention (issue 11) --
+    rate_limit_submit_per_minute: int = Field(
+        default=10,
+        description="dossier submissions (POST /v1/dossiers, counter and online) per caller "
+        "(token subject) per minute, on top of rate_limit_per_minute; 0 turns it off",
+    )
+    rate_limit_track_per_minute: int = Field(
+        default=30,
+        description="public tracking requests (GET /v1/track/...) per client address per "
+        "minute (the X-Forwarded-For client behind forwarded_allow_ips); 0 turns it off",
+    )
+    cors_origins: list[str] = Field(
+        default=[],
+        description="browser origins (JSON list of scheme://host[:port]) allowed to call the "
+        "API from another site; empty: no CORS headers at all (same-origin only)",
+    )
+    hsts_max_age_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="send Strict-Transport-Security with this max-age (only when the API is "
+        "served over TLS, e.g. behind the HTTPS proxy); 0: not sent",
+    )
+    max_request_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        description="largest request body, checked before it is read (Content-Length, and "
+        "counted for chunked bodies): 413 beyond; must hold one max_upload_bytes file in base64",
+    )
+    jwt_jwks_refresh_seconds: float = Field(
+        default=300,
+        ge=1,
+        description="how often the JWKS file is re-read for rotated keys (a token with an "
+        "unknown kid re-reads it at once, at most every 10 s)",
+    )
+    retention_default_years: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="[uncertain] years a closed dossier is kept when its procedure names no "
+        "retention for its result type (`motcua retention list`)",
+    )
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not CORS_ORIGIN.match(origin):
+                raise ValueError(
+                    f"'{origin}' is not an origin like https://portal.example.gov.vn "
+                    "(scheme://host[:port], no path, no wildcard)"
+                )
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -252,6 +316,20 @@ class Settings(BaseSettings):
             )
         if self.jwt_public_key_file and self.jwt_jwks_file:
             raise ValueError("set only one of MOTCUA_JWT_PUBLIC_KEY_FILE and MOTCUA_JWT_JWKS_FILE")
+        if not 0 < self.max_upload_bytes <= MAX_UPLOAD_CEILING:
+            raise ValueError(
+                f"MOTCUA_MAX_UPLOAD_BYTES must be between 1 and {MAX_UPLOAD_CEILING} "
+                "(the request schema's ceiling for one file)"
+            )
+        # A file travels base64-encoded inside the JSON body: the body limit must hold one
+        # file of the largest size, with room for the rest of the request.
+        needed = base64_size(self.max_upload_bytes) + REQUEST_OVERHEAD_BYTES
+        if self.max_request_bytes < needed:
+            raise ValueError(
+                f"MOTCUA_MAX_REQUEST_BYTES ({self.max_request_bytes}) cannot hold one file of "
+                f"MOTCUA_MAX_UPLOAD_BYTES ({self.max_upload_bytes}) in base64: it must be at "
+                f"least {needed}"
+            )
         if self.environment == "production":
             self._safe_for_production()
         return self
@@ -272,6 +350,9 @@ class Settings(BaseSettings):
             raise ValueError("MOTCUA_PAYMENT_GATEWAY_SECRET is the development placeholder")
         if self.jwt_algorithm == "RS256" and not (self.jwt_public_key_file or self.jwt_jwks_file):
             raise ValueError("RS256 needs MOTCUA_JWT_PUBLIC_KEY_FILE or MOTCUA_JWT_JWKS_FILE")
+        plain = [o for o in self.cors_origins if not o.startswith("https://")]
+        if plain:
+            raise ValueError(f"MOTCUA_CORS_ORIGINS: {plain[0]} is not https (production)")
 
     @property
     def uses_temporal_tls(self) -> bool:

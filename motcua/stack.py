@@ -107,8 +107,13 @@ async def run_worker_process(settings: Settings, *, centre: bool, agencies: Sequ
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for serving behind the reverse proxy: the client's address (rate
-    limits, logs) comes from X-Forwarded-For, trusted only from these addresses."""
-    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+    limits, logs) comes from X-Forwarded-For, trusted only from these addresses; and no
+    `Server: uvicorn` header (which server runs is nobody else's business)."""
+    return {
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "server_header": False,
+    }
 
 
 def _embedded_server_class() -> type:

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from api.auth import CurrentPrincipal, Principal
-from api.deps import AppContext, Context, record_user
+from api.deps import AppContext, Context, limit_submissions, record_user
 from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
 from api.schemas import (
     ActionRequest,
@@ -158,6 +158,7 @@ def _created(view: DossierView) -> DossierCreated:
     status_code=status.HTTP_201_CREATED,
     response_model=DossierCreated,
     summary="Submit a dossier (applicant online, or an intake officer at the counter)",
+    dependencies=[Depends(limit_submissions)],
     responses={
         200: {"model": DossierCreated, "description": "Same Idempotency-Key: the same dossier"}
     },

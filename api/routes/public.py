@@ -8,11 +8,11 @@ from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import text
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
-from api.deps import Context
+from api.deps import Context, limit_tracking
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import Health, TrackingOut
 from domain.calendar import VIETNAM_TZ
@@ -30,6 +30,7 @@ VN = ZoneInfo(VIETNAM_TZ)
     response_model=TrackingOut,
     tags=["public"],
     summary="Public tracking: status, step and appointment, given the applicant's ID number",
+    dependencies=[Depends(limit_tracking)],
 )
 async def track(
     code: str,

@@ -49,6 +49,8 @@ def settings_for(state_dir: Path, **kw: Any) -> Settings:
         "centre_task_queue": f"centre-api-{uuid.uuid4().hex[:8]}",
         "state_dir": state_dir,
         "rate_limit_per_minute": 100_000,
+        "rate_limit_submit_per_minute": 100_000,
+        "rate_limit_track_per_minute": 100_000,
         "api_port": find_free_port(),
         "pki_manifest": pki_manifest_for_tests(),
         "document_store": str(state_dir / "documents"),

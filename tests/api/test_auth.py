@@ -30,7 +30,7 @@ from api.auth import (
 from api.errors import ApiError
 from domain.catalog import Role
 from domain.dossier import Actor
-from motcua.settings import Settings
+from motcua.settings import Settings, load_settings
 
 SECRET = "test-secret-that-is-long-enough-for-hs256!!"
 AGENCY = "000.00.01.H99"
@@ -451,3 +451,155 @@ def test_require_roles_arguments() -> None:
         require_roles()
     with pytest.raises(ValueError):
         require_roles(Role.SYSTEM)
+
+
+# -- time claims and their leeway (30 s) ------------------------------------------------------
+
+
+def test_time_claims_within_and_beyond_the_leeway(verifier: TokenVerifier) -> None:
+    now = int(datetime.now(UTC).timestamp())
+    # exp: just past (clock skew) is accepted, well past is refused
+    assert verifier.verify(hs256(claims(iat=now - 600, exp=now - 10))).sub == "u1"
+    assert refused(verifier, hs256(claims(iat=now - 600, exp=now - 120))) == "token has expired"
+    # nbf: a token not valid yet is refused, unless within the leeway
+    assert verifier.verify(hs256(claims(nbf=now + 10))).sub == "u1"
+    assert "not yet valid" in refused(verifier, hs256(claims(nbf=now + 600)))
+    # iat a little in the future (the IdP's clock ahead): accepted within the leeway
+    assert verifier.verify(hs256(claims(iat=now + 10))).sub == "u1"
+    # non-numeric times are malformed, never "no expiry"
+    assert "malformed" in refused(verifier, hs256(claims(exp="tomorrow")))
+    assert "malformed" in refused(verifier, hs256(claims(nbf="now")))
+    assert "'iat' must be a number" in refused(verifier, hs256(claims(iat="now")))
+
+
+def test_other_algorithms_than_the_pinned_one_are_refused(
+    verifier: TokenVerifier, pem_verifier: TokenVerifier, rsa_keys: list[rsa.RSAPrivateKey]
+) -> None:
+    hs512 = jwt.encode(claims(), SECRET, algorithm="HS512")
+    assert "accepts HS256 only" in refused(verifier, hs512)
+    rs512 = jwt.encode(claims(), rsa_keys[0], algorithm="RS512")
+    assert "accepts RS256 only" in refused(pem_verifier, rs512)
+    ps256 = jwt.encode(claims(), rsa_keys[0], algorithm="PS256")
+    assert "accepts RS256 only" in refused(pem_verifier, ps256)
+    # "alg": "none" in any spelling, with or without a signature part
+    for alg in ("none", "None", "NONE"):
+        header = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+        body = b64url(json.dumps(claims(roles=["admin"])).encode())
+        for unsigned in (f"{header}.{body}.", f"{header}.{body}"):
+            assert refused(pem_verifier, unsigned) in {
+                "token algorithm not allowed (this service accepts RS256 only)",
+                "malformed token",
+            }
+            assert refused(verifier, unsigned) in {
+                "token algorithm not allowed (this service accepts HS256 only)",
+                "malformed token",
+            }
+
+
+# -- JWKS rotation ----------------------------------------------------------------------------
+
+
+class FakeClock:
+    """Monotonic seconds that a test moves forward (the verifier's re-read schedule)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def rotating_verifier(path: Path, clock: FakeClock, refresh: float = 300) -> TokenVerifier:
+    settings = make_settings(
+        jwt_algorithm="RS256", jwt_jwks_file=path, jwt_jwks_refresh_seconds=refresh
+    )
+    return TokenVerifier.from_settings(settings, clock=clock)
+
+
+def write_jwks(path: Path, keys: list[dict[str, Any]]) -> None:
+    path.write_text(json.dumps({"keys": keys}))
+
+
+def test_jwks_rotation_without_restart(tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]) -> None:
+    """The IdP publishes a new key beside the old one, signs with it, then withdraws the old
+    one: each step is seen by the running verifier, without a restart."""
+    path = tmp_path / "jwks.json"
+    old, new = rsa_keys[0], rsa_keys[1]
+    write_jwks(path, [jwk(old, "2025-old")])
+    clock = FakeClock()
+    v = rotating_verifier(path, clock)
+    old_token = rs256(claims(sub="old"), old, kid="2025-old")
+    new_token = rs256(claims(sub="new"), new, kid="2026-new")
+    assert v.verify(old_token).sub == "old"
+    assert "not in the key set" in refused(v, new_token)  # not published yet
+
+    # Published: a token with the new kid makes the verifier re-read the file at once
+    # (the refused attempt above was only just now, so wait out the 10 s guard first).
+    write_jwks(path, [jwk(old, "2025-old"), jwk(new, "2026-new")])
+    clock.now += 11
+    assert v.verify(new_token).sub == "new"
+    assert v.verify(old_token).sub == "old"  # still listed: still valid
+
+    # Withdrawn: refused from the next scheduled re-read (not before: nothing to trigger it).
+    write_jwks(path, [jwk(new, "2026-new")])
+    clock.now += 299
+    assert v.verify(old_token).sub == "old"
+    clock.now += 2
+    assert "not in the key set" in refused(v, old_token)
+    assert v.verify(new_token).sub == "new"
+
+
+def test_unknown_kids_do_not_make_a_stream_of_file_reads(
+    tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]
+) -> None:
+    path = tmp_path / "jwks.json"
+    write_jwks(path, [jwk(rsa_keys[0], "a")])
+    clock = FakeClock()
+    v = rotating_verifier(path, clock)
+    clock.now += 11
+    write_jwks(path, [jwk(rsa_keys[0], "a"), jwk(rsa_keys[1], "b")])
+    forged = rs256(claims(), rsa_keys[2], kid="forged-1")
+    assert "not in the key set" in refused(v, forged)  # this one re-read the file ...
+    write_jwks(path, [jwk(rsa_keys[0], "a"), jwk(rsa_keys[1], "b"), jwk(rsa_keys[2], "c")])
+    token_c = rs256(claims(sub="c"), rsa_keys[2], kid="c")
+    assert "not in the key set" in refused(v, token_c)  # ... so this one, 0 s later, may not
+    assert v.verify(rs256(claims(sub="b"), rsa_keys[1], kid="b")).sub == "b"
+    clock.now += 10
+    assert v.verify(token_c).sub == "c"
+
+
+def test_a_broken_jwks_file_keeps_the_keys_in_use(
+    tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]
+) -> None:
+    path = tmp_path / "jwks.json"
+    write_jwks(path, [jwk(rsa_keys[0], "a")])
+    clock = FakeClock()
+    v = rotating_verifier(path, clock, refresh=60)
+    token = rs256(claims(), rsa_keys[0], kid="a")
+    for broken in ('{"keys": [', '{"keys": []}', ""):
+        path.write_text(broken)  # half written, emptied by mistake
+        clock.now += 61
+        assert v.verify(token).sub == "u1", broken
+    path.unlink()
+    clock.now += 61
+    assert v.verify(token).sub == "u1"
+    write_jwks(path, [jwk(rsa_keys[1], "b")])
+    clock.now += 61
+    assert "not in the key set" in refused(v, token)
+
+
+def test_from_settings_reads_the_refresh_period(
+    tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]
+) -> None:
+    path = tmp_path / "jwks.json"
+    write_jwks(path, [jwk(rsa_keys[0], "a")])
+    clock = FakeClock()
+    v = rotating_verifier(path, clock, refresh=42)
+    write_jwks(path, [jwk(rsa_keys[1], "b")])
+    token = rs256(claims(), rsa_keys[0], kid="a")
+    clock.now += 41
+    assert v.verify(token).sub == "u1"
+    clock.now += 2
+    assert "not in the key set" in refused(v, token)
+    with pytest.raises(ValueError, match="MOTCUA_JWT_JWKS_REFRESH_SECONDS"):
+        load_settings(jwt_jwks_refresh_seconds=0)

@@ -177,6 +177,7 @@ async def test_api_killed_during_a_burst_every_dossier_exactly_once(
         pki_manifest=pki_manifest_for_tests(),
         public_base_url=PUBLIC_BASE_URL,
         MOTCUA_RATE_LIMIT_PER_MINUTE="100000",
+        MOTCUA_RATE_LIMIT_SUBMIT_PER_MINUTE="100000",
     )
 
     def submission(n: int) -> Submission:
