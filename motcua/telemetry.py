@@ -21,6 +21,10 @@ loopback port; `render_metrics()` serves both as one Prometheus text page: the A
 Logs. `configure_logging(json=True)` writes JSON lines with `dossier_code` (from the
 activity or workflow being run: workflow id = dossier code; or from the current span) and
 `trace_id` / `span_id` (from the current OpenTelemetry span).
+
+Personal data. Spans reach every exporter through `redacted_span`, log records every
+handler of `log_handler` through `RedactFilter`: no attribute named for personal data, and
+every text through `motcua.privacy.redact` (docs/personal-data.md).
 """
 
 from __future__ import annotations

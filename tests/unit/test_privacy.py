@@ -5,9 +5,11 @@ tests/api/test_minimisation.py."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import logging
+from pathlib import Path
 from urllib.parse import quote_plus
 
 import pytest
@@ -23,6 +25,7 @@ from domain.dossier import Applicant
 from motcua import telemetry
 from motcua.privacy import mask_email, mask_id_number, mask_name, mask_phone, redact
 from store.db import make_engine
+from tests.minimisation import found_in, history_text, name_forms
 
 NAME = "Nguyễn Thị Bảo Mật"
 ID_NUMBER = "001199054321"
@@ -215,3 +218,26 @@ def test_spans_leave_the_process_without_personal_attributes_or_text() -> None:
     assert any(e.name == "exception" for e in track.events)
     assert "bad input from <email>" in (track.status.description or "")
     assert dict(spans["plain"].attributes or {}) == {"motcua.procedure_code": "3.000333"}
+
+
+# --------------------------------------------------------------------------- histories
+
+HISTORIES = sorted((Path(__file__).parents[1] / "histories").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+def test_a_recorded_history_holds_its_applicant_only_in_data_payloads(path: Path) -> None:
+    """Workflow id, search attributes, memo, summaries, headers, activity and update ids,
+    failure messages: none names the applicant. (The data payloads do: the codec encrypts
+    them.)"""
+    history = json.loads(path.read_text(encoding="utf-8"))
+    started = history["events"][0]["workflowExecutionStartedEventAttributes"]
+    inp = json.loads(base64.b64decode(started["input"]["payloads"][0]["data"]))
+    applicant = Applicant.model_validate(inp["applicant"])
+    values = [*name_forms(applicant.name), applicant.id_number, applicant.phone]
+    values += [applicant.email, applicant.address]
+    counts: dict[str, int] = {}
+    text = "\n".join(history_text(history, counts))
+    assert counts["metadata"] and counts["data"], counts
+    assert inp["procedure"]["code"] in text  # the metadata payloads were decoded
+    assert found_in(text, values) == []
