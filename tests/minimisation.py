@@ -5,6 +5,7 @@ tests/unit/test_privacy.py (the committed histories)."""
 from __future__ import annotations
 
 import base64
+import json
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -32,13 +33,23 @@ def name_forms(name: str) -> list[str]:
     return sorted(forms)
 
 
+def escaped_forms(value: str) -> set[str]:
+    """`value` as it reads once escaped: in ASCII JSON (`\\u1ecb`), in a bytes repr
+    (`\\xe1\\xbb\\x8b`), in protobuf text format (`\\341\\273\\213`)."""
+    data = value.encode()
+    octal = "".join(
+        chr(b) if 32 <= b < 127 and b not in (34, 39, 92) else f"\\{b:03o}" for b in data
+    )
+    return {json.dumps(value)[1:-1], repr(data)[2:-1], octal}
+
+
 def found_in(text: str, values: Iterable[str]) -> list[str]:
-    """The values (and, for text with letters, their forms without diacritics) in `text`."""
+    """The values in `text`, as they are, without their diacritics, or escaped."""
     out = []
     for value in values:
         if not value:
             continue
-        forms = {value, without_diacritics(value)}
+        forms = {value, without_diacritics(value), *escaped_forms(value)}
         out += [form for form in sorted(forms) if form in text]
     return out
 
