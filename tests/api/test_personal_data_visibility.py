@@ -11,12 +11,16 @@ every caller class on the detail, the list, the worklist, the events and public 
 
 from __future__ import annotations
 
+import io
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from pypdf import PdfReader
 
 from api.auth import issue_token
 from domain.catalog import Role
@@ -132,6 +136,11 @@ async def walked(api: Api) -> Walked:
     return Walked(code=code, person=person, tag=tag, worklist_at_appraisal=worklist)
 
 
+def initials(name: str) -> str:
+    """The masked name: `Nguyễn Văn An` -> `N*** V*** A***`."""
+    return " ".join(word[0] + "***" for word in name.split())
+
+
 def personal_values(walked: Walked) -> list[str]:
     p = walked.person
     return [p.name, p.id_number, PHONE, EMAIL, ADDRESS]
@@ -166,7 +175,7 @@ async def test_the_detail(api: Api, http: httpx.AsyncClient, walked: Walked, cal
         return
     assert applicant == {
         "masked": True,
-        "name": " ".join(w[0] + "***" for w in p.name.split()),
+        "name": initials(p.name),
         "id_number": p.id_number[:4] + "******" + p.id_number[-2:],
         "phone": "09******22",
         "email": "r***@example.vn",
@@ -193,7 +202,7 @@ async def test_the_list(api: Api, http: httpx.AsyncClient, walked: Walked, calle
     if caller in CLEAR:
         assert name == walked.person.name
     else:
-        assert name == " ".join(w[0] + "***" for w in walked.person.name.split())
+        assert name == initials(walked.person.name)
         assert_nothing_personal(r.text, walked)
 
 
@@ -213,7 +222,7 @@ async def test_the_events(api: Api, http: httpx.AsyncClient, walked: Walked, cal
     if caller in CLEAR:
         assert received_by == walked.person.name
     else:
-        assert received_by == " ".join(w[0] + "***" for w in walked.person.name.split())
+        assert received_by == initials(walked.person.name)
         assert returned[0]["data"]["channel"] == "counter"
         assert_nothing_personal(r.text, walked)
 
@@ -233,3 +242,29 @@ async def test_public_tracking_shows_no_personal_data_at_all(
     assert_nothing_personal(r.text, walked)
     # Not even masked: nothing about the applicant.
     assert "applicant" not in r.text and "***" not in r.text
+
+
+def squeezed(text: str) -> str:
+    return "".join(text.split())  # table cells wrap
+
+
+@pytest.mark.parametrize("caller", ["handoff agency leader", "auditor", "admin"])
+async def test_the_tracking_book(
+    api: Api, http: httpx.AsyncClient, walked: Walked, caller: str
+) -> None:
+    """Form 07 of the deciding agency lists every applicant of the month by name."""
+    month = datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m")
+    r = await http.get(
+        f"/v1/agencies/{POLICE}/tracking-book",
+        params={"period": month},
+        headers=headers_of(api, caller, walked.person),
+    )
+    assert r.status_code == 200, r.text
+    text = squeezed("".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages))
+    assert squeezed(walked.code) in text
+    name = squeezed(walked.person.name)
+    if caller == "admin":
+        assert name not in text
+        assert squeezed(initials(walked.person.name)) in text
+    else:
+        assert name in text
