@@ -330,7 +330,8 @@ async def list_dossiers(
         q=q,
     )
     if principal.has(Role.AUDITOR) or principal.has(Role.ADMIN):
-        pass
+        # An administrator sees names masked: a search by name must not confirm one.
+        query.q_matches_names = principal.has(Role.AUDITOR)
     elif any(principal.has(r) for r in OFFICER_ROLES):
         query.scope_agency = principal.agency
     elif principal.has(Role.APPLICANT):

@@ -188,7 +188,7 @@ async def test_the_detail(api: Api, http: httpx.AsyncClient, walked: Walked, cal
 async def test_the_list(api: Api, http: httpx.AsyncClient, walked: Walked, caller: str) -> None:
     r = await http.get(
         "/v1/dossiers",
-        params={"q": walked.tag},
+        params={"q": walked.code},
         headers=headers_of(api, caller, walked.person),
     )
     assert r.status_code == 200, r.text
@@ -204,6 +204,20 @@ async def test_the_list(api: Api, http: httpx.AsyncClient, walked: Walked, calle
     else:
         assert name == initials(walked.person.name)
         assert_nothing_personal(r.text, walked)
+
+
+@pytest.mark.parametrize("caller", ["admin", "auditor", "admin and auditor", "owner"])
+async def test_a_search_by_name_confirms_nothing_to_whoever_sees_it_masked(
+    api: Api, http: httpx.AsyncClient, walked: Walked, caller: str
+) -> None:
+    r = await http.get(
+        "/v1/dossiers",
+        params={"q": walked.person.name},
+        headers=headers_of(api, caller, walked.person),
+    )
+    assert r.status_code == 200, r.text
+    found = walked.code in {i["code"] for i in r.json()["items"]}
+    assert found is (caller in CLEAR)
 
 
 @pytest.mark.parametrize("caller", CLEAR + MASKED + NOTHING)
