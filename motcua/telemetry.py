@@ -806,6 +806,11 @@ def configure_logging(json: bool, level: str | int = "INFO") -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _NoQueryString) for f in access.filters):
         access.addFilter(_NoQueryString())
+    # uvicorn's own handlers (text mode keeps them) must not print what ours would redact.
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactFilter) for f in logger.filters):
+            logger.addFilter(RedactFilter())
     if json:
         _uvicorn_logs_to_root()
 

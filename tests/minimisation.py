@@ -9,6 +9,7 @@ import json
 import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 
 def without_diacritics(text: str) -> str:
@@ -35,12 +36,13 @@ def name_forms(name: str) -> list[str]:
 
 def escaped_forms(value: str) -> set[str]:
     """`value` as it reads once escaped: in ASCII JSON (`\\u1ecb`), in a bytes repr
-    (`\\xe1\\xbb\\x8b`), in protobuf text format (`\\341\\273\\213`)."""
+    (`\\xe1\\xbb\\x8b`), in protobuf text format (`\\341\\273\\213`), in a URL
+    (`Tr%E1%BB%8Bnh+Th%E1%BB%8B`)."""
     data = value.encode()
     octal = "".join(
         chr(b) if 32 <= b < 127 and b not in (34, 39, 92) else f"\\{b:03o}" for b in data
     )
-    return {json.dumps(value)[1:-1], repr(data)[2:-1], octal}
+    return {json.dumps(value)[1:-1], repr(data)[2:-1], octal, quote(value), quote_plus(value)}
 
 
 def found_in(text: str, values: Iterable[str]) -> list[str]:

@@ -190,6 +190,25 @@ def test_log_lines_and_their_exceptions_are_redacted() -> None:
     assert lines[1]["message"] == "sms to <phone>, mail to <email>, id <id-number>"
 
 
+def test_uvicorn_loggers_redact_for_their_own_handlers_too() -> None:
+    """In text mode uvicorn keeps its own handlers: its loggers filter the records."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        telemetry.configure_logging(json=False, level=level or logging.WARNING)
+        for name in ("uvicorn.access", "uvicorn.error"):
+            record = logging.LogRecord(
+                name, logging.ERROR, __file__, 1, "on %s", (f"/v1/x?q={ID_NUMBER}",), None
+            )
+            assert logging.getLogger(name).filter(record)
+            assert record.getMessage() == "on /v1/x?<redacted>"
+    finally:
+        for handler in list(root.handlers):
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+
+
 def test_spans_leave_the_process_without_personal_attributes_or_text() -> None:
     tracer = telemetry.tracer_provider().get_tracer("test_privacy")
     with telemetry.capture_spans() as exporter:
