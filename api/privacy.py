@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from api.auth import OFFICER_ROLES, Principal
-from api.schemas import ApplicantOut
+from api.schemas import ApplicantOut, EventOut, RefusedAttemptOut
 from domain.catalog import Role
 from domain.dossier import Applicant
 from motcua.privacy import HIDDEN, mask_email, mask_id_number, mask_name, mask_phone
@@ -109,3 +109,21 @@ def shown_event_data(data: Mapping[str, Any], visible: bool) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def shown_event(event: EventOut, visible: bool) -> EventOut:
+    """An event as the caller may see it: its personal data and, when the applicant
+    acted, the applicant's name (their token's) masked."""
+    if visible:
+        return event
+    name = mask_name(event.actor_name) if event.role == Role.APPLICANT else event.actor_name
+    return event.model_copy(
+        update={"data": shown_event_data(event.data, visible=False), "actor_name": name}
+    )
+
+
+def shown_attempt(attempt: RefusedAttemptOut, visible: bool) -> RefusedAttemptOut:
+    """A refused attempt as the caller may see it: the applicant's name masked."""
+    if visible or attempt.role != Role.APPLICANT:
+        return attempt
+    return attempt.model_copy(update={"actor_name": mask_name(attempt.actor_name)})

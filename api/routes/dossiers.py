@@ -18,7 +18,8 @@ from api.privacy import (
     can_see_personal_data,
     row_shows_personal_data,
     shown_applicant,
-    shown_event_data,
+    shown_attempt,
+    shown_event,
     shown_name,
 )
 from api.schemas import (
@@ -518,15 +519,16 @@ async def events(code: str, principal: CurrentPrincipal, ctx: Context) -> Events
         return EventsOut(code=code, events=[], refused_attempts=[])
     evs = await asyncio.to_thread(repository.list_events, ctx.engine, code)
     refused = await asyncio.to_thread(repository.list_refused_attempts, ctx.engine, code)
-    events = []
-    for e in evs:
-        event = EventOut.model_validate(e, from_attributes=True)
-        event.data = shown_event_data(event.data, access.personal_data)
-        events.append(event)
     return EventsOut(
         code=code,
-        events=events,
+        events=[
+            shown_event(EventOut.model_validate(e, from_attributes=True), access.personal_data)
+            for e in evs
+        ],
         refused_attempts=[
-            RefusedAttemptOut.model_validate(r, from_attributes=True) for r in refused
+            shown_attempt(
+                RefusedAttemptOut.model_validate(r, from_attributes=True), access.personal_data
+            )
+            for r in refused
         ],
     )

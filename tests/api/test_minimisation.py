@@ -27,6 +27,7 @@ import uuid
 
 from opentelemetry.sdk.trace import ReadableSpan
 
+from api.auth import issue_token
 from domain.catalog import Role
 from motcua import telemetry
 from tests.api.support import (
@@ -71,7 +72,9 @@ async def walk(api: Api, person: Person) -> str:
     body = submission(person, channel="online")
     body["applicant"].update(phone=PHONE, email=EMAIL, address=ADDRESS)
     async with api.http() as http:
-        r = await http.post("/v1/dossiers", json=body, headers=api.applicant(person))
+        # The applicant's token carries their name, as an identity provider's does.
+        token = issue_token(api.settings, sub=person.sub, roles=[Role.APPLICANT], name=person.name)
+        r = await http.post("/v1/dossiers", json=body, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 201, r.text
         code: str = r.json()["code"]
         r = await act(api, http, code, INTAKE, "accept", comment="Hồ sơ hợp lệ")

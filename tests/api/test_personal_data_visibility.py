@@ -56,10 +56,16 @@ class Walked:
     worklist_at_appraisal: dict[str, Any]
 
 
+def own_headers(api: Api, person: Person) -> dict[str, str]:
+    """The applicant's own token, their name in it as an identity provider puts it."""
+    token = issue_token(api.settings, sub=person.sub, roles=[Role.APPLICANT], name=person.name)
+    return {"Authorization": f"Bearer {token}"}
+
+
 def headers_of(api: Api, caller: str, person: Person) -> dict[str, str] | None:
     """Every caller class of the test, by name (None: no token, public tracking)."""
     if caller == "owner":
-        return api.applicant(person)
+        return own_headers(api, person)
     if caller == "other applicant":
         return api.headers(Role.APPLICANT, None, f"citizen-other-{uuid.uuid4().hex[:6]}")
     if caller == "admin and auditor":
@@ -111,7 +117,7 @@ async def walked(api: Api) -> Walked:
     body = submission(person, channel="online")
     body["applicant"].update(phone=PHONE, email=EMAIL, address=ADDRESS)
     async with api.http() as http:
-        r = await http.post("/v1/dossiers", json=body, headers=api.applicant(person))
+        r = await http.post("/v1/dossiers", json=body, headers=own_headers(api, person))
         assert r.status_code == 201, r.text
         code: str = r.json()["code"]
         steps: list[tuple[tuple[Role, str | None], str, dict[str, Any]]] = [
@@ -222,7 +228,8 @@ async def test_a_search_by_name_confirms_nothing_to_whoever_sees_it_masked(
 
 @pytest.mark.parametrize("caller", CLEAR + MASKED + NOTHING)
 async def test_the_events(api: Api, http: httpx.AsyncClient, walked: Walked, caller: str) -> None:
-    """The return records who received the result: the applicant, by name."""
+    """The submission records who submitted (the applicant, by their token's name), the
+    return who received the result (the applicant, by name)."""
     r = await http.get(
         f"/v1/dossiers/{walked.code}/events", headers=headers_of(api, caller, walked.person)
     )
@@ -233,10 +240,14 @@ async def test_the_events(api: Api, http: httpx.AsyncClient, walked: Walked, cal
     returned = [e for e in r.json()["events"] if e["kind"] == "return"]
     assert len(returned) == 1
     received_by = returned[0]["data"]["received_by"]
+    submitted = r.json()["events"][0]
+    assert (submitted["kind"], submitted["role"]) == ("submitted", "applicant")
     if caller in CLEAR:
         assert received_by == walked.person.name
+        assert submitted["actor_name"] == walked.person.name
     else:
         assert received_by == initials(walked.person.name)
+        assert submitted["actor_name"] == initials(walked.person.name)
         assert returned[0]["data"]["channel"] == "counter"
         assert_nothing_personal(r.text, walked)
 

@@ -9,6 +9,7 @@ import base64
 import io
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote_plus
 
@@ -19,7 +20,8 @@ from sqlalchemy import Column, MetaData, String, Table, insert
 from sqlalchemy.exc import IntegrityError
 
 from api.auth import Principal
-from api.privacy import can_see_personal_data, shown_applicant, shown_event_data
+from api.privacy import can_see_personal_data, shown_applicant, shown_event, shown_event_data
+from api.schemas import EventOut
 from domain.catalog import Role
 from domain.dossier import Applicant
 from motcua import telemetry
@@ -80,6 +82,29 @@ def test_event_data_of_a_return_is_masked_for_those_without_the_right() -> None:
         "address": "***",
         "tracking_number": "EE1",
     }
+
+
+def test_an_event_the_applicant_took_shows_their_name_masked() -> None:
+    event = EventOut(
+        id="C:1",
+        seq=1,
+        kind="submitted",
+        at=datetime(2026, 1, 5, tzinfo=UTC),
+        actor_id="cit-1",
+        actor_name=NAME,
+        role="applicant",
+        agency=None,
+        step_id=None,
+        step_kind=None,
+        status_before=None,
+        status_after="submitted",
+        comment="",
+        data={"channel": "online"},
+    )
+    assert shown_event(event, visible=True) == event
+    assert shown_event(event, visible=False).actor_name == "N*** T*** B*** M***"
+    officer = event.model_copy(update={"role": "intake_officer", "actor_name": "Cán bộ A"})
+    assert shown_event(officer, visible=False).actor_name == "Cán bộ A"
 
 
 # --------------------------------------------------------------------------- the rule
