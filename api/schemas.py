@@ -20,7 +20,15 @@ from pydantic import (
 
 from domain.calendar import Duration
 from domain.catalog import Role, Step
-from domain.dossier import Action, Applicant, Channel, DocumentRef, Status, find_nul
+from domain.dossier import (
+    Action,
+    Applicant,
+    Channel,
+    DocumentRef,
+    DossierView,
+    Status,
+    find_nul,
+)
 from motcua.settings import MAX_UPLOAD_CEILING
 
 # The schema's ceiling for one file (base64 longer than this is refused unread);
@@ -126,6 +134,27 @@ class SubmitDossier(ApiModel):
         default=False,
         description="the land or applicant is in a mountain, island or remote commune "
         "(the procedure's extra time applies)",
+    )
+
+
+class ApplicantOut(BaseModel):
+    """The applicant as the caller may see them (api/privacy.py, docs/personal-data.md):
+    in clear for the applicant, the officers of the agencies on the dossier and auditors;
+    masked for anyone else who may read the dossier. (Public tracking shows none of it.)"""
+
+    masked: bool = Field(description="true: the values below are masked")
+    name: str = Field(description='masked: each word\'s initial, "N*** V*** A***"')
+    id_number: str = Field(description='masked: "0010******45"')
+    phone: str = Field(description='masked: "09******78"')
+    email: str = Field(description='masked: "a***@example.vn"')
+    address: str | None = Field(description="null when masked: an address is hidden")
+
+
+class DossierOut(DossierView):
+    """The live state of a dossier, with its applicant as the caller may see them."""
+
+    applicant: ApplicantOut | None = Field(
+        default=None, description="null only for a dossier whose worker predates this field"
     )
 
 

@@ -492,6 +492,15 @@ class DossierView(BaseModel):
     )
 
 
+class DossierDetail(BaseModel):
+    """The `detail` query's answer: the live view and the applicant it concerns. The view
+    alone (`state`) carries no personal data: it travels in activity inputs and update
+    results, which need none."""
+
+    view: DossierView
+    applicant: Applicant
+
+
 class ChildSignal(BaseModel):
     """What a child dossier tells its parent: that its agency has it, and how it ended."""
 

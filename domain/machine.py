@@ -794,7 +794,9 @@ class DossierMachine:
                 if not authorization:
                     raise Refusal(
                         "invalid",
-                        f"{received_by} is not the applicant ({applicant.name}): give "
+                        # Not the applicant's name: the refusal reaches the caller, the
+                        # refused attempts and, as a failure, the history (plaintext).
+                        f"{received_by} is not the applicant named on the dossier: give "
                         "data.authorization, the power of attorney (giấy ủy quyền) shown",
                     )
                 record["authorization"] = authorization

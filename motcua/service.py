@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import (
     Client,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
     WorkflowUpdateStage,
@@ -39,6 +40,7 @@ from domain.dossier import (
     Applicant,
     Channel,
     DocumentRef,
+    DossierDetail,
     DossierInput,
     DossierView,
     LinkedSnapshot,
@@ -322,6 +324,21 @@ class DossierService:
 
     async def state(self, code: str) -> DossierView:
         return await self._query(self.client.get_workflow_handle_for(DossierWorkflow.run, code))
+
+    async def detail(self, code: str) -> DossierDetail | DossierView:
+        """The view and the applicant (the `detail` query); the view alone from a worker
+        that predates that query."""
+        handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
+        try:
+            return await handle.query(DossierWorkflow.detail)
+        except WorkflowQueryFailedError as exc:
+            if "detail" not in str(exc):  # not "unknown query type detail"
+                raise
+            return await self._query(handle)
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                raise ServiceError("not_found", f"no dossier {code}") from None
+            raise
 
     async def _query(self, handle: WorkflowHandle[DossierWorkflow, DossierView]) -> DossierView:
         try:

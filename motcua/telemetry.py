@@ -21,6 +21,10 @@ loopback port; `render_metrics()` serves both as one Prometheus text page: the A
 Logs. `configure_logging(json=True)` writes JSON lines with `dossier_code` (from the
 activity or workflow being run: workflow id = dossier code; or from the current span) and
 `trace_id` / `span_id` (from the current OpenTelemetry span).
+
+Personal data. Spans reach every exporter through `redacted_span`, log records every
+handler of `log_handler` through `RedactFilter`: no attribute named for personal data, and
+every text through `motcua.privacy.redact` (docs/personal-data.md).
 """
 
 from __future__ import annotations
@@ -43,10 +47,12 @@ import temporalio.client
 import temporalio.worker
 import temporalio.workflow
 from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import Event as SpanEvent
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Status as SpanStatus
 from opentelemetry.util.types import Attributes, AttributeValue
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from temporalio.common import SearchAttributeKey, TypedSearchAttributes
@@ -60,6 +66,8 @@ from temporalio.runtime import (
     TelemetryConfig,
     TelemetryFilter,
 )
+
+from motcua.privacy import personal_key, redact
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -104,8 +112,13 @@ class _SpanProcessors(SpanProcessor):
             p.on_start(span, parent_context=parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
-        for p in self._processors:
-            p.on_end(span)
+        # The one place spans leave the process: every exporter gets them redacted.
+        processors = self._processors
+        if not processors:
+            return
+        clean = redacted_span(span)
+        for p in processors:
+            p.on_end(clean)
 
     def shutdown(self) -> None:
         for p in self._processors:
@@ -113,6 +126,66 @@ class _SpanProcessors(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return all(p.force_flush(timeout_millis) for p in self._processors)
+
+
+def _clean_value(value: AttributeValue) -> AttributeValue:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, tuple | list) and any(isinstance(v, str) for v in value):
+        return tuple(redact(v) if isinstance(v, str) else v for v in value)
+    return value
+
+
+def _clean_attributes(attributes: Attributes) -> tuple[dict[str, AttributeValue], bool]:
+    """The attributes without personal keys and with personal-looking text redacted,
+    and whether anything changed."""
+    out: dict[str, AttributeValue] = {}
+    changed = False
+    for key, value in (attributes or {}).items():
+        if personal_key(key):
+            changed = True
+            continue
+        out[key] = _clean_value(value)
+        changed = changed or out[key] != value
+    return out, changed
+
+
+def redacted_span(span: ReadableSpan) -> ReadableSpan:
+    """`span` as it may leave the process: no attribute whose key names personal data
+    (applicant, id_number, phone, e-mail), and every text (attributes, event attributes
+    such as a recorded exception's message and stack trace, the status description)
+    through `privacy.redact`. The span itself when there was nothing to change."""
+    attributes, changed = _clean_attributes(span.attributes)
+    events = []
+    for event in span.events:
+        event_attributes, event_changed = _clean_attributes(event.attributes)
+        changed = changed or event_changed
+        events.append(
+            SpanEvent(event.name, event_attributes, event.timestamp) if event_changed else event
+        )
+    status = span.status
+    if status.description:
+        description = redact(status.description)
+        if description != status.description:
+            status = SpanStatus(status.status_code, description)
+            changed = True
+    name = redact(span.name)
+    if not changed and name == span.name:
+        return span
+    return ReadableSpan(
+        name=name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=attributes,
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=status,
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 _processors = _SpanProcessors()
@@ -636,6 +709,33 @@ class ContextFilter(logging.Filter):
         return True
 
 
+_TRACEBACKS = logging.Formatter()
+
+
+class RedactFilter(logging.Filter):
+    """Every record's message, exception trace and stack through `privacy.redact` before
+    any handler formats it: a pydantic error echoing the applicant's input, a failed
+    statement's parameters, a URL with its query string, an ID number, phone or e-mail
+    never reach a log line. (The record is changed in place: handlers added after this
+    one, such as pytest's, see the redacted record too.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: logging reports it, not us
+            return True
+        clean = redact(message)
+        if record.args or clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[0] is not None:
+            record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time (UTC), level, logger, message, dossier_code,
     trace_id, span_id, and the Temporal workflow/activity info when there is one."""
@@ -656,7 +756,9 @@ class JsonFormatter(logging.Formatter):
                 out[extra.removeprefix("temporal_")] = {
                     k: v for k, v in info.items() if isinstance(v, str | int | float | bool)
                 }
-        if record.exc_info:
+        if record.exc_text:
+            out["exception"] = record.exc_text
+        elif record.exc_info:
             out["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
@@ -681,10 +783,11 @@ _HANDLER_NAME = "motcua"
 
 
 def log_handler(json: bool, stream: Any = None) -> logging.Handler:
-    """A stream handler with motcua's context filter and format."""
+    """A stream handler with motcua's context and redaction filters and format."""
     handler = logging.StreamHandler(stream)
     handler.set_name(_HANDLER_NAME)
     handler.addFilter(ContextFilter())
+    handler.addFilter(RedactFilter())
     handler.setFormatter(JsonFormatter() if json else logging.Formatter(TEXT_FORMAT))
     return handler
 
@@ -703,6 +806,11 @@ def configure_logging(json: bool, level: str | int = "INFO") -> None:
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _NoQueryString) for f in access.filters):
         access.addFilter(_NoQueryString())
+    # uvicorn's own handlers (text mode keeps them) must not print what ours would redact.
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactFilter) for f in logger.filters):
+            logger.addFilter(RedactFilter())
     if json:
         _uvicorn_logs_to_root()
 

@@ -96,7 +96,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     allows use from several threads, and emits real BEGINs (see ``SQLITE_BEGIN_OPTION``).
     PostgreSQL: psycopg 3 (``postgresql://`` / ``postgres://`` are mapped onto it), pool_pre_ping.
     Extra keyword arguments go to ``sqlalchemy.create_engine``.
+
+    A failed statement's error never carries its bound parameters (``hide_parameters``):
+    they hold applicants' names and ID numbers, and the error reaches logs and, through
+    an activity's failure, the Temporal history (docs/personal-data.md).
     """
+    kwargs.setdefault("hide_parameters", True)
     u = make_url(url)
     backend = u.get_backend_name()
     if backend == "sqlite":

@@ -489,13 +489,15 @@ def _dossier_filters(dialect: str, q: DossierQuery) -> list[ColumnElement[bool]]
             where.append(t.c.received_at <= end)
         else:
             where.append(t.c.received_at < _day_start(end + timedelta(days=1)))
-    if q.q:
+    if q.q and q.q_matches_names:
         where.append(
             or_(
                 _contains_ci(dialect, t.c.code, q.q),
                 _contains_ci(dialect, t.c.applicant_name, q.q),
             )
         )
+    elif q.q:
+        where.append(_contains_ci(dialect, t.c.code, q.q))
     if q.scope_agency is not None:
         where.append(_any_agency(t, q.scope_agency))
     if q.scope_account is not None:

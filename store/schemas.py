@@ -196,8 +196,10 @@ class DossierQuery(BaseModel):
     inclusive, to inclusive.
 
     The scoping fields are set by the caller from the user's token, never from
-    the request: ``scope_agency`` (same match as ``agency``) and
-    ``scope_account`` (the applicant account that owns the dossier).
+    the request: ``scope_agency`` (same match as ``agency``),
+    ``scope_account`` (the applicant account that owns the dossier) and
+    ``q_matches_names`` (False: ``q`` matches the code only, for a caller who sees
+    names masked: a search must not confirm a name it may not read).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -209,6 +211,7 @@ class DossierQuery(BaseModel):
     received_from: datetime | date | None = None
     received_to: datetime | date | None = None
     q: str | None = Field(default=None, max_length=200)
+    q_matches_names: bool = True
     scope_agency: str | None = None
     scope_account: str | None = None
 

@@ -49,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         Action,
         ActionInput,
         ChildSignal,
+        DossierDetail,
         DossierInput,
         DossierView,
         ResultDocument,
@@ -384,6 +385,11 @@ class DossierWorkflow:
     @workflow.query
     def state(self) -> DossierView:
         return self.m.view(workflow.now())
+
+    @workflow.query
+    def detail(self) -> DossierDetail:
+        # A query is not recorded in history: adding one changes no replay.
+        return DossierDetail(view=self.m.view(workflow.now()), applicant=self.m.inp.applicant)
 
     # -- actions: one update per action, each validated before it is accepted ------
 

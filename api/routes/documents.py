@@ -15,6 +15,7 @@ from activities.forms import BookRow, render_control_slip, render_tracking_book
 from api.auth import OFFICER_ROLES, CurrentPrincipal
 from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
+from api.privacy import row_shows_personal_data, shown_name
 from api.routes.dossiers import _visible_state, readable_record
 from api.routes.index import month
 from api.schemas import DocumentOut, DocumentsOut
@@ -165,7 +166,7 @@ async def tracking_book(
         BookRow(
             code=d.code,
             procedure_name=d.procedure_name,
-            applicant_name=d.applicant_name,
+            applicant_name=shown_name(d.applicant_name, row_shows_personal_data(principal, d)),
             received_at=d.received_at or d.submitted_at,
             appointment_at=d.appointment_at,
             returned_at=d.closed_at,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
 
@@ -13,12 +14,21 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 from api.auth import CurrentPrincipal, Principal
 from api.deps import AppContext, Context, limit_submissions, record_user
 from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
+from api.privacy import (
+    can_see_personal_data,
+    row_shows_personal_data,
+    shown_applicant,
+    shown_attempt,
+    shown_event,
+    shown_name,
+)
 from api.schemas import (
     ActionRequest,
     DocumentIn,
     DossierCreated,
     DossierList,
     DossierListItem,
+    DossierOut,
     EventOut,
     EventsOut,
     Link,
@@ -28,7 +38,15 @@ from api.schemas import (
     WithdrawRequest,
 )
 from domain.catalog import Role, StepKind
-from domain.dossier import Action, ActionInput, Actor, DocumentRef, DossierView, Status
+from domain.dossier import (
+    Action,
+    ActionInput,
+    Actor,
+    DocumentRef,
+    DossierDetail,
+    DossierView,
+    Status,
+)
 from motcua.docstore import SHORT_NAMES, sniff_media_type
 from motcua.service import ServiceError, SubmitRequest
 from store import repository
@@ -59,16 +77,31 @@ def _service_error(exc: ServiceError) -> ApiError:
 
 
 def _may_read(principal: Principal, applicant_account: str | None, agencies: set[str]) -> bool:
-    if principal.has(Role.AUDITOR) or principal.has(Role.ADMIN):
-        return True
-    if principal.has(Role.APPLICANT) and applicant_account and applicant_account == principal.sub:
-        return True
-    officer = any(principal.has(r) for r in OFFICER_ROLES)
-    return officer and principal.agency is not None and principal.agency in agencies
+    # Whoever sees the dossier's personal data reads it; so do administrators, who see
+    # the personal data masked (api/privacy.py, docs/personal-data.md).
+    return principal.has(Role.ADMIN) or can_see_personal_data(
+        principal, applicant_account=applicant_account, agencies=agencies
+    )
 
 
 def _view_agencies(view: DossierView) -> set[str]:
     return {view.centre_agency, view.competent_agency, *(s.agency for s in view.steps)}
+
+
+def _refuse_unless_readable(principal: Principal, view: DossierView) -> None:
+    if not _may_read(principal, view.applicant_account, _view_agencies(view)):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"dossier {view.code} is not visible to {principal.sub}: "
+            "officers see their agency's dossiers, applicants their own",
+        )
+
+
+def _sees_personal_data(principal: Principal, view: DossierView) -> bool:
+    return can_see_personal_data(
+        principal, applicant_account=view.applicant_account, agencies=_view_agencies(view)
+    )
 
 
 async def _visible_state(ctx: AppContext, code: str, principal: Principal) -> DossierView:
@@ -76,13 +109,7 @@ async def _visible_state(ctx: AppContext, code: str, principal: Principal) -> Do
         view = await ctx.service.state(code)
     except ServiceError as exc:
         raise _service_error(exc) from None
-    if not _may_read(principal, view.applicant_account, _view_agencies(view)):
-        raise ApiError(
-            403,
-            "forbidden",
-            f"dossier {code} is not visible to {principal.sub}: "
-            "officers see their agency's dossiers, applicants their own",
-        )
+    _refuse_unless_readable(principal, view)
     return view
 
 
@@ -305,7 +332,8 @@ async def list_dossiers(
         q=q,
     )
     if principal.has(Role.AUDITOR) or principal.has(Role.ADMIN):
-        pass
+        # An administrator sees names masked: a search by name must not confirm one.
+        query.q_matches_names = principal.has(Role.AUDITOR)
     elif any(principal.has(r) for r in OFFICER_ROLES):
         query.scope_agency = principal.agency
     elif principal.has(Role.APPLICANT):
@@ -318,15 +346,28 @@ async def list_dossiers(
         )
     except ValueError as exc:
         raise ApiError(422, "invalid", str(exc)) from None
-    return DossierList(
-        items=[DossierListItem.model_validate(row, from_attributes=True) for row in page.items],
-        next_cursor=page.next_cursor,
-    )
+    items = []
+    for row in page.items:
+        item = DossierListItem.model_validate(row, from_attributes=True)
+        item.applicant_name = shown_name(
+            row.applicant_name, row_shows_personal_data(principal, row)
+        )
+        items.append(item)
+    return DossierList(items=items, next_cursor=page.next_cursor)
 
 
-@router.get("/{code}", response_model=DossierView, summary="Live state of a dossier")
-async def get_dossier(code: str, principal: CurrentPrincipal, ctx: Context) -> DossierView:
-    return await _visible_state(ctx, code, principal)
+@router.get("/{code}", response_model=DossierOut, summary="Live state of a dossier")
+async def get_dossier(code: str, principal: CurrentPrincipal, ctx: Context) -> DossierOut:
+    try:
+        found = await ctx.service.detail(code)
+    except ServiceError as exc:
+        raise _service_error(exc) from None
+    view = found.view if isinstance(found, DossierDetail) else found
+    _refuse_unless_readable(principal, view)
+    applicant = None
+    if isinstance(found, DossierDetail):
+        applicant = shown_applicant(found.applicant, _sees_personal_data(principal, view))
+    return DossierOut.model_validate({**view.model_dump(), "applicant": applicant})
 
 
 def _acting_role(
@@ -444,23 +485,36 @@ async def withdraw(
     return await _act(ctx, code, principal, Action.WITHDRAW, body.comment, {})
 
 
+@dataclass(frozen=True)
+class RecordAccess:
+    """What a caller who may read a dossier's record gets."""
+
+    in_read_model: bool  # False: just submitted, not projected yet
+    personal_data: bool  # the applicant's personal data in clear (else masked)
+
+
+async def record_access(ctx: AppContext, code: str, principal: Principal) -> RecordAccess:
+    """May `principal` read the dossier's record, and its personal data in clear? Raises
+    403/404 when it may not read it at all."""
+    row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
+    if row is not None:
+        if row_shows_personal_data(principal, row):
+            return RecordAccess(in_read_model=True, personal_data=True)
+        agencies = {row.centre_agency, row.competent_agency, row.current_agency or ""}
+        if _may_read(principal, row.applicant_account, agencies):  # an administrator
+            return RecordAccess(in_read_model=True, personal_data=False)
+    # Just submitted (not projected yet: the workflow decides, 404 if it does not exist),
+    # or not by the row's three agencies: the workflow knows every step's, and decides.
+    view = await _visible_state(ctx, code, principal)
+    return RecordAccess(
+        in_read_model=row is not None, personal_data=_sees_personal_data(principal, view)
+    )
+
+
 async def readable_record(ctx: AppContext, code: str, principal: Principal) -> bool:
     """May `principal` read the dossier's record? Raises 403/404; False when the
     dossier exists but has not reached the read model yet."""
-    row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
-    if row is None:
-        # Just submitted, not projected yet: the workflow decides (404 if it does not exist).
-        await _visible_state(ctx, code, principal)
-        return False
-    agencies = {
-        row.centre_agency,
-        row.competent_agency,
-        *([row.current_agency] if row.current_agency else []),
-    }
-    if not _may_read(principal, row.applicant_account, agencies):
-        # The row lists three agencies; the workflow knows every step's, and decides.
-        await _visible_state(ctx, code, principal)
-    return True
+    return (await record_access(ctx, code, principal)).in_read_model
 
 
 @router.get(
@@ -469,14 +523,21 @@ async def readable_record(ctx: AppContext, code: str, principal: Principal) -> b
     summary="Every event, and every refused attempt (who tried what, and why it was refused)",
 )
 async def events(code: str, principal: CurrentPrincipal, ctx: Context) -> EventsOut:
-    if not await readable_record(ctx, code, principal):
+    access = await record_access(ctx, code, principal)
+    if not access.in_read_model:
         return EventsOut(code=code, events=[], refused_attempts=[])
     evs = await asyncio.to_thread(repository.list_events, ctx.engine, code)
     refused = await asyncio.to_thread(repository.list_refused_attempts, ctx.engine, code)
     return EventsOut(
         code=code,
-        events=[EventOut.model_validate(e, from_attributes=True) for e in evs],
+        events=[
+            shown_event(EventOut.model_validate(e, from_attributes=True), access.personal_data)
+            for e in evs
+        ],
         refused_attempts=[
-            RefusedAttemptOut.model_validate(r, from_attributes=True) for r in refused
+            shown_attempt(
+                RefusedAttemptOut.model_validate(r, from_attributes=True), access.personal_data
+            )
+            for r in refused
         ],
     )

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query
 from api.auth import OFFICER_ROLES, CurrentPrincipal
 from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
+from api.privacy import row_shows_personal_data, shown_name
 from api.schemas import Worklist, WorklistItem
 from store import repository
 
@@ -38,6 +39,9 @@ async def worklist(
     out = []
     for row in items:
         item = WorklistItem.model_validate(row, from_attributes=True)
+        item.applicant_name = shown_name(
+            row.applicant_name, row_shows_personal_data(principal, row)
+        )
         if row.current_step_id:
             item.current_step_name = ctx.catalog.step_name(
                 row.procedure_code, row.procedure_version, row.current_step_id

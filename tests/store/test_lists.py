@@ -182,6 +182,15 @@ def test_q_matches_code_or_name_case_insensitively(sample):
     assert codes(sample, q="") == codes(sample)
 
 
+def test_q_matches_the_code_only_for_a_caller_who_sees_names_masked(sample):
+    """An administrator sees names masked (docs/personal-data.md): a search by name must
+    not confirm one."""
+    assert codes(sample, q="trần thị", q_matches_names=False) == []
+    assert codes(sample, q="Phạm Văn Cường", q_matches_names=False) == []
+    assert codes(sample, q="abc-2503", q_matches_names=False) == ["ABC-250305-0001"]
+    assert codes(sample, q="d3", q_matches_names=False) == ["D3"]
+
+
 def test_q_percent_underscore_and_backslash_match_themselves(sample):
     assert codes(sample, q="100%") == ["D5"]  # not D7's "100 Chac"
     assert codes(sample, q="%") == ["D5"]

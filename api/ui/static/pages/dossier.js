@@ -254,7 +254,7 @@ function summary(view, row) {
     h("h2", { id: "summary-title" }, view.procedure_name),
     facts([
       ["Trạng thái", h("span", {}, statusBadge(view.status, view.status_label), " ", overdue), "status"],
-      row ? ["Người nộp", row.applicant_name] : null,
+      view.applicant || row ? ["Người nộp", view.applicant ? view.applicant.name : row.applicant_name, "applicant"] : null,
       ["Hình thức nộp", CHANNEL_LABELS[view.channel] || view.channel],
       ["Ngày nộp", fmtDateTime(view.submitted_at)],
       ["Ngày tiếp nhận", fmtDateTime(view.received_at)],
