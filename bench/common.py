@@ -595,6 +595,8 @@ async def stack(
                 # One token per simulated role drives hundreds of requests a minute: the
                 # in-process limiter (120/min per caller) would turn them into 429s.
                 "MOTCUA_RATE_LIMIT_PER_MINUTE": "0",
+                "MOTCUA_RATE_LIMIT_SUBMIT_PER_MINUTE": "0",
+                "MOTCUA_RATE_LIMIT_TRACK_PER_MINUTE": "0",
                 **(env or {}),
             }
             settings = Settings(
@@ -603,6 +605,8 @@ async def stack(
                 database_url=db_url,
                 api_port=api_port,
                 rate_limit_per_minute=0,
+                rate_limit_submit_per_minute=0,
+                rate_limit_track_per_minute=0,
             )
             catalog = load_catalog(settings.catalog_dir)
             settings.state_dir.mkdir(parents=True, exist_ok=True)

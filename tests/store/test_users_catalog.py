@@ -99,7 +99,11 @@ def test_sync_shipped_catalog_is_idempotent(engine):
             assert row.effective_from == p.effective_from and row.effective_to == p.effective_to
             assert type(row.effective_from) is date
             assert row.definition == p.model_dump(mode="json")
-            assert type(p).model_validate(row.definition) == p  # the definition round-trips
+            # The definition round-trips, but for the retention schedule: it is kept out
+            # of the snapshot (domain/catalog.py), and read from the catalog's files.
+            assert type(p).model_validate(row.definition) == p.model_copy(
+                update={"retention": type(p.retention)()}
+            )
 
 
 def test_sync_updates_changed_rows_and_keeps_removed_ones(engine):
