@@ -1,7 +1,8 @@
 """Replay a dossier's history against today's workflow code: the same runner, data
-converter (with the deployment's payload codec) and workflows as the workers, so a replay that passes here is a worker that
-would take the dossier over without a non-determinism error. Also the check to run on
-every dossier before deploying new workflow code."""
+converter (with the deployment's payload codec) and workflows as the workers, so a
+replay that passes here is a worker that would take the dossier over without a
+non-determinism error. Also the check to run on every dossier before deploying new
+workflow code."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer
 
-from motcua.codec import PayloadDecryptionError, PayloadKeyError, decoded_history
+from motcua.codec import (
+    PayloadDecryptionError,
+    PayloadKeyError,
+    decoded_history,
+    is_encrypted,
+    payloads_in,
+)
 from workers.centre import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 
 
@@ -36,10 +43,18 @@ def replayer(converter: DataConverter) -> Replayer:
 async def replay_history(
     history: WorkflowHistory, *, run_id: str, source: str, converter: DataConverter
 ) -> RunReplay:
+    # A payload the key ring cannot read would fail the replay with its message
+    # encoded; read them all first to say which key is missing.
+    codec = converter.payload_codec
     try:
-        # A payload the key ring cannot read would fail the replay with its message
-        # encoded; read them all first to say which key is missing.
-        await decoded_history(history, converter.payload_codec)
+        if codec is None:
+            if any(is_encrypted(p) for e in history.events for p in payloads_in(e)):
+                raise PayloadKeyError(
+                    "the history's payloads are encrypted (binary/encrypted) and no key "
+                    "ring was given to read them"
+                )
+        else:
+            await decoded_history(history, codec)
     except (PayloadKeyError, PayloadDecryptionError) as exc:  # not replayed: say why
         return RunReplay(
             run_id=run_id,
