@@ -296,14 +296,17 @@ class Settings(BaseSettings):
         if self.payload_keys is not None and self.payload_keys_file is not None:
             raise ValueError("set only one of MOTCUA_PAYLOAD_KEYS and MOTCUA_PAYLOAD_KEYS_FILE")
         if self.payload_key_id is not None:
-            check_key_id(self.payload_key_id)
+            try:
+                check_key_id(self.payload_key_id)
+            except ValueError as exc:
+                raise ValueError(f"MOTCUA_PAYLOAD_KEY_ID: {exc}") from None
         if self.environment == "production" and (
             self.payload_keys is None and self.payload_keys_file is None
         ):
             raise ValueError(
                 "MOTCUA_PAYLOAD_KEYS_FILE (or MOTCUA_PAYLOAD_KEYS) is not set: production "
                 "encrypts personal data in Temporal payloads (make a key ring with "
-                "`motcua keys new --current`)"
+                "`motcua keys new --current --file <path>`)"
             )
         self.configured_payload_keyring()  # a bad ring stops the process at start
         for origin in self.codec_cors_origins:

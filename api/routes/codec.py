@@ -72,8 +72,14 @@ def _bytes(value: str, where: str) -> bytes:
 def _payloads(body: CodecPayloads) -> list[Payload]:
     out = []
     for i, p in enumerate(body.payloads):
-        metadata = {k: _bytes(v, f"payloads[{i}].metadata.{k}") for k, v in p.metadata.items()}
-        out.append(Payload(metadata=metadata, data=_bytes(p.data, f"payloads[{i}].data")))
+        metadata = {
+            k: _bytes(v, f"payloads[{i}].metadata[{k[:40]!r}]") for k, v in p.metadata.items()
+        }
+        try:
+            payload = Payload(metadata=metadata, data=_bytes(p.data, f"payloads[{i}].data"))
+        except (ValueError, TypeError):  # e.g. a metadata key that is not valid UTF-8
+            raise ApiError(422, "invalid", f"payloads[{i}]: not a Temporal payload") from None
+        out.append(payload)
     return out
 
 

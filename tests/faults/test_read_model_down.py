@@ -164,10 +164,12 @@ async def test_read_model_down_dossiers_move_on_and_the_read_model_catches_up(
                 assert pending.attempt > 1, (code, pending)
                 # The cause in a line the Temporal UI can show (not a stack trace past
                 # the failure size limit).
-                message = pending.last_failure.message
+                # (Its message travels encrypted, motcua/codec.py: decrypted here as the UI's
+                # codec server would.)
+                message = str(await client.data_converter.decode_failure(pending.last_failure))
                 assert message.startswith(f"recording {code}: database unavailable"), message
                 assert "OperationalError" in message and len(message) < 400, message
-            failure = pending.last_failure.message
+            failure = str(await client.data_converter.decode_failure(pending.last_failure))
             await proxy.start()
             back_at = datetime.now(UTC)
             came_back = time.monotonic()
