@@ -22,6 +22,7 @@ from temporalio.api.failure.v1 import Failure
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DefaultFailureConverter
 from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
 
@@ -40,7 +41,7 @@ from motcua.codec import (
     payloads_in,
 )
 from motcua.settings import Settings, SettingsError, get_settings, load_settings
-from motcua.temporal import converter_with, data_converter
+from motcua.temporal import connect, converter_with, data_converter
 from tests.payload_keys import key_for_tests
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"
@@ -65,11 +66,16 @@ def committed(name: str) -> WorkflowHistory:
 
 def encrypted(history: WorkflowHistory, codec: EncryptionCodec) -> WorkflowHistory:
     """The history as it would be had its workers encrypted every payload (the SDK
-    leaves search attributes and headers alone)."""
+    leaves search attributes and headers alone, and the SDK's core writes its patch
+    markers itself, in the clear)."""
     events = []
     for event in history.events:
         copy = HistoryEvent()
         copy.CopyFrom(event)
+        if event.HasField("marker_recorded_event_attributes"):
+            assert event.marker_recorded_event_attributes.marker_name == "core_patch"
+            events.append(copy)
+            continue
         for payload in payloads_in(copy, skip=NOT_ENCODED):
             payload.CopyFrom(codec.encrypt(payload))
         events.append(copy)
@@ -171,6 +177,19 @@ async def test_the_data_converter_encrypts_values_and_failure_messages() -> None
     assert str(error) == f"no record for {ID_NUMBER}"
 
 
+async def test_every_client_connects_with_the_settings_key_ring() -> None:
+    """`connect` (the API, the workers made from its client, the CLI) carries the codec
+    of the settings' ring and the failure converter that encodes messages."""
+    ring = json.dumps({"current": "b", "keys": {"a": B64_A, "b": B64_B}})
+    client = await connect(settings(payload_keys=SecretStr(ring)), lazy=True)
+    codec = client.data_converter.payload_codec
+    assert isinstance(codec, EncryptionCodec) and codec.ring == RING_AB
+    assert isinstance(client.data_converter.failure_converter, DefaultFailureConverter)
+    failure = Failure()
+    await client.data_converter.encode_failure(ValueError(NAME), failure)
+    assert failure.message == "Encoded failure"
+
+
 # -- histories --------------------------------------------------------------------------
 
 
@@ -202,10 +221,18 @@ async def test_an_encrypted_history_decodes_to_the_same_record_and_replays() -> 
     assert report.error.startswith("PayloadKeyError: payload encrypted under key 'a'")
 
 
-async def test_committed_plain_histories_replay_through_the_encrypting_converter() -> None:
-    converter = converter_with(EncryptionCodec(RING_A))
-    for path in sorted(HISTORIES.glob("*.json")):
-        result = await replayer(converter).replay_workflow(committed(path.stem))
+async def test_every_committed_history_replays_plain_and_encrypted() -> None:
+    """The histories recorded before encryption replay through the encrypting converter
+    (plain payloads pass through), and so does each one encrypted whole."""
+    codec = EncryptionCodec(RING_A)
+    converter = converter_with(codec)
+    paths = sorted(HISTORIES.glob("*.json"))
+    assert len(paths) >= 9
+    for path in paths:
+        history = committed(path.stem)
+        result = await replayer(converter).replay_workflow(history)
+        assert result.replay_failure is None, path.name
+        result = await replayer(converter).replay_workflow(encrypted(history, codec))
         assert result.replay_failure is None, path.name
 
 
