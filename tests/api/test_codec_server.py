@@ -8,6 +8,7 @@ browser's CORS preflight for the Temporal UI's origin only."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from typing import Any
@@ -30,6 +31,7 @@ from motcua.codec import (
     payload_json,
     payloads_in,
 )
+from motcua.devserver import temporal_cli_path
 from store import repository
 from tests.api.conftest import UI_ORIGIN
 from tests.api.support import (
@@ -172,6 +174,21 @@ async def test_a_dossiers_history_shows_no_personal_data_without_the_key(
     data = json.loads(base64.b64decode(shown["data"]))
     assert data["applicant"]["name"] == person.name
     assert data["applicant"]["id_number"] == person.id_number
+    # Temporal's own CLI, pointed at the codec server with an auditor's token, shows the
+    # history decrypted (the protocol the Temporal UI speaks too); without it, it cannot.
+    shown_by_cli = await temporal_show(
+        api,
+        code,
+        "--codec-endpoint",
+        f"{api.url}/v1/codec",
+        "--codec-auth",
+        f"Bearer {api.token(Role.AUDITOR)}",
+    )
+    names = [f.decode() for f in secret_forms(person.name)]
+    assert person.id_number in shown_by_cli and any(n in shown_by_cli for n in names)
+    hidden = await temporal_show(api, code)
+    assert person.id_number not in hidden and not any(n in hidden for n in names)
+    assert "binary/encrypted" in hidden or base64.b64encode(ENCODING).decode() in hidden
     logged = [
         row
         for row in repository.audit_log(api.engine)
@@ -183,6 +200,29 @@ async def test_a_dossiers_history_shows_no_personal_data_without_the_key(
         "payloads": 1,
         "encrypted": 1,
     }
+
+
+async def temporal_show(api: Api, code: str, *flags: str) -> str:
+    """`temporal workflow show` of the dossier, as an operator runs it (JSON output)."""
+    proc = await asyncio.create_subprocess_exec(
+        str(temporal_cli_path()),
+        "workflow",
+        "show",
+        "--address",
+        api.client.service_client.config.target_host,
+        "--namespace",
+        api.client.namespace,
+        "--workflow-id",
+        code,
+        "--output",
+        "json",
+        *flags,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 0, err.decode(errors="replace")
+    return out.decode()
 
 
 def sealed_with(ring: KeyRing, value: Any) -> dict[str, Any]:
