@@ -35,6 +35,7 @@ from store.models import AuditLogRow
 
 PREFIX = "/v1/codec/"
 MAX_PAYLOADS = 1000
+MAX_METADATA = 64
 ALLOWED_HEADERS = "authorization, content-type, x-namespace"
 
 router = APIRouter(
@@ -50,14 +51,12 @@ Reader = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
 class CodecPayload(BaseModel):
     """One `temporal.api.common.v1.Payload` in proto3 JSON."""
 
-    metadata: dict[str, str] = Field(
-        default_factory=dict, description="metadata values, base64", max_length=64
-    )
+    metadata: dict[str, str] = Field(default_factory=dict, description="metadata values, base64")
     data: str = Field(default="", description="the payload's bytes, base64")
 
 
 class CodecPayloads(BaseModel):
-    payloads: list[CodecPayload] = Field(max_length=MAX_PAYLOADS)
+    payloads: list[CodecPayload] = Field(description=f"at most {MAX_PAYLOADS}")
 
 
 def _bytes(value: str, where: str) -> bytes:
@@ -70,8 +69,14 @@ def _bytes(value: str, where: str) -> bytes:
 
 
 def _payloads(body: CodecPayloads) -> list[Payload]:
+    # Limits checked here rather than in the schema, whose generated examples they would
+    # make huge.
+    if len(body.payloads) > MAX_PAYLOADS:
+        raise ApiError(422, "invalid", f"payloads: at most {MAX_PAYLOADS} in one request")
     out = []
     for i, p in enumerate(body.payloads):
+        if len(p.metadata) > MAX_METADATA:
+            raise ApiError(422, "invalid", f"payloads[{i}].metadata: at most {MAX_METADATA} keys")
         metadata = {
             k: _bytes(v, f"payloads[{i}].metadata[{k[:40]!r}]") for k, v in p.metadata.items()
         }
