@@ -22,6 +22,7 @@ from api.errors import error_json, install_error_handlers
 from api.ratelimit import RateLimiter
 from api.routes import (
     audit,
+    codec,
     documents,
     dossiers,
     index,
@@ -176,7 +177,9 @@ def create_app(
     v1.include_router(index.router)
     v1.include_router(public.router)
     v1.include_router(payments.router)
+    v1.include_router(codec.router)
     app.include_router(v1)
+    codec.install_codec_cors(app, settings.codec_cors_origins)
     install_ui(app)  # the web interface under /ui
     # Last: the outermost layers (headers on every answer, CORS, the body limit).
     install_http_hardening(app, settings)

@@ -40,6 +40,11 @@ app.add_typer(procedures_app, name="procedures")
 app.add_typer(history_app, name="history")
 app.add_typer(pki_app, name="pki")
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(
+    help="The key ring encrypting personal data in Temporal payloads (never printed).",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
 
 TZ = ZoneInfo(VIETNAM_TZ)
 
@@ -417,7 +422,8 @@ def state_cmd(code: str) -> None:
 
 @history_app.command("export")
 def history_export(code: str, out: Annotated[Optional[Path], typer.Option()] = None) -> None:  # noqa: UP045
-    """Write a dossier's workflow history as JSON (replayable)."""
+    """Write a dossier's workflow history as JSON, as Temporal holds it (payloads
+    encrypted; `history replay` reads it with the key ring, `audit export` decrypts)."""
     from motcua.temporal import connect
 
     async def main() -> str:
@@ -439,12 +445,15 @@ def history_replay(files: list[Path]) -> None:
     from temporalio.client import WorkflowHistory
 
     from motcua.audit.replay import replayer
+    from motcua.temporal import data_converter
+
+    settings = _settings()
 
     async def main() -> int:
         failures = 0
         for path in files:
             data = json.loads(path.read_text(encoding="utf-8"))
-            result = await replayer().replay_workflow(
+            result = await replayer(data_converter(settings)).replay_workflow(
                 WorkflowHistory.from_json(path.stem, data), raise_on_replay_failure=False
             )
             if result.replay_failure:
@@ -611,12 +620,13 @@ def _auditing(who: str | None) -> tuple[Callable[[], Awaitable[AuditService]], A
     from motcua.docstore import open_document_store
     from motcua.signing import KeyStore
     from motcua.stack import read_model
-    from motcua.temporal import connect
+    from motcua.temporal import connect, data_converter
 
     settings = _settings()
     engine = read_model(settings)
     manifest = settings.resolved_pki_manifest
     roots = KeyStore.load(manifest).trust_roots if manifest.is_file() else []
+    converter = data_converter(settings)  # also reads the archive when Temporal is away
 
     async def service() -> AuditService:
         client = None
@@ -625,7 +635,11 @@ def _auditing(who: str | None) -> tuple[Callable[[], Awaitable[AuditService]], A
         except Exception as exc:  # Temporal away: the archive still answers
             typer.echo(f"note: Temporal not reachable ({exc}); using the archive", err=True)
         return AuditService(
-            client, engine, open_document_store(settings.resolved_document_store), roots
+            client,
+            engine,
+            open_document_store(settings.resolved_document_store),
+            roots,
+            converter,
         )
 
     auditor = Auditor(id=who or f"os:{getpass.getuser()}", application="cli")
@@ -1006,3 +1020,77 @@ def retention_schedule(
             cells.append(f"{text + ('*' if periods[t]['from'] == 'default' else ''):>13}")
         typer.echo(f"{p.code + ' v' + str(p.version):12} " + " ".join(cells))
     typer.echo(f"* the default, MOTCUA_RETENTION_DEFAULT_YEARS={default}")
+FILE_OPTION = typer.Option(
+    "--file",
+    help="the key ring file (default: MOTCUA_PAYLOAD_KEYS_FILE, or in development "
+    "state_dir/payload-keys.json); made if missing",
+)
+
+
+def _keyring_file(given: Path | None) -> Path:
+    if given is not None:
+        return given
+    path = _settings().resolved_payload_keys_file
+    if path is None:
+        raise _fail(
+            "the payload keys come from MOTCUA_PAYLOAD_KEYS: give the ring file to add to "
+            "with --file"
+        )
+    return path
+
+
+@keys_app.command("new")
+def keys_new(
+    current: Annotated[
+        bool, typer.Option("--current", help="encrypt new payloads with it from now on")
+    ] = False,
+    key_id: Annotated[Optional[str], typer.Option("--id", help="its id (default: dated)")] = None,  # noqa: UP045
+    file: Annotated[Optional[Path], FILE_OPTION] = None,  # noqa: UP045
+) -> None:
+    """Add a new random AES-256 key to the key ring file (made, with this key current, if
+    missing). Rotation: add the key, restart every process so that all can read it, then
+    make it current (`keys use`, or MOTCUA_PAYLOAD_KEY_ID) and restart again. Keep the old
+    keys while any history (in Temporal or the archive) is under them. Prints the id only."""
+    from motcua.codec import KeyRing, check_key_id, new_key, new_key_id, read_keyring, write_keyring
+
+    path = _keyring_file(file)
+    try:
+        kid = check_key_id(key_id) if key_id else new_key_id()
+        if path.exists():
+            ring = read_keyring(path).with_key(kid, new_key(), current=current)
+        else:
+            ring = KeyRing(current=kid, keys={kid: new_key()})
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    write_keyring(path, ring)
+    state = "current" if ring.current == kid else f"not current (current: {ring.current})"
+    typer.echo(f"added key {kid} to {path}, {state}")
+
+
+@keys_app.command("use")
+def keys_use(key_id: str, file: Annotated[Optional[Path], FILE_OPTION] = None) -> None:  # noqa: UP045
+    """Make a key of the ring file the current one (new payloads are encrypted with it)."""
+    from motcua.codec import read_keyring, write_keyring
+
+    path = _keyring_file(file)
+    try:
+        ring = read_keyring(path)
+        if key_id not in ring.keys:
+            raise ValueError(f"{path} has no key {key_id!r} (its keys: {', '.join(ring.ids)})")
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    write_keyring(path, ring.with_current(key_id))
+    typer.echo(f"{key_id} is now the current key of {path}")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """The ids of the keys in use (never the keys), the current one marked."""
+    from motcua.codec import keyring_for
+
+    try:
+        ring = keyring_for(_settings())
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    for kid in ring.ids:
+        typer.echo(f"{kid}{'  (current)' if kid == ring.current else ''}")

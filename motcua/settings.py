@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from motcua.codec import DEV_KEYRING_FILE, KeyRing, check_key_id, parse_keyring, read_keyring
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "motcua-development-secret-not-for-production"
 DEV_PAYMENT_SECRET = "motcua-development-payment-secret"
@@ -253,6 +255,28 @@ class Settings(BaseSettings):
                 )
         return value
 
+    # Personal data in Temporal: payload encryption (motcua/codec.py, docs/personal-data.md).
+    payload_keys_file: Path | None = Field(
+        default=None,
+        description="JSON key ring encrypting Temporal payloads "
+        '({"current": id, "keys": {id: base64 of 32 bytes}}); empty in development means '
+        "state_dir/payload-keys.json, made on first use; production needs it (or "
+        "MOTCUA_PAYLOAD_KEYS)",
+    )
+    payload_keys: SecretStr | None = Field(
+        default=None, description="the payload key ring itself, as JSON (instead of the file)"
+    )
+    payload_key_id: str | None = Field(
+        default=None,
+        description="id of the key new payloads are encrypted with (default: the ring's "
+        "'current'); every key of the ring still decrypts",
+    )
+    codec_cors_origins: list[str] = Field(
+        default=[],
+        description="origins (e.g. the Temporal web UI's, https://temporal.example.vn) whose "
+        "pages may call /v1/codec/decode from the browser (CORS, with credentials)",
+    )
+
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
@@ -353,6 +377,66 @@ class Settings(BaseSettings):
         plain = [o for o in self.cors_origins if not o.startswith("https://")]
         if plain:
             raise ValueError(f"MOTCUA_CORS_ORIGINS: {plain[0]} is not https (production)")
+
+    @model_validator(mode="after")
+    def _payload_keys_usable(self) -> Settings:
+        if self.payload_keys is not None and self.payload_keys_file is not None:
+            raise ValueError("set only one of MOTCUA_PAYLOAD_KEYS and MOTCUA_PAYLOAD_KEYS_FILE")
+        if self.payload_key_id is not None:
+            try:
+                check_key_id(self.payload_key_id)
+            except ValueError as exc:
+                raise ValueError(f"MOTCUA_PAYLOAD_KEY_ID: {exc}") from None
+        if self.environment == "production" and (
+            self.payload_keys is None and self.payload_keys_file is None
+        ):
+            raise ValueError(
+                "MOTCUA_PAYLOAD_KEYS_FILE (or MOTCUA_PAYLOAD_KEYS) is not set: production "
+                "encrypts personal data in Temporal payloads (make a key ring with "
+                "`motcua keys new --current --file <path>`)"
+            )
+        self.configured_payload_keyring()  # a bad ring stops the process at start
+        for origin in self.codec_cors_origins:
+            parts = urlsplit(origin)
+            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path:
+                raise ValueError(
+                    f"MOTCUA_CODEC_CORS_ORIGINS: {origin!r} is not an origin "
+                    "(scheme://host[:port], no path)"
+                )
+        return self
+
+    def configured_payload_keyring(self) -> KeyRing | None:
+        """The payload key ring from MOTCUA_PAYLOAD_KEYS or MOTCUA_PAYLOAD_KEYS_FILE (its
+        current key overridden by MOTCUA_PAYLOAD_KEY_ID); None when neither is set (the
+        development ring: `motcua.codec.keyring_for`). ValueError names what is wrong."""
+        if self.payload_keys is not None:
+            source = "MOTCUA_PAYLOAD_KEYS"
+            ring = parse_keyring(self.payload_keys.get_secret_value(), source)
+        elif self.payload_keys_file is not None:
+            source = f"MOTCUA_PAYLOAD_KEYS_FILE ({self.payload_keys_file})"
+            if not self.payload_keys_file.is_file():
+                raise ValueError(f"{source}: no such file")
+            ring = read_keyring(self.payload_keys_file, source)
+        else:
+            return None
+        if self.payload_key_id is not None and self.payload_key_id != ring.current:
+            if self.payload_key_id not in ring.keys:
+                raise ValueError(
+                    f"MOTCUA_PAYLOAD_KEY_ID {self.payload_key_id!r} is not a key of {source} "
+                    f"(its keys: {', '.join(ring.ids)})"
+                )
+            ring = ring.with_current(self.payload_key_id)
+        return ring
+
+    @property
+    def resolved_payload_keys_file(self) -> Path | None:
+        """The key ring file in use: the configured one, or in development (no
+        MOTCUA_PAYLOAD_KEYS) state_dir/payload-keys.json."""
+        if self.payload_keys_file is not None:
+            return self.payload_keys_file
+        if self.payload_keys is None and self.environment == "development":
+            return self.state_dir / DEV_KEYRING_FILE
+        return None
 
     @property
     def uses_temporal_tls(self) -> bool:
@@ -456,6 +540,7 @@ def effective_settings(settings: Settings) -> list[SettingRow]:
         "database_url": settings.resolved_database_url,
         "document_store": settings.resolved_document_store,
         "pki_manifest": settings.resolved_pki_manifest,
+        "payload_keys_file": settings.resolved_payload_keys_file,
     }
     rows = []
     for name, info in Settings.model_fields.items():

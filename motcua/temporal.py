@@ -1,19 +1,43 @@
 """Connecting to Temporal the same way everywhere (workers, API, CLI, tests):
-one data converter, so payloads written by one process replay in another, one
+one data converter, so payloads written by one process replay in another (and every
+payload is encrypted under the deployment's key ring, motcua/codec.py), one
 tracing interceptor, so a trace runs from the caller into workflows and activities,
 and the TLS settings of the deployment (server CA, client certificate for mutual TLS)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
 from temporalio.service import TLSConfig
 
 from motcua import telemetry
+from motcua.codec import EncryptionCodec, keyring_for
 from motcua.settings import Settings
 
-DATA_CONVERTER: DataConverter = pydantic_data_converter
+
+def converter_with(codec: PayloadCodec | None) -> DataConverter:
+    """Pydantic's data converter with `codec` over every payload, and failures whose
+    message and stack trace travel as an (encoded) payload too: an exception's message
+    may quote personal data. Without a codec: what reads plain histories."""
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """The one data converter of every process of a deployment (clients, workers made
+    from them, the Replayer, the audit's history decoding): payloads encrypted under the
+    settings' key ring."""
+    return converter_with(EncryptionCodec(keyring_for(settings)))
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -42,7 +66,7 @@ async def connect(settings: Settings, *, lazy: bool = False) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=DATA_CONVERTER,
+        data_converter=data_converter(settings),
         tls=tls_config(settings),
         api_key=api_key.get_secret_value() if api_key else None,
         lazy=lazy,

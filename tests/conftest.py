@@ -26,9 +26,13 @@ from sqlalchemy.engine import Engine, make_url
 from temporalio.testing import WorkflowEnvironment
 
 from motcua.devserver import test_server_path
-from motcua.temporal import DATA_CONVERTER
 from store.db import init_db, make_engine
 from tests.harness import register_search_attributes
+from tests.payload_keys import DATA_CONVERTER, TEST_PAYLOAD_KEYS
+
+# Every Settings() of the suite, and every `motcua` process it starts, use the test key
+# ring: payloads written by one are read by the others (tests/payload_keys.py).
+os.environ.setdefault("MOTCUA_PAYLOAD_KEYS", TEST_PAYLOAD_KEYS)
 
 PG_ADMIN_URL = os.environ.get(
     "MOTCUA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -23,6 +23,7 @@ from motcua.docstore import FolderStore
 from store import repository
 from store.db import session
 from store.models import DocumentRow, DossierRow, EventRow, OutboxRow
+from tests.payload_keys import plain
 
 # --------------------------------------------------------------------------- histories
 
@@ -135,7 +136,7 @@ def assert_read_model_holds_exactly(
     assert sorted(by_code) == sorted(histories), "the read model has every dossier, once"
     for code, history in histories.items():
         result = results[code]
-        record = decode([history])
+        record = decode([plain(history)])
         assert record.completed and len(record.runs) == 1, code
         events = [e for batch in record.batches for e in batch.events]
         # The workflow emitted each event once, numbered 1..n without gaps...

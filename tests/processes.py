@@ -31,6 +31,7 @@ from temporalio.client import Client
 
 from domain.catalog import agency_task_queue
 from motcua.settings import REPO_ROOT
+from tests.payload_keys import TEST_PAYLOAD_KEYS
 
 DRAIN_LIMIT = 30  # seconds a stopped process may take to drain before SIGKILL
 STARTUP_LIMIT = 90  # seconds a worker process may take to start polling (or the API to answer)
@@ -292,6 +293,7 @@ def motcua_env(
         MOTCUA_PKI_MANIFEST=str(pki_manifest),
         MOTCUA_PUBLIC_BASE_URL=public_base_url,
         MOTCUA_ARCHIVE_INTERVAL_SECONDS=str(archive_interval_seconds),
+        MOTCUA_PAYLOAD_KEYS=TEST_PAYLOAD_KEYS,  # the test clients' keys
         MOTCUA_LOG_FORMAT="text",
         MOTCUA_LOG_LEVEL="INFO",
         PYTHONUNBUFFERED="1",

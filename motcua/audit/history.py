@@ -8,6 +8,10 @@ What a DossierWorkflow history holds, and where:
   emitted, with the dossier's view right after the batch (`RecordEventsInput`);
 - ActivityTaskCompleted of `extend_calendar`: calendar years fetched while it ran;
 - WorkflowExecutionUpdateAccepted: every officer or applicant action (`ActionInput`).
+
+`decode` reads plain payloads: pass a history whose payloads were decrypted first
+(`motcua.codec.decoded_history`, which `AuditService` does); an encrypted one is
+refused with the payload's encoding named.
 """
 
 from __future__ import annotations
@@ -26,11 +30,12 @@ from temporalio.client import WorkflowHistory
 from activities.contracts import EXTEND_CALENDAR, RECORD_EVENTS, RecordEventsInput
 from domain.calendar import WorkingCalendar
 from domain.dossier import ActionInput, DossierInput, DossierView, Event
-from motcua.temporal import DATA_CONVERTER
+from motcua.temporal import converter_with
 
 WORKFLOW_TYPE = "DossierWorkflow"
 
 M = TypeVar("M", bound=BaseModel)
+_PLAIN = converter_with(None)
 
 
 @dataclass(frozen=True)
@@ -186,7 +191,7 @@ def events_of(record: DossierRecord) -> list[Event]:
 
 def _decode(payloads: Sequence[Payload], model: type[M], what: str) -> M:
     try:
-        values: list[Any] = DATA_CONVERTER.payload_converter.from_payloads(payloads, [model])
+        values: list[Any] = _PLAIN.payload_converter.from_payloads(payloads, [model])
     except Exception as exc:
         raise ValueError(f"{what}: cannot be decoded as {model.__name__}: {exc}") from exc
     if len(values) != 1 or not isinstance(values[0], model):

@@ -1,11 +1,16 @@
 """What an auditor can ask of any dossier, however old: its whole history (from
 Temporal or the archive), a replay against today's code, the proof that the read
 model's record is the workflow's, the signatures on its documents, its timeline and
-who was late. Every question is itself logged (append-only `audit_log`)."""
+who was late. Every question is itself logged (append-only `audit_log`).
+
+Histories are kept as Temporal holds them, payloads encrypted (motcua/codec.py); the
+service decrypts them with its data converter's codec for what it reads and exports,
+and replays them through that converter, as a worker would."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -13,13 +18,15 @@ from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
+from temporalio.converter import DataConverter
 
 from motcua.audit.archive import Run, export, load_histories
 from motcua.audit.history import DossierRecord, decode, events_of
 from motcua.audit.integrity import IntegrityReport, verify_record
 from motcua.audit.replay import RunReplay, replay_history
 from motcua.audit.timeline import DelayAttribution, StepRecord, control_slip, delay_attribution
+from motcua.codec import decoded_history
 from motcua.docstore import DocumentNotFound, DocumentStore
 from motcua.verification import DocumentVerification, verify_document
 from store import repository
@@ -82,6 +89,24 @@ class AuditService:
     engine: Engine
     store: DocumentStore
     trust_roots: list[Any]
+    # The deployment's data converter (motcua.temporal.data_converter); unset: the
+    # client's. Without either, only plain (unencrypted) histories can be read.
+    converter: DataConverter | None = None
+
+    def __post_init__(self) -> None:
+        if self.converter is None and self.client is not None:
+            self.converter = self.client.data_converter
+
+    def _converter(self) -> DataConverter:
+        if self.converter is None:
+            from motcua.temporal import converter_with
+
+            return converter_with(None)
+        return self.converter
+
+    async def plain(self, history: WorkflowHistory) -> WorkflowHistory:
+        """The history with its payloads decrypted."""
+        return await decoded_history(history, self._converter().payload_codec)
 
     async def log(self, who: Auditor, action: str, code: str | None, **detail: Any) -> None:
         row = AuditLogRow(
@@ -103,14 +128,25 @@ class AuditService:
         return runs
 
     async def record(self, code: str) -> DossierRecord:
-        return decode([r.history for r in await self.runs(code)])
+        return await self._record(await self.runs(code))
+
+    async def _record(self, runs: list[Run]) -> DossierRecord:
+        return decode([await self.plain(r.history) for r in runs])
 
     async def export(self, code: str) -> dict[str, Any]:
-        return export(code, await self.runs(code))
+        """Every run's history with its payloads decrypted (each `sha256` is that of
+        the archived file, whose payloads are encrypted)."""
+        runs = [
+            dataclasses.replace(r, history=await self.plain(r.history))
+            for r in await self.runs(code)
+        ]
+        return export(code, runs) | {"payloads": "decrypted"}
 
     async def replay(self, code: str) -> DossierReplay:
         results = [
-            await replay_history(r.history, run_id=r.run_id, source=r.source)
+            await replay_history(
+                r.history, run_id=r.run_id, source=r.source, converter=self._converter()
+            )
             for r in await self.runs(code)
         ]
         return DossierReplay(
@@ -173,7 +209,7 @@ class AuditService:
 
     async def verify(self, code: str) -> DossierVerification:
         runs = await self.runs(code)
-        history_events = events_of(decode([r.history for r in runs]))
+        history_events = events_of(await self._record(runs))
         rows = await asyncio.to_thread(repository.list_events, self.engine, code)
         head = history_events[-1].hash if history_events else None
         record = verify_record(code, rows, history_events, head or None)

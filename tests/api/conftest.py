@@ -43,6 +43,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.devserver)
 
 
+# The Temporal web UI's origin, allowed to call the codec server from the browser.
+UI_ORIGIN = "http://temporal-ui.test:8080"
+
+
 def settings_for(state_dir: Path, **kw: Any) -> Settings:
     """Settings of an API under test: its own centre task queue, state dir and port."""
     values: dict[str, Any] = {
@@ -54,6 +58,7 @@ def settings_for(state_dir: Path, **kw: Any) -> Settings:
         "api_port": find_free_port(),
         "pki_manifest": pki_manifest_for_tests(),
         "document_store": str(state_dir / "documents"),
+        "codec_cors_origins": [UI_ORIGIN],
     }
     values.update(kw)
     return Settings(**values)

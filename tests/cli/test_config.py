@@ -18,6 +18,7 @@ from motcua.settings import Settings, SettingsError, get_settings, load_settings
 from motcua.temporal import tls_config
 from store.db import head_revision, make_engine
 from tests.conftest import fresh_pg_database
+from tests.payload_keys import TEST_KEYRING, TEST_PAYLOAD_KEYS
 
 runner = CliRunner()
 SECRET = "s3cr3t-" + "x" * 40
@@ -37,6 +38,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     get_settings.cache_clear()
 
 
+def lines_of(stdout: str) -> dict[str, str]:
+    return {line.split("=", 1)[0]: line for line in stdout.splitlines()}
+
+
 def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     get_settings.cache_clear()
     return runner.invoke(app, list(args), env=env)
@@ -51,11 +56,14 @@ def test_config_prints_every_setting_with_secrets_and_passwords_masked(tmp_path:
         "DATABASE_URL": "postgresql+psycopg://motcua:db-password@app-db:5432/motcua",
         "MOTCUA_TEMPORAL_ADDRESS": "temporal:7233",
         "MOTCUA_API_PORT": "8080",
+        "MOTCUA_PAYLOAD_KEYS": TEST_PAYLOAD_KEYS,  # production needs a payload key ring
     }
     result = invoke("config", env=env)
     assert result.exit_code == 0, result.output
-    for secret in (SECRET, "portal-token-value", "db-password"):
+    payload_key = TEST_KEYRING.to_json().split('"')[-2]  # the key's base64
+    for secret in (SECRET, "portal-token-value", "db-password", payload_key):
         assert secret not in result.output
+    assert lines_of(result.stdout)["MOTCUA_PAYLOAD_KEYS"].startswith("MOTCUA_PAYLOAD_KEYS=********")
     lines = {line.split("=", 1)[0]: line for line in result.stdout.splitlines()}
     # Every field of the one Settings class appears, named by its variable.
     assert len(lines) == len(Settings.model_fields)

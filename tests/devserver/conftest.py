@@ -21,8 +21,8 @@ from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client
 
 from motcua.devserver import DevServer, find_free_port
-from motcua.temporal import DATA_CONVERTER
 from tests.harness import register_search_attributes
+from tests.payload_keys import DATA_CONVERTER
 
 HERE = Path(__file__).resolve().parent
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from domain.dossier import Action
@@ -35,6 +36,7 @@ from tests.devserver.journeys import (
     workers,
 )
 from tests.harness import caught_up, documents_for_tests, pki_manifest_for_tests
+from tests.payload_keys import DATA_CONVERTER
 
 AUDITOR = Auditor(id="kt-01", name="Đỗ Thanh Giang", application="test")
 
@@ -47,9 +49,12 @@ def service(client: Client, engine: Engine, tmp_path: Path) -> DossierService:
     return DossierService(client, engine, shipped_catalog(), settings)
 
 
-def auditing(service: DossierService, client: Client | None) -> AuditService:
+def auditing(
+    service: DossierService, client: Client | None, converter: DataConverter | None = DATA_CONVERTER
+) -> AuditService:
+    """The audit service with the deployment's key ring (the workers'), or `converter`."""
     roots = KeyStore.load(pki_manifest_for_tests()).trust_roots
-    return AuditService(client, service.engine, documents_for_tests().store, roots)
+    return AuditService(client, service.engine, documents_for_tests().store, roots, converter)
 
 
 async def returned(service: DossierService) -> str:
@@ -98,6 +103,14 @@ async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
     # Nothing anywhere: a clear answer.
     offline = auditing(service, None)
     assert (await offline.replay(code)).deterministic  # the archive alone suffices
+    # ...with the key ring: the archived history's payloads are encrypted.
+    archived_file = audit.store.get(row.sha256)
+    applicant = (await offline.record(code)).input.applicant
+    assert applicant.id_number.encode() not in archived_file
+    assert applicant.name.encode() not in archived_file
+    keyless = await auditing(service, None, converter=None).replay(code)
+    assert not keyless.deterministic
+    assert "encrypted (binary/encrypted) and no key ring" in (keyless.runs[0].error or "")
 
 
 async def test_an_edited_event_row_is_named_with_what_changed(

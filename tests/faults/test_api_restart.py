@@ -63,6 +63,7 @@ from tests.faults.support import (
     waiting_on_lock,
 )
 from tests.harness import pki_manifest_for_tests
+from tests.payload_keys import plain
 from tests.processes import motcua_env, running_fleet
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
@@ -255,7 +256,7 @@ async def test_api_killed_during_a_burst_every_dossier_exactly_once(
         id_numbers: dict[str, str] = {}
         for wf in executions:
             history = await client.get_workflow_handle(wf.id).fetch_history()
-            id_numbers[wf.id] = decode([history]).input.applicant.id_number
+            id_numbers[wf.id] = decode([plain(history)]).input.applicant.id_number
         by_id_number = Counter(id_numbers.values())
         assert by_id_number == Counter(s.id_number for s in submissions)
         assert {s.id_number: id_numbers[str(s.code)] for s in submissions} == {
@@ -284,7 +285,7 @@ async def test_api_killed_during_a_burst_every_dossier_exactly_once(
         answers = await asyncio.gather(*(submit(http, late) for _ in range(3)))
         assert answers == [reserved] * 3
         history = await client.get_workflow_handle(reserved).fetch_history()
-        assert decode([history]).input.applicant.id_number == late.id_number
+        assert decode([plain(history)]).input.applicant.id_number == late.id_number
 
     retried = Counter(k for s in submissions for k in s.failures.elements())
     print(
@@ -316,7 +317,7 @@ async def phases(client: Client, engine: Engine, submissions: list[Submission]) 
             except RPCError as exc:
                 assert exc.status is RPCStatusCode.NOT_FOUND, exc
                 continue
-            started[decode([history]).input.applicant.id_number] = code
+            started[decode([plain(history)]).input.applicant.id_number] = code
     named = {(k.principal, k.key): k.dossier_code for k in rows(engine, IdempotencyKeyRow)}
     cut: Counter[str] = Counter()
     for s in submissions:

@@ -42,7 +42,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine, make_url
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import FailureError
 
 from activities.contracts import RECORD_EVENTS
 from domain.dossier import Action, ActionInput, Status
@@ -164,10 +166,12 @@ async def test_read_model_down_dossiers_move_on_and_the_read_model_catches_up(
                 assert pending.attempt > 1, (code, pending)
                 # The cause in a line the Temporal UI can show (not a stack trace past
                 # the failure size limit).
-                message = pending.last_failure.message
+                # (Its message travels encrypted, motcua/codec.py: decrypted here as the UI's
+                # codec server would.)
+                message = await failure_message(client, pending.last_failure)
                 assert message.startswith(f"recording {code}: database unavailable"), message
                 assert "OperationalError" in message and len(message) < 400, message
-            failure = pending.last_failure.message
+            failure = await failure_message(client, pending.last_failure)
             await proxy.start()
             back_at = datetime.now(UTC)
             came_back = time.monotonic()
@@ -222,3 +226,9 @@ async def test_read_model_down_dossiers_move_on_and_the_read_model_catches_up(
         f"a 4th accepted); last failure: {failure.splitlines()[0][:120]!r}; read model caught "
         f"up {caught - came_back:.1f} s after it came back; total {time.monotonic() - started:.1f} s"
     )
+
+
+async def failure_message(client: Client, failure: Failure) -> str:
+    """A failure's message, decrypted (motcua encodes messages with the payloads)."""
+    error = await client.data_converter.decode_failure(failure)
+    return error.message if isinstance(error, FailureError) else str(error)

@@ -54,7 +54,6 @@ from domain.dossier import Action, ActionInput, Actor, DossierView, Status
 from motcua.devserver import DevServer, find_free_port
 from motcua.docstore import FolderStore
 from motcua.service import TZ, DossierService, SubmitRequest
-from motcua.temporal import DATA_CONVERTER
 from store import repository
 from store.models import EventRow
 from tests.devserver.journeys import SPECIALIST, shipped_catalog
@@ -72,6 +71,7 @@ from tests.faults.support import (
     walk,
 )
 from tests.harness import pki_manifest_for_tests
+from tests.payload_keys import DATA_CONVERTER
 from tests.processes import motcua_env, running_fleet, wait_polling
 from workflows.dossier import DossierWorkflow
 

@@ -28,12 +28,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.dossier import Action, Status
 from motcua.devserver import DevServer, find_free_port
 from motcua.service import DossierService
 from motcua.settings import Settings
-from motcua.temporal import DATA_CONVERTER
 from store.db import init_db, make_engine
 from tests.devserver.journeys import (
     APPLICANT,
@@ -309,7 +309,10 @@ async def main(out: Path, only: list[str]) -> None:
             client = await Client.connect(
                 server.address,
                 namespace=server.namespace,
-                data_converter=DATA_CONVERTER,
+                # Plain payloads: the committed histories are read by tests that decode
+                # them without keys (tests/unit/test_audit_timeline.py); encrypted ones
+                # replay too (tests/unit/test_codec.py encrypts these).
+                data_converter=pydantic_data_converter,
                 identity=IDENTITY,
             )
             for name in names:

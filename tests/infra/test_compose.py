@@ -29,6 +29,7 @@ from temporalio.client import Client
 
 from domain.catalog import load_catalog
 from motcua.cli import app
+from motcua.codec import KeyRing, new_key, write_keyring
 from motcua.devserver import (
     DEFAULT_SEARCH_ATTRIBUTES,
     SEARCH_ATTRIBUTE_TYPES,
@@ -317,7 +318,7 @@ def parse_cli(args: list[str]) -> tuple[str, dict[str, Any]]:
 
 
 def test_every_motcua_service_runs_a_real_command_with_real_settings(
-    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     catalog = load_catalog(REPO_ROOT / "procedures")
     served: dict[str, list[str]] = {}
@@ -339,6 +340,16 @@ def test_every_motcua_service_runs_a_real_command_with_real_settings(
                 monkeypatch.delenv(key)
         for key, value in {**dockerfile_env, **env}.items():
             monkeypatch.setenv(key, value)
+        # The payload key ring is mounted where the settings read it; here, a ring made
+        # as the operator makes it (`motcua keys new --current --file ...`).
+        ring_target = env["MOTCUA_PAYLOAD_KEYS_FILE"]
+        assert ring_target in {v.split(":")[1] for v in svc.get("volumes", [])}, (
+            f"{name}: no payload key ring mount"
+        )
+        ring = tmp_path / "payload-keys.json"
+        if not ring.exists():
+            write_keyring(ring, KeyRing(current="k1", keys={"k1": new_key()}))
+        monkeypatch.setenv("MOTCUA_PAYLOAD_KEYS_FILE", str(ring))
         try:
             settings = load_settings(catalog_dir=REPO_ROOT / "procedures")
         except SettingsError as exc:

@@ -40,11 +40,11 @@ from motcua import telemetry
 from motcua.devserver import find_free_port
 from motcua.settings import Settings
 from motcua.stack import api_serving, workers_running
-from motcua.temporal import DATA_CONVERTER
 from store import repository
 from tests.api.support import CENTRE, INTAKE, POLICE, PROCEDURE, Person, submission
 from tests.devserver.journeys import shipped_catalog
 from tests.harness import pki_manifest_for_tests
+from tests.payload_keys import DATA_CONVERTER
 from workers.centre import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
 
 PERSON = Person(sub="citizen-otel", id_number="001090077777", name="Nguyễn Thị Riêng Tư")

@@ -20,7 +20,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 from temporalio.workflow import NondeterminismError
 
-from motcua.temporal import DATA_CONVERTER
+from tests.payload_keys import DATA_CONVERTER
 from tests.replay.mutants import DossierWorkflowSkippingFinalRecord, DossierWorkflowWithGracePeriod
 from workers.centre import WORKFLOW_RUNNER
 from workflows.dossier import DossierWorkflow

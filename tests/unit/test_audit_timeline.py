@@ -32,8 +32,8 @@ from motcua.audit.timeline import (
     state_from_events,
     timeline,
 )
-from motcua.temporal import DATA_CONVERTER
 from tests.factories import TZ
+from tests.payload_keys import DATA_CONVERTER
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))

@@ -20,9 +20,9 @@ from activities.documents import SigningActivities
 from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
-from motcua.temporal import DATA_CONVERTER
 from tests.factories import AGENCY, CENTRE, dossier_input, officer, synthetic_calendar
 from tests.harness import act, documents_for_tests, unique_code
+from tests.payload_keys import DATA_CONVERTER
 from tests.upgrade.dossier_v2 import (
     RELEASE_PATCH,
     DossierWorkflowV2,

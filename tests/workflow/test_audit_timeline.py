@@ -31,6 +31,7 @@ from motcua.audit.timeline import (
 )
 from tests.factories import AGENCY, APPLICANT, CENTRE, doc, local
 from tests.harness import act, caught_up, running_workers, state
+from tests.payload_keys import plain
 from tests.workflow.test_dossier_scenarios import (
     INTAKE,
     LEADER,
@@ -104,7 +105,7 @@ async def test_history_tells_when_and_by_whom_a_dossier_went_late(
         assert result.status is Status.RETURNED
         await caught_up(engine, handle)
 
-        rec = decode([await handle.fetch_history()])
+        rec = decode([plain(await handle.fetch_history())])
 
     assert rec.completed and rec.runs == [handle.result_run_id]
     events = events_of(rec)

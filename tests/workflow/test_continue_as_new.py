@@ -16,7 +16,6 @@ from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
 from motcua.devserver import temporal_cli_path
-from motcua.temporal import DATA_CONVERTER
 from store import repository
 from tests.factories import (
     AGENCY,
@@ -28,6 +27,7 @@ from tests.factories import (
     synthetic_calendar,
 )
 from tests.harness import act, caught_up, running_workers, start_dossier, state, unique_code
+from tests.payload_keys import DATA_CONVERTER
 from tests.workflow.test_dossier_scenarios import wait_for_step
 from workflows.dossier import (
     AGENCY_CODE,

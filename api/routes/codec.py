@@ -1,0 +1,163 @@
+"""The codec server: the Temporal web UI (and `temporal workflow show --codec-endpoint`)
+shows encrypted payloads decrypted to those allowed to read them, auditors and
+administrators, and only while they ask. Temporal's remote codec protocol: the client
+POSTs `{"payloads": [...]}` (proto3 JSON of `temporal.api.common.v1.Payloads`: metadata
+values and data in base64) to `<endpoint>/decode` with its namespace in `X-Namespace`,
+and gets the payloads back decrypted. Payloads not encrypted come back as they were.
+
+There is no `/encode`: the UI needs it only to send new input (start, signal), which
+motcua's officers do through the API. Every decode is written to the audit log.
+
+The UI calls from the browser, on another origin: `install_codec_cors` answers the CORS
+preflight for the origins of MOTCUA_CODEC_CORS_ORIGINS (none by default) and allows
+them credentials. Docs: docs/personal-data.md ("Encrypted payloads in Temporal")."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from pydantic import BaseModel, Field
+from temporalio.api.common.v1 import Payload
+
+from api.auth import Principal, require_roles
+from api.deps import Context, record_user
+from api.errors import ERROR_RESPONSES, ApiError, error_json
+from domain.catalog import Role
+from motcua.codec import PayloadDecryptionError, PayloadKeyError, is_encrypted, payload_json
+from store import repository
+from store.models import AuditLogRow
+
+PREFIX = "/v1/codec/"
+MAX_PAYLOADS = 1000
+MAX_METADATA = 64
+ALLOWED_HEADERS = "authorization, content-type, x-namespace"
+
+router = APIRouter(
+    prefix="/codec",
+    tags=["codec"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(record_user)],
+)
+
+Reader = Annotated[Principal, Depends(require_roles(Role.AUDITOR, Role.ADMIN))]
+
+
+class CodecPayload(BaseModel):
+    """One `temporal.api.common.v1.Payload` in proto3 JSON."""
+
+    metadata: dict[str, str] = Field(default_factory=dict, description="metadata values, base64")
+    data: str = Field(default="", description="the payload's bytes, base64")
+
+
+class CodecPayloads(BaseModel):
+    payloads: list[CodecPayload] = Field(description=f"at most {MAX_PAYLOADS}")
+
+
+def _bytes(value: str, where: str) -> bytes:
+    """Proto3 JSON bytes: standard or URL-safe base64, padded or not."""
+    text = value.strip().replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "invalid", f"{where}: not base64") from None
+
+
+def _payloads(body: CodecPayloads) -> list[Payload]:
+    # Limits checked here rather than in the schema, whose generated examples they would
+    # make huge.
+    if len(body.payloads) > MAX_PAYLOADS:
+        raise ApiError(422, "invalid", f"payloads: at most {MAX_PAYLOADS} in one request")
+    out = []
+    for i, p in enumerate(body.payloads):
+        if len(p.metadata) > MAX_METADATA:
+            raise ApiError(422, "invalid", f"payloads[{i}].metadata: at most {MAX_METADATA} keys")
+        metadata = {
+            k: _bytes(v, f"payloads[{i}].metadata[{k[:40]!r}]") for k, v in p.metadata.items()
+        }
+        try:
+            payload = Payload(metadata=metadata, data=_bytes(p.data, f"payloads[{i}].data"))
+        except (ValueError, TypeError):  # e.g. a metadata key that is not valid UTF-8
+            raise ApiError(422, "invalid", f"payloads[{i}]: not a Temporal payload") from None
+        out.append(payload)
+    return out
+
+
+def _answer(payloads: Sequence[Payload]) -> CodecPayloads:
+    return CodecPayloads.model_validate({"payloads": [payload_json(p) for p in payloads]})
+
+
+@router.post(
+    "/decode",
+    response_model=CodecPayloads,
+    summary="Decrypt Temporal payloads (the remote codec protocol of the Temporal web UI "
+    "and CLI): auditors and administrators",
+)
+async def decode(
+    body: CodecPayloads,
+    principal: Reader,
+    ctx: Context,
+    x_namespace: Annotated[str | None, Header(max_length=256)] = None,
+) -> CodecPayloads:
+    codec = ctx.service.client.data_converter.payload_codec
+    payloads = _payloads(body)
+    encrypted = sum(1 for p in payloads if is_encrypted(p))
+    if codec is None:
+        decoded: Sequence[Payload] = payloads
+    else:
+        try:
+            decoded = await codec.decode(payloads)
+        except (PayloadKeyError, PayloadDecryptionError) as exc:
+            raise ApiError(422, "invalid", str(exc)) from None
+    if encrypted:  # who read personal data, when, through what
+        row = AuditLogRow(
+            at=datetime.now(UTC),
+            actor_id=principal.sub,
+            actor_name=principal.name,
+            roles=[r.value for r in principal.roles],
+            application="codec",
+            action="decode",
+            dossier_code=None,
+            detail={"namespace": x_namespace, "payloads": len(payloads), "encrypted": encrypted},
+        )
+        await asyncio.to_thread(repository.log_audit_read, ctx.engine, row)
+    return _answer(decoded)
+
+
+def install_codec_cors(app: FastAPI, origins: Sequence[str]) -> None:
+    """CORS for /v1/codec/ only, and only for `origins`: the preflight is answered
+    without a token (browsers send none), and every answer, errors included, names the
+    origin so that the page can read it."""
+    allowed = {o.rstrip("/") for o in origins}
+
+    @app.middleware("http")
+    async def codec_cors(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        origin = request.headers.get("origin")
+        if not request.url.path.startswith(PREFIX) or origin is None:
+            return await call_next(request)
+        if origin not in allowed:
+            if request.method == "OPTIONS":
+                return error_json(
+                    403,
+                    "forbidden",
+                    f"origin {origin[:100]!r} may not call the codec (MOTCUA_CODEC_CORS_ORIGINS)",
+                )
+            return await call_next(request)  # no CORS headers: the browser hides the answer
+        if request.method == "OPTIONS":
+            response: Response = Response(status_code=204)
+            response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+            response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
+            response.headers["Access-Control-Max-Age"] = "600"
+        else:
+            response = await call_next(request)
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+        response.headers["Vary"] = "Origin"
+        return response
