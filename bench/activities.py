@@ -37,7 +37,7 @@ from activities.contracts import (
 )
 from bench.common import _database, base_parser, loadavg, machine, print_machine, table
 from motcua.settings import REPO_ROOT, Settings
-from motcua.temporal import DATA_CONVERTER
+from motcua.temporal import converter_with
 from store.db import init_db, make_engine
 
 DEFAULT_HISTORY = REPO_ROOT / "tests" / "histories" / "signed_result.json"
@@ -50,7 +50,7 @@ INPUTS: dict[str, type] = {
 
 
 def activity_inputs(history: WorkflowHistory) -> list[tuple[str, Any]]:
-    conv = DATA_CONVERTER.payload_converter
+    conv = converter_with(None).payload_converter  # the committed histories are plain
     out = []
     for e in history.events:
         if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:

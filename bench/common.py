@@ -47,7 +47,7 @@ from bench import BYTECODE_ENV
 from domain.catalog import Catalog, load_catalog
 from motcua.devserver import DevServer, find_free_port
 from motcua.settings import REPO_ROOT, Settings
-from motcua.temporal import DATA_CONVERTER
+from motcua.temporal import data_converter
 from store.db import init_db, make_engine
 
 PROCEDURE = "3.000333"  # Phiếu lý lịch tư pháp số 1: the catalog's six-step procedure
@@ -613,7 +613,7 @@ async def stack(
             await asyncio.to_thread(ensure_dev_pki, settings, catalog)
             engine = make_engine(db_url)
             await asyncio.to_thread(init_db, engine)
-            client = await Client.connect(server.address, data_converter=DATA_CONVERTER)
+            client = await Client.connect(server.address, data_converter=data_converter(settings))
             st = Stack(
                 tmp=tmp,
                 server=server,

@@ -44,6 +44,7 @@ from temporalio.client import WorkflowHistory
 
 from bench.common import (
     CACHE,
+    HttpError,
     Officers,
     Profiler,
     base_parser,
@@ -59,6 +60,15 @@ from bench.common import (
     table,
     write_json,
 )
+from motcua.codec import (
+    NOT_ENCODED,
+    EncryptionCodec,
+    KeyRing,
+    decoded_history,
+    is_encrypted,
+    payloads_in,
+)
+from motcua.temporal import converter_with
 
 LAND = "9.000003"
 PROGRESS = ("accept", "appraise", "approve", "sign", "return")
@@ -203,6 +213,11 @@ async def long_land_dossier(http: httpx.AsyncClient, o: Officers, catalog: Any, 
     raise RuntimeError(f"{code} never closed")
 
 
+async def plain(st: Any, history: WorkflowHistory) -> WorkflowHistory:
+    """Cached decrypted: the recording stack's development key is thrown away with it."""
+    return await decoded_history(history, st.client.data_converter.payload_codec)
+
+
 async def record(args: Any, short_path: Path, long_path: Path) -> None:
     print(f"recording {args.histories} dossiers and one long land dossier ...", flush=True)
     t0 = time.perf_counter()
@@ -211,25 +226,39 @@ async def record(args: Any, short_path: Path, long_path: Path) -> None:
         async with http_client(st.api_url, 40) as http:
             code = await long_land_dossier(http, o, st.catalog, args.rounds)
             await st.client.get_workflow_handle(code).result()
-            history = await st.client.get_workflow_handle(code).fetch_history()
+            history = await plain(st, await st.client.get_workflow_handle(code).fetch_history())
             long_path.write_text(history.to_json(), encoding="utf-8")  # noqa: ASYNC240
             print(f"  long land dossier {code}: {shape_of(history)}", flush=True)
             sem = asyncio.Semaphore(8)  # an overloaded worker answers 503s
             codes: list[str] = []
 
+            failed = 0
+
             async def one(i: int) -> None:
+                nonlocal failed
                 async with sem:
-                    c = await short_dossier(http, o, i)
+                    try:
+                        c = await short_dossier(http, o, i)
+                    except HttpError as exc:  # an overloaded worker's 503: walk another
+                        failed += 1
+                        print(f"  skipped one: {exc}", flush=True)
+                        return
                     await st.client.get_workflow_handle(c).result()
                     codes.append(c)
                     if len(codes) % 100 == 0:
                         print(f"  {len(codes)} dossiers", flush=True)
 
-            await asyncio.gather(*(one(i) for i in range(args.histories)))
+            started = 0
+            while len(codes) < args.histories and failed <= args.histories // 10:
+                batch = range(started, started + args.histories - len(codes))
+                started += len(batch)
+                await asyncio.gather(*(one(i) for i in batch))
+            if len(codes) < args.histories:
+                raise RuntimeError(f"{failed} dossiers failed; {len(codes)} recorded")
             tmp = short_path.with_suffix(".tmp")
             with gzip.open(tmp, "wb") as fh:
                 for c in codes:
-                    h = await st.client.get_workflow_handle(c).fetch_history()
+                    h = await plain(st, await st.client.get_workflow_handle(c).fetch_history())
                     write_history(fh, h)
             tmp.rename(short_path)
     print(f"recorded in {time.perf_counter() - t0:.0f} s", flush=True)
@@ -251,8 +280,26 @@ def load_many(path: Path) -> list[WorkflowHistory]:
             wid = fh.read(n).decode()
             history = History()
             history.ParseFromString(fh.read(m))
-            out.append(WorkflowHistory(wid, list(history.events)))
+            out.append(encrypted(WorkflowHistory(wid, list(history.events))))
     return out
+
+
+# Production histories are encrypted (motcua/codec.py), and a replay decrypts every
+# payload. Histories recorded before the codec, or by a stack with another key, are
+# encrypted here under a benchmark key, as the workers would have written them: every
+# payload but search attributes, headers and the SDK core's patch markers.
+BENCH_CODEC = EncryptionCodec(KeyRing(current="bench", keys={"bench": bytes(range(32))}))
+CONVERTER = converter_with(BENCH_CODEC)
+
+
+def encrypted(history: WorkflowHistory) -> WorkflowHistory:
+    for event in history.events:
+        if event.HasField("marker_recorded_event_attributes"):
+            continue
+        for payload in payloads_in(event, skip=NOT_ENCODED):
+            if not is_encrypted(payload):
+                payload.CopyFrom(BENCH_CODEC.encrypt(payload))
+    return history
 
 
 # --------------------------------------------------------------------------- measuring
@@ -267,7 +314,7 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
     from motcua.audit.replay import replay_history, replayer
 
     text = long_path.read_text(encoding="utf-8")  # noqa: ASYNC240
-    long_history = WorkflowHistory.from_json("long-land", text)
+    long_history = encrypted(WorkflowHistory.from_json("long-land", text))
     t0 = time.perf_counter()
     many = load_many(short_path)[: args.histories]
     load_s = time.perf_counter() - t0
@@ -283,13 +330,13 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
 
     # The long one: cold (first in this process: sandbox imports), then warm.
     t0 = time.perf_counter()
-    r = await replayer().replay_workflow(long_history, raise_on_replay_failure=False)
+    r = await replayer(CONVERTER).replay_workflow(long_history, raise_on_replay_failure=False)
     cold = time.perf_counter() - t0
     assert r.replay_failure is None, r.replay_failure
     warm = []
     for _ in range(5):
         t0 = time.perf_counter()
-        r = await replayer().replay_workflow(long_history, raise_on_replay_failure=False)
+        r = await replayer(CONVERTER).replay_workflow(long_history, raise_on_replay_failure=False)
         warm.append(time.perf_counter() - t0)
         assert r.replay_failure is None, r.replay_failure
     result["long_cold_s"] = cold
@@ -306,7 +353,9 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
         prof.start()
     load_before = loadavg()
     t0 = time.perf_counter()
-    results = await replayer().replay_workflows(aiter_of(many), raise_on_replay_failure=False)
+    results = await replayer(CONVERTER).replay_workflows(
+        aiter_of(many), raise_on_replay_failure=False
+    )
     batch = time.perf_counter() - t0
     spy.stop()
     if prof is not None:
@@ -334,7 +383,7 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
     load_before = loadavg()
     t0 = time.perf_counter()
     for h in many:
-        rr = await replay_history(h, run_id=h.workflow_id, source="bench")
+        rr = await replay_history(h, run_id=h.workflow_id, source="bench", converter=CONVERTER)
         assert rr.deterministic, rr.error
     single = time.perf_counter() - t0
     result["one_by_one_s"] = single
@@ -410,10 +459,12 @@ def _replay_chunk(path: str, start: int, stop: int, barrier: Any, results: Any) 
     many = load_many(Path(path))[start:stop]
 
     async def go() -> tuple[float, int]:
-        await replayer().replay_workflows(aiter_of(many[:1]))
+        await replayer(CONVERTER).replay_workflows(aiter_of(many[:1]))
         await asyncio.to_thread(barrier.wait)
         t0 = time.perf_counter()
-        out = await replayer().replay_workflows(aiter_of(many), raise_on_replay_failure=False)
+        out = await replayer(CONVERTER).replay_workflows(
+            aiter_of(many), raise_on_replay_failure=False
+        )
         return time.perf_counter() - t0, len(out.replay_failures)
 
     seconds, failures = asyncio.run(go())

@@ -1020,6 +1020,8 @@ def retention_schedule(
             cells.append(f"{text + ('*' if periods[t]['from'] == 'default' else ''):>13}")
         typer.echo(f"{p.code + ' v' + str(p.version):12} " + " ".join(cells))
     typer.echo(f"* the default, MOTCUA_RETENTION_DEFAULT_YEARS={default}")
+
+
 FILE_OPTION = typer.Option(
     "--file",
     help="the key ring file (default: MOTCUA_PAYLOAD_KEYS_FILE, or in development "

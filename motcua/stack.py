@@ -87,9 +87,10 @@ async def wait_for_stop_signal() -> None:
 
 
 # How often a thread holding the GIL must let another run (CPython's default: 5 ms). A
-# worker's activity threads render and sign PDFs (CPU-bound Python) while its workflow
-# tasks, which are short, wait for the GIL; at 1 ms they get it sooner: officer actions'
-# p95 and p99 about a third lower at 1 dossier/s (bench/open_loop.py, docs/benchmarks.md).
+# worker's activity threads sign PDFs (CPU-bound Python) while its workflow tasks, which
+# are short, wait for the GIL; at 1 ms they get it sooner. (Kept from a profiling run of
+# bench/open_loop.py; its effect alone is not among the figures in docs/benchmarks.md.
+# Rendering, the larger part, runs outside the GIL: activities/render_pool.py.)
 WORKER_SWITCH_INTERVAL = 0.001
 
 

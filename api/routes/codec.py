@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Header, Response
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
 from api.auth import Principal, require_roles
@@ -133,31 +135,55 @@ def install_codec_cors(app: FastAPI, origins: Sequence[str]) -> None:
     """CORS for /v1/codec/ only, and only for `origins`: the preflight is answered
     without a token (browsers send none), and every answer, errors included, names the
     origin so that the page can read it."""
-    allowed = {o.rstrip("/") for o in origins}
+    app.add_middleware(CodecCors, origins=origins)
 
-    @app.middleware("http")
-    async def codec_cors(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        origin = request.headers.get("origin")
-        if not request.url.path.startswith(PREFIX) or origin is None:
-            return await call_next(request)
-        if origin not in allowed:
-            if request.method == "OPTIONS":
-                return error_json(
+
+class CodecCors:
+    """A pure ASGI middleware: Starlette's `@app.middleware("http")` would run every
+    route in a task group, where the body limit's 413 (api/security.py) becomes a 400."""
+
+    def __init__(self, app: ASGIApp, origins: Sequence[str]) -> None:
+        self.app = app
+        self.allowed = {o.rstrip("/") for o in origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        origin = Headers(scope=scope).get("origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        preflight = scope["method"] == "OPTIONS"
+        if origin not in self.allowed:
+            if preflight:
+                refusal = error_json(
                     403,
                     "forbidden",
                     f"origin {origin[:100]!r} may not call the codec (MOTCUA_CODEC_CORS_ORIGINS)",
                 )
-            return await call_next(request)  # no CORS headers: the browser hides the answer
-        if request.method == "OPTIONS":
-            response: Response = Response(status_code=204)
+                await refusal(scope, receive, send)
+            else:  # no CORS headers: the browser hides the answer
+                await self.app(scope, receive, send)
+            return
+
+        def allow(headers: MutableHeaders) -> None:
+            headers["Access-Control-Allow-Origin"] = origin
+            headers["Access-Control-Allow-Credentials"] = "true"
+            headers["Vary"] = "Origin"
+
+        if preflight:
+            response = Response(status_code=204)
             response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
             response.headers["Access-Control-Allow-Headers"] = ALLOWED_HEADERS
             response.headers["Access-Control-Max-Age"] = "600"
-        else:
-            response = await call_next(request)
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Allow-Credentials"] = "true"
-        response.headers["Vary"] = "Origin"
-        return response
+            allow(response.headers)
+            await response(scope, receive, send)
+            return
+
+        async def send_allowed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                allow(MutableHeaders(scope=message))
+            await send(message)
+
+        await self.app(scope, receive, send_allowed)
