@@ -14,6 +14,7 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -53,8 +54,10 @@ from workflows.dossier import AGENCY_CODE, DOSSIER_STATUS, PROCEDURE_CODE, Dossi
 
 UPDATE_TIMEOUT = timedelta(seconds=15)
 # A live-state query waits this long for the dossier's worker (a worker that is down, or
-# overloaded, answers nothing): then "unavailable" (503), never an unexpected error.
-QUERY_TIMEOUT = timedelta(seconds=10)
+# overloaded, answers nothing): then "unavailable" (503), never an unexpected error. More
+# than the sticky queue's 10 s: a query for a dossier cached by a worker that died waits
+# that long before another worker takes it (the fault tests kill workers mid-walk).
+QUERY_TIMEOUT = timedelta(seconds=20)
 _NO_ANSWER = (
     RPCStatusCode.DEADLINE_EXCEEDED,
     RPCStatusCode.UNAVAILABLE,
@@ -330,19 +333,22 @@ class DossierService:
         that predates that query."""
         handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         try:
-            return await handle.query(DossierWorkflow.detail)
+            detail: DossierDetail = await self._asked(handle, DossierWorkflow.detail)
+            return detail
         except WorkflowQueryFailedError as exc:
             if "detail" not in str(exc):  # not "unknown query type detail"
                 raise
             return await self._query(handle)
-        except RPCError as exc:
-            if exc.status is RPCStatusCode.NOT_FOUND:
-                raise ServiceError("not_found", f"no dossier {code}") from None
-            raise
 
     async def _query(self, handle: WorkflowHandle[DossierWorkflow, DossierView]) -> DossierView:
+        view: DossierView = await self._asked(handle, DossierWorkflow.state)
+        return view
+
+    async def _asked(self, handle: WorkflowHandle[DossierWorkflow, Any], query: Any) -> Any:
+        """A live query, within QUERY_TIMEOUT; a worker that does not answer is
+        "unavailable" (503), never an unexpected error."""
         try:
-            return await handle.query(DossierWorkflow.state, rpc_timeout=QUERY_TIMEOUT)
+            return await handle.query(query, rpc_timeout=QUERY_TIMEOUT)
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 raise ServiceError("not_found", f"no dossier {handle.id}") from None
