@@ -17,11 +17,12 @@ change makes the cached ones non-deterministic: the benchmark says so).
   twenty refused at the counter, the rest straight to the returned result.
 
 Measured without a server: `temporalio.worker.Replayer` configured as motcua.audit.replay
-does (the centre worker's sandboxed runner, passthrough modules, data converter,
-interceptors): the long history cold (first replay in the process) and warm (median of
-five); the 1,000 through one Replayer (`replay_workflows`), and through
-motcua.audit.replay.replay_history one by one, which is what `motcua audit replay
---procedure` runs for every dossier.
+does (the centre worker's data converter and interceptors), with each runner
+(`--runners`): the workers' sandbox and, as `motcua audit replay --no-sandbox` runs,
+none. For each: the long history cold (first replay in the process) and warm (median of
+five); the 1,000 through one Replayer (`replay_workflows`), split over `--processes`
+processes, and through motcua.audit.replay.replay_histories 200 at a time with a verdict
+for each, which is what `motcua audit replay --procedure` runs.
 """
 
 from __future__ import annotations
@@ -310,8 +311,11 @@ async def aiter_of(items: list[WorkflowHistory]) -> AsyncIterator[WorkflowHistor
         yield item
 
 
+RUNNERS = {"sandboxed": True, "unsandboxed": False}
+
+
 async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any]:
-    from motcua.audit.replay import replay_history, replayer
+    from motcua.audit.replay import replay_histories, replayer
 
     text = long_path.read_text(encoding="utf-8")  # noqa: ASYNC240
     long_history = encrypted(WorkflowHistory.from_json("long-land", text))
@@ -327,115 +331,93 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
         flush=True,
     )
     result: dict[str, Any] = {"long_shape": long_shape, "histories": len(many), "events": events}
-
-    # The long one: cold (first in this process: sandbox imports), then warm.
-    t0 = time.perf_counter()
-    r = await replayer(CONVERTER).replay_workflow(long_history, raise_on_replay_failure=False)
-    cold = time.perf_counter() - t0
-    assert r.replay_failure is None, r.replay_failure
-    warm = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        r = await replayer(CONVERTER).replay_workflow(long_history, raise_on_replay_failure=False)
-        warm.append(time.perf_counter() - t0)
-        assert r.replay_failure is None, r.replay_failure
-    result["long_cold_s"] = cold
-    result["long_warm_s"] = statistics.median(warm)
-
-    # The 1,000 through one Replayer.
-    spy = Profiler(args.profile, {"replay": os.getpid()})
-    spy.start()
-    prof = None
-    if args.pyinstrument:
-        from pyinstrument import Profiler as PyInstrument
-
-        prof = PyInstrument(interval=0.001)
-        prof.start()
-    load_before = loadavg()
-    t0 = time.perf_counter()
-    results = await replayer(CONVERTER).replay_workflows(
-        aiter_of(many), raise_on_replay_failure=False
-    )
-    batch = time.perf_counter() - t0
-    spy.stop()
-    if prof is not None:
-        prof.stop()
-    failures = [(k, v) for k, v in results.replay_failures.items()]
-    if failures:
-        k, v = failures[0]
-        raise SystemExit(
-            f"{len(failures)} histories do not replay ({k}: {v}); the workflow changed since "
-            "they were recorded: run again with --regenerate"
-        )
-    result["batch_s"] = batch
-    result["batch_loadavg"] = f"{load_before} -> {loadavg()}"
-
-    # The same, split over processes (one per core): what a bulk replay could do.
-    parallel: dict[int, float] = {}
-    for procs in sorted({p for p in args.processes if p > 1}):
-        load_before = loadavg()
-        seconds = replay_in_processes(short_path, len(many), procs)
-        parallel[procs] = seconds
-        result[f"processes_{procs}_s"] = seconds
-        result[f"processes_{procs}_loadavg"] = f"{load_before} -> {loadavg()}"
-
-    # One by one, as `motcua audit replay --procedure` does.
-    load_before = loadavg()
-    t0 = time.perf_counter()
-    for h in many:
-        rr = await replay_history(h, run_id=h.workflow_id, source="bench", converter=CONVERTER)
-        assert rr.deterministic, rr.error
-    single = time.perf_counter() - t0
-    result["one_by_one_s"] = single
-    result["one_by_one_loadavg"] = f"{load_before} -> {loadavg()}"
-
     n = len(many)
+    rows: list[list[Any]] = []
+    verdicts: list[tuple[str, float]] = []
+
+    async def long_one(sandboxed: bool) -> float:
+        t0 = time.perf_counter()
+        r = await replayer(CONVERTER, sandboxed=sandboxed).replay_workflow(
+            long_history, raise_on_replay_failure=False
+        )
+        assert r.replay_failure is None, r.replay_failure
+        return time.perf_counter() - t0
+
+    for name, sandboxed in RUNNERS.items():
+        if name not in args.runners:
+            continue
+        # The long one: cold (first in this process with this runner), then warm.
+        cold = await long_one(sandboxed)
+        warm = statistics.median([await long_one(sandboxed) for _ in range(5)])
+        result[f"{name}_long_cold_s"], result[f"{name}_long_warm_s"] = cold, warm
+        rows.append([f"long land dossier 9.000003, {name}, cold", long_shape["events"], cold])
+        rows.append([f"long land dossier 9.000003, {name}, warm (median of 5)", "", warm])
+
+        # The 1,000 through one Replayer.
+        spy = Profiler(args.profile, {f"replay-{name}": os.getpid()})
+        spy.start()
+        prof = None
+        if args.pyinstrument:
+            from pyinstrument import Profiler as PyInstrument
+
+            prof = PyInstrument(interval=0.001)
+            prof.start()
+        load_before = loadavg()
+        t0 = time.perf_counter()
+        results = await replayer(CONVERTER, sandboxed=sandboxed).replay_workflows(
+            aiter_of(many), raise_on_replay_failure=False
+        )
+        batch = time.perf_counter() - t0
+        spy.stop()
+        if prof is not None:
+            prof.stop()
+            print(prof.output_text(unicode=True, color=False))
+        if results.replay_failures:
+            k, v = next(iter(results.replay_failures.items()))
+            raise SystemExit(
+                f"{len(results.replay_failures)} histories do not replay ({k}: {v}); the "
+                "workflow changed since they were recorded: run again with --regenerate"
+            )
+        result[f"{name}_batch_s"] = batch
+        result[f"{name}_batch_loadavg"] = f"{load_before} -> {loadavg()}"
+        rows.append([f"{n:,} histories, {name}, one Replayer", events, batch])
+        verdicts.append((f"{name}, one Replayer", batch))
+
+        # The same, split over processes (one per core).
+        for procs in sorted({p for p in args.processes if p > 1}):
+            load_before = loadavg()
+            seconds = replay_in_processes(short_path, n, procs, sandboxed)
+            result[f"{name}_processes_{procs}_s"] = seconds
+            result[f"{name}_processes_{procs}_loadavg"] = f"{load_before} -> {loadavg()}"
+            rows.append([f"{n:,} histories, {name}, {procs} processes", events, seconds])
+            verdicts.append((f"{name}, {procs} processes", seconds))
+
+        # What `motcua audit replay --procedure` runs: replay_histories, 200 at a time,
+        # with a verdict (run id, source, error) for every history.
+        load_before = loadavg()
+        t0 = time.perf_counter()
+        for first in range(0, n, 200):
+            chunk = many[first : first + 200]
+            out = await replay_histories(
+                ((h, h.run_id, "bench") for h in chunk), converter=CONVERTER, sandboxed=sandboxed
+            )
+            assert all(v.deterministic for v in out), [v.error for v in out if v.error][:1]
+        audit = time.perf_counter() - t0
+        result[f"{name}_audit_s"] = audit
+        result[f"{name}_audit_loadavg"] = f"{load_before} -> {loadavg()}"
+        rows.append([f"{n:,} histories, {name}, as `motcua audit replay` does", events, audit])
+        verdicts.append((f"{name}, motcua audit replay", audit))
+
     print(
         table(
             "Replay (temporalio Replayer, motcua's runner and data converter)",
             ["what", "events", "seconds", "ms per history"],
             [
-                [
-                    "long land dossier 9.000003, cold (first replay in the process)",
-                    long_shape["events"],
-                    cold,
-                    cold * 1000,
-                ],
-                [
-                    "long land dossier 9.000003, warm (median of 5)",
-                    long_shape["events"],
-                    result["long_warm_s"],
-                    result["long_warm_s"] * 1000,
-                ],
-                [
-                    f"{n:,} histories, one Replayer (replay_workflows)",
-                    events,
-                    batch,
-                    batch * 1000 / n,
-                ],
-                *[
-                    [
-                        f"{n:,} histories, {p} processes with a Replayer each",
-                        events,
-                        sec,
-                        sec * 1000 / n,
-                    ]
-                    for p, sec in parallel.items()
-                ],
-                [
-                    f"{n:,} histories one by one (motcua.audit.replay.replay_history)",
-                    events,
-                    single,
-                    single * 1000 / n,
-                ],
+                [what, ev, sec, sec * 1000 / (1 if what.startswith("long") else n)]
+                for what, ev, sec in rows
             ],
         )
     )
-    verdicts = [
-        ("one Replayer", batch),
-        *((f"{p} processes", v) for p, v in parallel.items()),
-        ("one by one", single),
-    ]
     scale = 1000 / n
     print(
         "\ntarget: 1,000 histories in <= 20 s"
@@ -446,23 +428,23 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
             for k, v in verdicts
         )
     )
-    if prof is not None:
-        print(prof.output_text(unicode=True, color=False))
     print(f"load average at the end: {loadavg()}")
     return result
 
 
-def _replay_chunk(path: str, start: int, stop: int, barrier: Any, results: Any) -> None:
+def _replay_chunk(
+    path: str, start: int, stop: int, sandboxed: bool, barrier: Any, results: Any
+) -> None:
     """A child process: load its share, warm up on one history, wait for the others, replay."""
     from motcua.audit.replay import replayer
 
     many = load_many(Path(path))[start:stop]
 
     async def go() -> tuple[float, int]:
-        await replayer(CONVERTER).replay_workflows(aiter_of(many[:1]))
+        await replayer(CONVERTER, sandboxed=sandboxed).replay_workflows(aiter_of(many[:1]))
         await asyncio.to_thread(barrier.wait)
         t0 = time.perf_counter()
-        out = await replayer(CONVERTER).replay_workflows(
+        out = await replayer(CONVERTER, sandboxed=sandboxed).replay_workflows(
             aiter_of(many), raise_on_replay_failure=False
         )
         return time.perf_counter() - t0, len(out.replay_failures)
@@ -471,7 +453,7 @@ def _replay_chunk(path: str, start: int, stop: int, barrier: Any, results: Any) 
     results.put((seconds, failures))
 
 
-def replay_in_processes(path: Path, n: int, procs: int) -> float:
+def replay_in_processes(path: Path, n: int, procs: int, sandboxed: bool) -> float:
     """Replay the n histories split over `procs` processes; seconds from the moment all are
     loaded and warm to the last one done."""
     import multiprocessing
@@ -482,7 +464,8 @@ def replay_in_processes(path: Path, n: int, procs: int) -> float:
     bounds = [round(i * n / procs) for i in range(procs + 1)]
     children = [
         ctx.Process(
-            target=_replay_chunk, args=(str(path), bounds[i], bounds[i + 1], barrier, results)
+            target=_replay_chunk,
+            args=(str(path), bounds[i], bounds[i + 1], sandboxed, barrier, results),
         )
         for i in range(procs)
     ]
@@ -506,6 +489,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=8, help="supplement rounds per step (long)")
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--pyinstrument", action="store_true", help="profile the batch replay")
+    parser.add_argument(
+        "--runners",
+        nargs="+",
+        choices=sorted(RUNNERS),
+        default=sorted(RUNNERS),
+        help="workflow runners to measure (default both)",
+    )
     parser.add_argument(
         "--processes", type=int, nargs="*", default=[2], help="also replay split over N processes"
     )

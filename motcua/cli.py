@@ -699,6 +699,14 @@ def audit_replay(
     since: Annotated[Optional[str], typer.Option(help="submitted on or after (YYYY-MM-DD)")] = None,  # noqa: UP045
     until: Annotated[Optional[str], typer.Option(help="submitted before (YYYY-MM-DD)")] = None,  # noqa: UP045
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
+    sandbox: Annotated[
+        bool,
+        typer.Option(
+            help="replay in the workers' sandbox, which also refuses calls workflow code "
+            "must not make (the check before a deployment); --no-sandbox checks the same "
+            "commands several times faster (going through many dossiers)",
+        ),
+    ] = True,
 ) -> None:
     """Replay histories against today's workflow code (exit 1 if any is not
     deterministic): one dossier, or all of a procedure and/or period."""
@@ -721,19 +729,24 @@ def audit_replay(
     async def main() -> bool:
         s = await service()
         if code is not None:
-            result = await s.replay(code)
-            await s.log(auditor, "replay", code, deterministic=result.deterministic)
+            result = await s.replay(code, sandboxed=sandbox)
+            await s.log(
+                auditor, "replay", code, deterministic=result.deterministic, sandboxed=sandbox
+            )
             for run in result.runs:
                 typer.echo(
                     f"{code} run {run.run_id} ({run.source}, {run.events} events): "
                     + ("deterministic" if run.deterministic else f"NOT DETERMINISTIC: {run.error}")
                 )
             return result.deterministic
-        report = await s.replay_many(procedure=procedure, since=start, until=end, progress=progress)
+        report = await s.replay_many(
+            procedure=procedure, since=start, until=end, progress=progress, sandboxed=sandbox
+        )
         await s.log(
             auditor,
             "replay",
             None,
+            sandboxed=sandbox,
             procedure=procedure,
             since=since,
             until=until,

@@ -24,7 +24,7 @@ from temporalio.converter import DataConverter
 from motcua.audit.archive import Run, export, load_histories
 from motcua.audit.history import DossierRecord, decode, events_of
 from motcua.audit.integrity import IntegrityReport, verify_record
-from motcua.audit.replay import RunReplay, replay_history
+from motcua.audit.replay import RunReplay, replay_histories
 from motcua.audit.timeline import DelayAttribution, StepRecord, control_slip, delay_attribution
 from motcua.codec import decoded_history
 from motcua.docstore import DocumentNotFound, DocumentStore
@@ -142,13 +142,19 @@ class AuditService:
         ]
         return export(code, runs) | {"payloads": "decrypted"}
 
-    async def replay(self, code: str) -> DossierReplay:
-        results = [
-            await replay_history(
-                r.history, run_id=r.run_id, source=r.source, converter=self._converter()
-            )
-            for r in await self.runs(code)
-        ]
+    async def replay(self, code: str, *, sandboxed: bool = True) -> DossierReplay:
+        runs = await self.runs(code)
+        return self._dossier_replay(code, await self._replayed(runs, sandboxed))
+
+    async def _replayed(self, runs: list[Run], sandboxed: bool) -> list[RunReplay]:
+        return await replay_histories(
+            ((r.history, r.run_id, r.source) for r in runs),
+            converter=self._converter(),
+            sandboxed=sandboxed,
+        )
+
+    @staticmethod
+    def _dossier_replay(code: str, results: list[RunReplay]) -> DossierReplay:
         return DossierReplay(
             dossier_code=code,
             deterministic=all(r.deterministic for r in results),
@@ -162,25 +168,38 @@ class AuditService:
         since: datetime | None,
         until: datetime | None = None,
         progress: Callable[[int, int, DossierReplay | None, str], None] | None = None,
+        sandboxed: bool = True,
+        batch: int = 200,
     ) -> BulkReplay:
+        """Every dossier of the procedure and/or period, `batch` dossiers' histories at a
+        time through one Replayer (a Replayer for each history costs more than most
+        replays)."""
         codes = await asyncio.to_thread(
             repository.dossier_codes, self.engine, procedure=procedure, since=since, until=until
         )
         report = BulkReplay(checked=0, deterministic=0, failed=[], without_history=[])
-        for i, code in enumerate(codes, start=1):
-            result: DossierReplay | None = None
-            try:
-                result = await self.replay(code)
-            except NoHistory:
-                report.without_history.append(code)
-            else:
-                report.checked += 1
-                if result.deterministic:
-                    report.deterministic += 1
+        for first in range(0, len(codes), batch):
+            chunk = codes[first : first + batch]
+            loaded: list[tuple[str, list[Run]]] = []
+            for code in chunk:
+                try:
+                    loaded.append((code, await self.runs(code)))
+                except NoHistory:
+                    loaded.append((code, []))
+            results = iter(await self._replayed([r for _, runs in loaded for r in runs], sandboxed))
+            for i, (code, runs) in enumerate(loaded, start=first + 1):
+                result: DossierReplay | None = None
+                if not runs:
+                    report.without_history.append(code)
                 else:
-                    report.failed.append(result)
-            if progress is not None:
-                progress(i, len(codes), result, code)
+                    result = self._dossier_replay(code, [next(results) for _ in runs])
+                    report.checked += 1
+                    if result.deterministic:
+                        report.deterministic += 1
+                    else:
+                        report.failed.append(result)
+                if progress is not None:
+                    progress(i, len(codes), result, code)
         return report
 
     async def late(self, code: str) -> LateReport:

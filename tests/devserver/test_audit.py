@@ -194,8 +194,12 @@ async def test_the_audit_commands_replay_verify_and_export(
     out = tmp_path / "h.json"
     result = await asyncio.to_thread(run, "export", code, "--out", str(out), "--as", "kt-02")
     assert result.exit_code == 0 and json.loads(out.read_text())["dossier_code"] == code
-    result = await asyncio.to_thread(run, "replay", "--procedure", request().procedure_code)
-    assert result.exit_code == 0 and "0 not" in result.output, result.output
+    for sandbox in ("--sandbox", "--no-sandbox"):
+        result = await asyncio.to_thread(
+            run, "replay", "--procedure", request().procedure_code, sandbox
+        )
+        assert result.exit_code == 0 and "0 not" in result.output, result.output
+        assert f"{code}: ok" in result.output, result.output
     result = await asyncio.to_thread(run, "timeline", code, "--as", "kt-02")
     assert result.exit_code == 0 and "returned" in result.output, result.output
     assert "submitted" in result.output.splitlines()[0]

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
+from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
+from motcua.audit.replay import replay_histories
 from tests.payload_keys import DATA_CONVERTER
 from tests.replay.mutants import DossierWorkflowSkippingFinalRecord, DossierWorkflowWithGracePeriod
 from workers.centre import WORKFLOW_RUNNER
@@ -46,13 +47,17 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
 
 
-def replayer(*workflows: type) -> Replayer:
-    """Configured like the centre's worker (workers/centre.py)."""
+def replayer(*workflows: type, sandboxed: bool = True) -> Replayer:
+    """Configured like the centre's worker (workers/centre.py); or without the sandbox,
+    as an auditor's bulk replay may run (motcua/audit/replay.py)."""
     return Replayer(
         workflows=list(workflows) or [DossierWorkflow],
         data_converter=DATA_CONVERTER,
-        workflow_runner=WORKFLOW_RUNNER,
+        workflow_runner=WORKFLOW_RUNNER if sandboxed else UnsandboxedWorkflowRunner(),
     )
+
+
+SANDBOX = pytest.mark.parametrize("sandboxed", [True, False], ids=["sandboxed", "unsandboxed"])
 
 
 def event_types(history: WorkflowHistory) -> list[str]:
@@ -63,8 +68,9 @@ def test_every_recorded_scenario_is_present() -> None:
     assert {p.stem for p in FILES} >= EXPECTED
 
 
+@SANDBOX
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-async def test_history_replays_with_the_current_workflow(path: Path) -> None:
+async def test_history_replays_with_the_current_workflow(path: Path, sandboxed: bool) -> None:
     history = load(path)
     kinds = event_types(history)
     # A real dossier, not an empty file: updates were accepted and activities ran.
@@ -74,14 +80,13 @@ async def test_history_replays_with_the_current_workflow(path: Path) -> None:
     completed = kinds[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
     assert completed == (path.stem != "in_flight"), kinds[-1]
 
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=True)
+    result = await replayer(sandboxed=sandboxed).replay_workflow(
+        history, raise_on_replay_failure=True
+    )
     assert result.replay_failure is None
 
 
-async def test_replay_fails_for_a_renamed_activity() -> None:
-    """Guard: the replay test can fail. The history says the dossier's events were
-    recorded by activity ``record_dossier_events``; pretend the workflow had asked for
-    another activity, and the current code no longer matches the history."""
+def tampered_happy_path() -> WorkflowHistory:
     data = json.loads((HISTORIES / "happy_path.json").read_text(encoding="utf-8"))
     renamed = 0
     for event in data["events"]:
@@ -90,22 +95,50 @@ async def test_replay_fails_for_a_renamed_activity() -> None:
             attrs["activityType"]["name"] = "record_dossier_events_v0"
             renamed += 1
     assert renamed > 0
-    tampered = WorkflowHistory.from_json("happy_path-tampered", data)
+    return WorkflowHistory.from_json("happy_path-tampered", data)
 
+
+@SANDBOX
+async def test_replay_fails_for_a_renamed_activity(sandboxed: bool) -> None:
+    """Guard: the replay test can fail. The history says the dossier's events were
+    recorded by activity ``record_dossier_events``; pretend the workflow had asked for
+    another activity, and the current code no longer matches the history."""
+    tampered = tampered_happy_path()
     with pytest.raises(NondeterminismError, match="record_dossier_events"):
-        await replayer().replay_workflow(tampered, raise_on_replay_failure=True)
-    result = await replayer().replay_workflow(tampered, raise_on_replay_failure=False)
+        await replayer(sandboxed=sandboxed).replay_workflow(tampered, raise_on_replay_failure=True)
+    result = await replayer(sandboxed=sandboxed).replay_workflow(
+        tampered, raise_on_replay_failure=False
+    )
     assert isinstance(result.replay_failure, NondeterminismError)
 
 
+@SANDBOX
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-async def test_replay_fails_for_an_incompatible_workflow_change(path: Path) -> None:
+async def test_replay_fails_for_an_incompatible_workflow_change(
+    path: Path, sandboxed: bool
+) -> None:
     """Guard: every history replayed with a changed DossierWorkflow (a timer added
     before the first recording) is reported as nondeterministic."""
     with pytest.raises(NondeterminismError, match="Timer"):
-        await replayer(DossierWorkflowWithGracePeriod).replay_workflow(
+        await replayer(DossierWorkflowWithGracePeriod, sandboxed=sandboxed).replay_workflow(
             load(path), raise_on_replay_failure=True
         )
+
+
+@SANDBOX
+async def test_a_bulk_replay_names_each_history_and_only_the_broken_one(sandboxed: bool) -> None:
+    """motcua.audit.replay.replay_histories (the auditor's bulk replay: one Replayer for
+    all) gives a verdict for every history, in order, under the caller's run id."""
+    good = [load(p) for p in FILES]
+    runs = [(h, f"run-{i}", "temporal") for i, h in enumerate(good)]
+    runs.insert(2, (tampered_happy_path(), "run-tampered", "archive"))
+    verdicts = await replay_histories(runs, converter=DATA_CONVERTER, sandboxed=sandboxed)
+    assert [v.run_id for v in verdicts] == [run_id for _, run_id, _ in runs]
+    assert [v.events for v in verdicts] == [len(h.events) for h, _, _ in runs]
+    broken = [v for v in verdicts if not v.deterministic]
+    assert [(v.run_id, v.source) for v in broken] == [("run-tampered", "archive")]
+    assert "record_dossier_events" in (broken[0].error or "")
+    assert all(v.error is None for v in verdicts if v.deterministic)
 
 
 async def test_replay_checks_a_history_to_its_end() -> None:
