@@ -2,7 +2,7 @@
 #
 #   make venv       create .venv and install the project with its dev extras
 #   make run        local stack: Temporal dev server + workers + demo (`motcua dev`)
-#   make test       full test suite (what CI runs, through .ci/run)
+#   make test       full test suite, one process per CPU (what CI runs, through .ci/run)
 #   make test-fast  skip tests marked slow
 #   make browser    Debian's Chromium for the browser tests (installed when root with apt-get)
 #   make lint       ruff check, ruff format --check, mypy
@@ -22,6 +22,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PACKAGES := domain workflows activities workers store motcua api
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist): one per logical CPU, tests handed out as each finishes
+# (`make test TEST_PROCESSES=0` runs them in this one process).
+TEST_PROCESSES ?= logical
+PYTEST_PARALLEL = $(if $(filter 0,$(TEST_PROCESSES)),-p no:xdist,-n $(TEST_PROCESSES) --dist worksteal)
 # pip-tools and pip-audit, in a virtualenv of their own (not the audited environment).
 TOOLS := .venv-tools
 LOCK := requirements.lock
@@ -70,10 +74,10 @@ run: venv
 	$(BIN)/motcua dev
 
 test: venv browser
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=15 $(PYTEST_ARGS)
 
 test-fast: venv browser
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
