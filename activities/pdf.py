@@ -19,8 +19,10 @@ Properties the callers rely on:
 
 from __future__ import annotations
 
+import pickle
 import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +34,7 @@ from zoneinfo import ZoneInfo
 import segno
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
+from fpdf.fonts import TTFFont
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -238,11 +241,39 @@ def _upper(text: str) -> str:
 # --------------------------------------------------------------------------- the renderer
 
 
+@lru_cache(maxsize=1)
+def _parsed_faces() -> bytes:
+    """The three faces as fpdf2 loads them (`add_font`: fontTools parses the file
+    again for every document), pickled once per process. A document takes its own
+    copy (`pickle.loads`, a fraction of the parse: docs/benchmarks.md): writing a PDF
+    subsets its fonts in place, so a face is never shared between documents."""
+    template = FPDF()
+    for style, filename in _FONT_FILES.items():
+        template.add_font(FONT_FAMILY, style, str(FONT_DIR / filename))
+    for face in template.fonts.values():
+        # fpdf2's glyph widths default to the face's width through a lambda, which
+        # does not pickle; the same default, from a class that does.
+        assert isinstance(face, TTFFont) and isinstance(face.cw, defaultdict)
+        assert face.cw.default_factory is not None
+        face.cw = defaultdict(_Width(face.cw.default_factory()), face.cw)
+    return pickle.dumps(template.fonts, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@dataclass(frozen=True)
+class _Width:
+    default: float
+
+    def __call__(self) -> float:
+        return self.default
+
+
 class _Document(FPDF):
     def __init__(self, landscape: bool) -> None:
         super().__init__(orientation="L" if landscape else "P", unit="mm", format="A4")
-        for style, filename in _FONT_FILES.items():
-            self.add_font(FONT_FAMILY, style, str(FONT_DIR / filename))
+        # What add_font would do for each face (its number is its place, 1, 2, 3, as
+        # in the template), from the parsed copy.
+        assert not self.fonts
+        self.fonts.update(pickle.loads(_parsed_faces()))  # bytes this process pickled
         if landscape:
             self.set_margins(left=20, top=15, right=15)
             self.set_auto_page_break(True, margin=18)

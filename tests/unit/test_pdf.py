@@ -455,6 +455,35 @@ def test_the_bytes_do_not_depend_on_the_process() -> None:
     assert out.stdout.strip() == here
 
 
+def test_a_document_owes_nothing_to_the_documents_rendered_before_it() -> None:
+    """The faces are parsed once per process and copied for each document (writing a
+    PDF subsets its font in place): what one document drew must not show in the next,
+    which has the bytes it would have as the first document of a fresh process."""
+    crowded = simple_spec(
+        paragraphs=["ẞ Ỹ ỹ Ƀ ƀ Ǆ ǅ ǆ № ₫ € ✓ ✗ " * 4, "ĀāĂăĄąĆćĈĉĊċČčĎďĐđĒēĔĕĖėĘęĚě" * 3],
+        title="Nhiều ký tự",
+    )
+    render_pdf(crowded)
+    plain = render_pdf(simple_spec())
+    assert b"/FontFile2" in plain  # an embedded subset (not a core font)
+    script = (
+        "import hashlib\n"
+        "from tests.unit.test_pdf import render_pdf, simple_spec\n"
+        "print(hashlib.sha256(render_pdf(simple_spec())).hexdigest())\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    assert out.stdout.strip() == hashlib.sha256(plain).hexdigest()
+    assert len(render_pdf(crowded)) > len(plain)  # the crowded one embeds more glyphs
+
+
 def test_a_naive_creation_time_is_refused() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         simple_spec(created_at=datetime(2026, 11, 2, 8, 30))
