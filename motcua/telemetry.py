@@ -724,9 +724,10 @@ class RedactFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: logging reports it, not us
             return True
-        clean = redact(message)
-        if record.args or clean != message:
-            record.msg, record.args = clean, None
+        if not self._redacted_arguments(record):
+            clean = redact(message)
+            if record.args or clean != message:
+                record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
         elif record.exc_text:
@@ -734,6 +735,24 @@ class RedactFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+    @staticmethod
+    def _redacted_arguments(record: logging.LogRecord) -> bool:
+        """Redact a record's arguments one by one and keep them, if the line they make
+        is then clean: a formatter may read them (uvicorn's access formatter unpacks
+        them, and fails on a record whose arguments were replaced by its message)."""
+        original = record.args
+        if not isinstance(original, tuple) or not original:
+            return False
+        record.args = tuple(redact(a) if isinstance(a, str) else a for a in original)
+        try:
+            line = record.getMessage()
+        except Exception:
+            line = None
+        if line is not None and redact(line) == line:
+            return True
+        record.args = original
+        return False
 
 
 class JsonFormatter(logging.Formatter):

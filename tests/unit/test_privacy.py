@@ -234,6 +234,44 @@ def test_uvicorn_loggers_redact_for_their_own_handlers_too() -> None:
         root.setLevel(level)
 
 
+def test_uvicorns_own_access_formatter_formats_the_filtered_records() -> None:
+    """In text mode uvicorn's access handler formats its lines with an AccessFormatter
+    that unpacks the record's arguments: after the filters they are still there,
+    redacted (a record whose arguments were folded into its message made every access
+    line a "--- Logging error ---" traceback)."""
+    from uvicorn.logging import AccessFormatter
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    access = logging.getLogger("uvicorn.access")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(AccessFormatter('%(client_addr)s "%(request_line)s" %(status_code)s'))
+    handler.handleError = lambda record: pytest.fail(f"logging failed on {record.args}")  # type: ignore[method-assign]
+    old_level, old_propagate = access.level, access.propagate
+    try:
+        telemetry.configure_logging(json=False, level=logging.WARNING)
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+        line = '%s - "%s %s HTTP/%s" %d'
+        access.info(line, "127.0.0.1:5000", "GET", f"/v1/track/X?id_number={ID_NUMBER}", "1.1", 404)
+        access.info(line, "127.0.0.1:5001", "GET", f"/v1/people/{EMAIL}", "1.1", 200)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(old_level)
+        access.propagate = old_propagate
+        for h in list(root.handlers):
+            if h not in handlers:
+                root.removeHandler(h)
+        root.setLevel(level)
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        '127.0.0.1:5000 "GET /v1/track/X HTTP/1.1" 404 Not Found',
+        '127.0.0.1:5001 "GET /v1/people/<email> HTTP/1.1" 200 OK',
+    ], lines
+
+
 def test_spans_leave_the_process_without_personal_attributes_or_text() -> None:
     tracer = telemetry.tracer_provider().get_tracer("test_privacy")
     with telemetry.capture_spans() as exporter:
