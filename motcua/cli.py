@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sys
 from datetime import date, datetime, time
@@ -640,6 +641,7 @@ def _auditing(who: str | None) -> tuple[Callable[[], Awaitable[AuditService]], A
             open_document_store(settings.resolved_document_store),
             roots,
             converter,
+            converter_factory=functools.partial(data_converter, settings),
         )
 
     auditor = Auditor(id=who or f"os:{getpass.getuser()}", application="cli")
@@ -707,6 +709,12 @@ def audit_replay(
             "commands several times faster (going through many dossiers)",
         ),
     ] = True,
+    processes: Annotated[
+        int,
+        typer.Option(
+            min=1, help="replay a bulk run's histories in this many processes (one per core)"
+        ),
+    ] = 1,
 ) -> None:
     """Replay histories against today's workflow code (exit 1 if any is not
     deterministic): one dossier, or all of a procedure and/or period."""
@@ -740,7 +748,12 @@ def audit_replay(
                 )
             return result.deterministic
         report = await s.replay_many(
-            procedure=procedure, since=start, until=end, progress=progress, sandboxed=sandbox
+            procedure=procedure,
+            since=start,
+            until=end,
+            progress=progress,
+            sandboxed=sandbox,
+            processes=processes,
         )
         await s.log(
             auditor,

@@ -12,6 +12,7 @@ import hashlib
 from pydantic import SecretStr
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 
 from motcua.codec import EncryptionCodec, KeyRing, payloads_in
 from motcua.settings import Settings
@@ -25,9 +26,15 @@ def key_for_tests(label: str) -> bytes:
 
 TEST_KEYRING = KeyRing(current="test-1", keys={"test-1": key_for_tests("test-1")})
 TEST_PAYLOAD_KEYS = TEST_KEYRING.to_json()
-DATA_CONVERTER = data_converter(
-    Settings(payload_keys=SecretStr(TEST_PAYLOAD_KEYS), payload_keys_file=None, payload_key_id=None)
+TEST_SETTINGS = Settings(
+    payload_keys=SecretStr(TEST_PAYLOAD_KEYS), payload_keys_file=None, payload_key_id=None
 )
+DATA_CONVERTER = data_converter(TEST_SETTINGS)
+
+
+def converter_for_tests() -> DataConverter:
+    """The test data converter, made anew (a child process's, for ReplayPool)."""
+    return data_converter(TEST_SETTINGS)
 
 
 def plain(history: WorkflowHistory) -> WorkflowHistory:

@@ -12,9 +12,14 @@ one is for going through many histories quickly (an auditor's bulk replay)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import asyncio
+import multiprocessing
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from types import TracebackType
 
 from pydantic import BaseModel
+from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
@@ -136,3 +141,86 @@ async def replay_histories(
         await _verdict(h, run_id, source, failures.get(id(h)), converter)
         for h, run_id, source in runs
     ]
+
+
+# Builds the deployment's data converter in a child process (a converter's cipher does not
+# pickle; its settings do): `functools.partial(motcua.temporal.data_converter, settings)`.
+ConverterFactory = Callable[[], DataConverter]
+ReplayRun = tuple[WorkflowHistory, str, str]  # a history, its run id, its source
+
+
+# A history as it crosses to a child process: its workflow id and its events, serialized
+# (a history's event list does not pickle).
+_Shipped = tuple[str, bytes, str, str]
+
+
+def _shipped(run: ReplayRun) -> _Shipped:
+    history, run_id, source = run
+    events = History(events=history.events).SerializeToString()
+    return history.workflow_id, events, run_id, source
+
+
+def _replay_share(
+    share: list[_Shipped], factory: ConverterFactory, sandboxed: bool
+) -> list[RunReplay]:
+    """In a child process: one share of the histories through one Replayer."""
+    runs = []
+    for workflow_id, data, run_id, source in share:
+        history = History()
+        history.ParseFromString(data)
+        runs.append((WorkflowHistory(workflow_id, list(history.events)), run_id, source))
+    return asyncio.run(replay_histories(runs, converter=factory(), sandboxed=sandboxed))
+
+
+class ReplayPool:
+    """Bulk replay over `processes` processes (spawned once, for as many batches as the
+    caller has): replay is CPU-bound Python, so one process uses one core. With one
+    process it replays in this one, with no child."""
+
+    def __init__(self, processes: int, factory: ConverterFactory, *, sandboxed: bool) -> None:
+        if processes < 1:
+            raise ValueError(f"processes must be at least 1, not {processes}")
+        self.processes, self.factory, self.sandboxed = processes, factory, sandboxed
+        self._pool: ProcessPoolExecutor | None = None
+        self._converter: DataConverter | None = None
+
+    def __enter__(self) -> ReplayPool:
+        if self.processes > 1:
+            self._pool = ProcessPoolExecutor(
+                self.processes, mp_context=multiprocessing.get_context("spawn")
+            )
+        else:
+            self._converter = self.factory()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    async def replay(self, runs: Iterable[ReplayRun]) -> list[RunReplay]:
+        """A verdict for each run, in the order given."""
+        runs = list(runs)
+        if self._pool is None:
+            assert self._converter is not None, "use ReplayPool as a context manager"
+            return await replay_histories(runs, converter=self._converter, sandboxed=self.sandboxed)
+        # Dealt like cards, so that each process gets long and short histories alike.
+        shares = [[_shipped(r) for r in runs[i :: self.processes]] for i in range(self.processes)]
+        loop = asyncio.get_running_loop()
+        done = await asyncio.gather(
+            *(
+                loop.run_in_executor(self._pool, _replay_share, share, self.factory, self.sandboxed)
+                for share in shares
+                if share
+            )
+        )
+        out: list[RunReplay | None] = [None] * len(runs)
+        for i, verdicts in enumerate(done):
+            out[i :: self.processes] = verdicts
+        assert all(v is not None for v in out)
+        return [v for v in out if v is not None]

@@ -24,7 +24,7 @@ from temporalio.converter import DataConverter
 from motcua.audit.archive import Run, export, load_histories
 from motcua.audit.history import DossierRecord, decode, events_of
 from motcua.audit.integrity import IntegrityReport, verify_record
-from motcua.audit.replay import RunReplay, replay_histories
+from motcua.audit.replay import ConverterFactory, ReplayPool, RunReplay, replay_histories
 from motcua.audit.timeline import DelayAttribution, StepRecord, control_slip, delay_attribution
 from motcua.codec import decoded_history
 from motcua.docstore import DocumentNotFound, DocumentStore
@@ -92,6 +92,9 @@ class AuditService:
     # The deployment's data converter (motcua.temporal.data_converter); unset: the
     # client's. Without either, only plain (unencrypted) histories can be read.
     converter: DataConverter | None = None
+    # The same converter made anew in a child process, for a bulk replay over several
+    # processes (`functools.partial(motcua.temporal.data_converter, settings)`).
+    converter_factory: ConverterFactory | None = None
 
     def __post_init__(self) -> None:
         if self.converter is None and self.client is not None:
@@ -169,37 +172,47 @@ class AuditService:
         until: datetime | None = None,
         progress: Callable[[int, int, DossierReplay | None, str], None] | None = None,
         sandboxed: bool = True,
+        processes: int = 1,
         batch: int = 200,
     ) -> BulkReplay:
-        """Every dossier of the procedure and/or period, `batch` dossiers' histories at a
-        time through one Replayer (a Replayer for each history costs more than most
-        replays)."""
+        """Every dossier of the procedure and/or period: `batch` dossiers' histories at a
+        time (for each process) through one Replayer a process (a Replayer for each
+        history costs more than most replays)."""
+        if processes > 1 and self.converter_factory is None:
+            raise ValueError("a replay over several processes needs a converter_factory")
+        factory = self.converter_factory if processes > 1 else self._converter
+        assert factory is not None
         codes = await asyncio.to_thread(
             repository.dossier_codes, self.engine, procedure=procedure, since=since, until=until
         )
         report = BulkReplay(checked=0, deterministic=0, failed=[], without_history=[])
-        for first in range(0, len(codes), batch):
-            chunk = codes[first : first + batch]
-            loaded: list[tuple[str, list[Run]]] = []
-            for code in chunk:
-                try:
-                    loaded.append((code, await self.runs(code)))
-                except NoHistory:
-                    loaded.append((code, []))
-            results = iter(await self._replayed([r for _, runs in loaded for r in runs], sandboxed))
-            for i, (code, runs) in enumerate(loaded, start=first + 1):
-                result: DossierReplay | None = None
-                if not runs:
-                    report.without_history.append(code)
-                else:
-                    result = self._dossier_replay(code, [next(results) for _ in runs])
-                    report.checked += 1
-                    if result.deterministic:
-                        report.deterministic += 1
+        size = batch * processes
+        with ReplayPool(processes, factory, sandboxed=sandboxed) as pool:
+            for first in range(0, len(codes), size):
+                loaded: list[tuple[str, list[Run]]] = []
+                for code in codes[first : first + size]:
+                    try:
+                        loaded.append((code, await self.runs(code)))
+                    except NoHistory:
+                        loaded.append((code, []))
+                results = iter(
+                    await pool.replay(
+                        (r.history, r.run_id, r.source) for _, runs in loaded for r in runs
+                    )
+                )
+                for i, (code, runs) in enumerate(loaded, start=first + 1):
+                    result: DossierReplay | None = None
+                    if not runs:
+                        report.without_history.append(code)
                     else:
-                        report.failed.append(result)
-                if progress is not None:
-                    progress(i, len(codes), result, code)
+                        result = self._dossier_replay(code, [next(results) for _ in runs])
+                        report.checked += 1
+                        if result.deterministic:
+                            report.deterministic += 1
+                        else:
+                            report.failed.append(result)
+                    if progress is not None:
+                        progress(i, len(codes), result, code)
         return report
 
     async def late(self, code: str) -> LateReport:

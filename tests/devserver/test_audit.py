@@ -194,9 +194,9 @@ async def test_the_audit_commands_replay_verify_and_export(
     out = tmp_path / "h.json"
     result = await asyncio.to_thread(run, "export", code, "--out", str(out), "--as", "kt-02")
     assert result.exit_code == 0 and json.loads(out.read_text())["dossier_code"] == code
-    for sandbox in ("--sandbox", "--no-sandbox"):
+    for how in (["--sandbox"], ["--no-sandbox"], ["--no-sandbox", "--processes", "2"]):
         result = await asyncio.to_thread(
-            run, "replay", "--procedure", request().procedure_code, sandbox
+            run, "replay", "--procedure", request().procedure_code, *how
         )
         assert result.exit_code == 0 and "0 not" in result.output, result.output
         assert f"{code}: ok" in result.output, result.output

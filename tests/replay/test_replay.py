@@ -20,8 +20,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from motcua.audit.replay import replay_histories
-from tests.payload_keys import DATA_CONVERTER
+from motcua.audit.replay import ReplayPool, replay_histories
+from tests.payload_keys import DATA_CONVERTER, converter_for_tests
 from tests.replay.mutants import DossierWorkflowSkippingFinalRecord, DossierWorkflowWithGracePeriod
 from workers.centre import WORKFLOW_RUNNER
 from workflows.dossier import DossierWorkflow
@@ -139,6 +139,24 @@ async def test_a_bulk_replay_names_each_history_and_only_the_broken_one(sandboxe
     assert [(v.run_id, v.source) for v in broken] == [("run-tampered", "archive")]
     assert "record_dossier_events" in (broken[0].error or "")
     assert all(v.error is None for v in verdicts if v.deterministic)
+
+
+@pytest.mark.parametrize("processes", [1, 2, 3])
+async def test_a_replay_pool_keeps_the_order_and_the_verdicts(processes: int) -> None:
+    """ReplayPool (`motcua audit replay --processes N`): the histories dealt to child
+    processes, the verdicts put back in the order given, in batch after batch."""
+    runs = [(load(p), f"run-{i}", "temporal") for i, p in enumerate(FILES)]
+    runs.insert(3, (tampered_happy_path(), "run-tampered", "archive"))
+    with ReplayPool(processes, converter_for_tests, sandboxed=False) as pool:
+        for batch in (runs, runs[:2]):  # the same processes for a second, smaller batch
+            verdicts = await pool.replay(batch)
+            assert [v.run_id for v in verdicts] == [run_id for _, run_id, _ in batch]
+            assert [v.events for v in verdicts] == [len(h.events) for h, _, _ in batch]
+            assert [v.run_id for v in verdicts if not v.deterministic] == [
+                r for _, r, _ in batch if r == "run-tampered"
+            ]
+    with pytest.raises(ValueError, match="at least 1"):
+        ReplayPool(0, converter_for_tests, sandboxed=True)
 
 
 async def test_replay_checks_a_history_to_its_end() -> None:
