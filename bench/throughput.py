@@ -110,10 +110,13 @@ async def run(args: Any) -> dict[str, Any]:
             "bare worker",
             [sys.executable, "-m", "bench.bare", "worker", "--address", st.server.address],
         )
+        # The bare side has no application code, so no payload codec either: its driver's
+        # client has the default data converter, as its worker's has.
+        plain = await Client.connect(st.server.address, namespace=st.client.namespace)
         # Warm up both sides (sandbox imports, connection pools, fonts, keys).
         wall, codes = await app_batch(officers, st, args.warmup, args.concurrency)
         shape = bare_shape(await median_shape(st.client, sample(codes)))
-        await bare.drive(st.client, shape, args.warmup, args.concurrency)
+        await bare.drive(plain, shape, args.warmup, args.concurrency)
         print(f"warm-up: {args.warmup} dossiers each side ({wall:.1f} s for the application)")
         officers.timings.clear()
 
@@ -139,7 +142,7 @@ async def run(args: Any) -> dict[str, Any]:
             meter.start()
             bare_profiler.start()
             before = time.time()
-            wall_bare = await bare.drive(st.client, shape, args.n, args.concurrency)
+            wall_bare = await bare.drive(plain, shape, args.n, args.concurrency)
             bare_profiler.stop()
             for k, v in meter.stop().items():
                 cpu["bare"][k] = cpu["bare"].get(k, 0.0) + v
