@@ -83,18 +83,33 @@ def api_engine_postgresql() -> Iterator[Engine]:
         yield engine
 
 
+@pytest.fixture(scope="session")
+def api_state_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("api-state-sqlite")
+
+
+@pytest.fixture(scope="session")
+def api_state_postgresql(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("api-state-postgresql")
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def api(
     request: pytest.FixtureRequest,
     devserver: DevServer,  # noqa: F811
     devserver_client: Client,  # noqa: F811
-    tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Api]:
-    """A real uvicorn serving the API, with every worker of the catalog, per database."""
+    """A real uvicorn serving the API, with every worker of the catalog, per database.
+
+    pytest keeps one value of a parametrized fixture at a time: when the tests it is
+    given switch between the databases (pytest-xdist hands a process its tests as it goes),
+    it stops this stack and starts it again. The database outlives the stack, and so must
+    the document store its rows name, so the state folder is the database's."""
     engine: Engine = request.getfixturevalue(f"api_engine_{request.param}")
+    state: Path = request.getfixturevalue(f"api_state_{request.param}")
     client = await _namespace(devserver, devserver_client)
     catalog = shipped_catalog()
-    settings = settings_for(tmp_path_factory.mktemp(f"api-state-{request.param}"))
+    settings = settings_for(state)
     await asyncio.to_thread(repository.sync_catalog, engine, catalog)
     async with (
         workers_running(client, settings, engine, agencies=sorted(catalog.agencies)),

@@ -187,10 +187,24 @@ def next_action(view: DossierView) -> AllowedAction | None:
     return next((a for a in offered if a.role is Role.SYSTEM), offered[0])
 
 
+async def read(service: DossierService, code: str, progress: Progress) -> DossierView:
+    """The live state; a 503 (its worker did not answer in time: one of them is being
+    stopped, or the machine is busy) is read again a moment later, as a client would."""
+    for _ in range(10):
+        try:
+            return await service.state(code)
+        except ServiceError as exc:
+            if exc.code != "unavailable":
+                raise
+            progress.retries += 1
+            await asyncio.sleep(POLL * 5)
+    return await service.state(code)
+
+
 async def walk(service: DossierService, code: str, progress: Progress) -> DossierView:
     """Take every step the dossier offers, as its officers, until it closes; walk each
     sub-dossier on the way once its agency's worker has acknowledged it."""
-    view = await service.state(code)
+    view = await read(service, code, progress)
     walked: set[str] = set()
     for _ in range(2000):
         if view.closed_at is not None:
@@ -207,12 +221,12 @@ async def walk(service: DossierService, code: str, progress: Progress) -> Dossie
             walked.add(child.code)
             done = await walk(service, child.code, progress)
             assert (done.status, done.outcome) == (Status.RETURNED, "granted"), done
-            view = await service.state(code)
+            view = await read(service, code, progress)
             continue
         a = next_action(view)
         if a is None:  # a handoff, a sub-dossier starting or finishing, a signature
             await asyncio.sleep(POLL)
-            view = await service.state(code)
+            view = await read(service, code, progress)
             continue
         cmd = ActionInput(actor=officer(a), comment="", data=data_for(a, code))
         began = time.monotonic()
@@ -228,7 +242,7 @@ async def walk(service: DossierService, code: str, progress: Progress) -> Dossie
             progress.retries += 1
             before = view.event_seq
             for _ in range(100):
-                view = await service.state(code)
+                view = await read(service, code, progress)
                 if view.event_seq != before:
                     break
                 await asyncio.sleep(POLL)
