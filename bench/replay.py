@@ -23,6 +23,11 @@ none. For each: the long history cold (first replay in the process) and warm (me
 five); the 1,000 through one Replayer (`replay_workflows`), split over `--processes`
 processes, and through motcua.audit.replay.replay_histories 200 at a time with a verdict
 for each, which is what `motcua audit replay --procedure` runs.
+
+`--end-to-end` records afresh and, on the recording stack, times `motcua audit replay
+--procedure 3.000333` as the CLI runs it (AuditService.replay_many: dossiers listed from
+the read model, histories fetched from Temporal, replayed), without the sandbox over
+`--processes` and in one process, and sandboxed in one.
 """
 
 from __future__ import annotations
@@ -262,7 +267,58 @@ async def record(args: Any, short_path: Path, long_path: Path) -> None:
                     h = await plain(st, await st.client.get_workflow_handle(c).fetch_history())
                     write_history(fh, h)
             tmp.rename(short_path)
-    print(f"recorded in {time.perf_counter() - t0:.0f} s", flush=True)
+        print(f"recorded in {time.perf_counter() - t0:.0f} s", flush=True)
+        if args.end_to_end:
+            END_TO_END.update(await audit_end_to_end(st, args))
+
+
+# `--end-to-end`: what `motcua audit replay --procedure` takes on the recording stack.
+END_TO_END: dict[str, Any] = {}
+
+
+async def audit_end_to_end(st: Any, args: Any) -> dict[str, Any]:
+    """`motcua audit replay --procedure 3.000333 [--no-sandbox] [--processes N]` as the CLI
+    runs it (motcua.audit.service.AuditService.replay_many): the dossiers listed from the
+    read model, each one's history fetched from Temporal, replayed, a verdict for each."""
+    import functools
+
+    from motcua.audit.service import AuditService
+    from motcua.docstore import open_document_store
+    from motcua.temporal import data_converter
+
+    service = AuditService(
+        st.client,
+        st.engine,
+        open_document_store(st.settings.resolved_document_store),
+        [],
+        data_converter(st.settings),
+        converter_factory=functools.partial(data_converter, st.settings),
+    )
+    out: dict[str, Any] = {}
+    rows = []
+    for sandboxed, processes in ((False, max(args.processes)), (False, 1), (True, 1)):
+        load_before = loadavg()
+        t0 = time.perf_counter()
+        report = await service.replay_many(
+            procedure="3.000333", since=None, sandboxed=sandboxed, processes=processes
+        )
+        seconds = time.perf_counter() - t0
+        assert not report.failed and report.checked >= args.histories, report
+        name = f"{'sandboxed' if sandboxed else 'unsandboxed'}, {processes} process(es)"
+        out[f"end_to_end_{name}"] = {
+            "seconds": seconds,
+            "dossiers": report.checked,
+            "loadavg": f"{load_before} -> {loadavg()}",
+        }
+        rows.append([name, report.checked, seconds, load_before])
+    print(
+        table(
+            "motcua audit replay --procedure 3.000333, end to end (histories from Temporal)",
+            ["how", "dossiers", "seconds", "load before"],
+            rows,
+        )
+    )
+    return out
 
 
 def write_history(fh: Any, history: WorkflowHistory) -> None:
@@ -490,6 +546,12 @@ def main() -> None:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--pyinstrument", action="store_true", help="profile the batch replay")
     parser.add_argument(
+        "--end-to-end",
+        action="store_true",
+        help="record afresh, and time `motcua audit replay --procedure` on the recording\n"
+        "stack (listing, fetching from Temporal, replaying) before measuring the cache",
+    )
+    parser.add_argument(
         "--runners",
         nargs="+",
         choices=sorted(RUNNERS),
@@ -507,9 +569,9 @@ def main() -> None:
     CACHE.mkdir(exist_ok=True)
     short_path = CACHE / f"replay-{args.histories}.pb.gz"
     long_path = CACHE / f"replay-long-land-{args.rounds}.json"
-    if args.regenerate or not short_path.exists() or not long_path.exists():
+    if args.regenerate or args.end_to_end or not short_path.exists() or not long_path.exists():
         run_main(record(args, short_path, long_path))
-    result = run_main(measure(args, short_path, long_path))
+    result = run_main(measure(args, short_path, long_path)) | END_TO_END
     result["machine"] = info
     write_json(args.json, result)
 

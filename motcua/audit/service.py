@@ -37,6 +37,10 @@ class NoHistory(LookupError):
     pass
 
 
+# Histories a bulk replay fetches at once (from Temporal, or the archive).
+FETCHING = 16
+
+
 class DossierReplay(BaseModel):
     dossier_code: str
     deterministic: bool
@@ -187,14 +191,20 @@ class AuditService:
         )
         report = BulkReplay(checked=0, deterministic=0, failed=[], without_history=[])
         size = batch * processes
+        # Histories are fetched FETCHING at a time: one after the other, fetching took
+        # longer than replaying (docs/benchmarks.md).
+        fetching = asyncio.Semaphore(FETCHING)
+
+        async def fetch(code: str) -> tuple[str, list[Run]]:
+            async with fetching:
+                try:
+                    return code, await self.runs(code)
+                except NoHistory:
+                    return code, []
+
         with ReplayPool(processes, factory, sandboxed=sandboxed) as pool:
             for first in range(0, len(codes), size):
-                loaded: list[tuple[str, list[Run]]] = []
-                for code in codes[first : first + size]:
-                    try:
-                        loaded.append((code, await self.runs(code)))
-                    except NoHistory:
-                        loaded.append((code, []))
+                loaded = await asyncio.gather(*(fetch(c) for c in codes[first : first + size]))
                 results = iter(
                     await pool.replay(
                         (r.history, r.run_id, r.source) for _, runs in loaded for r in runs
