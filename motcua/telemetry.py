@@ -724,10 +724,9 @@ class RedactFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: logging reports it, not us
             return True
-        if not self._redacted_arguments(record):
-            clean = redact(message)
-            if record.args or clean != message:
-                record.msg, record.args = clean, None
+        clean = redact(message)
+        if clean != message and not self._redacted_arguments(record):
+            record.msg, record.args = clean, None
         if record.exc_info and record.exc_info[0] is not None:
             record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))
         elif record.exc_text:
@@ -739,7 +738,8 @@ class RedactFilter(logging.Filter):
     @staticmethod
     def _redacted_arguments(record: logging.LogRecord) -> bool:
         """Redact a record's arguments one by one and keep them, if the line they make
-        is then clean: a formatter may read them (uvicorn's access formatter unpacks
+        is then clean (a clean record keeps its arguments as they are): a formatter may
+        read them (uvicorn's access formatter unpacks
         them, and fails on a record whose arguments were replaced by its message)."""
         original = record.args
         if not isinstance(original, tuple) or not original:

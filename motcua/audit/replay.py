@@ -100,10 +100,10 @@ async def replay_history(
     converter: DataConverter,
     sandboxed: bool = True,
 ) -> RunReplay:
-    result = await replayer(converter, sandboxed=sandboxed).replay_workflow(
-        history, raise_on_replay_failure=False
+    [verdict] = await replay_histories(
+        [(history, run_id, source)], converter=converter, sandboxed=sandboxed
     )
-    return await _verdict(history, run_id, source, result.replay_failure, converter)
+    return verdict
 
 
 async def replay_histories(

@@ -12,6 +12,7 @@ No server is needed: the Replayer runs the workflow code against the JSON alone.
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -147,9 +148,13 @@ async def test_a_replay_pool_keeps_the_order_and_the_verdicts(processes: int) ->
     processes, the verdicts put back in the order given, in batch after batch."""
     runs = [(load(p), f"run-{i}", "temporal") for i, p in enumerate(FILES)]
     runs.insert(3, (tampered_happy_path(), "run-tampered", "archive"))
+    before = set(multiprocessing.active_children())
     with ReplayPool(processes, converter_for_tests, sandboxed=False) as pool:
         for batch in (runs, runs[:2]):  # the same processes for a second, smaller batch
             verdicts = await pool.replay(batch)
+            # The shares ran in child processes (none with one process), kept for the next.
+            children = set(multiprocessing.active_children()) - before
+            assert len(children) == (processes if processes > 1 else 0)
             assert [v.run_id for v in verdicts] == [run_id for _, run_id, _ in batch]
             assert [v.events for v in verdicts] == [len(h.events) for h, _, _ in batch]
             assert [v.run_id for v in verdicts if not v.deterministic] == [
