@@ -250,8 +250,11 @@ class DossierService:
 
     # -- actions ------------------------------------------------------------------
 
-    async def act(self, code: str, action: Action, cmd: ActionInput) -> DossierView:
-        """Run one action as a workflow update; a refusal is recorded and re-raised."""
+    async def act(
+        self, code: str, action: Action, cmd: ActionInput, *, record_refusal: bool = True
+    ) -> DossierView:
+        """Run one action as a workflow update; a refusal is recorded (unless the caller
+        will ask again and record it then: `record_refusal`) and re-raised."""
         handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         try:
             if action in ISSUING_ACTIONS:
@@ -263,7 +266,8 @@ class DossierService:
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type:
-                await self._refused(code, action, cmd, cause.type, cause.message)
+                if record_refusal:
+                    await self._refused(code, action, cmd, cause.type, cause.message)
                 raise ServiceError(cause.type, cause.message) from None
             raise
         except WorkflowUpdateRPCTimeoutOrCancelledError:
@@ -276,7 +280,8 @@ class DossierService:
             if exc.status is RPCStatusCode.NOT_FOUND:
                 if any(w in exc.message for w in ("completed", "closed", "closing")):
                     reason = f"dossier {code} is closed; '{action.value}' is no longer possible"
-                    await self._refused(code, action, cmd, "closed", reason)
+                    if record_refusal:
+                        await self._refused(code, action, cmd, "closed", reason)
                     raise ServiceError("closed", reason) from None
                 raise ServiceError("not_found", f"no dossier {code}") from None
             if exc.status in _NO_ANSWER:

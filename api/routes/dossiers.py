@@ -412,6 +412,18 @@ async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView)
     return view
 
 
+# Refusals after which an action is asked again the careful way (below).
+_ASK_AGAIN = frozenset({"forbidden", "wrong_step", "closed", "invalid", "not_found"})
+
+
+def _role_without_reading(principal: Principal, body_role: Role | None) -> Role | None:
+    """The role a caller acts in when the dossier's state is not needed to tell it: the
+    one named in the request, or the token's only role."""
+    if body_role is not None:
+        return body_role if principal.has(body_role) else None
+    return principal.roles[0] if len(principal.roles) == 1 else None
+
+
 async def _act(
     ctx: AppContext,
     code: str,
@@ -422,6 +434,27 @@ async def _act(
     role: Role | None = None,
     view: DossierView | None = None,
 ) -> DossierView:
+    """Take an action for `principal`.
+
+    Straight to the workflow first, when the caller's role is known without reading
+    the dossier: the update's validator authorises the actor (role, agency, the
+    applicant's own account), and anyone it lets act may read the dossier, so reading
+    the state first would only cost a query (a workflow task and a server round trip;
+    docs/benchmarks.md). The workflow also waits for an automatic handoff in flight.
+
+    Refused, or the role not known so: the careful way, as the action was always taken.
+    Read the state (403 to a caller who may not see the dossier, whatever the engine
+    said), wait out an automatic handoff, pick the role of an officer with several, ask
+    again, and record a refusal. Only refusals are asked again: the engine refuses in
+    its validator, before anything is written, or in the handler, before the action
+    is taken."""
+    if view is None and (direct := _role_without_reading(principal, role)) is not None:
+        cmd = ActionInput(actor=principal.actor_for(direct), comment=comment, data=data)
+        try:
+            return await ctx.service.act(code, action, cmd, record_refusal=False)
+        except ServiceError as exc:
+            if exc.code not in _ASK_AGAIN:
+                raise _service_error(exc) from None
     view = view or await _visible_state(ctx, code, principal)
     view = await _past_automatic_handoff(ctx, code, view)
     actor = principal.actor_for(_acting_role(principal, role, action, view))
