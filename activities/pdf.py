@@ -256,6 +256,10 @@ def _parsed_faces() -> bytes:
         assert isinstance(face, TTFFont) and isinstance(face.cw, defaultdict)
         assert face.cw.default_factory is not None
         face.cw = defaultdict(_Width(face.cw.default_factory()), face.cw)
+        # The glyphs go into the PDF as the font file has them: fontTools would otherwise
+        # decode and encode again every glyph of the subset to recompute bounding boxes
+        # that the font already holds (a third of a document's rendering time).
+        face.ttfont.recalcBBoxes = False
     return pickle.dumps(template.fonts, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -671,10 +675,12 @@ class _Renderer:
         return bytes(pdf.output())
 
 
-def qr_matrix(payload: str) -> tuple[bytearray, ...]:
-    """The QR modules (1 = dark, no quiet zone) exactly as drawn for `payload`."""
+@lru_cache(maxsize=256)
+def qr_matrix(payload: str) -> tuple[bytes, ...]:
+    """The QR modules (1 = dark, no quiet zone) exactly as drawn for `payload`. Kept for
+    the next documents: a dossier's forms and result all carry its tracking address."""
     matrix: tuple[bytearray, ...] = segno.make(payload, error="m", micro=False).matrix
-    return matrix
+    return tuple(bytes(row) for row in matrix)
 
 
 def render_pdf(spec: DocumentSpec) -> bytes:

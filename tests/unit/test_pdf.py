@@ -312,6 +312,33 @@ def test_the_font_is_embedded_and_no_external_font_is_referenced() -> None:
     assert b"Helvetica" not in data and b"Times" not in data
 
 
+def test_the_embedded_glyphs_are_the_font_files_own() -> None:
+    """The subset carries each glyph as the shipped face has it (bounding box, outline,
+    a composite letter's parts), so what a viewer draws is the face."""
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+    text = "Cộng hòa xã hội chủ nghĩa Việt Nam: Độc lập - Tự do - Hạnh phúc ỹ Ữ ặ"
+    data = render_pdf(simple_spec(paragraphs=[Paragraph(text)]))
+    (font,) = [f for f in fonts_of(data) if "Book" in str(f["/BaseFont"])]
+    descriptor = font["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object()
+    embedded = TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data()))
+    shipped = TTFont(pdf.FONT_DIR / "DejaVuSans.ttf")
+    sub, full = embedded["glyf"], shipped["glyf"]
+    cmap = shipped.getBestCmap()
+    wanted = {cmap[ord(c)] for c in unicodedata.normalize("NFC", text) if c != " "}
+    assert wanted <= set(embedded.getGlyphOrder())
+    composites = 0
+    for name in wanted:
+        ours, theirs = sub[name], full[name]
+        bbox = ("xMin", "yMin", "xMax", "yMax")
+        assert [getattr(ours, k) for k in bbox] == [getattr(theirs, k) for k in bbox], name
+        composites += theirs.isComposite()
+        # A composite's outline resolved through its parts: right only if the parts'
+        # numbers were renumbered with the subset.
+        assert ours.getCoordinates(sub)[0] == theirs.getCoordinates(full)[0], name
+    assert composites > 0  # Vietnamese letters built from a base and marks
+
+
 # --------------------------------------------------------------------------- text
 
 
