@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
+from pyhanko.sign.signers import Signer
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import render_pool
 from activities.contracts import SEAL_RESULT, SIGN_RESULT, SealResultInput, SignResultInput
 from activities.forms import Issuers, RenderedDocument, ResultInfo, render_result
 from domain.catalog import Catalog, load_catalog
@@ -40,6 +44,56 @@ def issuers_for(catalog: Catalog, settings: Settings) -> Issuers:
     )
 
 
+@dataclass(frozen=True)
+class Key:
+    """Whose key signs: an officer's (`user_id`) or an agency's seal (`user_id` None).
+    Picklable, so that another process finds the same key in the same key store."""
+
+    agency_code: str
+    agency_name: str
+    user_id: str | None = None
+    name: str = ""
+    title: str | None = None
+
+    def signer(self, keys: KeyStore) -> Signer:
+        if self.user_id is None:
+            return keys.seal(self.agency_code, agency_name=self.agency_name)
+        return keys.signer(
+            self.user_id,
+            name=self.name,
+            agency_code=self.agency_code,
+            agency_name=self.agency_name,
+            title=self.title,
+        )
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Where and why a signature goes on a PDF (pyHanko's field and metadata)."""
+
+    field_name: str
+    reason: str
+    location: str
+    tsa_url: str | None
+
+
+@lru_cache(maxsize=4)
+def _key_store(manifest: Path) -> KeyStore:
+    return KeyStore.load(manifest)
+
+
+def _sign_with(manifest: Path, key: Key, pdf: bytes, signature: Signature) -> bytes:
+    """In a process of the PDF pool: the key store loaded once, its signers kept."""
+    return sign_pdf(
+        pdf,
+        key.signer(_key_store(manifest)),
+        field_name=signature.field_name,
+        reason=signature.reason,
+        location=signature.location,
+        tsa_url=signature.tsa_url,
+    )
+
+
 @dataclass
 class DocumentServices:
     """What a worker needs to produce documents: where to store them, how to name
@@ -63,21 +117,34 @@ class DocumentServices:
             tsa_url=settings.tsa_url,
         )
 
+    def sign(self, keys: KeyStore, key: Key, pdf: bytes, field_name: str, reason: str) -> bytes:
+        """Sign `pdf` with `key` in a new field. The key is looked up here first (so a
+        missing or invalid one fails at once, and the development key store issues a
+        missing one in this process only); the signature itself is made in the PDF pool
+        when the worker has one (activities/render_pool.py), the same as here.
+
+        Raises SigningError (SigningUnavailable: retryable)."""
+        signer = key.signer(keys)
+        signature = Signature(field_name, reason, key.agency_name, self.tsa_url)
+        if render_pool.in_pool():
+            return render_pool.call(_sign_with, keys.path, key, pdf, signature)
+        return sign_pdf(
+            pdf,
+            signer,
+            field_name=field_name,
+            reason=reason,
+            location=signature.location,
+            tsa_url=signature.tsa_url,
+        )
+
     def seal(self, pdf: bytes, agency: str, *, reason: str) -> tuple[bytes, list[str]]:
         """Seal a form with the agency's seal if one is configured; otherwise return it
         unsigned (forms are valid on paper without it; only results must be signed)."""
         if self.keys is None:
             return pdf, []
         try:
-            seal = self.keys.seal(agency, agency_name=self.issuers.name(agency))
-            sealed = sign_pdf(
-                pdf,
-                seal,
-                field_name=SEAL_FIELD,
-                reason=reason,
-                location=self.issuers.name(agency),
-                tsa_url=self.tsa_url,
-            )
+            key = Key(agency_code=agency, agency_name=self.issuers.name(agency))
+            sealed = self.sign(self.keys, key, pdf, SEAL_FIELD, reason)
         except SigningUnavailable:
             raise  # retried by the activity
         except SigningError as exc:
@@ -110,15 +177,16 @@ class SigningActivities:
     def sign_result(self, inp: SignResultInput) -> ResultDocument:
         """Render the result from the dossier's data and sign it with the signer's key."""
         req = inp.request
-        agency_name = self.docs.issuers.name(req.signing_agency)
+        keys = self._keys()
+        key = Key(
+            agency_code=req.signing_agency,
+            agency_name=self.docs.issuers.name(req.signing_agency),
+            user_id=req.signer.id,
+            name=req.signer.name or req.signer.id,
+            title=req.signer_title.capitalize(),
+        )
         try:
-            signer = self._keys().signer(
-                req.signer.id,
-                name=req.signer.name or req.signer.id,
-                agency_code=req.signing_agency,
-                agency_name=agency_name,
-                title=req.signer_title.capitalize(),
-            )
+            key.signer(keys)  # before rendering: a signer without a key fails at once
         except SigningError as exc:
             raise _activity_error(exc) from None
         info = ResultInfo(
@@ -136,13 +204,8 @@ class SigningActivities:
             inp.dossier, inp.applicant, info, self.docs.issuers, req.requested_at
         )
         try:
-            signed = sign_pdf(
-                rendered.pdf,
-                signer,
-                field_name=SIGNER_FIELD,
-                reason=f"Ký {req.kind_title} số {req.number}",
-                location=agency_name,
-                tsa_url=self.docs.tsa_url,
+            signed = self.docs.sign(
+                keys, key, rendered.pdf, SIGNER_FIELD, f"Ký {req.kind_title} số {req.number}"
             )
         except SigningError as exc:
             raise _activity_error(exc) from None
@@ -169,16 +232,14 @@ class SigningActivities:
         """Add the centre's seal after the signer's signature (an incremental signature:
         the signer's stays valid)."""
         doc = inp.document
-        agency_name = self.docs.issuers.name(inp.seal_agency)
+        key = Key(agency_code=inp.seal_agency, agency_name=self.docs.issuers.name(inp.seal_agency))
         try:
-            seal = self._keys().seal(inp.seal_agency, agency_name=agency_name)
-            sealed = sign_pdf(
+            sealed = self.docs.sign(
+                self._keys(),
+                key,
                 self.docs.store.get(doc.sha256),
-                seal,
-                field_name=SEAL_FIELD,
-                reason=f"Đóng dấu {doc.title} số {doc.number}",
-                location=agency_name,
-                tsa_url=self.docs.tsa_url,
+                SEAL_FIELD,
+                f"Đóng dấu {doc.title} số {doc.number}",
             )
         except SigningError as exc:
             raise _activity_error(exc) from None

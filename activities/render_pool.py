@@ -1,4 +1,4 @@
-"""Rendering PDFs in other processes, outside the worker's GIL.
+"""Rendering and signing PDFs in other processes, outside the worker's GIL.
 
 A worker process runs its activities in threads and its workflow activations in threads,
 all sharing one GIL. Laying out a form (fpdf2, pure Python: about 85 ms of CPU for each
@@ -8,6 +8,10 @@ behind it: a 4 ms read-model write took 90 ms at 0.5 dossier/s, a workflow task 
 pool of processes (MOTCUA_RENDER_PROCESSES, default 1: this machine's second core); the
 bytes are the same (tests/unit/test_render_pool.py). With 0, or before `configure`, or if
 the pool breaks (a child killed), rendering happens in the calling thread, as before.
+
+Signatures go the same way (`call`, from activities/documents.py): pyHanko and asn1crypto
+are pure Python too, and a dossier's four signatures were the largest part of what was
+left in the worker's activity threads (a py-spy profile under bench/throughput.py).
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
 
 from activities.pdf import DocumentSpec, render_pdf
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 _lock = threading.Lock()
 _processes = 0
@@ -77,23 +85,34 @@ def _get() -> ProcessPoolExecutor | None:
         return _pool
 
 
-def render(spec: DocumentSpec) -> bytes:
-    """`render_pdf(spec)`, in the pool when there is one."""
+def call(fn: Callable[..., T], *args: Any) -> T:
+    """`fn(*args)`, in the pool when there is one: `fn` a module-level function, its
+    arguments and result picklable, and the same answer wherever it runs."""
     pool = _get()
     if pool is None:
-        return render_pdf(spec)
+        return fn(*args)
     try:
-        return pool.submit(render_pdf, spec).result()
+        return pool.submit(fn, *args).result()
     except BrokenProcessPool:
         # A child died (killed, out of memory): start a new pool for the next document,
         # and do not fail this one for it.
-        log.warning("the PDF rendering pool broke; rendering in the worker and restarting it")
+        log.warning("the PDF pool broke; working in the worker and restarting it")
         with _lock:
             global _pool
             if _pool is pool:
                 _pool = None
         pool.shutdown(wait=False, cancel_futures=True)
-        return render_pdf(spec)
+        return fn(*args)
+
+
+def render(spec: DocumentSpec) -> bytes:
+    """`render_pdf(spec)`, in the pool when there is one."""
+    return call(render_pdf, spec)
+
+
+def in_pool() -> bool:
+    """Whether `call` sends work to other processes."""
+    return _processes > 0
 
 
 def processes() -> int:

@@ -47,6 +47,7 @@ from domain.dossier import (
     LinkedSnapshot,
     find_nul,
 )
+from motcua import telemetry
 from motcua.settings import Settings
 from store import repository
 from store.schemas import RefusedAttempt
@@ -258,10 +259,12 @@ class DossierService:
         handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         try:
             if action in ISSUING_ACTIONS:
-                return await self._act_and_wait(handle, action, cmd)
-            view: DossierView = await handle.execute_update(
-                action.value, cmd, result_type=DossierView, rpc_timeout=UPDATE_TIMEOUT
-            )
+                view = await self._act_and_wait(handle, action, cmd)
+            else:
+                view = await handle.execute_update(
+                    action.value, cmd, result_type=DossierView, rpc_timeout=UPDATE_TIMEOUT
+                )
+            telemetry.note_procedure(view.procedure_code)
             return view
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause

@@ -159,8 +159,8 @@ class Settings(BaseSettings):
     render_processes: int = Field(
         default=1,
         ge=0,
-        description="processes of each `motcua worker` that lay out PDF forms, outside its "
-        "GIL (0: in the activity's thread)",
+        description="processes of each `motcua worker` that lay out and sign PDFs, outside "
+        "its GIL (0: in the activity's thread)",
     )
     upload_media_types: list[str] = Field(
         default=[

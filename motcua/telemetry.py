@@ -282,6 +282,12 @@ def _set_on_current_span(attributes: Mapping[str, AttributeValue | None]) -> Non
         span.set_attributes({k: v for k, v in attributes.items() if v is not None})
 
 
+def note_procedure(code: str) -> None:
+    """Name the dossier's procedure on the current span (an action's HTTP request: the
+    update's result names it, where a state query used to)."""
+    _set_on_current_span({PROCEDURE_CODE: code})
+
+
 def _procedure_in(search_attributes: Any) -> str | None:
     if isinstance(search_attributes, TypedSearchAttributes):
         return search_attributes.get(_PROCEDURE_KEY)

@@ -19,7 +19,17 @@ from domain.catalog import Role
 from motcua.devserver import find_free_port
 from motcua.stack import api_serving
 from store import repository
-from tests.api.support import CENTRE, INTAKE, POLICE, SPECIALIST, TAX, Api, error_of, submit
+from tests.api.support import (
+    CENTRE,
+    INTAKE,
+    POLICE,
+    SPECIALIST,
+    TAX,
+    Api,
+    error_of,
+    submit,
+    wait_for_step,
+)
 
 
 class _CountQueries(temporal.Interceptor):
@@ -73,8 +83,12 @@ async def test_an_officer_acts_without_the_state_being_read_first(
         )
         assert r.status_code == 200, r.text
         assert r.json()["current_step"]["kind"] == "handoff"
-        # Right after the acceptance, the automatic handoff to the police may still be
-        # in flight: the workflow waits for it, the API does not poll.
+        assert queries == []
+        # (Right after the acceptance the automatic handoff to the police may still be in
+        # flight: the workflow waits for it a moment, then the API the careful way:
+        # tests/api/test_worker_waits.py. Here the police have it.)
+        await wait_for_step(api, http, code, "tra_cuu_xac_minh")
+        queries.clear()
         r = await http.post(
             f"/v1/dossiers/{code}/actions",
             json={"action": "appraise", "data": {"opinion": "Không có án tích"}},

@@ -263,7 +263,7 @@ async def test_a_request_is_one_trace_from_http_to_workflow_and_activities(stack
         assert action.kind is SpanKind.SERVER and action.parent is None
         assert action.attributes is not None
         assert action.attributes[telemetry.DOSSIER_CODE] == code
-        assert action.attributes[telemetry.PROCEDURE_CODE] == PROCEDURE  # from its state query
+        assert action.attributes[telemetry.PROCEDURE_CODE] == PROCEDURE  # from its result
         action_trace = trace_of(action)
         assert action_trace != trace
         update = one(spans, "StartWorkflowUpdate:accept", action_trace)

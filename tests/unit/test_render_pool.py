@@ -1,5 +1,6 @@
 """PDFs laid out in the worker's render pool (other processes, outside its GIL) are the
-same bytes as in the calling thread; a pool whose child dies recovers."""
+same bytes as in the calling thread; signatures made there are the same signatures; a pool
+whose child dies recovers."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from activities import render_pool
+from activities import documents, render_pool
+from activities.documents import SEAL_FIELD, Key
 from activities.pdf import render_pdf
 from motcua.settings import REPO_ROOT
+from motcua.signing import verify_pdf
+from tests.harness import documents_for_tests
 from tests.unit.test_pdf import simple_spec
 
 
@@ -38,6 +43,33 @@ def test_in_the_pool_the_same_bytes(pool: None) -> None:
     assert rendered == render_pdf(spec)
     (child,) = children()
     assert child != os.getpid()
+
+
+def test_signatures_are_made_in_the_pool(pool: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = documents_for_tests()
+    assert docs.keys is not None
+    pdf = render_pdf(simple_spec())
+
+    def not_here(*args: object, **kw: object) -> bytes:
+        raise AssertionError("signed in the worker's own process")
+
+    # The child is a fresh process (spawned): this replacement is the worker's only.
+    monkeypatch.setattr(documents, "sign_pdf", not_here)
+    sealed, signers = docs.seal(pdf, "000.00.20.H99", reason="Đóng dấu")
+    assert signers == ["seal:000.00.20.H99"]
+    report = verify_pdf(sealed, docs.keys.trust_roots)
+    assert report.ok, report
+    (signature,) = report.signatures
+    assert signature.field_name == SEAL_FIELD
+    # A key the development store has not issued yet: issued by the worker's store (its
+    # manifest gains it), then found by the child's.
+    agency = f"000.00.{uuid.uuid4().int % 90 + 10}.T{os.getpid() % 90 + 10}"
+    assert docs.keys.seal_identity(agency) is None
+    sealed = docs.sign(docs.keys, Key(agency, "Cơ quan mới"), pdf, SEAL_FIELD, "Đóng dấu")
+    assert docs.keys.seal_identity(agency) is not None
+    report = verify_pdf(sealed, docs.keys.trust_roots)
+    assert report.ok, report
+    assert report.signatures[0].agency_code == agency, report.signatures[0]
 
 
 def test_a_child_killed_does_not_fail_a_document(pool: None) -> None:
