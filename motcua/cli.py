@@ -722,6 +722,11 @@ def audit_replay(
 
     if code is None and procedure is None and since is None:
         raise _fail("give a dossier code, or --procedure and/or --since")
+    if code is not None and (procedure or since or until or processes > 1):
+        raise _fail(
+            "give a dossier code, or --procedure/--since/--until, not both; --processes "
+            "spreads a bulk run (one dossier's runs replay in this process)"
+        )
     service, auditor = _auditing(who)
 
     start, end = _day(since), _day(until)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -202,28 +202,53 @@ class AuditService:
                 except NoHistory:
                     return code, []
 
+        def load(first: int) -> asyncio.Future[list[tuple[str, list[Run]]]]:
+            return asyncio.ensure_future(
+                asyncio.gather(*(fetch(c) for c in codes[first : first + size]))
+            )
+
+        # The next batch is fetched while this one replays (in the pool's processes, or
+        # here while the server answers): one batch's wait instead of every batch's.
+        loading = load(0) if codes else None
         with ReplayPool(processes, factory, sandboxed=sandboxed) as pool:
-            for first in range(0, len(codes), size):
-                loaded = await asyncio.gather(*(fetch(c) for c in codes[first : first + size]))
-                results = iter(
-                    await pool.replay(
+            try:
+                for first in range(0, len(codes), size):
+                    assert loading is not None
+                    loaded = await loading
+                    more = first + size < len(codes)
+                    loading = load(first + size) if more else None
+                    replayed = await pool.replay(
                         (r.history, r.run_id, r.source) for _, runs in loaded for r in runs
                     )
-                )
-                for i, (code, runs) in enumerate(loaded, start=first + 1):
-                    result: DossierReplay | None = None
-                    if not runs:
-                        report.without_history.append(code)
-                    else:
-                        result = self._dossier_replay(code, [next(results) for _ in runs])
-                        report.checked += 1
-                        if result.deterministic:
-                            report.deterministic += 1
-                        else:
-                            report.failed.append(result)
-                    if progress is not None:
-                        progress(i, len(codes), result, code)
+                    self._tally(report, loaded, iter(replayed), first, len(codes), progress)
+            finally:
+                if loading is not None:
+                    loading.cancel()
         return report
+
+    def _tally(
+        self,
+        report: BulkReplay,
+        loaded: list[tuple[str, list[Run]]],
+        results: Iterator[RunReplay],
+        first: int,
+        total: int,
+        progress: Callable[[int, int, DossierReplay | None, str], None] | None,
+    ) -> None:
+        """One batch's verdicts into the report, dossier by dossier."""
+        for i, (code, runs) in enumerate(loaded, start=first + 1):
+            result: DossierReplay | None = None
+            if not runs:
+                report.without_history.append(code)
+            else:
+                result = self._dossier_replay(code, [next(results) for _ in runs])
+                report.checked += 1
+                if result.deterministic:
+                    report.deterministic += 1
+                else:
+                    report.failed.append(result)
+            if progress is not None:
+                progress(i, total, result, code)
 
     async def late(self, code: str) -> LateReport:
         record = await self.record(code)

@@ -113,6 +113,35 @@ async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
     assert "encrypted (binary/encrypted) and no key ring" in (keyless.runs[0].error or "")
 
 
+async def test_a_bulk_replay_in_batches_gives_every_dossier_its_verdict_in_order(
+    service: DossierService, client: Client
+) -> None:
+    """Batches of one: each next batch is fetched while the one before replays."""
+    async with workers(service):
+        codes = [(await service.submit(request(), INTAKE)).code for _ in range(3)]
+        for code in codes:
+            await act(service, code, Action.ACCEPT, INTAKE, comment="Hồ sơ đầy đủ")
+            await walk_to_returned(service, code)
+            await handle_of(service, code).result()
+            await caught_up(service.engine, handle_of(service, code))
+    seen: list[tuple[int, int, str, bool | None]] = []
+    report = await auditing(service, client).replay_many(
+        procedure=request().procedure_code,
+        since=None,
+        batch=1,
+        sandboxed=False,
+        progress=lambda i, n, r, c: seen.append((i, n, c, None if r is None else r.deterministic)),
+    )
+    listed = repository.dossier_codes(service.engine, procedure=request().procedure_code)
+    assert set(codes) <= set(listed)
+    assert [(i, n, c) for i, n, c, _ in seen] == [
+        (i, len(listed), c) for i, c in enumerate(listed, start=1)
+    ]
+    assert all(ok for _, _, c, ok in seen if c in codes)  # replayed, and deterministic
+    assert report.checked == report.deterministic == len(listed) - len(report.without_history)
+    assert not report.failed
+
+
 async def test_an_edited_event_row_is_named_with_what_changed(
     service: DossierService, client: Client
 ) -> None:
@@ -186,6 +215,9 @@ async def test_the_audit_commands_replay_verify_and_export(
         finally:
             get_settings.cache_clear()
 
+    for mixed in (["--processes", "2"], ["--procedure", request().procedure_code]):
+        result = await asyncio.to_thread(run, "replay", code, *mixed, "--as", "kt-02")
+        assert result.exit_code == 2 and "not both" in result.output, result.output
     result = await asyncio.to_thread(run, "replay", code, "--as", "kt-02")
     assert result.exit_code == 0, result.output
     assert "deterministic" in result.output and "NOT" not in result.output
