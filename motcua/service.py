@@ -270,7 +270,7 @@ class DossierService:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type:
                 if record_refusal:
-                    await self._refused(code, action, cmd, cause.type, cause.message)
+                    await self.record_refusal(code, action, cmd, cause.type, cause.message)
                 raise ServiceError(cause.type, cause.message) from None
             raise
         except WorkflowUpdateRPCTimeoutOrCancelledError:
@@ -284,7 +284,7 @@ class DossierService:
                 if any(w in exc.message for w in ("completed", "closed", "closing")):
                     reason = f"dossier {code} is closed; '{action.value}' is no longer possible"
                     if record_refusal:
-                        await self._refused(code, action, cmd, "closed", reason)
+                        await self.record_refusal(code, action, cmd, "closed", reason)
                     raise ServiceError("closed", reason) from None
                 raise ServiceError("not_found", f"no dossier {code}") from None
             if exc.status in _NO_ANSWER:
@@ -316,9 +316,11 @@ class DossierService:
         except TimeoutError:
             return await self._query(handle)
 
-    async def _refused(
+    async def record_refusal(
         self, code: str, action: Action, cmd: ActionInput, kind: str, reason: str
     ) -> None:
+        """Record a refused attempt (the auditors' `refused_attempts`); `act` does, unless
+        its caller says it will (`record_refusal=False`)."""
         attempt = RefusedAttempt.from_actor(
             dossier_code=code,
             action=action.value,

@@ -394,16 +394,21 @@ def _acting_role(
 HANDOFF_WAIT_SECONDS = 15.0
 
 
+def _automatic_handoff_in_flight(view: DossierView) -> bool:
+    step, holder = view.current_step, view.holder
+    if step is None or step.kind is not StepKind.HANDOFF:
+        return False
+    # A handoff an officer of the receiving agency acknowledges is not automatic.
+    return holder is None or holder.role is Role.SYSTEM
+
+
 async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView) -> DossierView:
     """An automatic handoff is acknowledged by the receiving agency's worker within
     moments; an officer acting right after acceptance should not get a 409 for that."""
     deadline = asyncio.get_running_loop().time() + HANDOFF_WAIT_SECONDS
     while asyncio.get_running_loop().time() < deadline:
-        step, holder = view.current_step, view.holder
-        if step is None or step.kind is not StepKind.HANDOFF:
+        if not _automatic_handoff_in_flight(view):
             return view
-        if holder is not None and holder.role is not Role.SYSTEM:
-            return view  # a handoff an officer of the receiving agency acknowledges
         await asyncio.sleep(0.1)
         try:
             view = await ctx.service.state(code)
@@ -442,12 +447,16 @@ async def _act(
     the state first would only cost a query (a workflow task and a server round trip;
     docs/benchmarks.md). The workflow also waits for an automatic handoff in flight.
 
-    Refused, or the role not known so: the careful way, as the action was always taken.
-    Read the state (403 to a caller who may not see the dossier, whatever the engine
-    said), wait out an automatic handoff, pick the role of an officer with several, ask
-    again, and record a refusal. Only refusals are asked again: the engine refuses in
-    its validator, before anything is written, or in the handler, before the action
-    is taken."""
+    Refused: the state is read, so that a caller who may not see the dossier gets 403
+    "not visible" whatever the engine said; a caller who may see it gets the engine's
+    refusal, recorded, unless an automatic handoff is still in flight, which the
+    careful way below waits out before asking again (the engine refuses in its
+    validator, before anything is written, or in its handler, before the action is
+    taken, so asking again is safe).
+
+    The role not known so: the careful way, as the action was always taken. Read the
+    state, wait out an automatic handoff, pick the role of an officer with several, act,
+    and record a refusal."""
     if view is None and (direct := _role_without_reading(principal, role)) is not None:
         cmd = ActionInput(actor=principal.actor_for(direct), comment=comment, data=data)
         try:
@@ -455,6 +464,11 @@ async def _act(
         except ServiceError as exc:
             if exc.code not in _ASK_AGAIN:
                 raise _service_error(exc) from None
+            refusal = exc
+        view = await _visible_state(ctx, code, principal)
+        if not _automatic_handoff_in_flight(view):
+            await ctx.service.record_refusal(code, action, cmd, refusal.code, refusal.message)
+            raise _service_error(refusal)
     view = view or await _visible_state(ctx, code, principal)
     view = await _past_automatic_handoff(ctx, code, view)
     actor = principal.actor_for(_acting_role(principal, role, action, view))
