@@ -1,14 +1,16 @@
 """An officer's action goes straight to the workflow: the update's validator authorises
-the actor, so the API reads the dossier's state first only when it must (a refusal to
-explain to a caller who may not see the dossier, an officer with several roles).
+the actor, so the API reads the dossier's state only when it must: after a refusal (a
+caller who may not see the dossier gets 403 "not visible", not the engine's reason), and
+before acting for an officer with several roles and none named.
 
 The API here is a second uvicorn on the session's stack whose Temporal client counts the
-queries it sends; the workers and the read model are the session's."""
+queries and updates it sends; the workers and the read model are the session's."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -32,27 +34,45 @@ from tests.api.support import (
 )
 
 
-class _CountQueries(temporal.Interceptor):
+@dataclass
+class Sent:
+    """What the API asked of Temporal: queries and updates, by name."""
+
+    queries: list[str] = field(default_factory=list)
+    updates: list[str] = field(default_factory=list)
+
+    def clear(self) -> None:
+        self.queries.clear()
+        self.updates.clear()
+
+
+class _Counter(temporal.Interceptor):
     def __init__(self) -> None:
-        self.queries: list[str] = []
+        self.sent = Sent()
 
     def intercept_client(self, next: temporal.OutboundInterceptor) -> temporal.OutboundInterceptor:
-        return _Counting(next, self.queries)
+        return _Counting(next, self.sent)
 
 
 class _Counting(temporal.OutboundInterceptor):
-    def __init__(self, next: temporal.OutboundInterceptor, queries: list[str]) -> None:
+    def __init__(self, next: temporal.OutboundInterceptor, sent: Sent) -> None:
         super().__init__(next)
-        self._queries = queries
+        self._sent = sent
 
     async def query_workflow(self, input: temporal.QueryWorkflowInput) -> Any:
-        self._queries.append(input.query)
+        self._sent.queries.append(input.query)
         return await super().query_workflow(input)
+
+    async def start_workflow_update(
+        self, input: temporal.StartWorkflowUpdateInput
+    ) -> temporal.WorkflowUpdateHandle[Any]:
+        self._sent.updates.append(input.update)
+        return await super().start_workflow_update(input)
 
 
 @pytest.fixture
-async def counted(api: Api) -> AsyncIterator[tuple[Api, list[str]]]:
-    counter = _CountQueries()
+async def counted(api: Api) -> AsyncIterator[tuple[Api, Sent]]:
+    counter = _Counter()
     config = api.client.config()
     config["interceptors"] = [*config["interceptors"], counter]
     client = temporal.Client(**config)
@@ -67,28 +87,28 @@ async def counted(api: Api) -> AsyncIterator[tuple[Api, list[str]]]:
                 client=client,
                 catalog=api.catalog,
             ),
-            counter.queries,
+            counter.sent,
         )
 
 
 async def test_an_officer_acts_without_the_state_being_read_first(
-    counted: tuple[Api, list[str]],
+    counted: tuple[Api, Sent],
 ) -> None:
-    api, queries = counted
+    api, sent = counted
     async with api.http() as http:
         code = await submit(api, http, api.person())
-        queries.clear()
+        sent.clear()
         r = await http.post(
             f"/v1/dossiers/{code}/actions", json={"action": "accept"}, headers=api.headers(*INTAKE)
         )
         assert r.status_code == 200, r.text
         assert r.json()["current_step"]["kind"] == "handoff"
-        assert queries == []
+        assert sent.queries == []
         # (Right after the acceptance the automatic handoff to the police may still be in
         # flight: the workflow waits for it a moment, then the API the careful way:
         # tests/api/test_worker_waits.py. Here the police have it.)
         await wait_for_step(api, http, code, "tra_cuu_xac_minh")
-        queries.clear()
+        sent.clear()
         r = await http.post(
             f"/v1/dossiers/{code}/actions",
             json={"action": "appraise", "data": {"opinion": "Không có án tích"}},
@@ -96,14 +116,14 @@ async def test_an_officer_acts_without_the_state_being_read_first(
         )
         assert r.status_code == 200, r.text
         assert r.json()["current_step"]["kind"] == "approval", r.json()["current_step"]
-        assert queries == []
+        assert sent.queries == []
         assert await asyncio.to_thread(repository.list_refused_attempts, api.engine, code) == []
 
 
 async def test_a_refusal_is_explained_as_before_and_recorded_once(
-    counted: tuple[Api, list[str]],
+    counted: tuple[Api, Sent],
 ) -> None:
-    api, queries = counted
+    api, sent = counted
     async with api.http() as http:
         code = await submit(api, http, api.person())
         # An officer of an agency the dossier never goes to, with the right role: 403 for
@@ -123,16 +143,17 @@ async def test_a_refusal_is_explained_as_before_and_recorded_once(
             headers=api.headers(Role.INTAKE_OFFICER, POLICE),
         )
         assert "must be taken by intake_officer of" in error_of(r, 403, "forbidden")
-        # The right officer at the wrong step: 409, recorded once (the API asks the
-        # careful way after the refusal, and records only then).
-        queries.clear()
+        # The right officer at the wrong step: 409, asked once and recorded once (the API
+        # reads the state after the refusal, to know whom it may tell).
+        sent.clear()
         r = await http.post(
             f"/v1/dossiers/{code}/actions",
             json={"action": "approve", "comment": "Đồng ý"},
             headers=api.headers(*INTAKE),
         )
         error_of(r, 409, "wrong_step")
-        assert queries, "a refusal is explained from the state"
+        assert sent.queries, "a refusal is explained from the state"
+        assert sent.updates == ["approve"]  # refused once, not asked again
         refused = await asyncio.to_thread(repository.list_refused_attempts, api.engine, code)
         assert [(a.action, a.code) for a in refused] == [
             ("accept", "forbidden"),
@@ -141,9 +162,9 @@ async def test_a_refusal_is_explained_as_before_and_recorded_once(
 
 
 async def test_an_officer_with_two_roles_acts_in_the_one_the_step_needs(
-    counted: tuple[Api, list[str]],
+    counted: tuple[Api, Sent],
 ) -> None:
-    api, queries = counted
+    api, sent = counted
     token = issue_token(
         api.settings,
         sub="two-roles@centre",
@@ -153,21 +174,21 @@ async def test_an_officer_with_two_roles_acts_in_the_one_the_step_needs(
     )
     async with api.http() as http:
         code = await submit(api, http, api.person())
-        queries.clear()
+        sent.clear()
         r = await http.post(
             f"/v1/dossiers/{code}/actions",
             json={"action": "accept"},
             headers={"Authorization": f"Bearer {token}"},
         )
         assert r.status_code == 200, r.text
-        assert queries, "the role is picked from the dossier's state"
+        assert sent.queries, "the role is picked from the dossier's state"
         # With the role named, no reading first.
         code = await submit(api, http, api.person())
-        queries.clear()
+        sent.clear()
         r = await http.post(
             f"/v1/dossiers/{code}/actions",
             json={"action": "accept", "role": "intake_officer"},
             headers={"Authorization": f"Bearer {token}"},
         )
         assert r.status_code == 200, r.text
-        assert queries == []
+        assert sent.queries == []
