@@ -82,16 +82,20 @@ def _key_store(manifest: Path) -> KeyStore:
     return KeyStore.load(manifest)
 
 
-def _sign_with(manifest: Path, key: Key, pdf: bytes, signature: Signature) -> bytes:
-    """In a process of the PDF pool: the key store loaded once, its signers kept."""
+def _signed(pdf: bytes, signer: Signer, signature: Signature) -> bytes:
     return sign_pdf(
         pdf,
-        key.signer(_key_store(manifest)),
+        signer,
         field_name=signature.field_name,
         reason=signature.reason,
         location=signature.location,
         tsa_url=signature.tsa_url,
     )
+
+
+def _sign_with(manifest: Path, key: Key, pdf: bytes, signature: Signature) -> bytes:
+    """In a process of the PDF pool: the key store loaded once, its signers kept."""
+    return _signed(pdf, key.signer(_key_store(manifest)), signature)
 
 
 @dataclass
@@ -128,14 +132,7 @@ class DocumentServices:
         signature = Signature(field_name, reason, key.agency_name, self.tsa_url)
         if render_pool.in_pool():
             return render_pool.call(_sign_with, keys.path, key, pdf, signature)
-        return sign_pdf(
-            pdf,
-            signer,
-            field_name=field_name,
-            reason=reason,
-            location=signature.location,
-            tsa_url=signature.tsa_url,
-        )
+        return _signed(pdf, signer, signature)
 
     def seal(self, pdf: bytes, agency: str, *, reason: str) -> tuple[bytes, list[str]]:
         """Seal a form with the agency's seal if one is configured; otherwise return it

@@ -255,7 +255,7 @@ class DossierService:
         self, code: str, action: Action, cmd: ActionInput, *, record_refusal: bool = True
     ) -> DossierView:
         """Run one action as a workflow update; a refusal is recorded (unless the caller
-        will ask again and record it then: `record_refusal`) and re-raised."""
+        decides whether to keep it: `record_refusal=False`) and re-raised."""
         handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         try:
             if action in ISSUING_ACTIONS:

@@ -417,7 +417,8 @@ async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView)
     return view
 
 
-# Refusals after which an action is asked again the careful way (below).
+# Refusals of an action sent straight to the workflow that `_act` explains from the
+# dossier's state (to whom, and whether a handoff in flight is worth waiting out).
 _ASK_AGAIN = frozenset({"forbidden", "wrong_step", "closed", "invalid", "not_found"})
 
 
