@@ -38,6 +38,7 @@ from bench.common import (
     server_rows,
     server_side_timings,
     stack,
+    stack_options,
     summary_ms,
     table,
     write_json,
@@ -59,7 +60,7 @@ async def client_loop(o: Officers, http: Any, stop_at: float, done: list[str]) -
 async def run(args: Any) -> dict[str, Any]:
     info = machine()
     print_machine(info)
-    async with stack(db=args.db, pg=args.pg, keep=args.keep, workers=args.workers) as st:
+    async with stack(**stack_options(args)) as st:
         o = Officers(st.tokens(), pdf_b64())
         async with http_client(st.api_url, args.clients + 10) as http:
             # Warm-up: a few dossiers at low concurrency, not counted.

@@ -190,7 +190,37 @@ def base_parser(doc: str | None) -> argparse.ArgumentParser:
         metavar="DIR",
         help="py-spy the worker and API processes while measuring (collapsed stacks in DIR)",
     )
+    parser.add_argument(
+        "--server-config",
+        metavar="KEY=JSON",
+        action="append",
+        default=[],
+        type=_dynamic_config_value,
+        help="a dynamic config value for the dev server, over motcua's defaults (repeatable),\n"
+        "e.g. system.enableActivityEagerExecution=false",
+    )
     return parser
+
+
+def _dynamic_config_value(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=JSON")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not JSON (strings need quotes)") from None
+
+
+def stack_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`stack()`'s keyword arguments from the options `base_parser` defines."""
+    return {
+        "db": args.db,
+        "pg": args.pg,
+        "keep": args.keep,
+        "workers": args.workers,
+        "server_config": dict(args.server_config),
+    }
 
 
 # --------------------------------------------------------------------------- processes
@@ -568,6 +598,7 @@ async def stack(
     api: bool = True,
     env: dict[str, str] | None = None,
     keep: bool = False,
+    server_config: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     """A whole stack in a temporary folder, torn down on exit (`keep`: leave the folder)."""
     from motcua.stack import ensure_dev_pki
@@ -576,7 +607,9 @@ async def stack(
     with _database(db, pg, tmp) as db_url:
         port, api_port = find_free_port(), find_free_port()
         ui_port = find_free_port()
-        server = DevServer(tmp / "temporal", port=port, ui_port=ui_port, ui=False)
+        server = DevServer(
+            tmp / "temporal", port=port, ui_port=ui_port, ui=False, dynamic_config=server_config
+        )
         await asyncio.to_thread(server.start)
         engine = None
         st: Stack | None = None

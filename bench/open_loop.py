@@ -43,6 +43,7 @@ from bench.common import (
     server_rows,
     server_side_timings,
     stack,
+    stack_options,
     summary_ms,
     table,
     write_json,
@@ -84,7 +85,7 @@ async def run(args: Any) -> dict[str, Any]:
     info = machine()
     print_machine(info)
     rnd = random.Random(args.seed)
-    async with stack(db=args.db, pg=args.pg, keep=args.keep, workers=args.workers) as st:
+    async with stack(**stack_options(args)) as st:
         o = Officers(st.tokens(), pdf_b64())
         async with http_client(st.api_url, 200) as http:
             warm: list[str] = []

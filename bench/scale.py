@@ -48,6 +48,7 @@ from bench.common import (
     run_main,
     sample_pdf,
     stack,
+    stack_options,
     summary_ms,
     table,
     write_json,
@@ -80,7 +81,7 @@ async def run(args: Any) -> dict[str, Any]:
     info = machine()
     print_machine(info)
     result: dict[str, Any] = {"machine": info, "args": vars(args)}
-    async with stack(db=args.db, pg=args.pg, keep=args.keep, workers=args.workers) as st:
+    async with stack(**stack_options(args)) as st:
         service = DossierService(st.client, st.engine, st.catalog, st.settings)
         pdf = sample_pdf()
         open_document_store(st.settings.resolved_document_store).put(pdf)

@@ -50,6 +50,7 @@ from bench.common import (
     run_main,
     shape_of,
     stack,
+    stack_options,
     summary_ms,
     table,
     write_json,
@@ -104,7 +105,7 @@ async def run(args: Any) -> dict[str, Any]:
     info = machine()
     print_machine(info)
     result: dict[str, Any] = {"machine": info, "args": vars(args), "rounds": []}
-    async with stack(db=args.db, pg=args.pg, keep=args.keep, workers=args.workers) as st:
+    async with stack(**stack_options(args)) as st:
         officers = Officers(st.tokens(), pdf_b64())
         bare_proc = st.start_process(
             "bare worker",
