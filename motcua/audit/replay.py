@@ -13,9 +13,11 @@ one is for going through many histories quickly (an auditor's bulk replay)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
 from pydantic import BaseModel
@@ -32,6 +34,8 @@ from motcua.codec import (
     payloads_in,
 )
 from workers.centre import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
+
+log = logging.getLogger(__name__)
 
 
 class RunReplay(BaseModel):
@@ -186,12 +190,13 @@ class ReplayPool:
 
     def __enter__(self) -> ReplayPool:
         if self.processes > 1:
-            self._pool = ProcessPoolExecutor(
-                self.processes, mp_context=multiprocessing.get_context("spawn")
-            )
+            self._pool = self._new_pool()
         else:
             self._converter = self.factory()
         return self
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
 
     def __exit__(
         self,
@@ -204,23 +209,53 @@ class ReplayPool:
             self._pool = None
 
     async def replay(self, runs: Iterable[ReplayRun]) -> list[RunReplay]:
-        """A verdict for each run, in the order given."""
+        """A verdict for each run, in the order given. A replay process that dies (killed,
+        out of memory) breaks the pool: the batch is replayed once more in a fresh one, and
+        if that dies too, its runs are reported as not replayed, and the next batch gets a
+        fresh pool again, so one bad batch does not end a bulk replay."""
         runs = list(runs)
         if self._pool is None:
             assert self._converter is not None, "use ReplayPool as a context manager"
             return await replay_histories(runs, converter=self._converter, sandboxed=self.sandboxed)
         # Dealt like cards, so that each process gets long and short histories alike.
         shares = [[_shipped(r) for r in runs[i :: self.processes]] for i in range(self.processes)]
+        for attempt in (1, 2):
+            try:
+                done = await self._dealt(shares)
+                break
+            except BrokenProcessPool as exc:
+                log.warning("a replay process died (attempt %d of 2): %s", attempt, exc)
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = self._new_pool()
+        else:
+            return [_not_replayed(run) for run in runs]
+        out: list[RunReplay | None] = [None] * len(runs)
+        for i, verdicts in enumerate(done):
+            out[i :: self.processes] = verdicts
+        assert all(v is not None for v in out)
+        return [v for v in out if v is not None]
+
+    async def _dealt(self, shares: list[list[_Shipped]]) -> list[list[RunReplay]]:
+        assert self._pool is not None
         loop = asyncio.get_running_loop()
-        done = await asyncio.gather(
+        return await asyncio.gather(
             *(
                 loop.run_in_executor(self._pool, _replay_share, share, self.factory, self.sandboxed)
                 for share in shares
                 if share
             )
         )
-        out: list[RunReplay | None] = [None] * len(runs)
-        for i, verdicts in enumerate(done):
-            out[i :: self.processes] = verdicts
-        assert all(v is not None for v in out)
-        return [v for v in out if v is not None]
+
+
+def _not_replayed(run: ReplayRun) -> RunReplay:
+    history, run_id, source = run
+    return RunReplay(
+        run_id=run_id,
+        source=source,
+        events=len(history.events),
+        deterministic=False,
+        error=(
+            "not replayed: the replay process died twice on this batch (killed, or out of "
+            "memory); replay this dossier on its own"
+        ),
+    )

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
+from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
@@ -176,3 +179,48 @@ async def test_replay_checks_a_history_to_its_end() -> None:
         load(HISTORIES / "in_flight.json"), raise_on_replay_failure=False
     )
     assert still_open.replay_failure is None
+
+
+@dataclass(frozen=True)
+class DyingReplayProcess:
+    """A ReplayPool converter factory whose process dies (os._exit, as when killed or out
+    of memory) when it starts on a share: always while `folder/always` exists; with
+    `folder/once`, only the first process to get there."""
+
+    folder: Path
+
+    def __call__(self) -> DataConverter:
+        if (self.folder / "always").exists():
+            os._exit(9)
+        if (self.folder / "once").exists():
+            try:
+                os.close(os.open(self.folder / "died", os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                pass
+            else:
+                os._exit(9)
+        return converter_for_tests()
+
+
+async def test_a_replay_pool_outlives_a_replay_process_that_dies(tmp_path: Path) -> None:
+    """A child that dies breaks a process pool for good: the batch is replayed again in a
+    fresh pool; a batch whose processes die twice is reported as not replayed, run by run,
+    and the next batch still gets its verdicts."""
+    runs = [(load(p), f"run-{i}", "temporal") for i, p in enumerate(FILES)]
+    with ReplayPool(2, DyingReplayProcess(tmp_path), sandboxed=False) as pool:
+        (tmp_path / "once").touch()
+        verdicts = await pool.replay(runs)
+        assert (tmp_path / "died").exists()  # a process did die
+        assert [v.run_id for v in verdicts] == [run_id for _, run_id, _ in runs]
+        assert all(v.deterministic and v.error is None for v in verdicts)
+
+        (tmp_path / "always").touch()
+        lost = await pool.replay(runs[:3])
+        assert [v.run_id for v in lost] == ["run-0", "run-1", "run-2"]
+        assert [v.events for v in lost] == [len(h.events) for h, _, _ in runs[:3]]
+        assert not any(v.deterministic for v in lost)
+        assert all("not replayed: the replay process died" in (v.error or "") for v in lost)
+
+        (tmp_path / "always").unlink()
+        again = await pool.replay(runs[:3])
+        assert all(v.deterministic for v in again)
