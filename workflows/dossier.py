@@ -97,6 +97,9 @@ SIGNING_PATIENCE = timedelta(minutes=10)
 HANDOFF_LANDING = timedelta(seconds=2)
 # Histories recorded before results were signed replay without these activities.
 SIGNED_RESULTS_PATCH = "signed-results-v1"
+# Dossiers started before it send a due handoff only once the events before it are
+# recorded (the intake receipt rendered and sealed); since, at once, beside the recording.
+HANDOFF_FIRST_PATCH = "handoff-before-record-v1"
 
 # Keep a year of calendar ahead of the clock; extend through an activity so the
 # new data is recorded in history and replays identically.
@@ -123,6 +126,7 @@ class DossierWorkflow:
     def __init__(self, inp: DossierInput) -> None:
         self.m = DossierMachine(inp)
         self.m.signs_results = workflow.patched(SIGNED_RESULTS_PATCH)
+        self._handoff_first = workflow.patched(HANDOFF_FIRST_PATCH)
         # Start in __init__ so that updates delivered with the first task see the intake step.
         self.m.start(workflow.now())
         self._changed = False
@@ -141,6 +145,9 @@ class DossierWorkflow:
             )
         while True:
             await self._keep_calendar_ahead()
+            if self._handoff_first:
+                # The receiving agency need not wait for the receipt to be rendered.
+                self._send_handoff_if_due()
             await self._record()
             if self.m.closed:
                 break
@@ -397,19 +404,36 @@ class DossierWorkflow:
         try:
             self.m.check(action, cmd, workflow.now())
         except Refusal as r:
-            if r.code == "wrong_step" and self._handoff is not None:
-                # The agency's acknowledgement may be in this very workflow task, applied
-                # just after the validators run: the handler waits for it, then judges.
+            if r.code == "wrong_step" and self.m.pending_handoff() is not None:
+                # An automatic handoff is due or in flight, and the agency's
+                # acknowledgement may be in this very workflow task, applied just after
+                # the validators run: the handler waits for it, then judges.
                 return
             raise _refused(r) from None
 
     async def _handle(self, action: Action, cmd: ActionInput) -> DossierView:
-        if self._handoff is not None and self._needs_handoff_first(action, cmd):
+        if self.m.pending_handoff() is not None and self._needs_handoff_first(action, cmd):
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
-                    lambda: self._handoff is None, timeout=HANDOFF_LANDING
+                    lambda: self.m.pending_handoff() is None, timeout=HANDOFF_LANDING
                 )
-        return await self._act_or_issue(action, cmd)
+            if self.m.pending_handoff() is not None:
+                # Not landed yet (the agency's worker is slow or down): say so, rather than
+                # refuse the action for a step that is about to end. The caller may wait
+                # for the handoff and ask again (the API does).
+                raise _refused(
+                    Refusal(
+                        "handoff_in_flight",
+                        f"dossier {self.m.inp.code} is still being handed to another "
+                        "agency; try again in a moment",
+                    )
+                )
+        view = await self._act_or_issue(action, cmd)
+        if self._handoff_first:
+            # An action that ends in a handoff sends it now, though the loop may be
+            # waiting for an earlier recording.
+            self._send_handoff_if_due()
+        return view
 
     def _needs_handoff_first(self, action: Action, cmd: ActionInput) -> bool:
         try:

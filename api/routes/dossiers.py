@@ -419,7 +419,9 @@ async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView)
 
 # Refusals of an action sent straight to the workflow that `_act` explains from the
 # dossier's state (to whom, and whether a handoff in flight is worth waiting out).
-_ASK_AGAIN = frozenset({"forbidden", "wrong_step", "closed", "invalid", "not_found"})
+_ASK_AGAIN = frozenset(
+    {"forbidden", "wrong_step", "handoff_in_flight", "closed", "invalid", "not_found"}
+)
 
 
 def _role_without_reading(principal: Principal, body_role: Role | None) -> Role | None:
@@ -450,10 +452,11 @@ async def _act(
 
     Refused: the state is read, so that a caller who may not see the dossier gets 403
     "not visible" whatever the engine said; a caller who may see it gets the engine's
-    refusal, recorded, unless an automatic handoff is still in flight, which the
-    careful way below waits out before asking again (the engine refuses in its
-    validator, before anything is written, or in its handler, before the action is
-    taken, so asking again is safe).
+    refusal, recorded, unless an automatic handoff is in flight, or was when the engine
+    refused (`handoff_in_flight`: it may have landed since), which the careful way
+    below waits out before asking again (the engine refuses in its validator, before
+    anything is written, or in its handler, before the action is taken, so asking
+    again is safe).
 
     The role not known so: the careful way, as the action was always taken. Read the
     state, wait out an automatic handoff, pick the role of an officer with several, act,
@@ -467,7 +470,8 @@ async def _act(
                 raise _service_error(exc) from None
             refusal = exc
         view = await _visible_state(ctx, code, principal)
-        if not _automatic_handoff_in_flight(view):
+        # A handoff the workflow gave up waiting for may have landed since: ask again.
+        if refusal.code != "handoff_in_flight" and not _automatic_handoff_in_flight(view):
             await ctx.service.record_refusal(code, action, cmd, refusal.code, refusal.message)
             raise _service_error(refusal)
     view = view or await _visible_state(ctx, code, principal)

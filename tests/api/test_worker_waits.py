@@ -10,12 +10,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from temporalio import client as temporal
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 
 from api.routes import dossiers
 from domain.catalog import Role
@@ -26,7 +29,16 @@ from motcua.stack import api_serving, workers_running
 from store import repository
 from store.db import init_db, make_engine
 from tests.api.conftest import settings_for
-from tests.api.support import CENTRE, INTAKE, POLICE, SPECIALIST, Api, error_of, submission
+from tests.api.support import (
+    CENTRE,
+    INTAKE,
+    POLICE,
+    SPECIALIST,
+    Api,
+    error_of,
+    submission,
+    wait_for_step,
+)
 from tests.devserver.conftest import devserver, devserver_client, new_namespace  # noqa: F401
 from tests.devserver.journeys import shipped_catalog
 
@@ -35,11 +47,21 @@ pytestmark = pytest.mark.devserver
 
 @asynccontextmanager
 async def api_without(
-    server: DevServer, admin: Client, tmp_path: Path, *, centre: bool, agencies_but: str | None
+    server: DevServer,
+    admin: Client,
+    tmp_path: Path,
+    *,
+    centre: bool,
+    agencies_but: str | None,
+    api_interceptors: Sequence[temporal.Interceptor] = (),
 ) -> AsyncIterator[Api]:
     """The API and the workers of every agency but `agencies_but` (and the centre's
-    worker only if `centre`), on a namespace and SQLite read model of their own."""
+    worker only if `centre`), on a namespace and SQLite read model of their own; the
+    API's Temporal client with `api_interceptors`."""
     client = await new_namespace(admin, server.address, "worker-waits")
+    config = client.config()
+    config["interceptors"] = [*config["interceptors"], *api_interceptors]
+    api_client = temporal.Client(**config)
     engine = make_engine(f"sqlite:///{tmp_path / 'motcua.db'}")
     init_db(engine)
     catalog = shipped_catalog()
@@ -49,7 +71,7 @@ async def api_without(
     try:
         async with (
             workers_running(client, settings, engine, centre=centre, agencies=agencies),
-            api_serving(settings, client, engine, catalog) as url,
+            api_serving(settings, api_client, engine, catalog) as url,
         ):
             yield Api(
                 db="sqlite",
@@ -104,6 +126,91 @@ async def test_action_waits_for_an_automatic_handoff_in_flight(
             r = await appraise
             assert r.status_code == 200, r.text
             assert r.json()["current_step"]["step_id"] != view["current_step"]["step_id"]
+
+
+class _RefusalHeldBack(temporal.Interceptor):
+    """On the API's Temporal client: the first refusal of an `update` reaches the API
+    only after `meanwhile` has run (the engine's answer overtaken by events)."""
+
+    def __init__(self, update: str, meanwhile: Callable[[], Awaitable[None]]) -> None:
+        self.update = update
+        self.meanwhile: Callable[[], Awaitable[None]] | None = meanwhile
+        self.refusals: list[str] = []
+
+    def intercept_client(self, next: temporal.OutboundInterceptor) -> temporal.OutboundInterceptor:
+        return _HoldingBack(next, self)
+
+
+class _HoldingBack(temporal.OutboundInterceptor):
+    def __init__(self, next: temporal.OutboundInterceptor, held: _RefusalHeldBack) -> None:
+        super().__init__(next)
+        self._held = held
+
+    async def start_workflow_update(
+        self, input: temporal.StartWorkflowUpdateInput
+    ) -> temporal.WorkflowUpdateHandle[Any]:
+        handle = await super().start_workflow_update(input)
+        if input.update == self._held.update and self._held.meanwhile is not None:
+            try:
+                await handle.result()
+            except temporal.WorkflowUpdateFailedError as exc:
+                assert isinstance(exc.cause, ApplicationError)
+                self._held.refusals.append(str(exc.cause.type))
+                meanwhile, self._held.meanwhile = self._held.meanwhile, None
+                await meanwhile()
+        return handle
+
+
+async def test_an_action_refused_while_a_handoff_lands_is_taken_once_it_has(
+    devserver: DevServer,  # noqa: F811
+    devserver_client: Client,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The workflow waits a moment for a handoff in flight, then refuses the action as
+    `handoff_in_flight`; if the handoff lands before the API has read the state, the
+    API asks again (it used to answer 409 `wrong_step` for a step already over)."""
+    code = ""
+    police = AsyncExitStack()
+
+    async def the_police_acknowledge() -> None:
+        await police.enter_async_context(
+            workers_running(api.client, api.settings, api.engine, centre=False, agencies=[POLICE])
+        )
+        await wait_for_step(api, http, code, "tra_cuu_xac_minh")
+
+    held = _RefusalHeldBack("appraise", the_police_acknowledge)
+    async with (
+        api_without(
+            devserver,
+            devserver_client,
+            tmp_path,
+            centre=True,
+            agencies_but=POLICE,
+            api_interceptors=[held],
+        ) as api,
+        api.http() as http,
+        police,  # stopped first
+    ):
+        r = await http.post(
+            "/v1/dossiers", json=submission(api.person()), headers=api.headers(*INTAKE)
+        )
+        assert r.status_code == 201, r.text
+        code = r.json()["code"]
+        r = await http.post(
+            f"/v1/dossiers/{code}/actions", json={"action": "accept"}, headers=api.headers(*INTAKE)
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["current_step"]["kind"] == "handoff"
+        r = await http.post(
+            f"/v1/dossiers/{code}/actions",
+            json={"action": "appraise", "data": {"opinion": "Không có án tích"}},
+            headers=api.headers(*SPECIALIST),
+        )
+        assert held.refusals == ["handoff_in_flight"]
+        assert r.status_code == 200, r.text
+        assert r.json()["current_step"]["kind"] == "approval", r.json()["current_step"]
+        refused = await asyncio.to_thread(repository.list_refused_attempts, api.engine, code)
+        assert refused == []
 
 
 async def test_a_dossier_whose_worker_does_not_answer_is_503_not_500(

@@ -21,7 +21,7 @@ from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
 from tests.factories import AGENCY, CENTRE, dossier_input, officer, synthetic_calendar
-from tests.harness import act, documents_for_tests, unique_code
+from tests.harness import act, documents_for_tests, refusal, unique_code
 from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.dossier import DossierWorkflow
 
@@ -89,5 +89,36 @@ async def test_an_action_arriving_with_the_handoff_acknowledgement_is_taken(
         await asyncio.sleep(1)
         async with centre(ts_env, engine, pool), agency(ts_env, engine, pool):
             view = await asyncio.wait_for(appraise, timeout=60)
+            assert view.current_step is not None and view.current_step.step_id == "approval"
+            await handle.terminate("test finished")
+
+
+async def test_an_action_while_the_handoff_is_still_in_flight_says_so(
+    ts_env: WorkflowEnvironment, engine: Engine
+) -> None:
+    """The agency's worker is down: an action for the step after the handoff waits a
+    moment (HANDOFF_LANDING), then is refused as `handoff_in_flight`, not `wrong_step`
+    (the API asks again once the handoff has landed); nothing changes meanwhile, and the
+    same action is taken once the agency has acknowledged."""
+    now = await ts_env.get_current_time()
+    inp = dossier_input(unique_code(), now, synthetic_calendar(now.date()))
+    specialist = officer("specialist", AGENCY)
+    with ThreadPoolExecutor(8) as pool:
+        async with centre(ts_env, engine, pool):
+            handle = await ts_env.client.start_workflow(
+                DossierWorkflow.run, inp, id=inp.code, task_queue=QUEUE
+            )
+            await act(handle, "accept", officer("intake_officer", CENTRE))
+            err = await refusal(handle, "appraise", specialist, data={"opinion": "Đạt"})
+            assert err.type == "handoff_in_flight", (err.type, err.message)
+            assert inp.code in err.message and "try again" in err.message
+            view = await handle.query(DossierWorkflow.state)
+            assert view.current_step is not None and view.current_step.kind == "handoff"
+            async with agency(ts_env, engine, pool):
+                for _ in range(200):
+                    if "receive_handoff" not in await pending_activities(handle):
+                        break
+                    await asyncio.sleep(0.05)
+                view = await act(handle, "appraise", specialist, data={"opinion": "Đạt"})
             assert view.current_step is not None and view.current_step.step_id == "approval"
             await handle.terminate("test finished")
