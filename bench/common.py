@@ -948,5 +948,25 @@ async def server_side_timings(client: Client, ids: Iterable[str]) -> dict[str, l
     return out
 
 
+async def activity_retries(client: Client, ids: Iterable[str]) -> dict[str, int]:
+    """Activity attempts after the first, from histories, by activity type and the
+    failure that caused them (a benchmark that retries is one to look into)."""
+    out: Counter[str] = Counter()
+    for wid in ids:
+        history = await client.get_workflow_handle(wid).fetch_history()
+        scheduled: dict[int, str] = {}
+        for e in history.events:
+            if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                a = e.activity_task_scheduled_event_attributes
+                scheduled[e.event_id] = a.activity_type.name
+            elif e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+                st = e.activity_task_started_event_attributes
+                if st.attempt > 1:
+                    name = scheduled.get(st.scheduled_event_id, "?")
+                    failure = st.last_failure.message.splitlines()[0][:160]
+                    out[f"{name}: {failure or '(no failure message)'}"] += st.attempt - 1
+    return dict(out)
+
+
 def server_rows(timings: dict[str, list[float]]) -> list[list[Any]]:
     return latency_rows(dict(sorted(timings.items())))

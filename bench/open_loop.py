@@ -31,6 +31,7 @@ from bench.common import (
     HttpError,
     Officers,
     Profiler,
+    activity_retries,
     base_parser,
     fmt_mem,
     http_client,
@@ -134,6 +135,10 @@ async def run(args: Any) -> dict[str, Any]:
             load_after = loadavg()
             mem = st.memory()
             server = await server_side_timings(st.client, done[:: max(1, len(done) // 50)])
+            app_ids = [
+                e.id async for e in st.client.list_workflows("WorkflowType = 'DossierWorkflow'")
+            ]
+            retries = await activity_retries(st.client, app_ids)
     t = o.timings
     actions = {k: v for k, v in sorted(t.items()) if k.startswith("action ")}
     pooled = [x for v in actions.values() for x in v]
@@ -176,6 +181,7 @@ async def run(args: Any) -> dict[str, Any]:
     if late > 1:
         print(f"(the arrival loop fell behind by up to {late:.1f} s)")
     print(f"memory at the end: {fmt_mem(mem)}; errors: {dict(o.errors) or 'none'}")
+    print(f"activity retries (every dossier, warm-up included): {retries or 'none'}")
     return {
         "machine": info,
         "args": vars(args),
@@ -188,6 +194,7 @@ async def run(args: Any) -> dict[str, Any]:
         "loadavg": f"{load_before} -> {load_after}",
         "memory_mib": mem,
         "errors": dict(o.errors),
+        "activity_retries": retries,
         "target_met": worst <= TARGET_MS,
     }
 

@@ -39,6 +39,7 @@ from bench.common import (
     Officers,
     Profiler,
     Stack,
+    activity_retries,
     base_parser,
     fmt_mem,
     http_client,
@@ -178,6 +179,8 @@ async def run(args: Any) -> dict[str, Any]:
                 flush=True,
             )
         mem = st.memory()
+        app_ids = [e.id async for e in st.client.list_workflows("WorkflowType = 'DossierWorkflow'")]
+        retries = await activity_retries(st.client, app_ids)
 
     app_rate, bare_rate = app_done / walls["app"], done / walls["bare"]
     count = {"app": max(app_done, 1), "bare": done}
@@ -191,6 +194,7 @@ async def run(args: Any) -> dict[str, Any]:
             "latency_ms": {k: summary_ms(v) for k, v in officers.timings.items()},
             "memory_mib": mem,
             "errors": dict(officers.errors),
+            "activity_retries": retries,
             "loadavg_end": loadavg(),
         }
     )
@@ -241,6 +245,7 @@ async def run(args: Any) -> dict[str, Any]:
         )
     )
     print(f"\nmemory at the end: {fmt_mem(mem)}; errors: {dict(officers.errors) or 'none'}")
+    print(f"activity retries (every application dossier, warm-up included): {retries or 'none'}")
     print(f"load average at the end: {loadavg()}")
     return result
 
