@@ -97,9 +97,6 @@ SIGNING_PATIENCE = timedelta(minutes=10)
 HANDOFF_LANDING = timedelta(seconds=2)
 # Histories recorded before results were signed replay without these activities.
 SIGNED_RESULTS_PATCH = "signed-results-v1"
-# Dossiers started before it send a due handoff only once the events before it are
-# recorded (the intake receipt rendered and sealed); since, at once, beside the recording.
-HANDOFF_FIRST_PATCH = "handoff-before-record-v1"
 
 # Keep a year of calendar ahead of the clock; extend through an activity so the
 # new data is recorded in history and replays identically.
@@ -126,7 +123,6 @@ class DossierWorkflow:
     def __init__(self, inp: DossierInput) -> None:
         self.m = DossierMachine(inp)
         self.m.signs_results = workflow.patched(SIGNED_RESULTS_PATCH)
-        self._handoff_first = workflow.patched(HANDOFF_FIRST_PATCH)
         # Start in __init__ so that updates delivered with the first task see the intake step.
         self.m.start(workflow.now())
         self._changed = False
@@ -145,9 +141,6 @@ class DossierWorkflow:
             )
         while True:
             await self._keep_calendar_ahead()
-            if self._handoff_first:
-                # The receiving agency need not wait for the receipt to be rendered.
-                self._send_handoff_if_due()
             await self._record()
             if self.m.closed:
                 break
@@ -428,12 +421,7 @@ class DossierWorkflow:
                         "agency; try again in a moment",
                     )
                 )
-        view = await self._act_or_issue(action, cmd)
-        if self._handoff_first:
-            # An action that ends in a handoff sends it now, though the loop may be
-            # waiting for an earlier recording.
-            self._send_handoff_if_due()
-        return view
+        return await self._act_or_issue(action, cmd)
 
     def _needs_handoff_first(self, action: Action, cmd: ActionInput) -> bool:
         try:

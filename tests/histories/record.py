@@ -265,33 +265,6 @@ async def signed_refusal(service: DossierService) -> str:
         return await settle(service, code)
 
 
-async def handoff_first(service: DossierService) -> str:
-    """After the handoff-first patch: the handoff to the police goes out beside the
-    recording of the acceptance, and the specialist's appraisal, sent right after the
-    acceptance (not waiting for the police's step), waits for it in the workflow."""
-    async with workers(service):
-        code = (await service.submit(request(), INTAKE)).code
-        await act(service, code, Action.ACCEPT, INTAKE)
-        view = await act(
-            service,
-            code,
-            Action.APPRAISE,
-            SPECIALIST,
-            data={"opinion": "Không có án tích", "recommendation": "grant"},
-        )
-        assert view.current_step is not None and view.current_step.step_id == "phe_duyet"
-        await act(service, code, Action.APPROVE, LEADER)
-        await act(service, code, Action.SIGN, SIGNER)
-        await act(
-            service,
-            code,
-            Action.RETURN,
-            RETURNER,
-            data={"channel": "counter", "received_by": "Nguyễn Văn An"},
-        )
-        return await settle(service, code)
-
-
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "intake_supplement_restart": intake_supplement_restart,
@@ -302,7 +275,6 @@ SCENARIOS: dict[str, Scenario] = {
     "linked_group": linked_group,
     "signed_result": signed_result,
     "signed_refusal": signed_refusal,
-    "handoff_first": handoff_first,
 }
 IN_FLIGHT = {"in_flight"}  # every other scenario must end with its workflow completed
 

@@ -43,8 +43,6 @@ EXPECTED = {
     # Recorded after the signed-results-v1 patch (results rendered, signed and sealed).
     "signed_result",
     "signed_refusal",
-    # Recorded after the handoff-first patch (the handoff sent by the accepting update).
-    "handoff_first",
 }
 
 
@@ -181,37 +179,6 @@ async def test_replay_checks_a_history_to_its_end() -> None:
         load(HISTORIES / "in_flight.json"), raise_on_replay_failure=False
     )
     assert still_open.replay_failure is None
-
-
-def _workflow_tasks(history: WorkflowHistory) -> list[list[str]]:
-    """What each workflow task decided: the events after each WORKFLOW_TASK_COMPLETED,
-    named by type (and by activity type and update name)."""
-    tasks: list[list[str]] = []
-    for e in history.events:
-        kind = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
-        if kind == "WORKFLOW_TASK_COMPLETED":
-            tasks.append([])
-        elif kind == "ACTIVITY_TASK_SCHEDULED" and tasks:
-            tasks[-1].append(e.activity_task_scheduled_event_attributes.activity_type.name)
-        elif kind == "WORKFLOW_EXECUTION_UPDATE_ACCEPTED" and tasks:
-            tasks[-1].append(
-                e.workflow_execution_update_accepted_event_attributes.accepted_request.input.name
-            )
-    return tasks
-
-
-def test_the_handoff_goes_out_with_the_acceptance_since_the_patch() -> None:
-    """Before the handoff-first patch the handoff to the police waited for the
-    acceptance's recording (its receipt rendered and sealed) in a later workflow task;
-    since, the workflow task that takes the acceptance sends it."""
-
-    def task_of(history: WorkflowHistory, what: str) -> int:
-        return next(i for i, t in enumerate(_workflow_tasks(history)) if what in t)
-
-    since = load(HISTORIES / "handoff_first.json")
-    assert task_of(since, "receive_handoff") == task_of(since, "accept")
-    before = load(HISTORIES / "signed_result.json")
-    assert task_of(before, "receive_handoff") > task_of(before, "accept")
 
 
 @dataclass(frozen=True)
