@@ -15,6 +15,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from temporalio import client as temporal
 from temporalio.client import Client
@@ -85,6 +86,20 @@ async def api_without(
         engine.dispose()
 
 
+async def accepted(api: Api, http: httpx.AsyncClient) -> dict[str, Any]:
+    """A new dossier submitted and accepted at the counter: its state, at the handoff."""
+    r = await http.post("/v1/dossiers", json=submission(api.person()), headers=api.headers(*INTAKE))
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    r = await http.post(
+        f"/v1/dossiers/{code}/actions", json={"action": "accept"}, headers=api.headers(*INTAKE)
+    )
+    assert r.status_code == 200, r.text
+    view: dict[str, Any] = r.json()
+    assert view["current_step"]["kind"] == "handoff", view["current_step"]
+    return view
+
+
 async def test_action_waits_for_an_automatic_handoff_in_flight(
     devserver: DevServer,  # noqa: F811
     devserver_client: Client,  # noqa: F811
@@ -98,17 +113,8 @@ async def test_action_waits_for_an_automatic_handoff_in_flight(
         api_without(devserver, devserver_client, tmp_path, centre=True, agencies_but=POLICE) as api,
         api.http() as http,
     ):
-        r = await http.post(
-            "/v1/dossiers", json=submission(api.person()), headers=api.headers(*INTAKE)
-        )
-        assert r.status_code == 201, r.text
-        code = r.json()["code"]
-        r = await http.post(
-            f"/v1/dossiers/{code}/actions", json={"action": "accept"}, headers=api.headers(*INTAKE)
-        )
-        assert r.status_code == 200, r.text
-        view = r.json()
-        assert view["current_step"]["kind"] == "handoff", view["current_step"]
+        view = await accepted(api, http)
+        code = view["code"]
         assert view["holder"] is None or view["holder"]["role"] == "system", view["holder"]
 
         appraise = asyncio.create_task(
@@ -191,16 +197,7 @@ async def test_an_action_refused_while_a_handoff_lands_is_taken_once_it_has(
         api.http() as http,
         police,  # stopped first
     ):
-        r = await http.post(
-            "/v1/dossiers", json=submission(api.person()), headers=api.headers(*INTAKE)
-        )
-        assert r.status_code == 201, r.text
-        code = r.json()["code"]
-        r = await http.post(
-            f"/v1/dossiers/{code}/actions", json={"action": "accept"}, headers=api.headers(*INTAKE)
-        )
-        assert r.status_code == 200, r.text
-        assert r.json()["current_step"]["kind"] == "handoff"
+        code = (await accepted(api, http))["code"]
         r = await http.post(
             f"/v1/dossiers/{code}/actions",
             json={"action": "appraise", "data": {"opinion": "Không có án tích"}},
