@@ -205,9 +205,9 @@ async def test_an_encrypted_history_decodes_to_the_same_record_and_replays() -> 
         decode([history])  # the audit decoder reads plain payloads only
     plain = await decoded_history(history, codec)
     assert decode([plain]) == record
-    assert [e.SerializeToString() for e in plain.events] == [
-        e.SerializeToString() for e in original.events
-    ]
+    # Compared as messages: the bytes of a map field (search attributes) may come out in
+    # another order for the same map (one `make test` run failed on that).
+    assert list(plain.events) == list(original.events)
     # The workers' converter replays it; without its key the replay fails, naming it.
     ok = await replayer(converter_with(codec)).replay_workflow(history)
     assert ok.replay_failure is None
