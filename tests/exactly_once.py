@@ -8,7 +8,7 @@ Shared by tests/devserver/test_multi_worker.py and tests/faults/.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
@@ -36,15 +36,17 @@ class Task:
     kind: str  # "workflow", or the activity type
     queue: str  # the task queue it was scheduled on (a workflow's: its own queue)
     identity: str
-    at: datetime
+    at: datetime  # when it started (an activity's: when its last attempt started)
     activity_id: str = ""
     attempt: int = 1  # an activity's: the attempt that completed
     last_failure: str = ""  # why the attempt before it failed
+    ended: datetime | None = None  # an activity's: when it completed (None: it did not)
 
 
 def tasks_of(history: WorkflowHistory) -> list[Task]:
     out: list[Task] = []
     scheduled: dict[int, tuple[str, str, str]] = {}
+    started_at: dict[int, int] = {}  # an activity's scheduled event id -> its index in out
     own_queue = ""
     for event in history.events:
         at = event.event_time.ToDatetime(tzinfo=UTC)
@@ -65,6 +67,7 @@ def tasks_of(history: WorkflowHistory) -> list[Task]:
         elif event.HasField("activity_task_started_event_attributes"):
             started = event.activity_task_started_event_attributes
             kind, queue, activity_id = scheduled[started.scheduled_event_id]
+            started_at[started.scheduled_event_id] = len(out)
             out.append(
                 Task(
                     history.workflow_id,
@@ -79,6 +82,9 @@ def tasks_of(history: WorkflowHistory) -> list[Task]:
                     ),
                 )
             )
+        elif event.HasField("activity_task_completed_event_attributes"):
+            i = started_at[event.activity_task_completed_event_attributes.scheduled_event_id]
+            out[i] = replace(out[i], ended=at)
     return out
 
 
