@@ -948,12 +948,13 @@ async def server_side_timings(client: Client, ids: Iterable[str]) -> dict[str, l
     return out
 
 
-async def activity_retries(client: Client, ids: Iterable[str]) -> dict[str, int]:
-    """Activity attempts after the first, from histories, by activity type and the
-    failure that caused them (a benchmark that retries is one to look into)."""
+async def activity_retries(client: Client) -> dict[str, int]:
+    """Activity attempts after the first in every dossier of the namespace, from their
+    histories, by activity type and the failure that caused them (a benchmark that
+    retries is one to look into)."""
     out: Counter[str] = Counter()
-    for wid in ids:
-        history = await client.get_workflow_handle(wid).fetch_history()
+    async for execution in client.list_workflows("WorkflowType = 'DossierWorkflow'"):
+        history = await client.get_workflow_handle(execution.id).fetch_history()
         scheduled: dict[int, str] = {}
         for e in history.events:
             if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:

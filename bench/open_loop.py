@@ -135,10 +135,7 @@ async def run(args: Any) -> dict[str, Any]:
             load_after = loadavg()
             mem = st.memory()
             server = await server_side_timings(st.client, done[:: max(1, len(done) // 50)])
-            app_ids = [
-                e.id async for e in st.client.list_workflows("WorkflowType = 'DossierWorkflow'")
-            ]
-            retries = await activity_retries(st.client, app_ids)
+            retries = await activity_retries(st.client)
     t = o.timings
     actions = {k: v for k, v in sorted(t.items()) if k.startswith("action ")}
     pooled = [x for v in actions.values() for x in v]

@@ -179,8 +179,7 @@ async def run(args: Any) -> dict[str, Any]:
                 flush=True,
             )
         mem = st.memory()
-        app_ids = [e.id async for e in st.client.list_workflows("WorkflowType = 'DossierWorkflow'")]
-        retries = await activity_retries(st.client, app_ids)
+        retries = await activity_retries(st.client)
 
     app_rate, bare_rate = app_done / walls["app"], done / walls["bare"]
     count = {"app": max(app_done, 1), "bare": done}

@@ -9,8 +9,11 @@ refuse them with a 422 rather than fail with a 500.
 
 A config file gives the generator, half of the time, the codes of real dossiers, the
 applicant's ID number and real procedure codes, so that fuzzing also reaches the
-workflows instead of stopping at 404. Bounded: 25 examples per operation, a 30 s budget
-per database.
+workflows instead of stopping at 404. Bounded by count, not by time: the coverage phase's
+cases and 10 fuzzed examples per operation, from a fixed seed (about 1,200 cases, 17 s per
+database here); with a time budget instead (`--max-time`), fuzzing repeats until the
+budget is spent, so every run took the whole budget, and a busy machine generated fewer
+cases in it.
 """
 
 from __future__ import annotations
@@ -28,11 +31,9 @@ from tests.api.support import INTAKE, Api, submission
 pytestmark = pytest.mark.slow
 
 ST = Path(sys.executable).with_name("st")
-MAX_EXAMPLES = 25
-# Most runs finish well inside it; the test processes of `make test` share the machine's
-# cores, and a busy run needs the room (with 15 s one generated 51 cases, and with 30 s, on
-# a day the machine ran 1.6-2.7 times slower, 73: fewer than the 100 the test asks for).
-MAX_TIME_S = 60
+MAX_EXAMPLES = 10  # fuzzed per operation, after the coverage phase's cases
+MIN_CASES = 1000  # fewer: the generator reached less of the schema than it did (1,209)
+RUN_TIMEOUT_S = 240  # a hung run, not a slow one (within the test's own 300 s)
 
 
 CONFIG = """
@@ -78,8 +79,6 @@ async def test_no_server_error_on_any_generated_input(api: Api, tmp_path: Path) 
         f"Authorization: Bearer {api.token(*INTAKE, sub='schemathesis-officer')}",
         "--max-examples",
         str(MAX_EXAMPLES),
-        "--max-time",
-        str(MAX_TIME_S),
         "--phases",
         "examples,coverage,fuzzing",
         # One worker: with several, hypothesis's lambda-source cache (ast in threads) fails
@@ -109,9 +108,10 @@ async def test_no_server_error_on_any_generated_input(api: Api, tmp_path: Path) 
         cwd=tmp_path,
         env=env,
     )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout=MAX_TIME_S + 60)
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout=RUN_TIMEOUT_S)
     report = out.decode(errors="replace")
     assert proc.returncode == 0, report[-12_000:]
     summary = re.search(r"(\d+) generated, (\d+) passed", report)
     assert summary is not None, report[-4000:]
-    assert int(summary.group(1)) > 100 and summary.group(1) == summary.group(2), report[-4000:]
+    generated, passed = int(summary.group(1)), int(summary.group(2))
+    assert generated >= MIN_CASES and passed == generated, report[-4000:]
