@@ -19,6 +19,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType, HistoryEventFilterType
+from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import (
     Client,
     WorkflowHandle,
@@ -59,6 +63,9 @@ UPDATE_TIMEOUT = timedelta(seconds=15)
 # than the sticky queue's 10 s: a query for a dossier cached by a worker that died waits
 # that long before another worker takes it (the fault tests kill workers mid-walk).
 QUERY_TIMEOUT = timedelta(seconds=20)
+# A dossier the read model has closed: how long to wait for its workflow to close (it
+# settles within moments) before asking it with a query instead.
+CLOSE_WAIT = timedelta(seconds=2)
 _NO_ANSWER = (
     RPCStatusCode.DEADLINE_EXCEEDED,
     RPCStatusCode.UNAVAILABLE,
@@ -336,11 +343,20 @@ class DossierService:
     # -- reading ------------------------------------------------------------------
 
     async def state(self, code: str) -> DossierView:
+        """The dossier's view: as it closed, for a closed dossier (`closed_detail`); else
+        the live `state` query."""
+        closed = await self.closed_detail(code)
+        if closed is not None:
+            return closed.view
         return await self._query(self.client.get_workflow_handle_for(DossierWorkflow.run, code))
 
     async def detail(self, code: str) -> DossierDetail | DossierView:
-        """The view and the applicant (the `detail` query); the view alone from a worker
-        that predates that query."""
+        """The view and the applicant: as the dossier closed, for a closed dossier
+        (`closed_detail`); else the `detail` query, or the view alone from a worker that
+        predates that query."""
+        closed = await self.closed_detail(code)
+        if closed is not None:
+            return closed
         handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         try:
             detail: DossierDetail = await self._asked(handle, DossierWorkflow.detail)
@@ -349,6 +365,61 @@ class DossierService:
             if "detail" not in str(exc):  # not "unknown query type detail"
                 raise
             return await self._query(handle)
+
+    async def closed_detail(self, code: str) -> DossierDetail | None:
+        """A closed dossier's view as its workflow returned it, and its applicant from
+        the workflow's input: two reads of its history (the close event, the first
+        event), no query. A query on a closed workflow has a worker replay the whole
+        history first (most dossiers are closed, and a land dossier's history is long);
+        and Temporal answers concurrent queries on one closed workflow one at a time
+        (temporalio/sdk-rust#438), some after many seconds.
+
+        None, for a query to answer instead: the read model does not say the dossier is
+        closed (the hint: its workflow is closed then, or within moments, settling), or
+        cannot be read (the workflows do not need it, and neither does reading them), or
+        the workflow did not close within CLOSE_WAIT (its worker is behind), or did not
+        complete (terminated, failed), or Temporal no longer holds it."""
+        try:
+            row = await asyncio.to_thread(repository.get_dossier, self.engine, code)
+        except (DBAPIError, DisconnectionError):
+            return None
+        if row is None or row.closed_at is None:
+            return None
+        execution = WorkflowExecution(workflow_id=code)
+        service = self.client.workflow_service
+        try:
+            # On a workflow still running this waits (a long poll) for its close.
+            last = await service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=self.client.namespace,
+                    execution=execution,
+                    history_event_filter_type=HistoryEventFilterType.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT,
+                ),
+                timeout=CLOSE_WAIT,
+            )
+            completed = [
+                e.workflow_execution_completed_event_attributes
+                for e in last.history.events
+                if e.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
+            ]
+            if not completed:
+                return None
+            first = await service.get_workflow_execution_history(
+                GetWorkflowExecutionHistoryRequest(
+                    namespace=self.client.namespace, execution=execution, maximum_page_size=1
+                ),
+                retry=True,
+                timeout=QUERY_TIMEOUT,
+            )
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND or exc.status in _NO_ANSWER:
+                return None
+            raise
+        started = first.history.events[0].workflow_execution_started_event_attributes
+        converter = self.client.data_converter
+        [view] = await converter.decode(completed[0].result.payloads, [DossierView])
+        [inp] = await converter.decode(started.input.payloads, [DossierInput])
+        return DossierDetail(view=view, applicant=inp.applicant)
 
     async def _query(self, handle: WorkflowHandle[DossierWorkflow, DossierView]) -> DossierView:
         view: DossierView = await self._asked(handle, DossierWorkflow.state)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -77,30 +78,44 @@ async def archive_closed(
 ) -> int:
     """Archive every closed dossier run Temporal still has and the archive has not;
     returns how many were archived now."""
+    archived = 0
+    async for _ in archive_sweep(client, engine, store, query=query):
+        archived += 1
+    return archived
+
+
+async def archive_sweep(
+    client: Client, engine: Engine, store: DocumentStore, *, query: str = CLOSED
+) -> AsyncIterator[tuple[str, str]]:
+    """`archive_closed`, yielding each run (workflow id, run id) once it is archived
+    here (not by another process first)."""
     pending: list[tuple[str, str]] = []
     async for wf in client.list_workflows(query):
         pending.append((wf.id, wf.run_id))
     done = await asyncio.to_thread(repository.archived_run_ids, engine, [r for _, r in pending])
-    archived = 0
     for workflow_id, run_id in pending:
         if run_id in done:
             continue
         if await archive_run(client, engine, store, workflow_id, run_id):
-            archived += 1
-    return archived
+            yield workflow_id, run_id
 
 
 async def archive_forever(
     client: Client, engine: Engine, store: DocumentStore, interval: float
 ) -> None:
-    """The centre worker's archiver: a sweep every `interval` seconds, errors logged."""
+    """The centre worker's archiver: a sweep every `interval` seconds, errors logged.
+    Each sweep logs how many runs it archived, also when it failed or was stopped part
+    way (a worker shutting down): every archived run is in some process's log."""
     while True:
+        archived = 0
         try:
-            n = await archive_closed(client, engine, store)
-            if n:
-                log.info("archived %d dossier history run(s)", n)
+            async for _ in archive_sweep(client, engine, store):
+                archived += 1
         except Exception:
             log.exception("history archive sweep failed; retrying in %.0f s", interval)
+        finally:
+            if archived:
+                log.info("archived %d dossier history run(s)", archived)
         await asyncio.sleep(interval)
 
 

@@ -78,11 +78,6 @@ RECEIVING = COMMUNE_CENTRE  # the matrix dossiers' centre: intake and return
 OTHER_CENTRE = CENTRE  # the provincial centre: never touches these dossiers
 OFFICERS = [Role(r) for r in POLICY["officer_roles"]]
 CONCURRENCY = 6
-# A closed dossier's state is a query on a closed workflow, which the worker answers by
-# replaying its history; two such queries at once sometimes leave one unanswered for many
-# seconds (temporalio/sdk-rust#438 "Multiple concurrent legacy queries"), so closed
-# dossiers are probed one request at a time.
-CLOSED_CONCURRENCY = 1
 
 # Data the taker's own check refuses (422 invalid): the attempt got past who may act, and
 # nothing changes.
@@ -421,7 +416,6 @@ class Matrix:
         *,
         actions: Iterable[str] = tuple(a.value for a in Action),
         routes: Iterable[str] = (),
-        concurrency: int = CONCURRENCY,
     ) -> Facts:
         """Every caller attempts every action (and the /withdraw, /supplements routes
         named) on the dossier as it stands; nothing may change."""
@@ -446,7 +440,7 @@ class Matrix:
                 action = {"withdraw": "withdraw", "supplements": "supplement"}[route]
                 plan.append((caller, route, action, expected(action, caller, facts)))
         recorded: Counter[tuple[Any, ...]] = Counter()
-        sem = asyncio.Semaphore(concurrency)
+        sem = asyncio.Semaphore(CONCURRENCY)
 
         async def attempt(caller: Caller, route: str, action: str, want: Expect) -> None:
             if want.status is None:
@@ -627,9 +621,7 @@ async def test_every_caller_and_action_at_every_step(api: Api, http: httpx.Async
     await m.take(code, RO, "return", data={"channel": "counter", "received_by": person.name})
     await wait_closed(api, code)
 
-    await m.probe(
-        code, "closed", routes=("withdraw", "supplements"), concurrency=CLOSED_CONCURRENCY
-    )
+    await m.probe(code, "closed", routes=("withdraw", "supplements"))
     await m.worklists(code, "closed")
     m.done("every caller and action at every step")
 

@@ -23,7 +23,7 @@ from temporalio.exceptions import ApplicationError
 
 from api.routes import dossiers
 from domain.catalog import Role
-from domain.dossier import Action, ActionInput, Actor
+from domain.dossier import Action, ActionInput, Actor, DossierView
 from motcua import service
 from motcua.devserver import DevServer
 from motcua.stack import api_serving, workers_running
@@ -31,17 +31,24 @@ from store import repository
 from store.db import init_db, make_engine
 from tests.api.conftest import settings_for
 from tests.api.support import (
+    AUDITOR,
     CENTRE,
     INTAKE,
+    LEADER,
     POLICE,
+    RETURNER,
+    SIGNER,
     SPECIALIST,
     Api,
+    caught_up,
     error_of,
     submission,
+    wait_closed,
     wait_for_step,
 )
 from tests.devserver.conftest import devserver, devserver_client, new_namespace  # noqa: F401
 from tests.devserver.journeys import shipped_catalog
+from workflows.dossier import DossierWorkflow
 
 pytestmark = pytest.mark.devserver
 
@@ -254,3 +261,70 @@ async def test_a_dossier_whose_worker_does_not_answer_is_503_not_500(
                 headers=api.headers(*INTAKE),
             )
             error_of(r, 409, "wrong_step")
+
+
+async def test_a_closed_dossier_reads_as_it_closed_without_its_worker(
+    devserver: DevServer,  # noqa: F811
+    devserver_client: Client,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Most dossiers are closed. Reading one needs no worker: no query (on a closed
+    workflow a query is a replay of its whole history on a worker), but the workflow's
+    result and input. With its worker stopped, the API answers a closed dossier as the
+    workflow itself answered while it ran, and refuses an action on it as closed."""
+    monkeypatch.setattr(service, "QUERY_TIMEOUT", service.timedelta(seconds=3))
+    centre = AsyncExitStack()
+    async with (
+        api_without(devserver, devserver_client, tmp_path, centre=False, agencies_but=None) as api,
+        api.http() as http,
+    ):
+        async with centre:
+            await centre.enter_async_context(
+                workers_running(api.client, api.settings, api.engine, agencies=[])
+            )
+            person = api.person()
+            r = await http.post(
+                "/v1/dossiers", json=submission(person), headers=api.headers(*INTAKE)
+            )
+            assert r.status_code == 201, r.text
+            code = r.json()["code"]
+            steps: list[tuple[tuple[Role, str | None], dict[str, Any], str | None]] = [
+                (INTAKE, {"action": "accept"}, "tra_cuu_xac_minh"),
+                (SPECIALIST, {"action": "appraise", "data": {"opinion": "Không có án tích"}}, None),
+                (LEADER, {"action": "approve", "comment": "Đồng ý"}, None),
+                (SIGNER, {"action": "sign"}, "tra_ket_qua"),
+                (RETURNER, {"action": "return", "data": {"channel": "counter"}}, None),
+            ]
+            for who, body, then in steps:
+                r = await http.post(
+                    f"/v1/dossiers/{code}/actions", json=body, headers=api.headers(*who)
+                )
+                assert r.status_code in (200, 202), r.text
+                if then:
+                    await wait_for_step(api, http, code, then)
+            await wait_closed(api, code)
+            await caught_up(api, http, code)
+            handle = api.client.get_workflow_handle_for(DossierWorkflow.run, code)
+            queried = await handle.query(DossierWorkflow.detail)
+            direct = service.DossierService(api.client, api.engine, api.catalog, api.settings)
+            assert await direct.closed_detail(code) == queried
+        # The centre's worker, the dossier's, is stopped.
+        r = await http.get(f"/v1/dossiers/{code}", headers=api.headers(*AUDITOR))
+        assert r.status_code == 200, r.text
+        shown = r.json()
+        assert {k: shown[k] for k in DossierView.model_fields} == queried.view.model_dump(
+            mode="json"
+        )
+        assert shown["status"] == "returned" and shown["applicant"]["name"] == person.name
+        r = await http.post(
+            f"/v1/dossiers/{code}/actions",
+            json={"action": "return", "data": {"channel": "counter"}},
+            headers=api.headers(*RETURNER),
+        )
+        error_of(r, 409, "closed")
+        # An open dossier, by contrast, is a query that no worker answers.
+        r = await http.post(
+            "/v1/dossiers", json=submission(api.person()), headers=api.headers(*INTAKE)
+        )
+        error_of(r, 503, "unavailable")
