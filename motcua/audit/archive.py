@@ -101,7 +101,12 @@ async def archive_sweep(
 
 
 async def archive_forever(
-    client: Client, engine: Engine, store: DocumentStore, interval: float
+    client: Client,
+    engine: Engine,
+    store: DocumentStore,
+    interval: float,
+    *,
+    logger: logging.Logger = log,
 ) -> None:
     """The centre worker's archiver: a sweep every `interval` seconds, errors logged.
     Each sweep logs how many runs it archived, also when it failed or was stopped part
@@ -112,10 +117,10 @@ async def archive_forever(
             async for _ in archive_sweep(client, engine, store):
                 archived += 1
         except Exception:
-            log.exception("history archive sweep failed; retrying in %.0f s", interval)
+            logger.exception("history archive sweep failed; retrying in %.0f s", interval)
         finally:
             if archived:
-                log.info("archived %d dossier history run(s)", archived)
+                logger.info("archived %d dossier history run(s)", archived)
         await asyncio.sleep(interval)
 
 

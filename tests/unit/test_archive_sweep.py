@@ -39,6 +39,9 @@ class Listing:
             yield run
 
 
+# This test's archiver's own logger: an archiver of another test's workers may be running
+# in this process (session-scoped stacks), logging through the module's.
+LOG = logging.getLogger(f"{archive.__name__}.under_test")
 RUNS = [Closed(f"000.00.01.H99-261203-000{i}", f"run-{i}") for i in (1, 2, 3)]
 
 
@@ -60,20 +63,23 @@ async def sweep_until_second_run(
         return bool(await second())
 
     monkeypatch.setattr(archive, "archive_run", archive_run)
-    task = asyncio.create_task(archive.archive_forever(Listing(RUNS), None, None, interval=60))  # type: ignore[arg-type]
+    sweeping = archive.archive_forever(Listing(RUNS), None, None, interval=60, logger=LOG)  # type: ignore[arg-type]
+    task = asyncio.create_task(sweeping)
     await asyncio.wait_for(at_second.wait(), 5)
     return task
 
 
 def archived_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("archived ")]
+    return [
+        r.getMessage() for r in caplog.records if r.name == LOG.name and r.levelno == logging.INFO
+    ]
 
 
 @pytest.mark.usefixtures("nothing_archived_yet")
 async def test_a_sweep_stopped_part_way_logs_what_it_archived(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger=archive.__name__)
+    caplog.set_level(logging.INFO, logger=LOG.name)
     task = await sweep_until_second_run(monkeypatch, asyncio.Event().wait)  # never ends
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -85,7 +91,7 @@ async def test_a_sweep_stopped_part_way_logs_what_it_archived(
 async def test_a_sweep_that_fails_part_way_logs_what_it_archived_and_the_failure(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger=archive.__name__)
+    caplog.set_level(logging.INFO, logger=LOG.name)
 
     async def unreachable() -> bool:
         raise ConnectionError("document store unreachable")
@@ -97,5 +103,5 @@ async def test_a_sweep_that_fails_part_way_logs_what_it_archived_and_the_failure
     with pytest.raises(asyncio.CancelledError):
         await task
     assert archived_lines(caplog) == ["archived 1 dossier history run(s)"]
-    [failed] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    [failed] = [r for r in caplog.records if r.name == LOG.name and r.levelno == logging.ERROR]
     assert "sweep failed" in failed.getMessage() and failed.exc_info is not None
