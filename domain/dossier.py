@@ -490,6 +490,11 @@ class DossierView(BaseModel):
     chain_head: str = Field(
         default="", description="hash of the last event: where the read model's chain must end"
     )
+    handoff_pending: bool = Field(
+        default=False,
+        description="a handoff to the receiving agency is due or in flight (automatic, or "
+        "forwarded): the next step's actions wait for its acknowledgement",
+    )
 
 
 class DossierDetail(BaseModel):

@@ -1534,4 +1534,5 @@ class DossierMachine:
             issuing=s.issuing,
             result=s.result,
             chain_head=s.chain_head,
+            handoff_pending=self.pending_handoff() is not None,
         )

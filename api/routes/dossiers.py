@@ -37,7 +37,7 @@ from api.schemas import (
     SupplementRequest,
     WithdrawRequest,
 )
-from domain.catalog import Role, StepKind
+from domain.catalog import Role
 from domain.dossier import (
     Action,
     ActionInput,
@@ -394,20 +394,14 @@ def _acting_role(
 HANDOFF_WAIT_SECONDS = 15.0
 
 
-def _automatic_handoff_in_flight(view: DossierView) -> bool:
-    step, holder = view.current_step, view.holder
-    if step is None or step.kind is not StepKind.HANDOFF:
-        return False
-    # A handoff an officer of the receiving agency acknowledges is not automatic.
-    return holder is None or holder.role is Role.SYSTEM
-
-
 async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView) -> DossierView:
     """An automatic handoff is acknowledged by the receiving agency's worker within
-    moments; an officer acting right after acceptance should not get a 409 for that."""
+    moments; an officer acting right after acceptance should not get a 409 for that.
+    Whether one is due or in flight is the engine's own rule (`handoff_pending`, from
+    `DossierMachine.pending_handoff`, which the workflow's validators wait on too)."""
     deadline = asyncio.get_running_loop().time() + HANDOFF_WAIT_SECONDS
     while asyncio.get_running_loop().time() < deadline:
-        if not _automatic_handoff_in_flight(view):
+        if not view.handoff_pending:
             return view
         await asyncio.sleep(0.1)
         try:
@@ -471,7 +465,7 @@ async def _act(
             refusal = exc
         view = await _visible_state(ctx, code, principal)
         # A handoff the workflow gave up waiting for may have landed since: ask again.
-        if refusal.code != "handoff_in_flight" and not _automatic_handoff_in_flight(view):
+        if refusal.code != "handoff_in_flight" and not view.handoff_pending:
             await ctx.service.record_refusal(code, action, cmd, refusal.code, refusal.message)
             raise _service_error(refusal)
     view = view or await _visible_state(ctx, code, principal)

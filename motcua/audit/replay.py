@@ -221,7 +221,7 @@ class ReplayPool:
         shares = [[_shipped(r) for r in runs[i :: self.processes]] for i in range(self.processes)]
         for attempt in (1, 2):
             try:
-                done = await self._dealt(shares)
+                done = await self._dealt(self._pool, shares)
                 break
             except BrokenProcessPool as exc:
                 log.warning("a replay process died (attempt %d of 2): %s", attempt, exc)
@@ -229,18 +229,18 @@ class ReplayPool:
                 self._pool = self._new_pool()
         else:
             return [_not_replayed(run) for run in runs]
-        out: list[RunReplay | None] = [None] * len(runs)
-        for i, verdicts in enumerate(done):
-            out[i :: self.processes] = verdicts
-        assert all(v is not None for v in out)
-        return [v for v in out if v is not None]
+        # Back in the order given: run j was the (j // processes)-th of share j % processes.
+        return [done[j % self.processes][j // self.processes] for j in range(len(runs))]
 
-    async def _dealt(self, shares: list[list[_Shipped]]) -> list[list[RunReplay]]:
-        assert self._pool is not None
+    async def _dealt(
+        self, pool: ProcessPoolExecutor, shares: list[list[_Shipped]]
+    ) -> list[list[RunReplay]]:
+        """Each share replayed in a process of `pool` (the empty ones, when there are
+        fewer runs than processes, are the last, and left out)."""
         loop = asyncio.get_running_loop()
         return await asyncio.gather(
             *(
-                loop.run_in_executor(self._pool, _replay_share, share, self.factory, self.sandboxed)
+                loop.run_in_executor(pool, _replay_share, share, self.factory, self.sandboxed)
                 for share in shares
                 if share
             )

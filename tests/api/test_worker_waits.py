@@ -104,6 +104,7 @@ async def accepted(api: Api, http: httpx.AsyncClient) -> dict[str, Any]:
     assert r.status_code == 200, r.text
     view: dict[str, Any] = r.json()
     assert view["current_step"]["kind"] == "handoff", view["current_step"]
+    assert view["handoff_pending"]  # not acknowledged yet: the API waits on this
     return view
 
 

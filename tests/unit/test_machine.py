@@ -854,8 +854,10 @@ def test_manual_handoff_is_forwarded_by_the_centre() -> None:
     d = Dossier(p)
     d.act("accept", INTAKE, at(0, 10, 5))
     assert d.m.pending_handoff() is None  # waits for 'forward'
+    assert not d.m.view(at(0, 10, 5)).handoff_pending  # an officer holds it, not the engine
     d.act("forward", INTAKE, at(0, 10, 10))
     assert d.m.pending_handoff() is not None
+    assert d.m.view(at(0, 10, 10)).handoff_pending  # what the API waits for
 
 
 def test_refusals_say_why() -> None:
