@@ -11,6 +11,10 @@ return), then start the next dossier. After a warm-up the clients run for `--dur
 seconds; every request completed in that window counts. `sign` answers once the result
 is signed and sealed (two activities inside the update), so it is reported on its own as
 well as in "action (all)".
+
+Then the dossiers completed in the window, closed, are read back (GET, as the returning
+officer; `--closed-reads` rounds over all of them, the same number of clients): what an
+auditor or an applicant does with most dossiers, which are closed.
 """
 
 from __future__ import annotations
@@ -57,6 +61,23 @@ async def client_loop(o: Officers, http: Any, stop_at: float, done: list[str]) -
             print(f"  error: {exc}", flush=True)
 
 
+async def closed_reads(o: Officers, http: Any, codes: list[str], clients: int) -> None:
+    role = STEPS[-1][2]  # the returning officer's: a closed dossier is at the return step
+    queue = asyncio.Queue[str]()
+    for code in codes:
+        queue.put_nowait(code)
+
+    async def reader() -> None:
+        while not queue.empty():
+            code = queue.get_nowait()
+            try:
+                await o.state(http, code, role, label="closed state")
+            except HttpError as exc:
+                print(f"  error: {exc}", flush=True)
+
+    await asyncio.gather(*(reader() for _ in range(clients)))
+
+
 async def run(args: Any) -> dict[str, Any]:
     info = machine()
     print_machine(info)
@@ -90,15 +111,20 @@ async def run(args: Any) -> dict[str, Any]:
             load_after = loadavg()
             mem = st.memory()
             server = await server_side_timings(st.client, done[:: max(1, len(done) // 40)])
+            await asyncio.sleep(2)  # the last returns recorded in the read model (closed)
+            t0 = time.perf_counter()
+            await closed_reads(o, http, done * args.closed_reads, args.clients)
+            closed_wall = time.perf_counter() - t0
     t = o.timings
     actions = [v for k, v in t.items() if k.startswith("action ")]
     samples = {
         "submit": t["submit"],
         "action (all)": [x for v in actions for x in v],
         "state (GET live state)": t["state"],
+        "state (GET closed dossier, after the window)": t["closed state"],
         **{k: v for k, v in sorted(t.items()) if k.startswith("action ")},
     }
-    requests = sum(len(v) for v in t.values())
+    requests = sum(len(v) for k, v in t.items() if k != "closed state")
     print(
         table(
             f"Latency under {args.clients} concurrent clients ({requests:,} requests in "
@@ -122,11 +148,15 @@ async def run(args: Any) -> dict[str, Any]:
             meter.rows(),
         )
     )
-    print(f"\nmemory at the end: {fmt_mem(mem)}; errors: {dict(o.errors) or 'none'}")
+    print(
+        f"\nclosed dossiers read back: {len(t['closed state'])} reads in {closed_wall:.1f} s"
+        f"\nmemory at the end: {fmt_mem(mem)}; errors: {dict(o.errors) or 'none'}"
+    )
     return {
         "machine": info,
         "args": vars(args),
         "wall_s": wall,
+        "closed_reads_wall_s": closed_wall,
         "requests": requests,
         "dossiers": len(done),
         "latency_ms": {k: summary_ms(v) for k, v in samples.items()},
@@ -143,6 +173,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=120, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=15, help="seconds of warm-up")
+    parser.add_argument(
+        "--closed-reads", type=int, default=2, help="rounds of reading the closed dossiers back"
+    )
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup = 20, 5

@@ -811,11 +811,17 @@ class Officers:
         return code
 
     async def state(
-        self, http: httpx.AsyncClient, code: str, role: str, agency: str | None = None
+        self,
+        http: httpx.AsyncClient,
+        code: str,
+        role: str,
+        agency: str | None = None,
+        *,
+        label: str = "state",
     ) -> dict[str, Any]:
         r = await self._call(
             http,
-            "state",
+            label,
             "GET",
             f"/v1/dossiers/{quote(code, safe='')}",
             headers=self.h(role, agency),
