@@ -17,6 +17,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +34,9 @@ from tests.payload_keys import DATA_CONVERTER, TEST_PAYLOAD_KEYS
 # Every Settings() of the suite, and every `motcua` process it starts, use the test key
 # ring: payloads written by one are read by the others (tests/payload_keys.py).
 os.environ.setdefault("MOTCUA_PAYLOAD_KEYS", TEST_PAYLOAD_KEYS)
+
+# How long the time-skipping test server may take to start (a process per test using it).
+SERVER_STARTUP = timedelta(seconds=30)
 
 PG_ADMIN_URL = os.environ.get(
     "MOTCUA_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -126,6 +130,8 @@ async def ts_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         data_converter=DATA_CONVERTER,
         test_server_existing_path=str(test_server_path()),
+        # The SDK's default is 5 s; a loaded machine (make test) once took longer.
+        test_server_startup_timeout=SERVER_STARTUP,
     )
     await register_search_attributes(env.client)
     try:

@@ -17,6 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from motcua.devserver import temporal_cli_path
 from store import repository
+from tests.conftest import SERVER_STARTUP
 from tests.factories import (
     AGENCY,
     APPLICANT,
@@ -47,6 +48,7 @@ async def dev_server_suggesting_continue_as_new(after: int) -> AsyncIterator[Wor
     env = await WorkflowEnvironment.start_local(
         data_converter=DATA_CONVERTER,
         dev_server_existing_path=str(temporal_cli_path()),
+        dev_server_startup_timeout=SERVER_STARTUP,
         search_attributes=[
             DOSSIER_STATUS,
             PROCEDURE_CODE,
