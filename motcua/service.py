@@ -342,10 +342,11 @@ class DossierService:
 
     # -- reading ------------------------------------------------------------------
 
-    async def state(self, code: str) -> DossierView:
+    async def state(self, code: str, *, open_: bool = False) -> DossierView:
         """The dossier's view: as it closed, for a closed dossier (`closed_detail`); else
-        the live `state` query."""
-        closed = await self.closed_detail(code)
+        the live `state` query. `open_`: the caller knows the dossier is open (polling it
+        while a step of the engine's own is under way), so the read model is not asked."""
+        closed = None if open_ else await self.closed_detail(code)
         if closed is not None:
             return closed.view
         return await self._query(self.client.get_workflow_handle_for(DossierWorkflow.run, code))

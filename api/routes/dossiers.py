@@ -405,7 +405,7 @@ async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView)
             return view
         await asyncio.sleep(0.1)
         try:
-            view = await ctx.service.state(code)
+            view = await ctx.service.state(code, open_=True)  # a handoff is pending
         except ServiceError as exc:
             raise _service_error(exc) from None
     return view
