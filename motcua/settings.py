@@ -236,6 +236,12 @@ class Settings(BaseSettings):
         description="how often the JWKS file is re-read for rotated keys (a token with an "
         "unknown kid re-reads it at once, at most every 10 s)",
     )
+    jwt_max_lifetime_seconds: int = Field(
+        default=12 * 3600,
+        gt=0,
+        description="longest a bearer token may be valid, from its iat to its exp (tokens "
+        "without iat, or living longer, are refused); `motcua token` issues up to this",
+    )
     retention_default_years: int = Field(
         default=10,
         ge=1,
