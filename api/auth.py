@@ -564,6 +564,31 @@ def get_verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of the Authorization header, if there is one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def verify_request_token(request: Request, token: str) -> Principal:
+    """`token` verified, once per request: the rate limiter (which counts a valid token by
+    its subject, anything else by the client address) and `current_principal` share the
+    verdict through request.state. AuthError when the token is not valid."""
+    memo = getattr(request.state, "token_verdict", None)
+    if memo is not None and memo[0] == token:
+        verdict: Principal | AuthError = memo[1]
+    else:
+        try:
+            verdict = get_verifier(request).verify(token)
+        except AuthError as e:
+            verdict = e
+        request.state.token_verdict = (token, verdict)
+    if isinstance(verdict, AuthError):
+        raise verdict
+    return verdict
+
+
 async def current_principal(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
@@ -573,9 +598,8 @@ async def current_principal(
         raise ApiError(
             401, "unauthenticated", "missing bearer token (Authorization: Bearer <token>)"
         )
-    verifier = get_verifier(request)
     try:
-        principal = verifier.verify(credentials.credentials)
+        principal = verify_request_token(request, credentials.credentials)
     except AuthError as e:
         raise ApiError(401, "unauthenticated", e.message) from None
     request.state.principal = principal
