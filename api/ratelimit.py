@@ -209,12 +209,14 @@ class LimitStore:
         if self._redis_strategy is not None and time.monotonic() >= self._redis_down_until:
             try:
                 return await self._hit(self._redis_strategy, item, key)
-            except (StorageError, OSError) as e:
+            except Exception as e:  # StorageError, a timeout, anything: never a 500
                 self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                cause = e.storage_error if isinstance(e, StorageError) else e
                 log.warning(
-                    "rate limits: Redis did not answer (%s); counting in this process's "
+                    "rate limits: Redis did not answer (%s: %s); counting in this process's "
                     "memory for %.0f s",
-                    getattr(e, "storage_error", e),
+                    type(cause).__name__,
+                    cause,
                     REDIS_RETRY_SECONDS,
                 )
         return await self._hit(self._memory_strategy, item, key)
