@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Callable
 from math import floor
 
@@ -36,7 +35,6 @@ from limits import RateLimitItemPerMinute
 from limits.aio.storage import RedisStorage, SlidingWindowCounterSupport, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.errors import StorageError
-from limits.storage.base import TimestampedSlidingWindow
 from starlette.requests import Request
 
 from api.auth import AuthError, bearer_token, verify_request_token
@@ -51,11 +49,16 @@ REDIS_RETRY_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 0.5
 
 
-class BoundedMemoryStorage(Storage, SlidingWindowCounterSupport, TimestampedSlidingWindow):
+class BoundedMemoryStorage(Storage, SlidingWindowCounterSupport):
     """In-process counters for the sliding window counter strategy, at most `max_keys` of
     them: a key expires lazily when read, and when a new key would exceed the cap the
     oldest key (by when its counter started) is dropped. Every operation is O(1), and none
-    awaits, so each runs whole on the event loop (no locks). `clock` is for tests."""
+    awaits, so each runs whole on the event loop (no locks).
+
+    The windows are those of limits' Redis storage (its Lua scripts, ported): a caller's
+    window starts at its first hit, and once a minute has passed the current counter
+    becomes the previous one, which then weighs less as it ages. So Redis and memory count
+    alike, and a caller's first minute is counted exactly. `clock` is for tests."""
 
     STORAGE_SCHEME = None  # not registered under a URI scheme: built directly
 
@@ -69,7 +72,7 @@ class BoundedMemoryStorage(Storage, SlidingWindowCounterSupport, TimestampedSlid
             raise ValueError("max_keys must be at least 2 (a window needs two counters)")
         self.max_keys = max_keys
         self.clock = clock
-        self.counts: Counter[str] = Counter()
+        self.counts: dict[str, int] = {}
         # key -> expiry time; insertion order is the order the counters started in.
         self.expirations: dict[str, float] = {}
         self.evicted = 0
@@ -81,41 +84,44 @@ class BoundedMemoryStorage(Storage, SlidingWindowCounterSupport, TimestampedSlid
     def base_exceptions(self) -> type[Exception] | tuple[type[Exception], ...]:
         return ValueError
 
-    def _live(self, key: str) -> int:
+    # -- plain counters -------------------------------------------------------------------
+
+    def _ttl(self, key: str, now: float) -> float:
+        """Seconds `key` has left (0: no such key, or expired, and then dropped)."""
         expiry = self.expirations.get(key)
         if expiry is None:
-            return 0
-        if expiry <= self.clock():
-            del self.expirations[key]
-            self.counts.pop(key, None)
-            return 0
-        return self.counts[key]
+            return 0.0
+        if expiry <= now:
+            self._drop(key)
+            return 0.0
+        return expiry - now
+
+    def _drop(self, key: str) -> None:
+        self.expirations.pop(key, None)
+        self.counts.pop(key, None)
+
+    def _set(self, key: str, count: int, expires_at: float) -> None:
+        self._drop(key)  # re-inserted last: the newest
+        self.counts[key] = count
+        self.expirations[key] = expires_at
+        while len(self.expirations) > self.max_keys:
+            self._drop(next(iter(self.expirations)))
+            self.evicted += 1
 
     async def incr(self, key: str, expiry: int | float, amount: int = 1) -> int:
-        if self._live(key) == 0:
-            self.counts[key] = 0
-            self.expirations.pop(key, None)  # re-inserted last: the newest
-            self.expirations[key] = self.clock() + expiry
-            while len(self.expirations) > self.max_keys:
-                oldest = next(iter(self.expirations))
-                del self.expirations[oldest]
-                self.counts.pop(oldest, None)
-                self.evicted += 1
-        self.counts[key] += amount
-        return self.counts[key]
-
-    async def decr(self, key: str, amount: int = 1) -> int:
-        if self._live(key) == 0:
-            return 0
-        self.counts[key] = max(self.counts[key] - amount, 0)
+        now = self.clock()
+        if self._ttl(key, now) == 0:
+            self._set(key, amount, now + expiry)
+        else:
+            self.counts[key] += amount
         return self.counts[key]
 
     async def get(self, key: str) -> int:
-        return self._live(key)
+        return self.counts[key] if self._ttl(key, self.clock()) else 0
 
     async def get_expiry(self, key: str) -> float:
-        self._live(key)
-        return self.expirations.get(key, self.clock())
+        now = self.clock()
+        return now + self._ttl(key, now)
 
     async def check(self) -> bool:
         return True
@@ -127,40 +133,54 @@ class BoundedMemoryStorage(Storage, SlidingWindowCounterSupport, TimestampedSlid
         return n
 
     async def clear(self, key: str) -> None:
-        self.counts.pop(key, None)
-        self.expirations.pop(key, None)
+        self._drop(key)
+
+    # -- the sliding window counter ---------------------------------------------------------
+
+    @staticmethod
+    def _keys(key: str) -> tuple[str, str]:
+        return f"{key}/previous", key
+
+    def _window(self, key: str, expiry: int, now: float) -> tuple[int, float, int, float]:
+        """(previous count, its ttl, current count, its ttl), after moving a current counter
+        older than `expiry` to the previous one (limits' sliding_window.lua)."""
+        previous_key, current_key = self._keys(key)
+        current_ttl = self._ttl(current_key, now)
+        if 0 < current_ttl < expiry:
+            self._set(previous_key, self.counts[current_key], now + current_ttl)
+            self._set(current_key, 0, now + current_ttl + expiry)
+        previous_ttl = self._ttl(previous_key, now)
+        current_ttl = self._ttl(current_key, now)
+        return (
+            self.counts[previous_key] if previous_ttl else 0,
+            previous_ttl,
+            self.counts[current_key] if current_ttl else 0,
+            current_ttl,
+        )
 
     async def acquire_sliding_window_entry(
         self, key: str, limit: int, expiry: int, amount: int = 1
     ) -> bool:
+        """limits' acquire_sliding_window.lua, in memory."""
         if amount > limit:
             return False
         now = self.clock()
-        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
-        previous, previous_ttl, current, _ = self._window(previous_key, current_key, expiry, now)
-        if floor(previous * previous_ttl / expiry + current) + amount > limit:
+        previous, previous_ttl, current, current_ttl = self._window(key, expiry, now)
+        if floor(previous * previous_ttl / expiry) + current + amount > limit:
             return False
-        await self.incr(current_key, 2 * expiry, amount)  # as limits' own storages do
+        _, current_key = self._keys(key)
+        if current_ttl:
+            self.counts[current_key] += amount
+        else:
+            self._set(current_key, amount, now + 2 * expiry)
         return True
 
     async def get_sliding_window(self, key: str, expiry: int) -> tuple[int, float, int, float]:
-        now = self.clock()
-        previous_key, current_key = self.sliding_window_keys(key, expiry, now)
-        return self._window(previous_key, current_key, expiry, now)
+        return self._window(key, expiry, self.clock())
 
     async def clear_sliding_window(self, key: str, expiry: int) -> None:
-        previous_key, current_key = self.sliding_window_keys(key, expiry, self.clock())
-        await self.clear(previous_key)
-        await self.clear(current_key)
-
-    def _window(
-        self, previous_key: str, current_key: str, expiry: int, now: float
-    ) -> tuple[int, float, int, float]:
-        previous = self._live(previous_key)
-        current = self._live(current_key)
-        previous_ttl = 0.0 if previous == 0 else (1 - (((now - expiry) / expiry) % 1)) * expiry
-        current_ttl = (1 - ((now / expiry) % 1)) * expiry + expiry
-        return previous, previous_ttl, current, current_ttl
+        for k in self._keys(key):
+            self._drop(k)
 
 
 class LimitStore:
@@ -227,8 +247,9 @@ class LimitStore:
     ) -> float | None:
         if await strategy.hit(item, key):
             return None
+        now = time.time()  # before the strategy's own reading: the wait is never short
         stats = await strategy.get_window_stats(item, key)
-        return min(60.0, max(0.0, stats.reset_time - time.time()))
+        return min(60.0, max(0.0, stats.reset_time - now))
 
     async def close(self) -> None:
         if self._pool is not None:

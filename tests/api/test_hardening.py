@@ -72,7 +72,7 @@ def retry_after(r: httpx.Response) -> int:
 def test_submissions_are_limited_per_caller(tmp_path: Path, engine: Engine) -> None:
     settings = hardening_settings(tmp_path, rate_limit_submit_per_minute=3)
     with client_for(settings, engine) as http:
-        now = [5001.5]  # 21.5 s into a minute of the sliding window counter
+        now = [5000.0]
         http.app.state.ctx.submit_limiter.store.memory.clock = lambda: now[0]  # type: ignore[attr-defined]
         citizen = token(settings, "citizen-1", Role.APPLICANT)
         for _ in range(3):  # each attempt counts, a refused one too (here: an empty body)
@@ -101,13 +101,13 @@ def test_submissions_are_limited_per_caller(tmp_path: Path, engine: Engine) -> N
         error_of(http.post("/v1/dossiers", json={}), 401, "unauthenticated")
         other = token(settings, "citizen-2", Role.APPLICANT)
         error_of(http.post("/v1/dossiers", json={}, headers=bearer(other)), 422, "invalid")
-        # The window slides (limits' sliding window counter): the three attempts of this
-        # minute weigh less as the next minute goes on, so one more is let in once it has
-        # begun, in 8.5 s; Retry-After rounds up, so a client that waits as told is let in.
-        assert seconds == 9
-        now[0] += seconds - 1
+        # The window slides (limits' sliding window counter): the caller's first minute
+        # ends in 30 s, and from then on its attempts weigh less as they age; Retry-After
+        # rounds up, so a client that waits as told is let in.
+        assert seconds == 31
+        now[0] += 29
         error_of(http.post("/v1/dossiers", json={}, headers=bearer(citizen)), 429, "rate_limited")
-        now[0] += 1
+        now[0] += seconds - 29
         error_of(http.post("/v1/dossiers", json={}, headers=bearer(citizen)), 422, "invalid")
 
 
