@@ -363,7 +363,10 @@ def token(
     sub: Annotated[str, typer.Option(help="subject: the user's id")],
     agency: Annotated[Optional[str], typer.Option(help="agency code (officers)")] = None,  # noqa: UP045
     name: Annotated[str, typer.Option(help="display name")] = "",
-    hours: Annotated[float, typer.Option(help="validity in hours")] = 12,
+    hours: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(help="validity in hours (default: MOTCUA_JWT_MAX_LIFETIME_SECONDS, 12 h)"),
+    ] = None,
 ) -> None:
     """Print a development token (HS256) to stdout, and nothing else."""
     from datetime import timedelta
@@ -377,7 +380,12 @@ def token(
         raise _fail(f"--role: {exc}") from None
     try:
         text = issue_token(
-            _settings(), sub=sub, roles=roles, agency=agency, name=name, ttl=timedelta(hours=hours)
+            _settings(),
+            sub=sub,
+            roles=roles,
+            agency=agency,
+            name=name,
+            ttl=None if hours is None else timedelta(hours=hours),
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
