@@ -42,6 +42,7 @@ from tests.api.support import (
     submit,
     wait_for_step,
 )
+from tests.files import pdf
 from tests.harness import pki_manifest_for_tests
 
 
@@ -217,7 +218,7 @@ async def test_uploads_are_limited_by_size_and_type_and_kept_by_hash(api: Api) -
         assert "to-khai-03.pdf" in message and "PDF" in message
         # A file over the size limit.
         limit = api.settings.max_upload_bytes
-        body["documents"][0]["content_base64"] = b64(b"%PDF-1.7 " + b"0" * (limit + 1))
+        body["documents"][0]["content_base64"] = b64(pdf("lớn", stream=bytes(limit + 1)))
         r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
         assert r.status_code in (413, 422), r.text  # 422 when the base64 itself is too long
         # A document named by a hash the centre does not hold.
@@ -226,7 +227,7 @@ async def test_uploads_are_limited_by_size_and_type_and_kept_by_hash(api: Api) -
         r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
         assert "content_base64" in error_of(r, 422, "invalid")
         # ... and accepted once it does (stored by an earlier upload).
-        held = b"%PDF-1.7 da luu " + person.id_number.encode()
+        held = pdf(f"da luu {person.id_number}")
         FolderStore(Path(api.settings.resolved_document_store)).put(held)
         body["documents"][1] = {
             "kind": "x",
