@@ -113,10 +113,41 @@ async def _visible_state(ctx: AppContext, code: str, principal: Principal) -> Do
     return view
 
 
+def _may_reference(ctx: AppContext, principal: Principal, sha256: str) -> bool:
+    """May `principal` name the file `sha256` by its hash, instead of sending it? Only a
+    file they may already read: a document (upload, form, result) of a dossier they may
+    read, by the rule that lets them read it (`_may_read`), judged on the read model's
+    rows as lists are (the centre, the competent agency, the current step's agency):
+    the applicant's own dossiers, an officer's agency's. Else anyone who learnt a hash
+    (events, audit views and logs show them) would get the file it names (documents of
+    their own dossier are theirs to download)."""
+    everyone = principal.is_admin or principal.is_auditor
+    account = principal.sub if principal.has(Role.APPLICANT) else None
+    officer = any(principal.has(r) for r in OFFICER_ROLES)
+    agency = principal.agency if officer else None
+    if not everyone and account is None and agency is None:
+        return False
+    rows = repository.dossiers_holding(
+        ctx.engine,
+        sha256,
+        account=None if everyone else account,
+        agency=None if everyone else agency,
+    )
+    return any(
+        _may_read(
+            principal,
+            row.applicant_account,
+            {row.centre_agency, row.competent_agency, row.current_agency or ""},
+        )
+        for row in rows
+    )
+
+
 def _check_documents(ctx: AppContext, docs: list[DocumentIn], principal: Principal) -> None:
     """Size, then type and content of each file sent (`validate_upload`), and that a
-    document named by its hash is one the centre holds; all checked before anything is
-    stored or submitted."""
+    document named by its hash is a file the caller may already read (`_may_reference`);
+    all checked before anything is stored or submitted. A hash the caller may not read
+    is answered exactly as one the centre does not hold."""
     limit = ctx.settings.max_upload_bytes
     allowed = ctx.settings.upload_media_types
     for i, d in enumerate(docs):
@@ -132,11 +163,12 @@ def _check_documents(ctx: AppContext, docs: list[DocumentIn], principal: Princip
         where = f"documents.{i} ({d.filename})"
         if d.content_base64 is None:
             assert d.sha256 is not None
-            if not ctx.documents.has(d.sha256):
+            if not (_may_reference(ctx, principal, d.sha256) and ctx.documents.has(d.sha256)):
                 raise ApiError(
                     422,
                     "invalid",
-                    f"{where}: trung tâm không giữ tệp nào có sha256 {d.sha256}; "
+                    f"{where}: không có tệp nào có sha256 {d.sha256} mà bạn được phép "
+                    "dùng lại (chỉ dùng lại được tệp thuộc hồ sơ mà bạn được xem); "
                     "hãy gửi nội dung tệp trong content_base64",
                 )
             continue

@@ -226,9 +226,23 @@ async def test_uploads_are_limited_by_size_and_type_and_kept_by_hash(api: Api) -
         body["documents"][1] = {"kind": "x", "filename": "x.pdf", "sha256": "ab" * 32}
         r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
         assert "content_base64" in error_of(r, 422, "invalid")
-        # ... and accepted once it does (stored by an earlier upload).
+        # ... nor one it holds that is no document of a dossier the caller may read.
         held = pdf(f"da luu {person.id_number}")
         FolderStore(Path(api.settings.resolved_document_store)).put(held)
+        named = {"kind": "x", "filename": "x.pdf", "sha256": hashlib.sha256(held).hexdigest()}
+        body["documents"][1] = named
+        r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
+        assert "content_base64" in error_of(r, 422, "invalid")
+        # ... and accepted once it is one (uploaded with an earlier dossier of the centre's).
+        earlier = submission(api.person())
+        earlier["documents"][1] = {
+            "kind": "x",
+            "filename": "x.pdf",
+            "content_base64": b64(held),
+        }
+        r = await http.post("/v1/dossiers", json=earlier, headers=api.headers(*INTAKE))
+        assert r.status_code == 201, r.text
+        await caught_up(api, http, r.json()["code"])
         body["documents"][1] = {
             "kind": "x",
             "filename": "x.pdf",

@@ -1,10 +1,15 @@
 """Uploads the centre can trust, on the real stack (both databases):
 
+- a file named by its SHA-256 instead of sent must be one the caller may already read
+  (a document of a dossier they may read); any other hash is answered exactly as one
+  the centre does not hold, on submission and on a supplement, and no file of another
+  applicant ever becomes the caller's to download;
 - a file is judged by its content, not its first bytes: a PDF header in front of HTML, a
   truncated PNG or a zip bomb DOCX is refused with the reason, and nothing is stored."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
@@ -17,18 +22,23 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from domain.catalog import Role
 from motcua.docstore import FolderStore
+from store import repository
 from tests.api.support import (
     AUDITOR,
+    COMMUNE_CENTRE,
     INTAKE,
     LEADER,
     Api,
     Person,
+    act,
+    caught_up,
     document,
     error_of,
     submission,
 )
-from tests.files import png
+from tests.files import pdf, png
 
 
 def stored(api: Api, content: bytes) -> bool:
@@ -59,6 +69,103 @@ async def reused_this_month(api: Api, http: httpx.AsyncClient) -> int:
     assert r.status_code == 200, r.text
     reused: int = r.json()["total"]["counts"]["reused"]
     return reused
+
+
+async def test_a_hash_names_only_a_file_the_caller_may_read(
+    api: Api, http: httpx.AsyncClient
+) -> None:
+    # A submits online with a signed criminal-record certificate of theirs.
+    a = api.person("chủ tệp")
+    certificate = pdf(f"Phiếu lý lịch tư pháp số 1 của {a.name}, CCCD {a.id_number}")
+    body = submission(a, channel="online")
+    body["documents"].append(document("giay_to_khac", "phieu-ltp.pdf", certificate))
+    r = await http.post("/v1/dossiers", json=body, headers=api.applicant(a))
+    assert r.status_code == 201, r.text
+    a_code = r.json()["code"]
+    await caught_up(api, http, a_code)
+    sha = hashlib.sha256(certificate).hexdigest()
+    unheld = hashlib.sha256(uuid.uuid4().bytes).hexdigest()
+    r = await http.get(f"/v1/dossiers/{a_code}/documents", headers=api.applicant(a))
+    [a_doc] = [d for d in r.json()["documents"] if d["sha256"] == sha]
+
+    # B names A's certificate by its hash: answered as a hash the centre does not hold.
+    b = api.person("người lạ")
+    submitted = set()
+    for named in (sha, unheld):
+        body = submission(b, channel="online")
+        body["documents"].append(by_hash(named))
+        r = await http.post("/v1/dossiers", json=body, headers=api.applicant(b))
+        submitted.add(shape(r, named))
+        assert "content_base64" in error_of(r, 422, "invalid")
+    assert len(submitted) == 1, submitted
+    await no_dossier_of(api, http, b)
+
+    # ... nor in a supplement to a dossier of B's own.
+    r = await http.post(
+        "/v1/dossiers", json=submission(b, channel="online"), headers=api.applicant(b)
+    )
+    assert r.status_code == 201, r.text
+    b_code = r.json()["code"]
+    r = await act(api, http, b_code, INTAKE, "request_supplement", data={"missing": ["Phiếu LLTP"]})
+    assert r.status_code == 200, r.text
+    supplemented = set()
+    for named in (sha, unheld):
+        r = await http.post(
+            f"/v1/dossiers/{b_code}/supplements",
+            json={"documents": [by_hash(named)]},
+            headers=api.applicant(b),
+        )
+        supplemented.add(shape(r, named))
+        error_of(r, 422, "invalid")
+    assert len(supplemented) == 1, supplemented
+    await caught_up(api, http, b_code)
+    b_docs = await asyncio.to_thread(repository.list_documents, api.engine, b_code)
+    assert sha not in {d.sha256 for d in b_docs}
+
+    # An intake officer of another centre, at its counter: the same answer.
+    other = (Role.INTAKE_OFFICER, COMMUNE_CENTRE)
+    at_counter = set()
+    for named in (sha, unheld):
+        body = submission(api.person("quầy khác"))
+        body["centre_agency"] = COMMUNE_CENTRE
+        body["documents"].append(by_hash(named))
+        r = await http.post("/v1/dossiers", json=body, headers=api.headers(*other))
+        at_counter.add(shape(r, named))
+    assert at_counter == submitted, at_counter
+
+    # A's certificate is never B's to download: not through A's dossier, not through B's.
+    r = await http.get(a_doc["href"], headers=api.applicant(b))
+    assert r.status_code == 403 and certificate not in r.content
+    r = await http.get(f"/v1/dossiers/{b_code}/documents/{a_doc['id']}", headers=api.applicant(b))
+    assert r.status_code == 404 and certificate not in r.content
+    r = await http.get(f"/v1/dossiers/{b_code}/documents", headers=api.applicant(b))
+    assert sha not in {d["sha256"] for d in r.json()["documents"]}
+
+    # A reuses their own certificate in a new dossier: accepted, and counted as reuse
+    # (Decision 766 indicator 4.3) once the centre receives the dossier.
+    before = await reused_this_month(api, http)
+    body = submission(a, channel="online")
+    body["documents"].append(by_hash(sha))
+    r = await http.post("/v1/dossiers", json=body, headers=api.applicant(a))
+    assert r.status_code == 201, r.text
+    again = r.json()["code"]
+    assert (await act(api, http, again, INTAKE, "accept")).status_code == 200
+    await caught_up(api, http, again)
+    rows = await asyncio.to_thread(repository.list_documents, api.engine, again)
+    assert [d.reused for d in rows if d.sha256 == sha] == [True]
+    assert await reused_this_month(api, http) == before + 1
+    r = await http.get(
+        f"/v1/dossiers/{again}/documents/{next(d.id for d in rows if d.sha256 == sha)}",
+        headers=api.applicant(a),
+    )
+    assert r.status_code == 200 and r.content == certificate
+
+    # The intake officer of A's centre may name it at the counter (their agency reads
+    # A's dossiers); the file still is not B's.
+    body = submission(api.person("tại quầy"))
+    body["documents"].append(by_hash(sha))
+    r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
+    assert r.status_code == 201, r.text
 
 
 def bomb_docx() -> bytes:

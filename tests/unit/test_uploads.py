@@ -12,11 +12,14 @@ import struct
 import time
 import zipfile
 import zlib
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 from PIL import Image
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from activities.pdf import render_pdf
 from api.auth import Principal
@@ -32,6 +35,7 @@ from motcua.docstore import (
     validate_upload,
 )
 from motcua.settings import Settings
+from store.models import DocumentRow, DossierRow
 from tests.files import image, pdf
 from tests.unit.test_pdf import simple_spec
 
@@ -287,13 +291,72 @@ def test_an_invalid_file_is_refused_with_its_reason_and_nothing_is_stored(
 # --------------------------------------------------------------------------- by hash
 
 
-def test_a_hash_the_centre_holds_is_reused_and_one_it_does_not_is_refused(
-    ctx: SimpleNamespace,
+def dossier_row(code: str, account: str | None, agency: str = CENTRE) -> DossierRow:
+    now = datetime.now(UTC)
+    return DossierRow(
+        code=code,
+        procedure_code="3.000333",
+        procedure_version=1,
+        status="received",
+        status_code=2,
+        channel="online",
+        centre_agency=agency,
+        competent_agency=agency,
+        submitted_at=now,
+        applicant_name="Nguyễn Văn A",
+        applicant_id_number="001099012345",
+        applicant_account=account,
+        updated_at=now,
+    )
+
+
+def upload_row(code: str, sha256: str) -> DocumentRow:
+    return DocumentRow(
+        id=f"{code}:upload:{sha256[:8]}",
+        dossier_code=code,
+        form="ly_lich_tu_phap",
+        source="upload",
+        media_type="application/pdf",
+        filename="a.pdf",
+        sha256=sha256,
+        size=1,
+        created_at=datetime.now(UTC),
+    )
+
+
+def test_a_hash_is_reused_only_by_who_may_read_a_dossier_holding_it(
+    ctx: SimpleNamespace, engine: Engine
 ) -> None:
-    held = ctx.documents.put(pdf("đã lưu"))
-    [ref] = _store_documents(ctx, [DocumentIn(kind="x", filename="x.pdf", sha256=held)], INTAKE)
-    assert ref.reused and ref.sha256 == held
-    with pytest.raises(ApiError) as caught:
-        named = DocumentIn(kind="x", filename="y.pdf", sha256="ab" * 32)
-        _store_documents(ctx, [named], INTAKE)
-    assert caught.value.status == 422 and "content_base64" in caught.value.message
+    """A's certificate, uploaded to A's dossier at the centre: A and the centre's intake
+    officer may name it by its hash; B, an officer of another agency, and anyone naming
+    a hash the centre does not hold get the same answer."""
+    ctx.engine = engine
+    certificate = ctx.documents.put(pdf("phiếu lý lịch tư pháp của A"))
+    unheld = hashlib.sha256(b"never uploaded").hexdigest()
+    with Session(engine) as s:
+        s.add(dossier_row("000.00.01.H99-261207-0001", "citizen-a"))
+        s.add(upload_row("000.00.01.H99-261207-0001", certificate))
+        s.commit()
+
+    def by_hash(sha256: str, who: Principal) -> list[object]:
+        named = DocumentIn(kind="x", filename="x.pdf", sha256=sha256)
+        return list(_store_documents(ctx, [named], who))
+
+    def answer(sha256: str, who: Principal) -> tuple[int, str, str]:
+        with pytest.raises(ApiError) as caught:
+            by_hash(sha256, who)
+        error = caught.value
+        return error.status, error.code, error.message.replace(sha256, "<sha256>")
+
+    [ref] = by_hash(certificate, APPLICANT)
+    assert ref.reused and ref.sha256 == certificate  # type: ignore[attr-defined]
+    assert by_hash(certificate, INTAKE)
+
+    stranger = Principal(sub="citizen-b", roles=[Role.APPLICANT])
+    other_agency = Principal(sub="o", roles=[Role.INTAKE_OFFICER], agency=OTHER)
+    # An applicant's token carrying an agency claim is still not an officer's.
+    claims_agency = Principal(sub="citizen-c", roles=[Role.APPLICANT], agency=CENTRE)
+    unknown = answer(unheld, stranger)
+    assert unknown[:2] == (422, "invalid") and "content_base64" in unknown[2]
+    for who in (stranger, other_agency, claims_agency):
+        assert answer(certificate, who) == answer(unheld, who) == unknown
