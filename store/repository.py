@@ -385,6 +385,48 @@ def list_documents(
     )
 
 
+def dossiers_holding(
+    engine: Engine,
+    sha256: str,
+    *,
+    account: str | None = None,
+    agency: str | None = None,
+    limit: int = 20,
+) -> list[DossierRow]:
+    """The dossiers that hold the file `sha256` (an upload, a form, a result): those of
+    its document rows, and for a linked group's sub-dossier (`<code>.<n>`) its parent,
+    whose readers read its documents too. Narrowed to the dossiers submitted online by
+    `account` or on `agency` (their centre, competent agency or current step's agency)
+    when either is given. Who may reference a file by its hash (api/routes/dossiers.py)."""
+    codes: list[str] = _read(
+        engine,
+        sm_select(DocumentRow.dossier_code)
+        .where(col(DocumentRow.sha256) == sha256)
+        .distinct()
+        .limit(1000),
+    )
+    candidates = set(codes)
+    for code in codes:
+        parent, _, n = code.rpartition(".")
+        if parent and n.isdigit():
+            candidates.add(parent)
+    if not candidates:
+        return []
+    where: list[ColumnElement[bool]] = [col(DossierRow.code).in_(sorted(candidates))]
+    narrow: list[ColumnElement[bool]] = []
+    if account is not None:
+        narrow.append(col(DossierRow.applicant_account) == account)
+    if agency is not None:
+        narrow += [
+            col(DossierRow.centre_agency) == agency,
+            col(DossierRow.competent_agency) == agency,
+            col(DossierRow.current_agency) == agency,
+        ]
+    if narrow:
+        where.append(or_(*narrow))
+    return _read(engine, sm_select(DossierRow).where(*where).limit(limit))
+
+
 def received_by_agency(
     engine: Engine, agency: str, start: datetime, end: datetime
 ) -> list[DossierRow]:
