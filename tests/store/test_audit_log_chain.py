@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
@@ -172,11 +173,14 @@ def test_writers_at_once_do_not_fork_the_chain(engine: Engine) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def at_0004(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+def before_the_chain(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     """A database migrated to the revision before the audit log's chain."""
+    chain = ScriptDirectory.from_config(alembic_config()).get_revision("0005_audit_log_chain")
+    assert chain is not None and isinstance(chain.down_revision, str)
+    below: str = chain.down_revision
 
     def upgraded(engine: Engine) -> Engine:
-        command.upgrade(alembic_config(engine.url.render_as_string(hide_password=False)), "0004")
+        command.upgrade(alembic_config(engine.url.render_as_string(hide_password=False)), below)
         return engine
 
     if request.param == "postgresql":
@@ -190,8 +194,10 @@ def at_0004(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
         engine.dispose()
 
 
-def test_the_migration_chains_the_rows_written_before_it(at_0004: Engine, tmp_path: Path) -> None:
-    engine = at_0004
+def test_the_migration_chains_the_rows_written_before_it(
+    before_the_chain: Engine, tmp_path: Path
+) -> None:
+    engine = before_the_chain
     for i in range(3):
         sql(
             engine,
