@@ -172,7 +172,7 @@ async def delays(
         if value is not None and value.tzinfo is None:
             raise ApiError(422, "invalid", f"{name}: give the instant with its offset")
     s = service(ctx)
-    found = await s.late_in_period(since=since, until=until)
+    found: list[DelayAttribution] = await _answer(s.late_in_period(since=since, until=until))
     await s.log(
         who,
         "delays",
