@@ -305,7 +305,7 @@ async def run_dev_stack(
             raise
         if main is not None:
             main.uncancel()
-        say("Stopped during start-up: the API, the workers and the Temporal dev server are down.")
+        say("Đã dừng trong lúc khởi động: API, các worker và máy chủ Temporal (dev) đều đã tắt.")
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with suppress(NotImplementedError):

@@ -159,7 +159,7 @@ def test_sigterm_during_start_up_stops_everything(dev: Dev, when: str) -> None:
         eventually(lambda: bool(temporal_pids(dev.state)), 30, "the Temporal server started")
     dev.signal(signal.SIGTERM)
     assert dev.wait() == 0, dev.out + dev.err
-    assert "Stopped during start-up" in dev.out, dev.out
+    assert "Đã dừng trong lúc khởi động" in dev.out, dev.out
     assert not temporal_pids(dev.state)
     assert not is_port_open("127.0.0.1", dev.temporal_port)
     assert not is_port_open("127.0.0.1", dev.api_port)
