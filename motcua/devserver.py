@@ -124,6 +124,18 @@ def _die_with_parent() -> Callable[[], None] | None:
     return preexec
 
 
+def _signal_group(pid: int, sig: int) -> None:
+    """Signal the process group a server leads (it was started in a session of its own),
+    or the process alone if it leads none."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def _stat_fields(pid: int) -> list[str] | None:
     """/proc/<pid>/stat from the state field on (the command name may hold spaces)."""
     try:
@@ -534,8 +546,7 @@ class DevServer:
             extra={"fields": {"event": "temporal_stale_stopped", "pid": pid}},
         )
         for sig, wait in ((signal.SIGTERM, _STOP_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, sig)
+            _signal_group(pid, sig)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 if _start_time(pid) != start_time or _is_zombie(pid):
@@ -564,11 +575,12 @@ class DevServer:
         try:
             self._remove_pid_file(process.pid)
             if process.poll() is None:
-                process.terminate()
+                # Its process group (its own session): whatever it started goes too.
+                _signal_group(process.pid, signal.SIGTERM)
                 try:
                     process.wait(timeout=_STOP_GRACE_SECONDS)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    _signal_group(process.pid, signal.SIGKILL)
                     process.wait()
             return process.returncode
         finally:
