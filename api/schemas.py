@@ -326,7 +326,16 @@ class TrackingOut(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
-    checks: dict[str, str] = Field(default_factory=dict)
+    checks: dict[str, str] = Field(
+        default_factory=dict,
+        description='each check\'s verdict: "ok", "unavailable: <why>", or "skipped: <why>" '
+        "(a check that needs a failing one)",
+    )
+    failing: list[str] = Field(
+        default_factory=list,
+        description="the names of the failing checks: database, read_model, temporal, workers",
+    )
+    message: str | None = Field(default=None, description="what is wrong, for people")
 
 
 class DocumentOut(BaseModel):

@@ -10,7 +10,8 @@ Typical use::
         client = await Client.connect(server.address, namespace=server.namespace)
         ...
 
-or, from asyncio code, ``async with DevServer(...)`` (start/stop run in a thread).
+or, from asyncio code, ``async with DevServer(...)`` (:meth:`DevServer.astart`; stop runs in a
+thread).
 
 Behaviour worth knowing (observed with CLI 1.9.1 / Server 1.32.0):
 
@@ -31,15 +32,18 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import ctypes
 import json
+import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import sysconfig
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -86,9 +90,71 @@ _STOP_GRACE_SECONDS = 10.0
 _CLI_CALL_TIMEOUT_SECONDS = 10.0
 _LOG_TAIL_LINES = 40
 
+log = logging.getLogger(__name__)
+
 
 class DevServerError(RuntimeError):
     """The dev server could not be found, started, reached or configured."""
+
+
+# --------------------------------------------------------------------------- processes
+
+#: In the state folder: which process is the dev server, and which process started it.
+PID_FILE = "temporal.pid"
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel SIGKILL the child when the thread that started
+    it dies (Linux ``prctl(PR_SET_PDEATHSIG)``), however it dies: ``kill -9`` included.
+    None elsewhere. libc is loaded here, in the parent: the child only calls into it."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    """Signal the process group a server leads (it was started in a session of its own),
+    or the process alone if it leads none."""
+    try:
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat from the state field on (the command name may hold spaces)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rpartition(")")[2].split()
+
+
+def _start_time(pid: int) -> int | None:
+    """When the process started (clock ticks after boot), None if there is none: with the
+    pid, what tells a process from a later one that reuses its pid."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def _is_zombie(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return fields is not None and bool(fields) and fields[0] in ("Z", "X")
 
 
 # --------------------------------------------------------------------------- binaries
@@ -169,7 +235,12 @@ class DevServer:
     namespace exists, then makes sure the search attributes are registered. ``stop()`` sends
     SIGTERM and escalates to SIGKILL after 10 s. Both are idempotent. The server runs in its own
     session, so a Ctrl-C in the terminal reaches the Python process only and the caller decides
-    the shutdown order (workers first, then the server).
+    the shutdown order (workers first, then the server). It never outlives its parent: on
+    Linux the kernel kills it when the thread that started it dies (``die_with_parent``;
+    start it from a thread that lives as long as it should, e.g. the main thread or the
+    event loop's with :meth:`astart`), ``kill -9`` included. ``<state_dir>/temporal.pid``
+    names it and its parent; a server an earlier run of the same state folder left behind
+    (its parent gone) is stopped at ``start()``. Anything else on the port is refused.
 
     If something already listens on ``port``, ``start()`` raises, unless ``reuse_existing`` is
     set: then no process is started, the existing server is health-checked, missing search
@@ -192,6 +263,7 @@ class DevServer:
         startup_timeout: float = 60.0,
         reuse_existing: bool = False,
         cli_path: Path | None = None,
+        die_with_parent: bool = True,
     ) -> None:
         self.state_dir = Path(state_dir)
         self.port = port
@@ -214,6 +286,7 @@ class DevServer:
         self.startup_timeout = startup_timeout
         self.reuse_existing = reuse_existing
         self._cli_path = cli_path
+        self.die_with_parent = die_with_parent
 
         self._process: subprocess.Popen[bytes] | None = None
         self._log_file: IO[bytes] | None = None
@@ -293,6 +366,53 @@ class DevServer:
         """Start (or attach to) the server and wait until it is usable. Idempotent."""
         if self.running:
             return self
+        if self._prepare():
+            self._wait_ready(time.monotonic() + self.startup_timeout)
+            self.ensure_search_attributes()
+            self._attached = True
+            return self
+        self._spawn()
+        try:
+            self._wait_ready(time.monotonic() + self.startup_timeout)
+            self.ensure_search_attributes()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    async def astart(self) -> Self:
+        """:meth:`start` for asyncio code: the process is started from the calling (event
+        loop) thread, so that :data:`PDEATHSIG` ties it to a thread that lives as long as
+        the loop, and the wait for readiness can be cancelled (a Ctrl-C during start-up):
+        a cancelled start stops the server before the cancellation goes on."""
+        if self.running:
+            return self
+        if await asyncio.to_thread(self._prepare):
+            await asyncio.to_thread(self._wait_ready, time.monotonic() + self.startup_timeout)
+            await asyncio.to_thread(self.ensure_search_attributes)
+            self._attached = True
+            return self
+        self._spawn()
+        try:
+            await self._await_ready(time.monotonic() + self.startup_timeout)
+            await asyncio.to_thread(self.ensure_search_attributes)
+        except BaseException:
+            await asyncio.shield(asyncio.to_thread(self.stop))
+            raise
+        return self
+
+    def exit_code(self) -> int | None:
+        """The exit code of the server this object started, if it has exited (it died:
+        :meth:`stop` forgets the process); None while it runs or when there is none."""
+        process = self._process
+        return process.poll() if process is not None else None
+
+    def _prepare(self) -> bool:
+        """Checks before a start. True: attach to the server on the port (reuse_existing);
+        False: start one. Stops the server of a crashed earlier run of this state folder;
+        refuses (DevServerError) when anything else holds the ports."""
+        if not self.reuse_existing:
+            self._stop_stale_server()
         if is_port_open(self._connect_host, self.port):
             if not self.reuse_existing:
                 raise DevServerError(
@@ -300,15 +420,19 @@ class DevServer:
                     "server?). Stop it, choose another port, or pass reuse_existing=True "
                     "to use it."
                 )
-            self._wait_ready(time.monotonic() + self.startup_timeout)
-            self.ensure_search_attributes()
-            self._attached = True
-            return self
+            return True
         if self.ui and is_port_open(self._connect_host, self.ui_port):
             raise DevServerError(
                 f"the UI port {self.ui_port} is already in use; pass ui_port=... or ui=False"
             )
+        return False
 
+    def _spawn(self) -> None:
+        """Start the server process (not waiting for it), and note it in the pid file."""
+        # A dead process of an earlier start (the supervisor restarts it): forget it.
+        if self._process is not None and self._process.poll() is not None:
+            self._process = None
+            self._close_log()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         cmd = self.command()
         log_file = self.log_path.open("ab")
@@ -318,24 +442,124 @@ class DevServer:
         log_file.flush()
         self._log_offset = log_file.tell()
         try:
+            # Its own session and process group (a Ctrl-C in the terminal reaches this
+            # process only), and, on Linux, killed by the kernel when this thread dies.
             self._process = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent() if self.die_with_parent else None,
             )
-        except OSError as exc:
+        except (OSError, subprocess.SubprocessError) as exc:
             self._close_log()
             raise DevServerError(f"cannot run {cmd[0]}: {exc}") from exc
+        self._write_pid_file(self._process.pid)
         atexit.register(self.stop)
+
+    async def _await_ready(self, deadline: float) -> None:
+        """:meth:`_wait_ready` in steps that can be cancelled between probes."""
+        delay = 0.05
+        while True:
+            self._raise_if_exited()
+            if await asyncio.to_thread(self._probe):
+                return
+            if time.monotonic() >= deadline:
+                self._raise_not_ready()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    # ------------------------------------------------------------------ crashed runs
+
+    @property
+    def pid_path(self) -> Path:
+        return self.state_dir / PID_FILE
+
+    def _write_pid_file(self, pid: int) -> None:
+        record = {
+            "pid": pid,
+            "start_time": _start_time(pid),
+            "owner": os.getpid(),
+            "owner_start_time": _start_time(os.getpid()),
+            "db": str(self.db_path.resolve()),
+            "port": self.port,
+        }
+        with contextlib.suppress(OSError):
+            self.pid_path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+
+    def _remove_pid_file(self, pid: int) -> None:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            if json.loads(self.pid_path.read_text(encoding="utf-8")).get("pid") == pid:
+                self.pid_path.unlink()
+
+    def _stale_server(self) -> int | None:
+        """The pid of a Temporal dev server of this state folder left running by an earlier
+        run that is gone (killed, crashed), or None. Only a process that /proc shows to be
+        ``temporal server start-dev`` on this folder's database, started when the pid
+        file says, counts; a live owner (another `motcua dev` on this folder) is refused."""
         try:
-            self._wait_ready(time.monotonic() + self.startup_timeout)
-            self.ensure_search_attributes()
-        except BaseException:
-            self.stop()
-            raise
-        return self
+            record = json.loads(self.pid_path.read_text(encoding="utf-8"))
+            pid, start_time = int(record["pid"]), record["start_time"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if start_time is None or _start_time(pid) != start_time:
+            with contextlib.suppress(OSError):
+                self.pid_path.unlink()  # that process is gone: the file is stale
+            return None
+        if not self._is_server_of_this_folder(pid):
+            return None
+        owner, owner_start = record.get("owner"), record.get("owner_start_time")
+        if isinstance(owner, int) and owner_start is not None and _start_time(owner) == owner_start:
+            raise DevServerError(
+                f"the Temporal dev server of {self.state_dir} (pid {pid}) belongs to a "
+                f"running process (pid {owner}): stop that one first, or use another "
+                "state folder"
+            )
+        return pid
+
+    def _is_server_of_this_folder(self, pid: int) -> bool:
+        try:
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            exe = Path(os.readlink(f"/proc/{pid}/exe")).name
+        except OSError:
+            return False
+        argv = [a.decode(errors="replace") for a in raw.split(b"\0") if a]
+        if exe.removesuffix(" (deleted)") != "temporal" or argv[1:3] != ["server", "start-dev"]:
+            return False
+        try:
+            db = argv[argv.index("--db-filename") + 1]
+        except (ValueError, IndexError):
+            return False
+        return Path(db).resolve() == self.db_path.resolve()
+
+    def _stop_stale_server(self) -> None:
+        """Stop the server a crashed earlier run of this state folder left behind."""
+        pid = self._stale_server()
+        if pid is None:
+            return
+        start_time = _start_time(pid)
+        log.warning(
+            "Dừng máy chủ Temporal (pid %d) còn sót lại từ lần chạy trước của %s",
+            pid,
+            self.state_dir,
+            extra={"fields": {"event": "temporal_stale_stopped", "pid": pid}},
+        )
+        for sig, wait in ((signal.SIGTERM, _STOP_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+            _signal_group(pid, sig)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if _start_time(pid) != start_time or _is_zombie(pid):
+                    break
+                time.sleep(0.05)
+            else:
+                continue
+            break
+        deadline = time.monotonic() + 5.0
+        while is_port_open(self._connect_host, self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with contextlib.suppress(OSError):
+            self.pid_path.unlink()
 
     def stop(self) -> int | None:
         """Stop the server we started: SIGTERM, then SIGKILL after 10 s. Idempotent.
@@ -349,12 +573,14 @@ class DevServer:
             self._close_log()
             return None
         try:
+            self._remove_pid_file(process.pid)
             if process.poll() is None:
-                process.terminate()
+                # Its process group (its own session): whatever it started goes too.
+                _signal_group(process.pid, signal.SIGTERM)
                 try:
                     process.wait(timeout=_STOP_GRACE_SECONDS)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    _signal_group(process.pid, signal.SIGKILL)
                     process.wait()
             return process.returncode
         finally:
@@ -372,7 +598,7 @@ class DevServer:
         self.stop()
 
     async def __aenter__(self) -> Self:
-        return await asyncio.to_thread(self.start)
+        return await self.astart()
 
     async def __aexit__(
         self,
@@ -474,24 +700,30 @@ class DevServer:
     def _wait_ready(self, deadline: float) -> None:
         delay = 0.05
         while True:
-            if self._process is not None and self._process.poll() is not None:
-                tail = self._log_tail()
-                errors = [line for line in tail.splitlines() if line.startswith("Error:")]
-                raise DevServerError(
-                    f"the Temporal dev server exited with code {self._process.returncode} "
-                    f"during start-up{': ' + errors[-1] if errors else ''}. "
-                    f"Last lines of {self.log_path}:\n{tail}"
-                )
+            self._raise_if_exited()
             if self._probe():
                 return
             if time.monotonic() >= deadline:
-                raise DevServerError(
-                    f"the Temporal dev server at {self.address} was not ready after "
-                    f"{self.startup_timeout:.0f} s. Last lines of {self.log_path}:\n"
-                    f"{self._log_tail()}"
-                )
+                self._raise_not_ready()
             time.sleep(delay)
             delay = min(delay * 2, 0.5)
+
+    def _raise_if_exited(self) -> None:
+        if self._process is not None and self._process.poll() is not None:
+            tail = self._log_tail()
+            errors = [line for line in tail.splitlines() if line.startswith("Error:")]
+            raise DevServerError(
+                f"the Temporal dev server exited with code {self._process.returncode} "
+                f"during start-up{': ' + errors[-1] if errors else ''}. "
+                f"Last lines of {self.log_path}:\n{tail}"
+            )
+
+    def _raise_not_ready(self) -> None:
+        raise DevServerError(
+            f"the Temporal dev server at {self.address} was not ready after "
+            f"{self.startup_timeout:.0f} s. Last lines of {self.log_path}:\n"
+            f"{self._log_tail()}"
+        )
 
     def _log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last lines the server wrote since this start (or of an attached server: none)."""

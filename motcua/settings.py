@@ -202,6 +202,13 @@ class Settings(BaseSettings):
         "development",
     )
     log_level: str = Field(default="INFO", description="root log level")
+    readyz_poller_max_age_seconds: float = Field(
+        default=90.0,
+        gt=0,
+        description="/v1/readyz counts a worker as polling the centre's task queue when "
+        "Temporal saw its last poll at most this long ago (an idle worker's long poll is "
+        "renewed about once a minute)",
+    )
 
     # -- API hardening and records retention (issue 11) --
     rate_limit_submit_per_minute: int = Field(

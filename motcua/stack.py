@@ -9,11 +9,13 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack, asynccontextmanager, contextmanager, suppress
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from activities import render_pool
 from activities.documents import DocumentServices
@@ -22,6 +24,7 @@ from motcua.audit.archive import archive_forever
 from motcua.devserver import DevServer
 from motcua.portal import PortalSender, sync_forever
 from motcua.settings import Settings
+from motcua.supervisor import SupervisedWorker
 from motcua.temporal import connect
 from store.db import init_db, make_engine
 from workers.agency import agency_worker
@@ -40,19 +43,29 @@ async def workers_running(
     centre: bool = True,
     agencies: Sequence[str] = (),
     docs: DocumentServices | None = None,
+    supervise: bool = False,
 ) -> AsyncIterator[None]:
-    """Run the centre's worker and/or agency workers until the block exits."""
+    """Run the centre's worker and/or agency workers until the block exits.
+
+    ``supervise`` (`motcua dev`): a worker that dies is started again, with backoff, and
+    the restart logged (motcua/supervisor.py). Without it a worker's fatal error ends the
+    block (a `motcua worker` process exits and its orchestrator restarts it)."""
     docs = docs or DocumentServices.from_settings(settings)
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="activity")
+    made_by: dict[str, Callable[[], Worker]] = {}
+    if centre:
+        made_by[settings.centre_task_queue] = lambda: centre_worker(
+            client, settings, engine, executor, docs
+        )
+    for code in agencies:
+        made_by[code] = partial(
+            agency_worker, client, code, engine, executor, docs, settings.calendar_overrides
+        )
     try:
         async with AsyncExitStack() as stack:
-            if centre:
+            for name, make in made_by.items():
                 await stack.enter_async_context(
-                    centre_worker(client, settings, engine, executor, docs)
-                )
-            for code in agencies:
-                await stack.enter_async_context(
-                    agency_worker(client, code, engine, executor, docs, settings.calendar_overrides)
+                    SupervisedWorker(name, make) if supervise else make()
                 )
             if centre and settings.archive_interval_seconds > 0:
                 # Closed histories outlive Temporal's retention in motcua's own archive.
@@ -251,9 +264,67 @@ async def run_dev_stack(
     say: Callable[[str], None] = print,
     stop_after_demo: bool = False,
 ) -> None:
-    """The embedded default: everything on this machine, state under settings.state_dir."""
+    """The embedded default: everything on this machine, state under settings.state_dir.
+
+    Ctrl-C or SIGTERM stops everything cleanly at any moment, start-up and demo included.
+    While it runs, the Temporal dev server child and the workers are restarted (with
+    backoff, logged) when they die; the dev server dies with this process, whatever kills
+    it (motcua/devserver.py), and one left behind by a crashed earlier run of the same
+    state folder is stopped at start."""
+    stopping = asyncio.Event()
+    main = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    started = False  # past start-up: the signal ends the wait, not the task
+
+    def set_started() -> None:
+        nonlocal started
+        started = True
+
+    def on_signal() -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        if not started and main is not None:
+            main.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with suppress(NotImplementedError):
+            loop.add_signal_handler(sig, on_signal)
+    try:
+        await _dev_stack(
+            settings,
+            temporal_port=temporal_port,
+            demo=demo,
+            say=say,
+            stop_after_demo=stop_after_demo,
+            stopping=stopping,
+            on_started=set_started,
+        )
+    except asyncio.CancelledError:
+        if not stopping.is_set():
+            raise
+        if main is not None:
+            main.uncancel()
+        say("Đã dừng trong lúc khởi động: API, các worker và máy chủ Temporal (dev) đều đã tắt.")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+
+
+async def _dev_stack(
+    settings: Settings,
+    *,
+    temporal_port: int,
+    demo: bool,
+    say: Callable[[str], None],
+    stop_after_demo: bool,
+    stopping: asyncio.Event,
+    on_started: Callable[[], None],
+) -> None:
     from motcua.demo import run_demo
     from motcua.service import DossierService
+    from motcua.supervisor import keep_dev_server_running
 
     catalog: Catalog = load_catalog(settings.catalog_dir)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -262,15 +333,18 @@ async def run_dev_stack(
         say(f"Development CA and signing keys: {manifest}")
     server = DevServer(settings.state_dir, port=temporal_port, ui=True)
     say(f"Starting the Temporal dev server (state in {server.db_path}) ...")
-    await asyncio.to_thread(server.start)
-    render_pool.configure(settings.render_processes)
+    supervisor: asyncio.Task[None] | None = None
     try:
+        # From the event loop's thread: the server dies with it (PR_SET_PDEATHSIG).
+        await server.astart()
+        supervisor = asyncio.create_task(keep_dev_server_running(server))
+        render_pool.configure(settings.render_processes)
         settings = settings.model_copy(update={"temporal_address": server.address})
         client = await connect(settings)
         engine = read_model(settings)
         agencies = sorted(catalog.agencies)
         async with (
-            workers_running(client, settings, engine, agencies=agencies),
+            workers_running(client, settings, engine, agencies=agencies, supervise=True),
             api_serving(settings, client, engine, catalog) as api_url,
         ):
             say(
@@ -292,9 +366,17 @@ async def run_dev_stack(
             )
             if stop_after_demo:
                 return
-            say("\nThe stack is running. Press Ctrl-C to stop it (dossiers and timers persist).")
-            await wait_for_stop_signal()
+            on_started()
+            if not stopping.is_set():
+                say(
+                    "\nThe stack is running. Press Ctrl-C to stop it (dossiers and timers persist)."
+                )
+                await stopping.wait()
             say("Stopping the API, the workers and the Temporal dev server ...")
     finally:
+        if supervisor is not None:
+            supervisor.cancel()
+            with suppress(asyncio.CancelledError):
+                await supervisor
         render_pool.shutdown()
-        await asyncio.to_thread(server.stop)
+        await asyncio.shield(asyncio.to_thread(server.stop))

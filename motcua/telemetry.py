@@ -775,6 +775,11 @@ class JsonFormatter(logging.Formatter):
             "trace_id": getattr(record, "trace_id", None),
             "span_id": getattr(record, "span_id", None),
         }
+        # Structured fields of a line (`extra={"fields": {...}}`), e.g. a supervisor's restarts.
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, Mapping):
+            for key, value in fields.items():
+                out.setdefault(str(key), value)
         for extra in ("temporal_activity", "temporal_workflow"):
             info = getattr(record, extra, None)
             if isinstance(info, Mapping):

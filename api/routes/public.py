@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-from datetime import timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Response
-from sqlalchemy import text
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from api import readiness
 from api.deps import Context, limit_tracking
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import Health, TrackingOut
@@ -65,29 +63,39 @@ async def healthz() -> Health:
     "/readyz",
     response_model=Health,
     tags=["operations"],
-    responses={503: {"model": Health, "description": "A dependency is unreachable"}},
-    summary="Readiness: Temporal and the database reachable",
+    responses={503: {"model": Health, "description": "A check failed; `failing` names it"}},
+    summary="Readiness: the database reachable and writable, Temporal reachable, and a "
+    "worker polling the centre's task queue",
 )
-async def readyz(ctx: Context, response: Response) -> Health:
+async def readyz(ctx: Context, request: Request, response: Response) -> Health:
+    state = request.app.state
+    cache: readiness.Readiness | None = getattr(state, "readiness", None)
+    if cache is None:
+        cache = state.readiness = readiness.Readiness()
+    engine, client = ctx.engine, ctx.service.client
     checks: dict[str, str] = {}
-
-    def db_ok() -> None:
-        with ctx.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-
-    try:
-        await asyncio.wait_for(asyncio.to_thread(db_ok), timeout=3)
-        checks["database"] = "ok"
-    except Exception as exc:  # readiness reports, it does not raise
-        checks["database"] = f"unavailable: {type(exc).__name__}"
-    try:
-        await ctx.service.client.workflow_service.get_system_info(
-            GetSystemInfoRequest(), timeout=timedelta(seconds=3)
+    checks["database"] = await readiness.run_check(lambda: readiness.check_database(engine))
+    if checks["database"] == readiness.OK:
+        checks["read_model"] = await cache.cached(
+            "read_model", lambda: readiness.check_read_model(engine)
         )
-        checks["temporal"] = "ok"
-    except Exception as exc:
-        checks["temporal"] = f"unavailable: {type(exc).__name__}"
-    ok = all(v == "ok" for v in checks.values())
-    if not ok:
+    else:
+        checks["read_model"] = f"{readiness.SKIPPED}: database unavailable"
+    checks["temporal"] = await readiness.run_check(lambda: readiness.check_temporal(client))
+    if checks["temporal"] == readiness.OK:
+        queue = ctx.settings.centre_task_queue
+        max_age = ctx.settings.readyz_poller_max_age_seconds
+        checks["workers"] = await cache.cached(
+            "workers", lambda: readiness.check_workers(client, queue, max_age)
+        )
+    else:
+        checks["workers"] = f"{readiness.SKIPPED}: temporal unavailable"
+    failing = readiness.failing(checks)
+    if failing:
         response.status_code = 503
-    return Health(status="ok" if ok else "unavailable", checks=checks)
+    return Health(
+        status="unavailable" if failing else "ok",
+        checks=checks,
+        failing=failing,
+        message=readiness.message(checks),
+    )

@@ -64,6 +64,15 @@ def settings_for(state_dir: Path, **kw: Any) -> Settings:
     return Settings(**values)
 
 
+async def wait_ready(url: str, seconds: float = 30) -> None:
+    """Until /v1/readyz says ready (the workers have polled their queues)."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        deadline = asyncio.get_running_loop().time() + seconds
+        while (r := await http.get("/v1/readyz")).status_code != 200:
+            assert asyncio.get_running_loop().time() < deadline, r.text
+            await asyncio.sleep(0.1)
+
+
 async def _namespace(server: DevServer, admin: Client) -> Client:
     return await new_namespace(admin, server.address, "api")
 
@@ -115,6 +124,7 @@ async def api(
         workers_running(client, settings, engine, agencies=sorted(catalog.agencies)),
         api_serving(settings, client, engine, catalog) as url,
     ):
+        await wait_ready(url)
         yield Api(
             db=request.param,
             url=url,

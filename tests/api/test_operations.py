@@ -22,7 +22,12 @@ async def test_healthz_and_readyz(api: Api, http: httpx.AsyncClient) -> None:
     assert r.json()["status"] == "ok"
     r = await http.get("/v1/readyz")
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "ok", "checks": {"database": "ok", "temporal": "ok"}}
+    assert r.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "read_model": "ok", "temporal": "ok", "workers": "ok"},
+        "failing": [],
+        "message": None,
+    }
 
 
 async def test_readyz_says_which_dependency_is_down(tmp_path: Path) -> None:
@@ -73,7 +78,10 @@ async def test_openapi_document(api: Api, http: httpx.AsyncClient) -> None:
 
 
 async def test_rate_limit_answers_429_with_retry_after(api: Api, tmp_path: Path) -> None:
-    settings = settings_for(tmp_path, rate_limit_per_minute=5)
+    # The session's workers poll its centre queue: readiness is theirs.
+    settings = settings_for(
+        tmp_path, rate_limit_per_minute=5, centre_task_queue=api.settings.centre_task_queue
+    )
     async with (
         api_serving(settings, api.client, api.engine, api.catalog) as url,
         httpx.AsyncClient(base_url=url, timeout=30) as http,
