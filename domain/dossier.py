@@ -152,6 +152,11 @@ class ActionInput(BaseModel):
     actor: Actor
     comment: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
+    # The step the caller saw the dossier at (its `current_step.step_id`): when given,
+    # the action is refused (409) if the dossier is no longer there. Checked by the
+    # update's validator, so atomically with the action: a retry after a timeout never
+    # completes the next step. None (and in histories recorded before): not checked.
+    expected_step: str | None = None
 
 
 class LinkedSnapshot(BaseModel):

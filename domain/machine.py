@@ -327,8 +327,30 @@ class DossierMachine:
         refused even if the workflow has not woken up yet), on a copy: validators must
         not change state."""
         machine = self._settled(now)
+        machine._expect_step(cmd.expected_step)
         machine._authorise(action, cmd.actor, now)
         machine._validate_data(action, cmd, now)
+
+    def _expect_step(self, expected: str | None) -> None:
+        """The caller acts on the step it saw (`ActionInput.expected_step`): refused when
+        the dossier has moved on (or closed), naming where it is now."""
+        if expected is None:
+            return
+        run = self.run()
+        if run is None:
+            raise Refusal(
+                "closed",
+                f"Hồ sơ {self.inp.code} không còn ở bước '{expected}': hồ sơ đã kết thúc "
+                f"({self.s.status.value})",
+            )
+        step = self.step()
+        if step.id != expected:
+            raise Refusal(
+                "wrong_step",
+                f"Hồ sơ {self.inp.code} không còn ở bước '{expected}': hồ sơ đang ở bước "
+                f"'{step.id}' ({step.name}), do {step.role.value} của {self.step_agency()} "
+                "xử lý",
+            )
 
     def apply(self, action: Action, cmd: ActionInput, now: datetime) -> None:
         """Take the action: due timers fire first, so the record shows what happened

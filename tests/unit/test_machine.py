@@ -1069,3 +1069,31 @@ def test_a_machine_rebuilt_from_carried_state_continues_identically() -> None:
     d.m.apply(Action.SUPPLEMENT, cmd, at(2, 9))
     assert [e.model_dump() for e in again.drain()] == [e.model_dump() for e in d.m.drain()]
     assert again.s.model_dump(mode="json") == d.m.s.model_dump(mode="json")
+
+
+def test_an_action_for_a_step_the_dossier_has_left_is_refused_naming_where_it_is() -> None:
+    d = Dossier(submitted=at(0, 10)).received_and_handed_off(at(0, 10, 5), at(0, 10, 10))
+    step = d.m.view(at(1, 9)).current_step
+    assert step is not None
+    here = step.step_id
+    saw_intake = ActionInput(
+        actor=SPECIALIST,
+        data=VALID_DATA[Action.APPRAISE],
+        expected_step=d.m.procedure.steps[0].id,
+    )
+    before = d.s.model_dump()
+    with pytest.raises(Refusal) as refused:
+        d.m.apply(Action.APPRAISE, saw_intake, at(1, 9))
+    assert refused.value.code == "wrong_step" and here in refused.value.message
+    assert d.s.model_dump() == before and not d.m.has_new_events
+    # At the step it saw: taken (and the step after is not the same step).
+    d.m.apply(
+        Action.APPRAISE,
+        ActionInput(actor=SPECIALIST, data=VALID_DATA[Action.APPRAISE], expected_step=here),
+        at(1, 9, 5),
+    )
+    again = ActionInput(actor=SPECIALIST, data=VALID_DATA[Action.APPRAISE], expected_step=here)
+    with pytest.raises(Refusal) as refused:
+        d.m.check(Action.APPRAISE, again, at(1, 9, 10))
+    assert refused.value.code == "wrong_step"
+    assert f"không còn ở bước '{here}'" in refused.value.message
