@@ -249,7 +249,7 @@ async def test_a_dossier_whose_worker_does_not_answer_is_503_not_500(
         intake = Actor(id="tn-01", name="Tiếp nhận", role=Role.INTAKE_OFFICER, agency=CENTRE)
         with pytest.raises(service.ServiceError) as refused:
             await direct.act(code, Action.ACCEPT, ActionInput(actor=intake))
-        assert refused.value.code == "unavailable" and "read the dossier" in str(refused.value)
+        assert refused.value.code == "unavailable" and "xem lại hồ sơ" in str(refused.value)
 
         # Nothing was lost, nothing doubled: once the centre's worker runs, the same dossier
         # answers, and the accept that timed out (as its message warned) was taken, once.
