@@ -154,7 +154,11 @@ async def _record_not_visible(
         return
     acting = role if role is not None and principal.has(role) else principal.roles[0]
     cmd = ActionInput(actor=principal.actor_for(acting), comment=comment, data=data)
-    await ctx.service.record_refusal(code, action, cmd, "forbidden", NOT_VISIBLE_REASON)
+    try:
+        await ctx.service.record_refusal(code, action, cmd, "forbidden", NOT_VISIBLE_REASON)
+    except (DBAPIError, DisconnectionError):
+        # The answer is the same 403 either way; the database is away (logged).
+        log.warning("refused attempt of %s on %s not recorded: database away", principal.sub, code)
 
 
 def _sees_personal_data(principal: Principal, view: DossierView) -> bool:
@@ -638,9 +642,17 @@ async def _once(
         json.dumps(request, sort_keys=True, ensure_ascii=False, default=str).encode()
     ).hexdigest()
     sub = principal.sub
-    _, claim = await asyncio.to_thread(
-        repository.claim_action_request, ctx.engine, code, sub, key, digest
-    )
+    try:
+        _, claim = await asyncio.to_thread(
+            repository.claim_action_request, ctx.engine, code, sub, key, digest
+        )
+    except (DBAPIError, DisconnectionError):
+        raise ApiError(
+            503,
+            "unavailable",
+            "Chưa ghi nhận được Idempotency-Key (cơ sở dữ liệu không trả lời); thao tác chưa "
+            "được thực hiện, hãy gửi lại với cùng Idempotency-Key",
+        ) from None
     if claim.request_sha256 != digest:
         raise ApiError(
             422,
