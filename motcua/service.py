@@ -290,7 +290,8 @@ class DossierService:
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type:
-                if record_refusal:
+                # `already_taken`: not a refusal but a retry of an action taken before.
+                if record_refusal and cause.type != "already_taken":
                     await self.record_refusal(code, action, cmd, cause.type, cause.message)
                 raise ServiceError(cause.type, cause.message) from None
             raise

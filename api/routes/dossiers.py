@@ -565,18 +565,22 @@ async def _act(
     if readable is False:
         await _record_not_visible(ctx, code, principal, action, role, comment, data)
         raise _not_visible(code, principal)
+    request_id = update_id
     if view is None and (direct := _role_without_reading(principal, role)) is not None:
         cmd = ActionInput(
             actor=principal.actor_for(direct),
             comment=comment,
             data=data,
             expected_step=expected_step,
+            request_id=request_id,
         )
         try:
             return await ctx.service.act(
                 code, action, cmd, record_refusal=False, update_id=update_id
             )
         except ServiceError as exc:
+            if exc.code == "already_taken":
+                return await _taken_already(ctx, code)
             if exc.code not in _ASK_AGAIN:
                 raise _service_error(exc) from None
             refusal = exc
@@ -591,13 +595,27 @@ async def _act(
     view = view or await _visible_state_or_record(ctx, code, principal, action, role, comment, data)
     view = await _past_automatic_handoff(ctx, code, view)
     actor = principal.actor_for(_acting_role(principal, role, action, view))
+    cmd = ActionInput(
+        actor=actor,
+        comment=comment,
+        data=data,
+        expected_step=expected_step,
+        request_id=request_id,
+    )
     try:
-        return await ctx.service.act(
-            code,
-            action,
-            ActionInput(actor=actor, comment=comment, data=data, expected_step=expected_step),
-            update_id=update_id,
-        )
+        return await ctx.service.act(code, action, cmd, update_id=update_id)
+    except ServiceError as exc:
+        if exc.code == "already_taken":
+            return await _taken_already(ctx, code)
+        raise _service_error(exc) from None
+
+
+async def _taken_already(ctx: AppContext, code: str) -> DossierView:
+    """The workflow took this request's action already (its answer was lost, and the
+    workflow has continued as new since, so Temporal did not give the update's outcome):
+    the dossier as it is now, as a success, for the action was taken, once."""
+    try:
+        return await ctx.service.state(code)
     except ServiceError as exc:
         raise _service_error(exc) from None
 

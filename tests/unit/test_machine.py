@@ -1097,3 +1097,23 @@ def test_an_action_for_a_step_the_dossier_has_left_is_refused_naming_where_it_is
         d.m.check(Action.APPRAISE, again, at(1, 9, 10))
     assert refused.value.code == "wrong_step"
     assert f"không còn ở bước '{here}'" in refused.value.message
+
+
+def test_a_request_taken_once_is_not_taken_again_even_after_continue_as_new() -> None:
+    d = Dossier(submitted=at(0, 10))
+    d.m.apply(Action.ACCEPT, ActionInput(actor=INTAKE, request_id="act-1"), at(0, 10, 5))
+    assert d.s.requests_taken == ["act-1"]
+    # The next run of the workflow starts from the carried state.
+    carried = DossierMachine(
+        d.m.inp.model_copy(update={"carried_state": d.s.model_copy(deep=True)}), d.m.calendar
+    )
+    for machine in (d.m, carried):
+        with pytest.raises(Refusal) as refused:
+            machine.check(Action.WITHDRAW, _withdraw("act-1"), at(0, 11))
+        assert refused.value.code == "already_taken"
+        machine.check(Action.WITHDRAW, _withdraw("act-2"), at(0, 11))  # another request
+        machine.check(Action.WITHDRAW, _withdraw(None), at(0, 11))  # none named
+
+
+def _withdraw(request_id: str | None) -> ActionInput:
+    return ActionInput(actor=INTAKE, comment="Người nộp xin rút", request_id=request_id)
