@@ -47,10 +47,11 @@ from tests.api.support import (
     error_of,
     submission,
 )
+from tests.files import pdf
 
 
-def unique(prefix: bytes = b"%PDF-1.7 ") -> bytes:
-    return prefix + uuid.uuid4().hex.encode()
+def unique() -> bytes:
+    return pdf(uuid.uuid4().hex)
 
 
 def b64(content: bytes) -> str:

@@ -7,7 +7,7 @@ before: the workflow is asked, as before). `action_requests` holds the Idempoten
 of each action, per dossier and caller: the body's hash and the answer.
 
 Revision ID: 0005_actions
-Revises: 0004
+Revises: 0005_audit_log_chain
 Create Date: 2026-12-07
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005_actions"
-down_revision: str | Sequence[str] | None = "0004"
+down_revision: str | Sequence[str] | None = "0005_audit_log_chain"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
