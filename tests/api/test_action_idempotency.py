@@ -20,6 +20,7 @@ from domain.catalog import Role
 from store import repository
 from store.models import ActionRequestRow
 from tests.api.support import CENTRE, Api, caught_up, document, error_of
+from tests.files import pdf
 
 KARAOKE_LICENCE = "1.001029"
 CULTURE = "000.00.15.H99"  # Sở Văn hóa, Thể thao và Du lịch: every step of 1.001029
@@ -34,7 +35,7 @@ async def _at_first_appraisal(api: Api, http: httpx.AsyncClient) -> str:
         "applicant": {"name": person.name, "id_number": person.id_number, "phone": "0912345678"},
         "channel": "counter",
         "documents": [
-            document(k, f"{k}.pdf", f"%PDF-1.7 {k} {person.id_number}".encode())
+            document(k, f"{k}.pdf", pdf(f"{k} {person.id_number}"))
             for k in ("de_nghi_cap_giay_phep", "giay_chung_nhan_antt", "van_ban_nghiem_thu_pccc")
         ],
     }
