@@ -47,6 +47,7 @@ def summary_of(inp: RecordEventsInput) -> DossierSummary:
         processed_at=view.processed_at,
         supplement_requests=view.supplement_requests,
         resolution_minutes=view.clock_consumed_minutes if view.processed_at else None,
+        step_agencies=sorted({s.agency for s in view.steps}),
         updated_at=inp.events[-1].at if inp.events else None,
         last_event_seq=inp.events[-1].seq if inp.events else 0,
     )

@@ -43,6 +43,7 @@ STATUS_FOR_CODE = {
     "forbidden": 403,
     "wrong_step": 409,
     "handoff_in_flight": 409,
+    "already_taken": 409,
     "closed": 409,
     "invalid": 422,
     "not_found": 404,

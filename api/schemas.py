@@ -187,6 +187,14 @@ class ActionRequest(ApiModel):
     role: Role | None = Field(
         default=None, description="which of the caller's roles acts (when the token has several)"
     )
+    expected_step: str | None = Field(
+        default=None,
+        max_length=100,
+        description=(
+            "the step the caller saw the dossier at (`current_step.step_id`): if the dossier "
+            "is no longer there, 409 naming where it is, and nothing is done"
+        ),
+    )
 
 
 class SupplementRequest(ApiModel):
@@ -194,12 +202,28 @@ class SupplementRequest(ApiModel):
 
     comment: str = Field(default="", max_length=4000)
     documents: list[DocumentIn] = Field(min_length=1, max_length=50)
+    expected_step: str | None = Field(
+        default=None,
+        max_length=100,
+        description=(
+            "the step the caller saw the dossier at (`current_step.step_id`): if the dossier "
+            "is no longer there, 409 naming where it is, and nothing is done"
+        ),
+    )
 
 
 class WithdrawRequest(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
     comment: str = Field(min_length=1, max_length=4000, description="the applicant's reason")
+    expected_step: str | None = Field(
+        default=None,
+        max_length=100,
+        description=(
+            "the step the caller saw the dossier at (`current_step.step_id`): if the dossier "
+            "is no longer there, 409 naming where it is, and nothing is done"
+        ),
+    )
 
 
 class ProcedureSummary(BaseModel):

@@ -152,6 +152,16 @@ class ActionInput(BaseModel):
     actor: Actor
     comment: str = ""
     data: dict[str, Any] = Field(default_factory=dict)
+    # The step the caller saw the dossier at (its `current_step.step_id`): when given,
+    # the action is refused (409) if the dossier is no longer there. Checked by the
+    # update's validator, so atomically with the action: a retry after a timeout never
+    # completes the next step. None (and in histories recorded before): not checked.
+    expected_step: str | None = None
+    # The request this action answers (the API's update id, from its Idempotency-Key):
+    # an action whose request was taken already is refused (`already_taken`), in this
+    # run or in one before a continue-as-new (Temporal deduplicates update ids within
+    # one run only). None (and in histories recorded before): not checked.
+    request_id: str | None = None
 
 
 class LinkedSnapshot(BaseModel):
@@ -405,6 +415,8 @@ class DossierState(BaseModel):
     issuing: Issuing | None = None
     result: ResultDocument | None = None
     signing_failures: int = 0
+    # The last requests taken (`ActionInput.request_id`), carried across continue-as-new.
+    requests_taken: list[str] = Field(default_factory=list)
 
 
 class AllowedAction(BaseModel):

@@ -46,6 +46,10 @@ from domain.dossier import (
     find_nul,
 )
 
+# How many of the last requests taken a dossier remembers (`DossierState.requests_taken`):
+# retries come within minutes, and a dossier takes a few dozen actions in its life.
+REQUESTS_KEPT = 100
+
 
 class Refusal(Exception):
     """An action refused with a reason. `code` tells the API which HTTP status fits:
@@ -327,8 +331,39 @@ class DossierMachine:
         refused even if the workflow has not woken up yet), on a copy: validators must
         not change state."""
         machine = self._settled(now)
+        machine._not_taken_yet(cmd.request_id)
+        machine._expect_step(cmd.expected_step)
         machine._authorise(action, cmd.actor, now)
         machine._validate_data(action, cmd, now)
+
+    def _not_taken_yet(self, request_id: str | None) -> None:
+        if request_id is not None and request_id in self.s.requests_taken:
+            raise Refusal(
+                "already_taken",
+                f"Yêu cầu này (cùng Idempotency-Key) đã được thực hiện trên hồ sơ "
+                f"{self.inp.code}; thao tác không được thực hiện lần nữa",
+            )
+
+    def _expect_step(self, expected: str | None) -> None:
+        """The caller acts on the step it saw (`ActionInput.expected_step`): refused when
+        the dossier has moved on (or closed), naming where it is now."""
+        if expected is None:
+            return
+        run = self.run()
+        if run is None:
+            raise Refusal(
+                "closed",
+                f"Hồ sơ {self.inp.code} không còn ở bước '{expected}': hồ sơ đã kết thúc "
+                f"({self.s.status.value})",
+            )
+        step = self.step()
+        if step.id != expected:
+            raise Refusal(
+                "wrong_step",
+                f"Hồ sơ {self.inp.code} không còn ở bước '{expected}': hồ sơ đang ở bước "
+                f"'{step.id}' ({step.name}), do {step.role.value} của {self.step_agency()} "
+                "xử lý",
+            )
 
     def apply(self, action: Action, cmd: ActionInput, now: datetime) -> None:
         """Take the action: due timers fire first, so the record shows what happened
@@ -337,6 +372,9 @@ class DossierMachine:
         self.on_time(now)
         handler = getattr(self, f"_do_{action.value}")
         handler(cmd, now)
+        if cmd.request_id is not None:
+            kept = self.s.requests_taken[-(REQUESTS_KEPT - 1) :]
+            self.s.requests_taken = [*kept, cmd.request_id]
 
     # -- the signed result ---------------------------------------------------------
 

@@ -259,32 +259,54 @@ class DossierService:
     # -- actions ------------------------------------------------------------------
 
     async def act(
-        self, code: str, action: Action, cmd: ActionInput, *, record_refusal: bool = True
+        self,
+        code: str,
+        action: Action,
+        cmd: ActionInput,
+        *,
+        record_refusal: bool = True,
+        update_id: str | None = None,
     ) -> DossierView:
         """Run one action as a workflow update; a refusal is recorded (unless the caller
-        decides whether to keep it: `record_refusal=False`) and re-raised."""
+        decides whether to keep it: `record_refusal=False`) and re-raised.
+
+        `update_id` (derived from the request's Idempotency-Key): Temporal runs an update
+        once per id in a workflow run; a retry with the id of one it already accepted gets
+        that update's outcome (attached to it while it runs), never a second action."""
         handle = self.client.get_workflow_handle_for(DossierWorkflow.run, code)
         try:
             if action in ISSUING_ACTIONS:
-                view = await self._act_and_wait(handle, action, cmd)
+                view = await self._act_and_wait(handle, action, cmd, update_id)
             else:
                 view = await handle.execute_update(
-                    action.value, cmd, result_type=DossierView, rpc_timeout=UPDATE_TIMEOUT
+                    action.value,
+                    cmd,
+                    id=update_id,
+                    result_type=DossierView,
+                    rpc_timeout=UPDATE_TIMEOUT,
                 )
             telemetry.note_procedure(view.procedure_code)
             return view
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             if isinstance(cause, ApplicationError) and cause.type:
-                if record_refusal:
+                # `already_taken`: not a refusal but a retry of an action taken before.
+                if record_refusal and cause.type != "already_taken":
                     await self.record_refusal(code, action, cmd, cause.type, cause.message)
                 raise ServiceError(cause.type, cause.message) from None
             raise
         except WorkflowUpdateRPCTimeoutOrCancelledError:
+            again = (
+                "gửi lại đúng yêu cầu này với cùng Idempotency-Key (an toàn: thao tác không bị "
+                "thực hiện hai lần)"
+                if update_id is not None
+                else "hãy xem lại hồ sơ trước khi thử lại, hoặc gửi kèm Idempotency-Key và "
+                "expected_step để thử lại an toàn"
+            )
             raise ServiceError(
                 "unavailable",
-                f"the worker of dossier {code} did not answer in time; '{action.value}' may "
-                "still be taken: read the dossier before trying again",
+                f"Bộ xử lý của hồ sơ {code} không trả lời kịp; thao tác '{action.value}' có thể "
+                f"vẫn đang được thực hiện: {again}",
             ) from None
         except RPCError as exc:
             if exc.status is RPCStatusCode.NOT_FOUND:
@@ -306,12 +328,14 @@ class DossierService:
         handle: WorkflowHandle[DossierWorkflow, DossierView],
         action: Action,
         cmd: ActionInput,
+        update_id: str | None = None,
     ) -> DossierView:
         """Accepted (or refused) at once; then wait for the signature a while. If it takes
         longer, answer with the state (its `issuing` says a signature is in progress)."""
         update = await handle.start_update(
             action.value,
             cmd,
+            id=update_id,
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
             result_type=DossierView,
             rpc_timeout=UPDATE_TIMEOUT,

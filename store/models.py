@@ -60,6 +60,10 @@ class DossierRow(SQLModel, table=True):
     processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     supplement_requests: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     resolution_minutes: int | None = None
+    # Every agency of the dossier's steps (resolved at submission; the centre and the
+    # competent agency are above): with them, who may read the dossier is decided from
+    # this row alone. None on rows projected before they were kept: ask the engine.
+    step_agencies: list[str] | None = Field(default=None, sa_type=JSONType)
 
 
 class EventRow(SQLModel, table=True):
@@ -189,6 +193,28 @@ class IdempotencyKeyRow(SQLModel, table=True):
     request_sha256: str
     dossier_code: str | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ActionRequestRow(SQLModel, table=True):
+    """``Idempotency-Key`` of actions (``POST /v1/dossiers/{code}/actions``,
+    ``/supplements``, ``/withdraw``), per dossier and caller.
+
+    ``request_sha256`` tells a retry from a reuse of the key for another body; the
+    answer (``status_code`` and ``response``) is kept once known, so a retry gets it
+    again. A row without an answer: the request is under way, or died on the way (a
+    retry sends the same workflow update id, which Temporal deduplicates).
+    """
+
+    __tablename__ = "action_requests"
+
+    dossier_code: str = Field(primary_key=True)
+    principal: str = Field(primary_key=True)  # the caller's ``sub``
+    key: str = Field(primary_key=True)
+    request_sha256: str
+    status_code: int | None = None
+    response: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    created_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class UserSeenRow(SQLModel, table=True):

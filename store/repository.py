@@ -39,6 +39,7 @@ from domain.catalog import Catalog
 from domain.dossier import Event
 from store.db import SQLITE_BEGIN_OPTION
 from store.models import (
+    ActionRequestRow,
     AgencyRow,
     AuditLogHeadRow,
     AuditLogRow,
@@ -801,6 +802,90 @@ def purge_idempotency_keys(engine: Engine, before: datetime) -> int:
 def get_idempotency_key(engine: Engine, key: str, principal: str) -> IdempotencyKeyRow | None:
     with Session(engine, expire_on_commit=False) as s:
         return s.get(IdempotencyKeyRow, (key, principal))
+
+
+# --------------------------------------------------------------------------- action requests
+
+
+def claim_action_request(
+    engine: Engine, dossier_code: str, principal: str, key: str, request_sha256: str
+) -> tuple[bool, ActionRequestRow]:
+    """Claim ``key`` for ``principal``'s action on ``dossier_code`` (race-safe: INSERT ..
+    ON CONFLICT DO NOTHING). Returns (new, row): ``new`` when this call claimed it; else
+    the stored row, whose ``request_sha256`` tells a retry from another request and whose
+    ``status_code`` (None while the first request is under way) holds its answer."""
+    if not key or not principal:
+        raise ValueError("key and principal are required")
+    t = _table(ActionRequestRow)
+    values = {
+        "dossier_code": dossier_code,
+        "principal": principal,
+        "key": key,
+        "request_sha256": request_sha256,
+        "status_code": None,
+        "response": None,
+        "created_at": _now(),
+        "answered_at": None,
+    }
+
+    def work(conn: Connection) -> tuple[bool, ActionRequestRow]:
+        ins = (
+            _insert(conn, ActionRequestRow)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["dossier_code", "principal", "key"])
+            .returning(*t.c)
+        )
+        inserted = conn.execute(ins).mappings().one_or_none()
+        if inserted is not None:
+            return True, _row(ActionRequestRow, inserted)
+        stored = (
+            conn.execute(
+                select(t).where(
+                    t.c.dossier_code == dossier_code, t.c.principal == principal, t.c.key == key
+                )
+            )
+            .mappings()
+            .one()
+        )
+        return False, _row(ActionRequestRow, stored)
+
+    return _write(engine, work)
+
+
+def answer_action_request(
+    engine: Engine,
+    dossier_code: str,
+    principal: str,
+    key: str,
+    status_code: int,
+    response: dict[str, Any],
+) -> ActionRequestRow | None:
+    """Keep the answer of a claimed action request; the first answer kept wins (two
+    concurrent retries got the same outcome from the workflow). Returns the stored row."""
+    t = _table(ActionRequestRow)
+    this = and_(t.c.dossier_code == dossier_code, t.c.principal == principal, t.c.key == key)
+    body = to_jsonable_python(response)
+
+    def work(conn: Connection) -> ActionRequestRow | None:
+        conn.execute(
+            t.update()
+            .where(this, t.c.status_code.is_(None))
+            .values(status_code=status_code, response=body, answered_at=_now())
+        )
+        stored = conn.execute(select(t).where(this)).mappings().one_or_none()
+        return None if stored is None else _row(ActionRequestRow, stored)
+
+    return _write(engine, work)
+
+
+def purge_action_requests(engine: Engine, before: datetime) -> int:
+    """Forget action keys claimed before ``before`` (retention); returns how many."""
+    t = _table(ActionRequestRow)
+
+    def work(conn: Connection) -> int:
+        return int(conn.execute(t.delete().where(t.c.created_at < before)).rowcount or 0)
+
+    return _write(engine, work)
 
 
 # --------------------------------------------------------------------------- users seen

@@ -60,6 +60,7 @@ class DossierSummary(BaseModel):
     processed_at: datetime | None = None
     supplement_requests: int = 0
     resolution_minutes: int | None = None
+    step_agencies: list[str] | None = None
 
     @model_validator(mode="after")
     def _derive_status_code(self) -> DossierSummary:

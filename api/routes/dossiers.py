@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from api.auth import CurrentPrincipal, Principal
 from api.deps import AppContext, Context, limit_submissions, record_user
@@ -50,7 +54,10 @@ from domain.dossier import (
 from motcua.docstore import UploadRefused, validate_upload
 from motcua.service import ServiceError, SubmitRequest
 from store import repository
+from store.models import DossierRow
 from store.schemas import DossierQuery, IdempotencyState
+
+log = logging.getLogger("motcua.api")
 
 router = APIRouter(
     prefix="/dossiers",
@@ -88,14 +95,70 @@ def _view_agencies(view: DossierView) -> set[str]:
     return {view.centre_agency, view.competent_agency, *(s.agency for s in view.steps)}
 
 
+def _not_visible(code: str, principal: Principal) -> ApiError:
+    return ApiError(
+        403,
+        "forbidden",
+        f"dossier {code} is not visible to {principal.sub}: "
+        "officers see their agency's dossiers, applicants their own",
+    )
+
+
 def _refuse_unless_readable(principal: Principal, view: DossierView) -> None:
     if not _may_read(principal, view.applicant_account, _view_agencies(view)):
-        raise ApiError(
-            403,
-            "forbidden",
-            f"dossier {view.code} is not visible to {principal.sub}: "
-            "officers see their agency's dossiers, applicants their own",
-        )
+        raise _not_visible(view.code, principal)
+
+
+def _row_agencies(row: DossierRow) -> set[str] | None:
+    """Every agency on the dossier, from its read-model row: the same set as
+    `_view_agencies` (None: a row projected before it kept its steps' agencies)."""
+    if row.step_agencies is None:
+        return None
+    return {row.centre_agency, row.competent_agency, *row.step_agencies}
+
+
+async def _readable_by_row(ctx: AppContext, code: str, principal: Principal) -> bool | None:
+    """May `principal` read the dossier, decided from its read-model row alone, without
+    asking the engine? None when the row cannot tell: not projected yet (just
+    submitted), projected before it kept its steps' agencies, or the database is away:
+    then the engine decides, for everyone, as before."""
+    try:
+        row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
+    except (DBAPIError, DisconnectionError):
+        return None
+    if row is None:
+        return None
+    agencies = _row_agencies(row)
+    if agencies is None:
+        return None
+    return _may_read(principal, row.applicant_account, agencies)
+
+
+# The reason recorded for an attempt refused because its caller may not see the dossier
+# (the caller is told only "not visible", as before).
+NOT_VISIBLE_REASON = "hồ sơ không thuộc phạm vi được xem của cơ quan (hoặc tài khoản) người gửi"
+
+
+async def _record_not_visible(
+    ctx: AppContext,
+    code: str,
+    principal: Principal,
+    action: Action,
+    role: Role | None,
+    comment: str,
+    data: dict[str, object],
+) -> None:
+    """Record an attempt by a caller who may not see the dossier, for the auditors: who,
+    in which role, what, when (docs/authorization.md, Refusals)."""
+    if not principal.roles:
+        return
+    acting = role if role is not None and principal.has(role) else principal.roles[0]
+    cmd = ActionInput(actor=principal.actor_for(acting), comment=comment, data=data)
+    try:
+        await ctx.service.record_refusal(code, action, cmd, "forbidden", NOT_VISIBLE_REASON)
+    except (DBAPIError, DisconnectionError):
+        # The answer is the same 403 either way; the database is away (logged).
+        log.warning("refused attempt of %s on %s not recorded: database away", principal.sub, code)
 
 
 def _sees_personal_data(principal: Principal, view: DossierView) -> bool:
@@ -104,7 +167,14 @@ def _sees_personal_data(principal: Principal, view: DossierView) -> bool:
     )
 
 
-async def _visible_state(ctx: AppContext, code: str, principal: Principal) -> DossierView:
+async def _visible_state(
+    ctx: AppContext, code: str, principal: Principal, *, row_checked: bool = False
+) -> DossierView:
+    """The dossier's state, for a caller who may read it: one who may not is turned
+    away by the read model when its row can tell (`_readable_by_row`), before the engine
+    is asked; else by the state. `row_checked`: the caller asked the row already."""
+    if not row_checked and await _readable_by_row(ctx, code, principal) is False:
+        raise _not_visible(code, principal)
     try:
         view = await ctx.service.state(code)
     except ServiceError as exc:
@@ -395,6 +465,8 @@ async def list_dossiers(
 
 @router.get("/{code}", response_model=DossierOut, summary="Live state of a dossier")
 async def get_dossier(code: str, principal: CurrentPrincipal, ctx: Context) -> DossierOut:
+    if await _readable_by_row(ctx, code, principal) is False:
+        raise _not_visible(code, principal)  # without asking the engine
     try:
         found = await ctx.service.detail(code)
     except ServiceError as exc:
@@ -463,6 +535,25 @@ def _role_without_reading(principal: Principal, body_role: Role | None) -> Role 
     return principal.roles[0] if len(principal.roles) == 1 else None
 
 
+async def _visible_state_or_record(
+    ctx: AppContext,
+    code: str,
+    principal: Principal,
+    action: Action,
+    role: Role | None,
+    comment: str,
+    data: dict[str, object],
+) -> DossierView:
+    """`_visible_state` (the row asked already), recording the attempt of a caller who
+    may not see the dossier."""
+    try:
+        return await _visible_state(ctx, code, principal, row_checked=True)
+    except ApiError as exc:
+        if exc.status == 403:
+            await _record_not_visible(ctx, code, principal, action, role, comment, data)
+        raise
+
+
 async def _act(
     ctx: AppContext,
     code: str,
@@ -472,48 +563,184 @@ async def _act(
     data: dict[str, object],
     role: Role | None = None,
     view: DossierView | None = None,
+    *,
+    expected_step: str | None = None,
+    update_id: str | None = None,
+    readable: bool | None = None,
 ) -> DossierView:
     """Take an action for `principal`.
 
-    Straight to the workflow first, when the caller's role is known without reading
+    First the read model: a caller who may not see the dossier (its row names every
+    agency on it, and its applicant) gets 403 "not visible", recorded, without the
+    engine being asked anything. The row cannot tell only for a dossier not projected
+    yet (just submitted): then the engine's state decides, as below. (`readable`: the
+    caller already asked the row.)
+
+    Then straight to the workflow, when the caller's role is known without reading
     the dossier: the update's validator authorises the actor (role, agency, the
     applicant's own account), and anyone it lets act may read the dossier, so reading
     the state first would only cost a query (a workflow task and a server round trip;
     docs/benchmarks.md). The workflow also waits for an automatic handoff in flight.
 
     Refused: the state is read, so that a caller who may not see the dossier gets 403
-    "not visible" whatever the engine said; a caller who may see it gets the engine's
-    refusal, recorded, unless an automatic handoff is in flight, or was when the engine
-    refused (`handoff_in_flight`: it may have landed since), which the careful way
+    "not visible" whatever the engine said (recorded); a caller who may see it gets the
+    engine's refusal, recorded, unless an automatic handoff is in flight, or was when the
+    engine refused (`handoff_in_flight`: it may have landed since), which the careful way
     below waits out before asking again (the engine refuses in its validator, before
     anything is written, or in its handler, before the action is taken, so asking
     again is safe).
 
     The role not known so: the careful way, as the action was always taken. Read the
     state, wait out an automatic handoff, pick the role of an officer with several, act,
-    and record a refusal."""
+    and record a refusal.
+
+    `expected_step` goes to the workflow's validator (refused there, atomically with the
+    action, when the dossier is no longer at that step); `update_id` (from the request's
+    Idempotency-Key) lets Temporal run the action once however often it is sent."""
+    if view is None and readable is None:
+        readable = await _readable_by_row(ctx, code, principal)
+    if readable is False:
+        await _record_not_visible(ctx, code, principal, action, role, comment, data)
+        raise _not_visible(code, principal)
+    request_id = update_id
     if view is None and (direct := _role_without_reading(principal, role)) is not None:
-        cmd = ActionInput(actor=principal.actor_for(direct), comment=comment, data=data)
+        cmd = ActionInput(
+            actor=principal.actor_for(direct),
+            comment=comment,
+            data=data,
+            expected_step=expected_step,
+            request_id=request_id,
+        )
         try:
-            return await ctx.service.act(code, action, cmd, record_refusal=False)
+            return await ctx.service.act(
+                code, action, cmd, record_refusal=False, update_id=update_id
+            )
         except ServiceError as exc:
+            if exc.code == "already_taken":
+                return await _taken_already(ctx, code)
             if exc.code not in _ASK_AGAIN:
                 raise _service_error(exc) from None
             refusal = exc
-        view = await _visible_state(ctx, code, principal)
+        view = await _visible_state_or_record(ctx, code, principal, action, role, comment, data)
         # A handoff the workflow gave up waiting for may have landed since: ask again.
         if refusal.code != "handoff_in_flight" and not view.handoff_pending:
             await ctx.service.record_refusal(code, action, cmd, refusal.code, refusal.message)
             raise _service_error(refusal)
-    view = view or await _visible_state(ctx, code, principal)
+        # The update under `update_id` completed (refused in its handler): asking again
+        # is another update.
+        update_id = None if update_id is None else f"{update_id}:again"
+    view = view or await _visible_state_or_record(ctx, code, principal, action, role, comment, data)
     view = await _past_automatic_handoff(ctx, code, view)
     actor = principal.actor_for(_acting_role(principal, role, action, view))
+    cmd = ActionInput(
+        actor=actor,
+        comment=comment,
+        data=data,
+        expected_step=expected_step,
+        request_id=request_id,
+    )
     try:
-        return await ctx.service.act(
-            code, action, ActionInput(actor=actor, comment=comment, data=data)
-        )
+        return await ctx.service.act(code, action, cmd, update_id=update_id)
+    except ServiceError as exc:
+        if exc.code == "already_taken":
+            return await _taken_already(ctx, code)
+        raise _service_error(exc) from None
+
+
+async def _taken_already(ctx: AppContext, code: str) -> DossierView:
+    """The workflow took this request's action already (its answer was lost, and the
+    workflow has continued as new since, so Temporal did not give the update's outcome):
+    the dossier as it is now, as a success, for the action was taken, once."""
+    try:
+        return await ctx.service.state(code)
     except ServiceError as exc:
         raise _service_error(exc) from None
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description=(
+            "one key per action the caller means to take, kept across its retries: the same "
+            "key and body get the same answer, and the action is taken once"
+        ),
+    ),
+]
+
+
+async def _once(
+    ctx: AppContext,
+    code: str,
+    principal: Principal,
+    key: str | None,
+    request: object,
+    run: Callable[[str | None], Awaitable[DossierView]],
+) -> DossierView | JSONResponse:
+    """Run an action under the request's Idempotency-Key (none: just run it).
+
+    The key is claimed in the read model (`action_requests`, per dossier and caller) with
+    the body's hash before anything is sent, and the answer is kept there once known: a
+    retry with the same key and body gets the kept answer (status and body), one with
+    another body 422. A retry that finds no answer yet (the first request is still under
+    way, or its API process died, or its answer was a 503) sends the action again as the
+    same workflow update id, derived from the key: Temporal runs one update per id in a
+    workflow run and gives a retry that update's outcome. The kept answer is what holds
+    across API restarts, Temporal's retention and the workflow continuing as new (a new
+    run knows no earlier run's update ids); the update id is what holds while no answer
+    is kept yet, however many retries run at once."""
+    if key is None:
+        return await run(None)
+    digest = hashlib.sha256(
+        json.dumps(request, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+    sub = principal.sub
+    try:
+        _, claim = await asyncio.to_thread(
+            repository.claim_action_request, ctx.engine, code, sub, key, digest
+        )
+    except (DBAPIError, DisconnectionError):
+        raise ApiError(
+            503,
+            "unavailable",
+            "Chưa ghi nhận được Idempotency-Key (cơ sở dữ liệu không trả lời); thao tác chưa "
+            "được thực hiện, hãy gửi lại với cùng Idempotency-Key",
+        ) from None
+    if claim.request_sha256 != digest:
+        raise ApiError(
+            422,
+            "invalid",
+            f"Idempotency-Key '{key}' đã được dùng cho một yêu cầu khác trên hồ sơ {code}; "
+            "mỗi thao tác mới cần một khóa mới (chỉ dùng lại khóa khi gửi lại đúng yêu cầu cũ)",
+        )
+    if claim.status_code is not None and claim.response is not None:
+        return JSONResponse(
+            claim.response, status_code=claim.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    update_id = "act-" + hashlib.sha256(f"{code}\0{sub}\0{key}".encode()).hexdigest()[:40]
+
+    async def keep(status_code: int, body: dict[str, object]) -> None:
+        try:
+            await asyncio.to_thread(
+                repository.answer_action_request, ctx.engine, code, sub, key, status_code, body
+            )
+        except (DBAPIError, DisconnectionError):
+            # Not kept: a retry sends the same update id, and Temporal answers it.
+            log.warning("answer to %s's action on %s under its key not kept", sub, code)
+
+    try:
+        view = await run(update_id)
+    except ApiError as exc:
+        # A refusal is an answer (nothing was done); a 5xx or a handoff still in flight
+        # is not: a retry asks again (under the same update id).
+        if exc.status < 500 and exc.code != "handoff_in_flight":
+            await keep(exc.status, {"error": {"code": exc.code, "message": exc.message}})
+        raise
+    answer = status.HTTP_202_ACCEPTED if view.issuing is not None else status.HTTP_200_OK
+    await keep(answer, view.model_dump(mode="json"))
+    return view
 
 
 @router.post(
@@ -528,10 +755,30 @@ async def _act(
     },
 )
 async def take_action(
-    code: str, body: ActionRequest, principal: CurrentPrincipal, ctx: Context, response: Response
-) -> DossierView:
-    view = await _act(ctx, code, principal, body.action, body.comment, body.data, body.role)
-    if view.issuing is not None:
+    code: str,
+    body: ActionRequest,
+    principal: CurrentPrincipal,
+    ctx: Context,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierView | JSONResponse:
+    async def run(update_id: str | None) -> DossierView:
+        return await _act(
+            ctx,
+            code,
+            principal,
+            body.action,
+            body.comment,
+            body.data,
+            body.role,
+            expected_step=body.expected_step,
+            update_id=update_id,
+        )
+
+    view = await _once(
+        ctx, code, principal, idempotency_key, ["actions", body.model_dump(mode="json")], run
+    )
+    if isinstance(view, DossierView) and view.issuing is not None:
         response.status_code = status.HTTP_202_ACCEPTED
     return view
 
@@ -542,18 +789,49 @@ async def take_action(
     summary="Supplement the dossier with the documents asked for (applicant)",
 )
 async def supplement(
-    code: str, body: SupplementRequest, principal: CurrentPrincipal, ctx: Context
-) -> DossierView:
-    view = await _visible_state(ctx, code, principal)  # before storing anything
-    refs = await asyncio.to_thread(_store_documents, ctx, body.documents, principal)
-    return await _act(
-        ctx,
-        code,
-        principal,
-        Action.SUPPLEMENT,
-        body.comment,
-        {"documents": [r.model_dump() for r in refs]},
-        view=view,
+    code: str,
+    body: SupplementRequest,
+    principal: CurrentPrincipal,
+    ctx: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierView | JSONResponse:
+    async def run(update_id: str | None) -> DossierView:
+        # Who may see the dossier is decided before anything is stored.
+        readable = await _readable_by_row(ctx, code, principal)
+        view = None
+        if readable is False:
+            refs = [d.ref() for d in body.documents]  # named in the record, not stored
+            data: dict[str, object] = {"documents": [r.model_dump() for r in refs]}
+            await _record_not_visible(
+                ctx, code, principal, Action.SUPPLEMENT, None, body.comment, data
+            )
+            raise _not_visible(code, principal)
+        if readable is None:
+            view = await _visible_state_or_record(
+                ctx,
+                code,
+                principal,
+                Action.SUPPLEMENT,
+                None,
+                body.comment,
+                {"documents": [d.ref().model_dump() for d in body.documents]},
+            )
+        refs = await asyncio.to_thread(_store_documents, ctx, body.documents, principal)
+        return await _act(
+            ctx,
+            code,
+            principal,
+            Action.SUPPLEMENT,
+            body.comment,
+            {"documents": [r.model_dump() for r in refs]},
+            view=view,
+            expected_step=body.expected_step,
+            update_id=update_id,
+            readable=readable,
+        )
+
+    return await _once(
+        ctx, code, principal, idempotency_key, ["supplements", body.model_dump(mode="json")], run
     )
 
 
@@ -563,9 +841,27 @@ async def supplement(
     summary="Withdraw the dossier before the decision (stop notice, Form 05)",
 )
 async def withdraw(
-    code: str, body: WithdrawRequest, principal: CurrentPrincipal, ctx: Context
-) -> DossierView:
-    return await _act(ctx, code, principal, Action.WITHDRAW, body.comment, {})
+    code: str,
+    body: WithdrawRequest,
+    principal: CurrentPrincipal,
+    ctx: Context,
+    idempotency_key: IdempotencyKey = None,
+) -> DossierView | JSONResponse:
+    async def run(update_id: str | None) -> DossierView:
+        return await _act(
+            ctx,
+            code,
+            principal,
+            Action.WITHDRAW,
+            body.comment,
+            {},
+            expected_step=body.expected_step,
+            update_id=update_id,
+        )
+
+    return await _once(
+        ctx, code, principal, idempotency_key, ["withdraw", body.model_dump(mode="json")], run
+    )
 
 
 @dataclass(frozen=True)
@@ -580,6 +876,17 @@ async def record_access(ctx: AppContext, code: str, principal: Principal) -> Rec
     """May `principal` read the dossier's record, and its personal data in clear? Raises
     403/404 when it may not read it at all."""
     row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
+    agencies = None if row is None else _row_agencies(row)
+    if row is not None and agencies is not None:
+        # The row names every agency on the dossier: it decides, the engine is not asked.
+        if not _may_read(principal, row.applicant_account, agencies):
+            raise _not_visible(code, principal)
+        return RecordAccess(
+            in_read_model=True,
+            personal_data=can_see_personal_data(
+                principal, applicant_account=row.applicant_account, agencies=agencies
+            ),
+        )
     if row is not None:
         if row_shows_personal_data(principal, row):
             return RecordAccess(in_read_model=True, personal_data=True)
@@ -588,7 +895,7 @@ async def record_access(ctx: AppContext, code: str, principal: Principal) -> Rec
             return RecordAccess(in_read_model=True, personal_data=False)
     # Just submitted (not projected yet: the workflow decides, 404 if it does not exist),
     # or not by the row's three agencies: the workflow knows every step's, and decides.
-    view = await _visible_state(ctx, code, principal)
+    view = await _visible_state(ctx, code, principal, row_checked=True)
     return RecordAccess(
         in_read_model=row is not None, personal_data=_sees_personal_data(principal, view)
     )

@@ -17,6 +17,7 @@ import pytest
 from temporalio import client as temporal
 
 from api.auth import issue_token
+from api.routes.dossiers import NOT_VISIBLE_REASON
 from domain.catalog import Role
 from motcua.devserver import find_free_port
 from motcua.stack import api_serving
@@ -28,6 +29,8 @@ from tests.api.support import (
     SPECIALIST,
     TAX,
     Api,
+    caught_up,
+    document,
     error_of,
     submit,
     wait_for_step,
@@ -128,14 +131,17 @@ async def test_a_refusal_is_explained_as_before_and_recorded_once(
         code = await submit(api, http, api.person())
         # An officer of an agency the dossier never goes to, with the right role: 403 for
         # a dossier they may not see (the engine's reason, which names the step and its
-        # agency, is not shown), not recorded.
+        # agency, is not shown), recorded for the auditors (whether the read model or,
+        # the dossier just submitted, the engine turned them away).
         r = await http.post(
             f"/v1/dossiers/{code}/actions",
             json={"action": "accept"},
             headers=api.headers(Role.INTAKE_OFFICER, TAX),
         )
         assert "is not visible to" in error_of(r, 403, "forbidden")
-        assert await asyncio.to_thread(repository.list_refused_attempts, api.engine, code) == []
+        [stranger] = await asyncio.to_thread(repository.list_refused_attempts, api.engine, code)
+        assert (stranger.action, stranger.code, stranger.agency) == ("accept", "forbidden", TAX)
+        assert stranger.reason == NOT_VISIBLE_REASON
         # One of the police, who may see it but not accept it: the engine's reason.
         r = await http.post(
             f"/v1/dossiers/{code}/actions",
@@ -155,10 +161,56 @@ async def test_a_refusal_is_explained_as_before_and_recorded_once(
         assert sent.queries, "a refusal is explained from the state"
         assert sent.updates == ["approve"]  # refused once, not asked again
         refused = await asyncio.to_thread(repository.list_refused_attempts, api.engine, code)
-        assert [(a.action, a.code) for a in refused] == [
-            ("accept", "forbidden"),
-            ("approve", "wrong_step"),
+        assert [(a.action, a.code, a.agency) for a in refused] == [
+            ("accept", "forbidden", TAX),
+            ("accept", "forbidden", POLICE),
+            ("approve", "wrong_step", CENTRE),
         ]
+
+
+async def test_a_stranger_is_turned_away_by_the_read_model_without_the_engine(
+    counted: tuple[Api, Sent],
+) -> None:
+    """A caller who may not see the dossier costs the engine nothing: the read model's row
+    (the dossier's agencies and applicant) answers 403, for actions and for reads, and the
+    attempts are recorded."""
+    api, sent = counted
+    async with api.http() as http:
+        owner = api.person()
+        code = await submit(api, http, owner, as_applicant=True)
+        await caught_up(api, http, code)
+        officer = api.headers(Role.INTAKE_OFFICER, TAX)
+        citizen = api.applicant(api.person())
+        sent.clear()
+        for headers, path, body in (
+            (officer, "actions", {"action": "accept", "comment": "thử"}),
+            (
+                officer,
+                "actions",
+                {"action": "withdraw", "comment": "thử", "role": "intake_officer"},
+            ),
+            (citizen, "withdraw", {"comment": "Không cần nữa"}),
+            (citizen, "supplements", {"documents": [document("bo_sung", "bo-sung.pdf")]}),
+        ):
+            r = await http.post(f"/v1/dossiers/{code}/{path}", json=body, headers=headers)
+            assert "is not visible to" in error_of(r, 403, "forbidden"), path
+        for headers in (officer, citizen):
+            for path in ("", "/events", "/documents", "/control-slip"):
+                r = await http.get(f"/v1/dossiers/{code}{path}", headers=headers)
+                assert "is not visible to" in error_of(r, 403, "forbidden"), path
+        assert (sent.queries, sent.updates) == ([], []), "the engine was asked"
+        refused = await asyncio.to_thread(repository.list_refused_attempts, api.engine, code)
+        assert [(a.action, a.role, a.agency, a.code, a.reason) for a in refused] == [
+            ("accept", "intake_officer", TAX, "forbidden", NOT_VISIBLE_REASON),
+            ("withdraw", "intake_officer", TAX, "forbidden", NOT_VISIBLE_REASON),
+            ("withdraw", "applicant", None, "forbidden", NOT_VISIBLE_REASON),
+            ("supplement", "applicant", None, "forbidden", NOT_VISIBLE_REASON),
+        ]
+        # The dossier's own applicant and its officers still read it.
+        r = await http.get(f"/v1/dossiers/{code}", headers=api.applicant(owner))
+        assert r.status_code == 200, r.text
+        r = await http.get(f"/v1/dossiers/{code}/events", headers=api.headers(*INTAKE))
+        assert r.status_code == 200, r.text
 
 
 async def test_an_officer_with_two_roles_acts_in_the_one_the_step_needs(

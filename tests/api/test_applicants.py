@@ -124,7 +124,7 @@ async def test_applicant_submits_online_supplements_and_withdraws(
         {k: a[k] for k in ("action", "role", "agency")} for a in view["allowed_actions"]
     ]
 
-    # Another citizen sees nothing of it and cannot act on it.
+    # Another citizen sees nothing of it and cannot act on it (the attempt is recorded).
     stranger = api.applicant(api.person())
     for method, path, body in (
         ("GET", f"/v1/dossiers/{code}", None),
@@ -207,6 +207,7 @@ async def test_applicant_submits_online_supplements_and_withdraws(
     supplement = next(e for e in record["events"] if e["kind"] == "supplement")
     assert (supplement["role"], supplement["actor_id"]) == ("applicant", person.sub)
     assert [(a["action"], a["code"]) for a in record["refused_attempts"]] == [
+        ("withdraw", "forbidden"),  # the other citizen's: not visible to them
         ("supplement", "wrong_step"),
         ("supplement", "wrong_step"),
         ("withdraw", "closed"),

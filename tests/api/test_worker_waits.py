@@ -240,16 +240,16 @@ async def test_a_dossier_whose_worker_does_not_answer_is_503_not_500(
         assert f"dossier {code} was received" in message and f"/v1/dossiers/{code}" in message
         r = await http.get(f"/v1/dossiers/{code}", headers=api.headers(*INTAKE))
         assert code in error_of(r, 503, "unavailable")
-        r = await http.post(
-            f"/v1/dossiers/{code}/actions", json={"action": "accept"}, headers=api.headers(*INTAKE)
-        )
-        error_of(r, 503, "unavailable")
+        keyed = {**api.headers(*INTAKE), "Idempotency-Key": "nhan-ho-so-1"}
+        accept = {"action": "accept", "expected_step": "tiep_nhan"}
+        r = await http.post(f"/v1/dossiers/{code}/actions", json=accept, headers=keyed)
+        assert "cùng Idempotency-Key" in error_of(r, 503, "unavailable")
         # The service says so to its other callers too (the CLI, the demo).
         direct = service.DossierService(api.client, api.engine, api.catalog, api.settings)
         intake = Actor(id="tn-01", name="Tiếp nhận", role=Role.INTAKE_OFFICER, agency=CENTRE)
-        with pytest.raises(service.ServiceError) as refused:
-            await direct.act(code, Action.ACCEPT, ActionInput(actor=intake))
-        assert refused.value.code == "unavailable" and "read the dossier" in str(refused.value)
+        with pytest.raises(service.ServiceError) as refused:  # (no reason: refused later)
+            await direct.act(code, Action.REFUSE, ActionInput(actor=intake))
+        assert refused.value.code == "unavailable" and "xem lại hồ sơ" in str(refused.value)
 
         # Nothing was lost, nothing doubled: once the centre's worker runs, the same dossier
         # answers, and the accept that timed out (as its message warned) was taken, once.
@@ -263,6 +263,13 @@ async def test_a_dossier_whose_worker_does_not_answer_is_503_not_500(
                 headers=api.headers(*INTAKE),
             )
             error_of(r, 409, "wrong_step")
+            # The retry the 503 asked for, under the same key: the accept's own answer.
+            r = await http.post(f"/v1/dossiers/{code}/actions", json=accept, headers=keyed)
+            assert r.status_code == 200, r.text
+            assert r.json()["received_at"] is not None
+            await caught_up(api, http, code)
+            r = await http.get(f"/v1/dossiers/{code}/events", headers=api.headers(*INTAKE))
+            assert [e["kind"] for e in r.json()["events"]].count("accept") == 1
 
 
 async def test_a_closed_dossier_reads_as_it_closed_without_its_worker(

@@ -5,10 +5,11 @@ here is a click in the browser."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import httpx
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from tests.api.support import INTAKE as INTAKE_ROLE
 from tests.api.support import LEADER as LEADER_ROLE
@@ -150,6 +151,50 @@ async def test_a_refused_action_shows_the_engines_reason(ui_stack: Api, page: Pa
     await open_dossier(page, base, code)
     await expect(page.locator("#refused")).to_contain_text("Ngô Thị Phương")
     await expect(page.locator("#refused")).to_contain_text("giấy ủy quyền")
+
+
+async def test_an_action_whose_answer_was_lost_is_sent_again_safely(
+    ui_stack: Api, page: Page
+) -> None:
+    """The officer's accept reaches the engine but its answer is lost on the way back (the
+    network drops it): the officer clicks again, the page sends the same request under
+    the same Idempotency-Key, with the step it showed, and gets the first answer: the
+    action taken once, no 409 for a step the dossier has left."""
+    base = ui_stack.url
+    async with ui_stack.http() as http:
+        code = await submit(ui_stack, http, ui_stack.person("lost"))
+        await caught_up(ui_stack, http, code)
+    sent: list[tuple[str | None, dict[str, object]]] = []
+
+    async def lose_the_first_answer(route: Route) -> None:
+        request = route.request
+        sent.append(
+            (await request.header_value("Idempotency-Key"), json.loads(request.post_data or "{}"))
+        )
+        if len(sent) == 1:
+            await route.fetch()  # the API takes the action...
+            await route.abort("connectionreset")  # ...and its answer never arrives
+        else:
+            await route.continue_()
+
+    await page.route("**/v1/dossiers/*/actions", lose_the_first_answer)
+    await sign_in(page, base, INTAKE)
+    await open_dossier(page, base, code)
+    await take_action(page, "accept")
+    alert = action_form(page, "accept").locator("[role=alert]")
+    await expect(alert).to_be_visible()
+    await action_form(page, "accept").locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_have_text("Đã thực hiện: Tiếp nhận hồ sơ.")
+    assert len(sent) == 2
+    (first_key, first_body), (second_key, second_body) = sent
+    assert first_key and second_key == first_key
+    assert first_body == second_body and first_body["expected_step"] == "tiep_nhan"
+    async with ui_stack.http() as http:
+        await caught_up(ui_stack, http, code)
+        r = await http.get(f"/v1/dossiers/{code}/events", headers=ui_stack.headers(*INTAKE_ROLE))
+        record = r.json()
+    assert [e["kind"] for e in record["events"]].count("accept") == 1
+    assert record["refused_attempts"] == []
 
 
 async def test_the_queue_is_for_officers_and_the_console_needs_a_login(

@@ -51,8 +51,8 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         engine.dispose()
 
 
-def test_head_is_the_index_revision():
-    assert head_revision() == "0005_audit_log_chain"
+def test_head_is_the_actions_revision():
+    assert head_revision() == "0005_actions"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
 

@@ -1069,3 +1069,51 @@ def test_a_machine_rebuilt_from_carried_state_continues_identically() -> None:
     d.m.apply(Action.SUPPLEMENT, cmd, at(2, 9))
     assert [e.model_dump() for e in again.drain()] == [e.model_dump() for e in d.m.drain()]
     assert again.s.model_dump(mode="json") == d.m.s.model_dump(mode="json")
+
+
+def test_an_action_for_a_step_the_dossier_has_left_is_refused_naming_where_it_is() -> None:
+    d = Dossier(submitted=at(0, 10)).received_and_handed_off(at(0, 10, 5), at(0, 10, 10))
+    step = d.m.view(at(1, 9)).current_step
+    assert step is not None
+    here = step.step_id
+    saw_intake = ActionInput(
+        actor=SPECIALIST,
+        data=VALID_DATA[Action.APPRAISE],
+        expected_step=d.m.procedure.steps[0].id,
+    )
+    before = d.s.model_dump()
+    with pytest.raises(Refusal) as refused:
+        d.m.apply(Action.APPRAISE, saw_intake, at(1, 9))
+    assert refused.value.code == "wrong_step" and here in refused.value.message
+    assert d.s.model_dump() == before and not d.m.has_new_events
+    # At the step it saw: taken (and the step after is not the same step).
+    d.m.apply(
+        Action.APPRAISE,
+        ActionInput(actor=SPECIALIST, data=VALID_DATA[Action.APPRAISE], expected_step=here),
+        at(1, 9, 5),
+    )
+    again = ActionInput(actor=SPECIALIST, data=VALID_DATA[Action.APPRAISE], expected_step=here)
+    with pytest.raises(Refusal) as refused:
+        d.m.check(Action.APPRAISE, again, at(1, 9, 10))
+    assert refused.value.code == "wrong_step"
+    assert f"không còn ở bước '{here}'" in refused.value.message
+
+
+def test_a_request_taken_once_is_not_taken_again_even_after_continue_as_new() -> None:
+    d = Dossier(submitted=at(0, 10))
+    d.m.apply(Action.ACCEPT, ActionInput(actor=INTAKE, request_id="act-1"), at(0, 10, 5))
+    assert d.s.requests_taken == ["act-1"]
+    # The next run of the workflow starts from the carried state.
+    carried = DossierMachine(
+        d.m.inp.model_copy(update={"carried_state": d.s.model_copy(deep=True)}), d.m.calendar
+    )
+    for machine in (d.m, carried):
+        with pytest.raises(Refusal) as refused:
+            machine.check(Action.WITHDRAW, _withdraw("act-1"), at(0, 11))
+        assert refused.value.code == "already_taken"
+        machine.check(Action.WITHDRAW, _withdraw("act-2"), at(0, 11))  # another request
+        machine.check(Action.WITHDRAW, _withdraw(None), at(0, 11))  # none named
+
+
+def _withdraw(request_id: str | None) -> ActionInput:
+    return ActionInput(actor=INTAKE, comment="Người nộp xin rút", request_id=request_id)

@@ -12,9 +12,15 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.engine import Engine
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import (
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateStage,
+)
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.dossier import ActionInput, DossierView
 from motcua.devserver import temporal_cli_path
 from store import repository
 from tests.conftest import SERVER_STARTUP
@@ -96,9 +102,21 @@ async def test_dossier_continues_as_new_and_keeps_its_state(
         view = await act(handle, "accept", intake)
         appointment = view.appointment_at
         view = await wait_for_step(handle, "appraisal")
-        # Supplement loops during appraisal grow the history past the threshold.
+        # Supplement loops during appraisal grow the history past the threshold. The first
+        # request is sent as the API sends a request under an Idempotency-Key: its update
+        # id, and the same as the action's request_id.
+        first_request = ActionInput(
+            actor=specialist, data={"missing": ["giấy tờ 0"]}, request_id="act-k-0"
+        )
         for i in range(12):
-            await act(handle, "request_supplement", specialist, data={"missing": [f"giấy tờ {i}"]})
+            if i == 0:
+                await handle.execute_update(
+                    "request_supplement", first_request, id="act-k-0", result_type=DossierView
+                )
+            else:
+                await act(
+                    handle, "request_supplement", specialist, data={"missing": [f"giấy tờ {i}"]}
+                )
             await act(
                 handle,
                 "supplement",
@@ -117,6 +135,21 @@ async def test_dossier_continues_as_new_and_keeps_its_state(
 
         view = await state(handle)
         assert view.supplement_requests == 12
+
+        # The first request, sent again (its answer was lost): the new run does not know
+        # the update id, but the carried state knows the request was taken.
+        again = await handle.start_update(
+            "request_supplement",
+            first_request,
+            id="act-k-0",
+            wait_for_stage=WorkflowUpdateStage.COMPLETED,
+            result_type=DossierView,
+        )
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await again.result()
+        assert isinstance(refused.value.cause, ApplicationError)
+        assert refused.value.cause.type == "already_taken"
+        assert (await state(handle)).supplement_requests == 12
         assert view.received_at is not None and view.appointment_at is not None
         assert view.appointment_at >= appointment  # pauses only ever push it later
         assert view.current_step is not None and view.current_step.kind.value == "appraisal"

@@ -165,15 +165,26 @@ function actionFields(action, prefix, view) {
   }
 }
 
-async function send(action, role, body) {
+// Every action is sent with an Idempotency-Key (one per submission of the form, kept
+// while the officer sends the same thing again after an error: the API then answers as
+// the first time and never takes the action twice) and the step the page showed
+// (`expected_step`: if the dossier has moved on meanwhile, 409 saying where it is).
+function newKey() {
+  if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}-${Math.random().toString(36).slice(2)}`;
+}
+
+async function send(action, role, body, { key, step }) {
   const path = `/dossiers/${encodeURIComponent(code)}`;
+  const headers = { "Idempotency-Key": key };
+  const expected_step = step || undefined;
   if (action === "supplement") {
-    return api(`${path}/supplements`, { method: "POST", body: { comment: body.comment, documents: body.documents } });
+    return api(`${path}/supplements`, { method: "POST", headers, body: { comment: body.comment, documents: body.documents, expected_step } });
   }
   if (action === "withdraw") {
-    return api(`${path}/withdraw`, { method: "POST", body: { comment: body.comment } });
+    return api(`${path}/withdraw`, { method: "POST", headers, body: { comment: body.comment, expected_step } });
   }
-  return api(`${path}/actions`, { method: "POST", body: { action, role, comment: body.comment, data: body.data } });
+  return api(`${path}/actions`, { method: "POST", headers, body: { action, role, comment: body.comment, data: body.data, expected_step } });
 }
 
 function actionForm(allowed, view) {
@@ -183,6 +194,8 @@ function actionForm(allowed, view) {
   const button = h("button", { type: "submit", class: allowed.action === "refuse" || allowed.action === "reject" || allowed.action === "withdraw" ? "danger" : "primary" },
     ACTION_LABELS[allowed.action] || allowed.action);
   const form = h("form", { novalidate: true, dataset: { action: allowed.action } }, ...spec.fields, error, button);
+  const step = view.current_step ? view.current_step.step_id : null; // the step shown
+  let attempt = null; // { key, sent }: kept across retries of the same submission
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     hide(error);
@@ -194,7 +207,10 @@ function actionForm(allowed, view) {
     button.disabled = true;
     try {
       const body = await spec.read();
-      const after = await send(allowed.action, allowed.role, body);
+      const sent = JSON.stringify(body);
+      if (!attempt || attempt.sent !== sent) attempt = { key: newKey(), sent }; // changed: a new request
+      const after = await send(allowed.action, allowed.role, body, { key: attempt.key, step });
+      attempt = null;
       notice(`Đã thực hiện: ${ACTION_LABELS[allowed.action] || allowed.action}.`);
       await load(after);
     } catch (err) {
