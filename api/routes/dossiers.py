@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 
 from api.auth import CurrentPrincipal, Principal
+from api.bodies import body_policy
 from api.deps import AppContext, Context, limit_submissions, record_user
 from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
 from api.privacy import (
@@ -37,6 +38,7 @@ from api.schemas import (
     SupplementRequest,
     WithdrawRequest,
 )
+from api.uploads import Uploads, read_body, request_body_doc
 from domain.catalog import Role
 from domain.dossier import (
     Action,
@@ -152,8 +154,14 @@ def _check_documents(ctx: AppContext, docs: list[DocumentIn]) -> None:
             )
 
 
-def _store_documents(ctx: AppContext, docs: list[DocumentIn]) -> list[DocumentRef]:
-    _check_documents(ctx, docs)
+def _store_documents(
+    ctx: AppContext, docs: list[DocumentIn], uploads: Uploads | None = None
+) -> list[DocumentRef]:
+    # Files sent as multipart parts (api/uploads.py) come last in `docs`, named by the
+    # sha256 they were staged under; their size and type were checked as they arrived.
+    _check_documents(ctx, [d for d in docs if not d.uploaded])
+    if uploads is not None:
+        uploads.commit(ctx.documents)
     refs = []
     for d in docs:
         ref = d.ref()
@@ -189,9 +197,11 @@ def _created(view: DossierView) -> DossierCreated:
     responses={
         200: {"model": DossierCreated, "description": "Same Idempotency-Key: the same dossier"}
     },
+    openapi_extra=request_body_doc(SubmitDossier),
 )
+@body_policy(multipart=True)
 async def submit_dossier(
-    body: SubmitDossier,
+    request: Request,
     principal: CurrentPrincipal,
     ctx: Context,
     response: Response,
@@ -199,6 +209,8 @@ async def submit_dossier(
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
     ] = None,
 ) -> DossierCreated:
+    """A SubmitDossier as JSON, or as multipart/form-data: its JSON in the part `dossier`
+    and each file in a part named by its document kind (api/uploads.py)."""
     if principal.has(Role.INTAKE_OFFICER):
         role = Role.INTAKE_OFFICER
     elif principal.has(Role.APPLICANT):
@@ -208,6 +220,25 @@ async def submit_dossier(
             403, "forbidden", "only an applicant or an intake officer may submit a dossier"
         )
     actor = principal.actor_for(role)
+    # Read once the caller may submit at all (the token and the limits come first).
+    body, uploads = await read_body(request, SubmitDossier, ctx.settings, ctx.documents)
+    try:
+        return await _submit(ctx, body, uploads, principal, role, actor, response, idempotency_key)
+    finally:
+        if uploads is not None:
+            uploads.discard()  # what was not stored: a refused request keeps nothing
+
+
+async def _submit(
+    ctx: AppContext,
+    body: SubmitDossier,
+    uploads: Uploads | None,
+    principal: Principal,
+    role: Role,
+    actor: Actor,
+    response: Response,
+    idempotency_key: str | None,
+) -> DossierCreated:
     account = principal.sub if role is Role.APPLICANT else None
     try:
         refs = [d.ref() for d in body.documents]
@@ -227,7 +258,7 @@ async def submit_dossier(
 
     if idempotency_key is None:
         try:
-            await asyncio.to_thread(_store_documents, ctx, body.documents)
+            await asyncio.to_thread(_store_documents, ctx, body.documents, uploads)
             view = await ctx.service.submit(req, actor)
         except ServiceError as exc:
             raise _service_error(exc) from None
@@ -257,9 +288,9 @@ async def submit_dossier(
         raise ApiError(409, "conflict", "a request with this Idempotency-Key is still in progress")
     if claim.state is IdempotencyState.COMPLETED:
         response.status_code = status.HTTP_200_OK
-        return await _started(ctx, req, actor, body, claim.dossier_code)
+        return await _started(ctx, req, actor, body, claim.dossier_code, uploads)
     try:
-        await asyncio.to_thread(_store_documents, ctx, body.documents)
+        await asyncio.to_thread(_store_documents, ctx, body.documents, uploads)
         code = await ctx.service.allocate_code(req)
     except BaseException as exc:
         await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
@@ -277,7 +308,7 @@ async def submit_dossier(
         if again.state is IdempotencyState.NEW:  # released: not this request's to take now
             await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
         response.status_code = status.HTTP_200_OK
-        return await _started(ctx, req, actor, body, again.dossier_code)
+        return await _started(ctx, req, actor, body, again.dossier_code, uploads)
     try:
         view = await ctx.service.submit(req, actor, code=code)
     except ServiceError as exc:
@@ -287,7 +318,12 @@ async def submit_dossier(
 
 
 async def _started(
-    ctx: AppContext, req: SubmitRequest, actor: Actor, body: SubmitDossier, code: str | None
+    ctx: AppContext,
+    req: SubmitRequest,
+    actor: Actor,
+    body: SubmitDossier,
+    code: str | None,
+    uploads: Uploads | None = None,
 ) -> DossierCreated:
     """The dossier a key names: started now if no request has started it yet (the one
     that reserved its code died first); one whose workflow is gone (past Temporal's
@@ -302,7 +338,7 @@ async def _started(
                 raise
             if await asyncio.to_thread(repository.get_dossier, ctx.engine, code) is not None:
                 raise
-        await asyncio.to_thread(_store_documents, ctx, body.documents)
+        await asyncio.to_thread(_store_documents, ctx, body.documents, uploads)
         return _created(await ctx.service.submit(req, actor, code=code))
     except ServiceError as exc:
         raise _service_error(exc) from None
@@ -503,12 +539,21 @@ async def take_action(
     "/{code}/supplements",
     response_model=DossierView,
     summary="Supplement the dossier with the documents asked for (applicant)",
+    openapi_extra=request_body_doc(SupplementRequest),
 )
+@body_policy(multipart=True)
 async def supplement(
-    code: str, body: SupplementRequest, principal: CurrentPrincipal, ctx: Context
+    code: str, request: Request, principal: CurrentPrincipal, ctx: Context
 ) -> DossierView:
-    view = await _visible_state(ctx, code, principal)  # before storing anything
-    refs = await asyncio.to_thread(_store_documents, ctx, body.documents)
+    """A SupplementRequest as JSON, or as multipart/form-data (its JSON, optional, in the
+    part `dossier`; each file in a part named by its document kind)."""
+    view = await _visible_state(ctx, code, principal)  # before reading or storing anything
+    body, uploads = await read_body(request, SupplementRequest, ctx.settings, ctx.documents)
+    try:
+        refs = await asyncio.to_thread(_store_documents, ctx, body.documents, uploads)
+    finally:
+        if uploads is not None:
+            uploads.discard()
     return await _act(
         ctx,
         code,
