@@ -262,11 +262,20 @@ async def read_body(
     from a multipart one (its `dossier` part, and its files appended to `documents`,
     staged: the caller commits them, and discards them in any case when done)."""
     uploads = None
-    if request.headers.get("content-type", "").lower().startswith(MULTIPART):
+    content_type = request.headers.get("content-type", "").lower()
+    media_type = content_type.split(";", 1)[0].strip()
+    if media_type == MULTIPART:
         uploads = await receive_multipart(request, settings, store)
         raw = uploads.fields.get(JSON_PART) or b"{}"
-    else:
+    elif media_type in ("", "application/json") or media_type.endswith("+json"):
         raw = await request.body()
+    else:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"Nội dung yêu cầu là {media_type}; chỉ nhận application/json hoặc "
+            f"{MULTIPART} (tệp đính kèm).",
+        )
     try:
         try:
             data = json.loads(raw) if raw else None
