@@ -270,10 +270,10 @@ async def read_body(
     elif media_type in ("", "application/json") or media_type.endswith("+json"):
         raw = await request.body()
     else:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"Nội dung yêu cầu là {media_type}; chỉ nhận application/json hoặc "
+        raise ApiError(  # 422 as on the routes FastAPI parses (a body of the wrong kind)
+            422,
+            "invalid",
+            f"body: nội dung là {media_type}; chỉ nhận application/json hoặc "
             f"{MULTIPART} (tệp đính kèm).",
         )
     try:
