@@ -31,7 +31,6 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
-from starlette.routing import get_route_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import bearer, current_principal
@@ -160,7 +159,9 @@ class BodyGuard:
         app = scope.get("app")
         if not isinstance(app, FastAPI):
             return None
-        path = get_route_path(scope)
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # as starlette's router sees it
+            path = path[len(root) :]
         for route in self._routes(app):
             if scope["method"] in route.methods and route.path_regex.match(path):
                 return route.policy

@@ -339,7 +339,7 @@ async def test_a_supplement_over_the_limits_is_refused_before_anything_is_stored
 
     # Multipart parts that are not a document kind's file, or not an accepted type.
     content = unique()
-    for files, status in (
+    cases: list[tuple[list[Any], int]] = [
         ([("Tờ khai", ("to-khai.pdf", content, "application/pdf"))], 422),
         ([("to_khai", ("to-khai.pdf", content, "application/pdf")), ("ghi_chu", (None, "x"))], 422),
         (
@@ -349,7 +349,8 @@ async def test_a_supplement_over_the_limits_is_refused_before_anything_is_stored
             ],
             415,
         ),
-    ):
+    ]
+    for files, status in cases:
         r = await http.post(url, files=files, headers=api.headers(*INTAKE))
         error_of(r, status)
         assert not stored(api, content) and staged(api) == []

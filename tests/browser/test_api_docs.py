@@ -38,7 +38,9 @@ async def test_swagger_ui_and_redoc_render_offline(browser: Browser, tmp_path: P
             await expect(submit.locator("text=multipart/form-data").first).to_be_visible()
 
             await page.goto(f"{url}/redoc")
-            await expect(page.locator("h2:has-text('Submit a dossier')")).to_be_visible(timeout=20_000)
+            await expect(page.locator("h2:has-text('Submit a dossier')")).to_be_visible(
+                timeout=20_000
+            )
 
             outside = [u for u in asked if not u.startswith(url) and not u.startswith("data:")]
             assert outside == [], outside

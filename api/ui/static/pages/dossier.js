@@ -3,8 +3,8 @@
 // attempts. Officers, applicants (their own dossiers) and auditors read it.
 import {
   $, ACTION_LABELS, agencies, api, CHANNEL_LABELS, chrome, download, dueCell, EVENT_LABELS,
-  fileToDocument, fmtDateTime, h, hide, isOfficer, OUTCOME_LABELS, page, requireUser, ROLE_LABELS, showError,
-  startCountdowns, statusBadge, table, td,
+  fmtDateTime, h, hide, isOfficer, OUTCOME_LABELS, page, requireUser, ROLE_LABELS, showError,
+  startCountdowns, statusBadge, table, td, withFiles,
 } from "../app.js";
 
 const code = document.body.dataset.code;
@@ -152,7 +152,7 @@ function actionFields(action, prefix, view) {
         check: () => ($(`#${id("files")}`).files.length ? null : "Chọn ít nhất một tệp."),
         read: async () => ({
           comment: val("comment"),
-          documents: await Promise.all([...$(`#${id("files")}`).files].map((f) => fileToDocument(val("kind"), f))),
+          files: [...$(`#${id("files")}`).files].map((file) => ({ kind: val("kind"), file })),
         }),
       };
     }
@@ -168,7 +168,7 @@ function actionFields(action, prefix, view) {
 async function send(action, role, body) {
   const path = `/dossiers/${encodeURIComponent(code)}`;
   if (action === "supplement") {
-    return api(`${path}/supplements`, { method: "POST", body: { comment: body.comment, documents: body.documents } });
+    return api(`${path}/supplements`, { method: "POST", body: withFiles({ comment: body.comment }, body.files) });
   }
   if (action === "withdraw") {
     return api(`${path}/withdraw`, { method: "POST", body: { comment: body.comment } });
