@@ -50,13 +50,17 @@ class RoutePolicy:
     needs_token: bool
     multipart: bool = False  # the route also takes multipart/form-data (and streams it)
     raw: bool = False  # the route reads and limits a body of its own kind
+    json_bytes: int | None = None  # its own JSON limit (else MOTCUA_MAX_JSON_BYTES)
 
 
-def body_policy(*, multipart: bool = False, raw: bool = False) -> Callable[[F], F]:
-    """Mark a route's endpoint as taking multipart/form-data too, or a raw body."""
+def body_policy(
+    *, multipart: bool = False, raw: bool = False, json_bytes: int | None = None
+) -> Callable[[F], F]:
+    """Mark a route's endpoint as taking multipart/form-data too, or a raw body, or JSON
+    up to a limit of its own."""
 
     def mark(endpoint: F) -> F:
-        setattr(endpoint, _MARK, (multipart, raw))
+        setattr(endpoint, _MARK, (multipart, raw, json_bytes))
         return endpoint
 
     return mark
@@ -67,9 +71,9 @@ def vn_number(n: int) -> str:
     return f"{n:,}".replace(",", ".")
 
 
-def json_too_large_message(settings: Settings) -> str:
+def json_too_large_message(settings: Settings, limit: int | None = None) -> str:
     return (
-        f"Nội dung JSON của yêu cầu vượt quá {vn_number(settings.max_json_bytes)} byte. "
+        f"Nội dung JSON của yêu cầu vượt quá {vn_number(limit or settings.max_json_bytes)} byte. "
         "Tệp đính kèm lớn hãy gửi dạng multipart/form-data (mỗi tệp tối đa "
         f"{vn_number(settings.max_upload_bytes)} byte)."
     )
@@ -147,8 +151,8 @@ class BodyGuard:
         if self._table is None:
             table = []
             for route in _api_routes(app):
-                multipart, raw = getattr(route.endpoint, _MARK, (False, False))
-                policy = RoutePolicy(_needs_token(route.dependant), multipart, raw)
+                multipart, raw, json_bytes = getattr(route.endpoint, _MARK, (False, False, None))
+                policy = RoutePolicy(_needs_token(route.dependant), multipart, raw, json_bytes)
                 table.append(_Route(route.path_regex, set(route.methods or ()), policy))
             self._table = table
         return self._table
@@ -188,10 +192,9 @@ class BodyGuard:
         if policy.raw or (policy.multipart and content_type.startswith(MULTIPART)):
             await self.app(scope, receive, send)
             return
-        await self._json(scope, receive, send)
+        await self._json(scope, receive, send, policy.json_bytes or self.settings.max_json_bytes)
 
-    async def _json(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self.settings.max_json_bytes
+    async def _json(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             await self._refuse(

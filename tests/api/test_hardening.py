@@ -563,11 +563,12 @@ async def test_a_body_is_not_read_before_its_token_is_checked(
                 status, answer, pulled = await asgi_post(app, path, in_chunks(FLOOD), headers)
                 assert status == 401 and answer["error"]["code"] == "unauthenticated", answer
                 assert pulled == 0, (path, auth, pulled)
-                # Chunked (no length): the same.
-                status, _, pulled = await asgi_post(
-                    app, path, in_chunks(FLOOD), {**json_type, **auth}
-                )
-                assert status == 401 and pulled == 0, (path, auth, pulled)
+                # Chunked (no length), or a multipart body: the same.
+                for kind in (json_type, {"Content-Type": "multipart/form-data; boundary=x"}):
+                    status, _, pulled = await asgi_post(
+                        app, path, in_chunks(FLOOD), {**kind, **auth}
+                    )
+                    assert status == 401 and pulled == 0, (path, auth, kind, pulled)
 
 
 async def test_a_flood_of_json_is_refused_before_it_is_parsed(
