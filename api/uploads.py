@@ -196,6 +196,11 @@ class _Receiver:
             self._file.close()
             self._file = None
             self._staged.sha256 = self._hash.hexdigest()
+            if self._staged.size == 0 and not self._staged.filename:
+                # A form's file input left empty (no file chosen): not a document.
+                self.uploads.files.remove(self._staged)
+                self._staged.path.unlink(missing_ok=True)
+                return
             if self._staged.size == 0:
                 raise ApiError(422, "invalid", f"Tệp {self._staged.filename} rỗng.")
             validate_stored(self._staged.path, self._staged.filename, self.settings)

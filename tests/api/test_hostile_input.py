@@ -406,16 +406,35 @@ async def test_files_travel_as_multipart_streamed_to_the_store(
     )
     assert r.status_code == 200, r.text
     extra = unique()
+    # As a browser sends a form: the second file input left empty (filename="", no
+    # content), which is no document.
+    boundary = "motcua-form"
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="to_khai"; '
+            'filename="to-khai-moi.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        ).encode()
+        + extra
+        + (
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="bo_sung"; '
+            'filename=""\r\nContent-Type: application/octet-stream\r\n\r\n'
+            f"\r\n--{boundary}--\r\n"
+        ).encode()
+    )
     r = await http.post(
         f"/v1/dossiers/{code}/supplements",
-        files=[("to_khai", ("to-khai-moi.pdf", extra, "application/pdf"))],
-        headers=api.applicant(person),
+        content=form,
+        headers={
+            **api.applicant(person),
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
     )
     assert r.status_code == 200 and r.json()["status"] != "supplement_requested", r.text
     assert stored(api, extra) and staged(api) == []
     await caught_up(api, http, code)
     r = await http.get(f"/v1/dossiers/{code}/documents", headers=api.applicant(person))
-    assert "to-khai-moi.pdf" in {d["filename"] for d in r.json()["documents"]}
+    names = [d["filename"] for d in r.json()["documents"] if d["source"] == "upload"]
+    assert sorted(names) == ["can-cuoc.jpg", "phu-luc.pdf", "to-khai-03.pdf", "to-khai-moi.pdf"]
 
 
 # --------------------------------------------------------------------------- tokens
