@@ -4,7 +4,6 @@ motcua here. `create_app()` builds it from settings; `motcua api` serves it."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,7 +20,7 @@ from api.auth import TokenVerifier
 from api.bodies import BodyGuard
 from api.deps import AppContext, rate_limited
 from api.errors import error_json, install_error_handlers
-from api.ratelimit import RateLimiter
+from api.ratelimit import LimitStore, RateLimiter, caller_key
 from api.routes import (
     audit,
     codec,
@@ -54,18 +53,10 @@ claims `sub`, `name`, `roles` and `agency`. Errors are `{"error": {"code", "mess
 """
 
 
-def _caller(request: Request) -> str:
-    """Who is rate-limited: the bearer credential when there is one (so callers behind
-    one proxy do not share a limit), else the client address."""
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer ") and len(auth) > 20:
-        return "token:" + hashlib.sha256(auth.encode()).hexdigest()[:32]
-    return "addr:" + (request.client.host if request.client else "unknown")
-
-
 class RequestGuard:
     """Before any route: NUL characters in the path or query (422), and the general rate
-    limit per caller on /v1 (429 with Retry-After; health checks never count). After:
+    limit per caller on /v1 (429 with Retry-After; health checks never count; the caller is
+    a valid token's subject, else the client address: api.ratelimit.caller_key). After:
     the Server-Timing header (time to the response's start)."""
 
     def __init__(self, app: ASGIApp) -> None:
@@ -75,7 +66,7 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        refusal = self._refusal(Request(scope))
+        refusal = await self._refusal(Request(scope))
         if refusal is not None:
             await refusal(scope, receive, send)
             return
@@ -90,7 +81,7 @@ class RequestGuard:
         await self.app(scope, receive, send_timed)
 
     @staticmethod
-    def _refusal(request: Request) -> Response | None:
+    async def _refusal(request: Request) -> Response | None:
         if "\x00" in request.url.path:
             return error_json(422, "invalid", "path: may not contain NUL characters")
         for key, value in request.query_params.multi_items():
@@ -102,7 +93,7 @@ class RequestGuard:
             and request.url.path.startswith("/v1/")
             and not request.url.path.endswith(("/healthz", "/readyz"))
         ):
-            wait = ctx.limiter.check(_caller(request))
+            wait = await ctx.limiter.check(caller_key(request))
             if wait is not None:
                 limited = rate_limited("requests", ctx.limiter.per_minute, wait)
                 return error_json(429, limited.code, limited.message, limited.headers)
@@ -135,18 +126,27 @@ def create_app(
         # Lazy: the API starts (and /readyz says why) even while Temporal is still coming up.
         client = client or await connect(settings, lazy=True)
         app.state.verifier = TokenVerifier.from_settings(settings)
+        # Rate-limit counters: in Redis when configured (shared by every API process).
+        limits = LimitStore(
+            settings.rate_limit_storage,
+            key_prefix=settings.rate_limit_key_prefix,
+            memory_keys=settings.rate_limit_memory_keys,
+        )
         app.state.ctx = AppContext(
             settings=settings,
             service=DossierService(client, engine, catalog, settings),
             engine=engine,
             catalog=catalog,
-            limiter=RateLimiter(settings.rate_limit_per_minute),
-            submit_limiter=RateLimiter(settings.rate_limit_submit_per_minute),
-            track_limiter=RateLimiter(settings.rate_limit_track_per_minute),
+            limiter=RateLimiter(settings.rate_limit_per_minute, "requests", limits),
+            submit_limiter=RateLimiter(settings.rate_limit_submit_per_minute, "submit", limits),
+            track_limiter=RateLimiter(settings.rate_limit_track_per_minute, "track", limits),
             documents=open_document_store(settings.resolved_document_store),
             trust_roots=trust_roots(settings),
         )
-        yield
+        try:
+            yield
+        finally:
+            await limits.close()
 
     app = FastAPI(
         title="motcua",

@@ -14,7 +14,15 @@ from the next re-read. A PEM key file is read at start only.
 
 Claims: `sub` (required), `name`, `roles` (a list of role names; a single
 `role` string is accepted too), `agency` (required for officer roles), and
-`exp` (required), `iat`, `iss`, `aud` (checked against the settings).
+`exp` and `iat` (required), `nbf`, `iss`, `aud` (checked against the settings).
+
+Times (`exp`, `iat`, `nbf`) are NumericDates (RFC 7519 §2): JSON numbers of seconds
+since 1970 (an integer or a fraction; not a string, not true/false, between 1970 and the
+year 9999). A token lives at most MOTCUA_JWT_MAX_LIFETIME_SECONDS (12 h) from `iat` to
+`exp`, so a token that cannot be revoked cannot be valid for years either; `iat` (and
+`nbf`) may not be in the future beyond the leeway (30 s of clock skew); `exp` may be past
+by at most the leeway. PyJWT alone accepts `"exp": "1999999999"`, `10**20`, or `true`
+for `iat`, hence our own checks (`check_times`).
 
 `AuthError.message` says why a token was refused and is safe to show to the
 caller; it never repeats the token or any part of it.
@@ -25,6 +33,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -61,6 +70,10 @@ MAX_TOKEN_LENGTH = 16_384
 MIN_HS256_SECRET_BYTES = 32
 DEFAULT_LEEWAY = timedelta(seconds=30)
 _MAX_CLAIM_LENGTH = 256
+DEFAULT_MAX_LIFETIME = timedelta(hours=12)
+# NumericDates beyond 9999-12-31 are not dates a token can mean (RFC 7519 §2).
+MAX_NUMERIC_DATE = 253_402_300_799
+TIME_CLAIMS = {"exp": "thời điểm hết hạn", "iat": "thời điểm cấp", "nbf": "thời điểm có hiệu lực"}
 # The least time between two re-reads of the JWKS file caused by unknown kids (a stream
 # of forged kids must not turn into a stream of file reads).
 JWKS_UNKNOWN_KID_INTERVAL = 10.0
@@ -192,6 +205,55 @@ def _digest(path: Path) -> str | None:
         return None
 
 
+def _hours(seconds: float) -> str:
+    """Hours the Vietnamese way: 12; 0,5; 87.600."""
+    hours = seconds / 3600
+    if hours >= 10 or hours == int(hours):
+        return f"{round(hours):,}".replace(",", ".")
+    return f"{hours:.2g}".replace(".", ",")
+
+
+def check_times(
+    payload: dict[str, Any],
+    *,
+    now: float,
+    leeway: timedelta = DEFAULT_LEEWAY,
+    max_lifetime: timedelta = DEFAULT_MAX_LIFETIME,
+) -> None:
+    """The token's time claims per RFC 7519 and our limits; AuthError (in Vietnamese)
+    says which claim is wrong. `exp` and `iat` are required, `nbf` is optional."""
+    for claim, meaning in TIME_CLAIMS.items():
+        if claim not in payload:
+            if claim == "nbf":
+                continue
+            raise AuthError(f"thiếu claim '{claim}' ({meaning} của token)")
+        value = payload[claim]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise AuthError(
+                f"claim '{claim}' ({meaning}) phải là một số giây kể từ 1970 (NumericDate, "
+                "RFC 7519), không phải chuỗi hay true/false"
+            )
+        if not (math.isfinite(value) and 0 <= value <= MAX_NUMERIC_DATE):
+            raise AuthError(
+                f"claim '{claim}' ({meaning}) nằm ngoài khoảng thời gian hợp lệ "
+                "(từ năm 1970 đến năm 9999)"
+            )
+    skew = leeway.total_seconds()
+    exp, iat = float(payload["exp"]), float(payload["iat"])
+    if exp <= now - skew:
+        raise AuthError("token đã hết hạn (exp)")
+    if iat > now + skew:
+        raise AuthError("thời điểm cấp token (iat) ở tương lai: token chưa có hiệu lực")
+    if "nbf" in payload and float(payload["nbf"]) > now + skew:
+        raise AuthError("token chưa có hiệu lực (nbf ở tương lai)")
+    lifetime = exp - iat
+    if lifetime > max_lifetime.total_seconds():
+        raise AuthError(
+            f"token có thời hạn quá dài: từ lúc cấp (iat) đến lúc hết hạn (exp) là "
+            f"{_hours(lifetime)} giờ, tối đa {_hours(max_lifetime.total_seconds())} giờ"
+        )
+
+
 def _refusal(error: jwt.PyJWTError, algorithm: str) -> str:
     """A safe message for a PyJWT error (ordered: subclasses first)."""
     if isinstance(error, jwt.ExpiredSignatureError):
@@ -287,6 +349,7 @@ class TokenVerifier:
         key: str | RSAPublicKey | None = None,
         jwks: dict[str | None, jwt.PyJWK] | None = None,
         leeway: timedelta = DEFAULT_LEEWAY,
+        max_lifetime: timedelta = DEFAULT_MAX_LIFETIME,
         jwks_file: Path | None = None,
         jwks_refresh: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
@@ -307,6 +370,7 @@ class TokenVerifier:
         self._key = key
         self._jwks = jwks
         self._leeway = leeway
+        self._max_lifetime = max_lifetime
         # Key rotation: the JWKS file (when given) is re-read every `jwks_refresh` seconds,
         # and at once (at most every JWKS_UNKNOWN_KID_INTERVAL) for a token whose kid is
         # not in the set; a key removed from the file is refused from the next re-read.
@@ -329,6 +393,7 @@ class TokenVerifier:
             "issuer": settings.jwt_issuer,
             "audience": settings.jwt_audience,
             "leeway": leeway,
+            "max_lifetime": timedelta(seconds=settings.jwt_max_lifetime_seconds),
         }
         if settings.jwt_algorithm == "HS256":
             secret = settings.jwt_secret.get_secret_value()
@@ -421,11 +486,18 @@ class TokenVerifier:
                 algorithms=[self.algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
-                leeway=self._leeway,
-                options={"require": ["exp", "iss", "aud", "sub"], "verify_signature": True},
+                options={
+                    "require": ["iss", "aud", "sub"],
+                    "verify_signature": True,
+                    # The time claims are checked below (PyJWT takes "1999999999" and true).
+                    "verify_exp": False,
+                    "verify_nbf": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError as e:
             raise AuthError(_refusal(e, self.algorithm)) from None
+        check_times(payload, now=time.time(), leeway=self._leeway, max_lifetime=self._max_lifetime)
         return principal_from_claims(payload)
 
 
@@ -436,18 +508,26 @@ def issue_token(
     roles: Iterable[Role | str] | Role | str,
     agency: str | None = None,
     name: str = "",
-    ttl: timedelta = timedelta(hours=12),
+    ttl: timedelta | None = None,
     now: datetime | None = None,
 ) -> str:
-    """A development token (HS256 with settings.jwt_secret). Refused in production and when
+    """A development token (HS256 with settings.jwt_secret), valid for `ttl` (default: the
+    longest lifetime, MOTCUA_JWT_MAX_LIFETIME_SECONDS, 12 h). Refused in production and when
     the service is configured for RS256 (tokens then come from the identity provider).
     `now` (aware) backdates or postdates the token, for tests."""
     if settings.environment == "production":
         raise ValueError("issue_token is for development: production tokens come from the IdP")
     if settings.jwt_algorithm != "HS256":
         raise ValueError("issue_token signs HS256 only, but the service is configured for RS256")
+    if ttl is None:
+        ttl = timedelta(seconds=settings.jwt_max_lifetime_seconds)
     if ttl <= timedelta(0):
         raise ValueError("ttl must be positive")
+    if ttl > timedelta(seconds=settings.jwt_max_lifetime_seconds):
+        raise ValueError(
+            f"token chỉ được có hiệu lực tối đa {_hours(settings.jwt_max_lifetime_seconds)} "
+            "giờ (MOTCUA_JWT_MAX_LIFETIME_SECONDS)"
+        )
     role_list = [roles] if isinstance(roles, str) else list(roles)
     principal = Principal(
         sub=sub,
@@ -484,6 +564,31 @@ def get_verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
+def bearer_token(request: Request) -> str | None:
+    """The bearer token of the Authorization header, if there is one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def verify_request_token(request: Request, token: str) -> Principal:
+    """`token` verified, once per request: the rate limiter (which counts a valid token by
+    its subject, anything else by the client address) and `current_principal` share the
+    verdict through request.state. AuthError when the token is not valid."""
+    memo = getattr(request.state, "token_verdict", None)
+    if memo is not None and memo[0] == token:
+        verdict: Principal | AuthError = memo[1]
+    else:
+        try:
+            verdict = get_verifier(request).verify(token)
+        except AuthError as e:
+            verdict = e
+        request.state.token_verdict = (token, verdict)
+    if isinstance(verdict, AuthError):
+        raise verdict
+    return verdict
+
+
 async def current_principal(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
@@ -496,9 +601,8 @@ async def current_principal(
         raise ApiError(
             401, "unauthenticated", "missing bearer token (Authorization: Bearer <token>)"
         )
-    verifier = get_verifier(request)
     try:
-        principal = verifier.verify(credentials.credentials)
+        principal = verify_request_token(request, credentials.credentials)
     except AuthError as e:
         raise ApiError(401, "unauthenticated", e.message) from None
     request.state.principal = principal

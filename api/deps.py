@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
-from api.ratelimit import RateLimiter
+from api.ratelimit import RateLimiter, client_address
 from domain.catalog import Catalog
 from motcua.docstore import DocumentStore
 from motcua.service import DossierService
@@ -80,7 +80,7 @@ def rate_limited(what: str, per_minute: int, wait: float) -> ApiError:
 async def limit_submissions(ctx: Context, principal: CurrentPrincipal) -> None:
     """At most MOTCUA_RATE_LIMIT_SUBMIT_PER_MINUTE submissions per caller (its token's
     subject, however many tokens it holds), counter and online alike."""
-    wait = ctx.submit_limiter.check("sub:" + principal.sub)
+    wait = await ctx.submit_limiter.check("sub:" + principal.sub)
     if wait is not None:
         raise rate_limited("dossier submissions", ctx.submit_limiter.per_minute, wait)
 
@@ -90,7 +90,6 @@ async def limit_tracking(ctx: Context, request: Request) -> None:
     tracking needs no token, so the address (X-Forwarded-For from a trusted proxy,
     MOTCUA_FORWARDED_ALLOW_IPS) is all there is to count by; it also slows guessing of
     ID numbers."""
-    address = request.client.host if request.client else "unknown"
-    wait = ctx.track_limiter.check("addr:" + address)
+    wait = await ctx.track_limiter.check("addr:" + client_address(request))
     if wait is not None:
         raise rate_limited("tracking requests", ctx.track_limiter.per_minute, wait)

@@ -9,8 +9,8 @@ may come as multipart/form-data instead of JSON, the way a browser sends a form:
   kind may repeat).
 
 Each file is written as it arrives to a file in the store's staging folder, hashed on
-the way, and refused (413) as soon as it goes over MOTCUA_MAX_UPLOAD_BYTES; its type is
-then checked on what was stored (415). Nothing is moved into the store until the whole
+the way, and refused (413) as soon as it goes over MOTCUA_MAX_UPLOAD_BYTES; its content
+is then checked on what was stored (`validate_stored`: 415, 422). Nothing is moved into the store until the whole
 request has been received and checked (`Uploads.commit`): a refused request leaves
 nothing behind. The body is never held in memory (a chunk at a time, and the JSON part
 up to MOTCUA_MAX_JSON_BYTES)."""
@@ -36,7 +36,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from api.bodies import MULTIPART, json_shape_error, json_too_large_message, vn_number
 from api.errors import ApiError
 from api.schemas import DocumentIn
-from motcua.docstore import SHORT_NAMES, DocumentStore, sniff_media_type
+from motcua.docstore import DocumentStore, UploadRefused, validate_upload
 from motcua.settings import Settings
 
 JSON_PART = "dossier"
@@ -84,21 +84,16 @@ class Uploads:
             f.path.unlink(missing_ok=True)
 
 
-def validate_stored(path: Path, filename: str, settings: Settings) -> None:
-    """The one place an uploaded file's content is checked, on the file as stored (415
-    when it is not a type the centre accepts)."""
-    with path.open("rb") as f:
-        head = f.read(64)
-    media_type = sniff_media_type(head, filename)
-    allowed = settings.upload_media_types
-    if media_type is None or media_type not in allowed:
-        names = ", ".join(SHORT_NAMES.get(t, t) for t in allowed)
-        found = SHORT_NAMES.get(media_type, media_type) if media_type else "không nhận ra loại tệp"
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"Tệp {filename}: {found}; chỉ nhận các loại tệp: {names}.",
-        )
+def validate_stored(files: list[StagedFile], settings: Settings) -> None:
+    """The one place the uploaded files' content is checked, on the files as staged
+    (motcua.docstore.validate_upload: 415 for a type the centre does not accept, 422 for
+    a file that is not a valid one of its type). Blocking, bounded by the per-file limit:
+    call it in a thread."""
+    for f in files:
+        try:
+            validate_upload(f.path.read_bytes(), f.filename, settings.upload_media_types)
+        except UploadRefused as exc:
+            raise ApiError(exc.status, exc.code, f"Tệp {f.filename}: {exc}") from None
 
 
 class _Receiver:
@@ -203,7 +198,6 @@ class _Receiver:
                 return
             if self._staged.size == 0:
                 raise ApiError(422, "invalid", f"Tệp {self._staged.filename} rỗng.")
-            validate_stored(self._staged.path, self._staged.filename, self.settings)
         elif self._field is not None:
             self.uploads.fields[self._field] = bytes(self._buffer)
 
@@ -246,6 +240,7 @@ async def receive_multipart(request: Request, settings: Settings, store: Documen
             why = json_shape_error(part, settings.max_json_depth, settings.max_json_keys)
             if why is not None:
                 raise ApiError(422, "invalid", why)
+        await asyncio.to_thread(validate_stored, receiver.uploads.files, settings)
     except ParseError:
         receiver.close()
         receiver.uploads.discard()

@@ -8,7 +8,7 @@ import json
 import sys
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 from zoneinfo import ZoneInfo
 
 import typer
@@ -363,7 +363,10 @@ def token(
     sub: Annotated[str, typer.Option(help="subject: the user's id")],
     agency: Annotated[Optional[str], typer.Option(help="agency code (officers)")] = None,  # noqa: UP045
     name: Annotated[str, typer.Option(help="display name")] = "",
-    hours: Annotated[float, typer.Option(help="validity in hours")] = 12,
+    hours: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(help="validity in hours (default: MOTCUA_JWT_MAX_LIFETIME_SECONDS, 12 h)"),
+    ] = None,
 ) -> None:
     """Print a development token (HS256) to stdout, and nothing else."""
     from datetime import timedelta
@@ -377,7 +380,12 @@ def token(
         raise _fail(f"--role: {exc}") from None
     try:
         text = issue_token(
-            _settings(), sub=sub, roles=roles, agency=agency, name=name, ttl=timedelta(hours=hours)
+            _settings(),
+            sub=sub,
+            roles=roles,
+            agency=agency,
+            name=name,
+            ttl=None if hours is None else timedelta(hours=hours),
         )
     except ValueError as exc:
         raise _fail(str(exc)) from None
@@ -672,6 +680,7 @@ def audit_export(
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
     """Every run of a dossier's history as JSON, from Temporal or the archive."""
+    from motcua.audit.archive import ArchiveTampered
     from motcua.audit.service import NoHistory
 
     service, auditor = _auditing(who)
@@ -684,7 +693,7 @@ def audit_export(
 
     try:
         data = asyncio.run(main())
-    except NoHistory as exc:
+    except (NoHistory, ArchiveTampered) as exc:
         raise _fail(str(exc), 1) from None
     text = json.dumps(data, ensure_ascii=False, indent=1)
     if out:
@@ -718,6 +727,7 @@ def audit_replay(
 ) -> None:
     """Replay histories against today's workflow code (exit 1 if any is not
     deterministic): one dossier, or all of a procedure and/or period."""
+    from motcua.audit.archive import ArchiveTampered
     from motcua.audit.service import DossierReplay, NoHistory
 
     if code is None and procedure is None and since is None:
@@ -779,26 +789,35 @@ def audit_replay(
             for run in failed.runs:
                 if not run.deterministic:
                     typer.echo(f"  {failed.dossier_code} run {run.run_id}: {run.error}")
-        return not report.failed
+        for message in report.tampered:
+            typer.echo(f"  {message}")
+        return not report.failed and not report.tampered
 
     try:
         ok = asyncio.run(main())
-    except NoHistory as exc:
+    except (NoHistory, ArchiveTampered) as exc:
         raise _fail(str(exc), 1) from None
     raise typer.Exit(0 if ok else 1)
 
 
 @audit_app.command("verify")
 def audit_verify(
-    code: str,
+    code: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(help="one dossier; without it, the audit log's own hash chain"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the full report as JSON")] = False,
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
     """Prove the read model's record is the workflow's (hash chain, event by event against
-    the history) and check the signatures on the dossier's documents. Exit 1 if not."""
+    the history) and check the signatures on the dossier's documents; without a dossier,
+    prove the audit log is whole (its hash chain: no row edited, deleted or moved).
+    Exit 1 if not."""
     from motcua.audit.service import DossierVerification, NoHistory
 
     service, auditor = _auditing(who)
+    if code is None:
+        _verify_audit_log(service, auditor, as_json)
 
     async def main() -> DossierVerification:
         s = await service()
@@ -828,6 +847,31 @@ def audit_verify(
     raise typer.Exit(0 if report.intact else 1)
 
 
+def _verify_audit_log(
+    service: Callable[[], Awaitable[AuditService]], auditor: Auditor, as_json: bool
+) -> NoReturn:
+    """`motcua audit verify` without a dossier: the audit log's chain; exits."""
+    from motcua.audit.integrity import AuditLogReport
+
+    async def main() -> AuditLogReport:
+        s = await service()
+        report = await s.verify_log()
+        await s.log(auditor, "verify_audit_log", None, intact=report.intact)
+        return report
+
+    report = asyncio.run(main())
+    if as_json:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        typer.echo(
+            f"audit_log: {'NGUYÊN VẸN' if report.intact else 'KHÔNG NGUYÊN VẸN'} — "
+            f"{report.rows} dòng, {report.chained_rows} dòng trong chuỗi băm"
+        )
+        for p in report.problems:
+            typer.echo(f"  {p.message}")
+    raise typer.Exit(0 if report.intact else 1)
+
+
 @audit_app.command("timeline")
 def audit_timeline(
     code: str,
@@ -837,6 +881,7 @@ def audit_timeline(
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
     """The dossier's state after each change, or as of one instant, from its history alone."""
+    from motcua.audit.archive import ArchiveTampered
     from motcua.audit.service import NoHistory
     from motcua.audit.timeline import TimelineState, state_at, timeline
 
@@ -851,7 +896,7 @@ def audit_timeline(
 
     try:
         states = asyncio.run(main())
-    except (NoHistory, ValueError) as exc:
+    except (NoHistory, ArchiveTampered, ValueError) as exc:
         raise _fail(str(exc), 1) from None
     for st in states:
         step = f"{st.step_id} ({st.holder_role.value if st.holder_role else '-'} @ {st.holder_agency or '-'})"
@@ -885,6 +930,7 @@ def audit_late(
 ) -> None:
     """Who was late for what: one dossier's steps planned against actual, or every
     overdue dossier of a period with the step, agency and officer that consumed the time."""
+    from motcua.audit.archive import ArchiveTampered
     from motcua.audit.service import NoHistory
 
     service, auditor = _auditing(who)
@@ -928,7 +974,7 @@ def audit_late(
 
     try:
         asyncio.run(one(code) if code else period())
-    except NoHistory as exc:
+    except (NoHistory, ArchiveTampered) as exc:
         raise _fail(str(exc), 1) from None
 
 

@@ -214,6 +214,24 @@ class Settings(BaseSettings):
         description="public tracking requests (GET /v1/track/...) per client address per "
         "minute (the X-Forwarded-For client behind forwarded_allow_ips); 0 turns it off",
     )
+    rate_limit_storage: str = Field(
+        default="memory",
+        description="where rate-limit counters live: memory (this API process; bounded, see "
+        "rate_limit_memory_keys) or redis://[:password@]host:6379/0 (or rediss://), shared by "
+        "every API process; while Redis does not answer, each process counts in memory",
+    )
+    rate_limit_key_prefix: str = Field(
+        default="motcua",
+        min_length=1,
+        description="prefix of the rate-limit keys in Redis (deployments sharing one Redis "
+        "use different prefixes)",
+    )
+    rate_limit_memory_keys: int = Field(
+        default=50_000,
+        ge=2,
+        description="most rate-limit counters one API process keeps in memory (two per caller "
+        "and limit); beyond, the oldest are forgotten",
+    )
     cors_origins: list[str] = Field(
         default=[],
         description="browser origins (JSON list of scheme://host[:port]) allowed to call the "
@@ -250,6 +268,12 @@ class Settings(BaseSettings):
         ge=1,
         description="how often the JWKS file is re-read for rotated keys (a token with an "
         "unknown kid re-reads it at once, at most every 10 s)",
+    )
+    jwt_max_lifetime_seconds: int = Field(
+        default=12 * 3600,
+        gt=0,
+        description="longest a bearer token may be valid, from its iat to its exp (tokens "
+        "without iat, or living longer, are refused); `motcua token` issues up to this",
     )
     retention_default_years: int = Field(
         default=10,
@@ -291,6 +315,15 @@ class Settings(BaseSettings):
         description="origins (e.g. the Temporal web UI's, https://temporal.example.vn) whose "
         "pages may call /v1/codec/decode from the browser (CORS, with credentials)",
     )
+
+    @field_validator("rate_limit_storage")
+    @classmethod
+    def _rate_limit_storage(cls, value: str) -> str:
+        if value in ("memory", "memory://"):
+            return "memory"
+        if urlsplit(value).scheme not in ("redis", "rediss") or not urlsplit(value).hostname:
+            raise ValueError("neither memory nor a Redis URL (redis://host:6379/0, rediss://...)")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -5,7 +5,9 @@ workflow and activities exchange the pydantic models of ``store.schemas``.
 All timestamps are stored as UTC and read back as aware UTC datetimes.
 """
 
-from datetime import date, datetime
+import hashlib
+import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, Text, UniqueConstraint, false
@@ -255,7 +257,9 @@ class HistoryArchiveRow(SQLModel, table=True):
 
 class AuditLogRow(SQLModel, table=True):
     """Every read an auditor makes (API or CLI): who, through what, what, when.
-    Append-only (a trigger refuses UPDATE and DELETE)."""
+    Append-only (a trigger refuses UPDATE and DELETE), and hash-chained like the events:
+    row `seq` carries the hash of row `seq - 1` and its own over every field, so a row
+    edited, deleted or moved (by someone who dropped the trigger) is named."""
 
     __tablename__ = "audit_log"
 
@@ -268,6 +272,32 @@ class AuditLogRow(SQLModel, table=True):
     action: str  # "history", "verify", "replay", "timeline", "trail", ...
     dossier_code: str | None = Field(default=None, index=True)
     detail: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)
+    # The chain: 1, 2, 3, ... in the order written (None: a row written around the
+    # chain, by hand), the previous row's hash and this row's.
+    seq: int | None = Field(default=None, index=True, unique=True)
+    prev_hash: str = Field(default="", sa_column_kwargs={"server_default": ""})
+    hash: str = Field(default="", sa_column_kwargs={"server_default": ""})
+
+    def content_hash(self, prev_hash: str) -> str:
+        """SHA-256 of `prev_hash` and the row's canonical JSON: every field but `id`
+        (the database's) and the two hashes, the instant in UTC, keys sorted. A new
+        field is covered as soon as it is added (its value is in the dump)."""
+        content = self.model_dump(mode="json", exclude={"id", "hash", "prev_hash", "at"})
+        content["at"] = self.at.astimezone(UTC).isoformat()
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(f"{prev_hash}\n{canonical}".encode()).hexdigest()
+
+
+class AuditLogHeadRow(SQLModel, table=True):
+    """The audit log chain's head (one row, id 1): the last row's seq and hash. Writers
+    lock it (SELECT ... FOR UPDATE on PostgreSQL; SQLite's write transaction) so the
+    chain never forks; rows deleted from the end no longer reach it."""
+
+    __tablename__ = "audit_log_head"
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    hash: str = ""
 
 
 class RatingRow(SQLModel, table=True):
@@ -298,6 +328,7 @@ class FeedbackRow(SQLModel, table=True):
 
 __all__ = [
     "AgencyRow",
+    "AuditLogHeadRow",
     "AuditLogRow",
     "DocumentRow",
     "DossierRow",

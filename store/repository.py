@@ -40,6 +40,7 @@ from domain.dossier import Event
 from store.db import SQLITE_BEGIN_OPTION
 from store.models import (
     AgencyRow,
+    AuditLogHeadRow,
     AuditLogRow,
     DocumentRow,
     DossierRow,
@@ -383,6 +384,48 @@ def list_documents(
         .where(where)
         .order_by(col(DocumentRow.created_at), col(DocumentRow.id)),
     )
+
+
+def dossiers_holding(
+    engine: Engine,
+    sha256: str,
+    *,
+    account: str | None = None,
+    agency: str | None = None,
+    limit: int = 20,
+) -> list[DossierRow]:
+    """The dossiers that hold the file `sha256` (an upload, a form, a result): those of
+    its document rows, and for a linked group's sub-dossier (`<code>.<n>`) its parent,
+    whose readers read its documents too. Narrowed to the dossiers submitted online by
+    `account` or on `agency` (their centre, competent agency or current step's agency)
+    when either is given. Who may reference a file by its hash (api/routes/dossiers.py)."""
+    codes: list[str] = _read(
+        engine,
+        sm_select(DocumentRow.dossier_code)
+        .where(col(DocumentRow.sha256) == sha256)
+        .distinct()
+        .limit(1000),
+    )
+    candidates = set(codes)
+    for code in codes:
+        parent, _, n = code.rpartition(".")
+        if parent and n.isdigit():
+            candidates.add(parent)
+    if not candidates:
+        return []
+    where: list[ColumnElement[bool]] = [col(DossierRow.code).in_(sorted(candidates))]
+    narrow: list[ColumnElement[bool]] = []
+    if account is not None:
+        narrow.append(col(DossierRow.applicant_account) == account)
+    if agency is not None:
+        narrow += [
+            col(DossierRow.centre_agency) == agency,
+            col(DossierRow.competent_agency) == agency,
+            col(DossierRow.current_agency) == agency,
+        ]
+    if narrow:
+        where.append(or_(*narrow))
+    return _read(engine, sm_select(DossierRow).where(*where).limit(limit))
 
 
 def received_by_agency(
@@ -918,10 +961,54 @@ def archived_run_ids(engine: Engine, run_ids: Iterable[str]) -> set[str]:
     return set(rows)
 
 
-def log_audit_read(engine: Engine, row: AuditLogRow) -> None:
-    """Append one auditor's read to the audit log."""
-    values = row.model_dump(exclude={"id"})
-    _write(engine, lambda conn: conn.execute(_insert(conn, AuditLogRow).values(**values)))
+def log_audit_read(engine: Engine, row: AuditLogRow) -> AuditLogRow:
+    """Append one auditor's read to the audit log, chained after the last row: the head
+    is locked for the transaction (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the
+    write transaction, BEGIN IMMEDIATE, is the lock), so writers never fork the chain."""
+    head = _table(AuditLogHeadRow)
+    locked = select(head.c.seq, head.c.hash).where(head.c.id == 1)
+
+    def work(conn: Connection) -> AuditLogRow:
+        if conn.dialect.name == "postgresql":
+            found = conn.execute(locked.with_for_update()).first()
+        else:
+            found = conn.execute(locked).first()
+        if found is None:  # the migration writes the head; a database made otherwise
+            conn.execute(
+                _insert(conn, AuditLogHeadRow)
+                .values(id=1, seq=0, hash="")
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            found = conn.execute(
+                locked.with_for_update() if conn.dialect.name == "postgresql" else locked
+            ).one()
+        last_seq, last_hash = found
+        # The detail as the database gives it back (JSON), so the hash is the one a
+        # reader recomputes.
+        chained = AuditLogRow.model_validate(
+            row.model_dump(exclude={"id", "seq", "prev_hash", "hash"})
+            | {"detail": json.loads(json.dumps(row.detail, default=str))}
+            | {"seq": last_seq + 1, "prev_hash": last_hash}
+        )
+        chained.hash = chained.content_hash(last_hash)
+        values = chained.model_dump(exclude={"id"})
+        conn.execute(_insert(conn, AuditLogRow).values(**values))
+        conn.execute(head.update().where(head.c.id == 1).values(seq=chained.seq, hash=chained.hash))
+        return chained
+
+    return _write(engine, work)
+
+
+def audit_log_chain(engine: Engine) -> tuple[list[AuditLogRow], AuditLogHeadRow | None]:
+    """Every audit log row in the order written (by id), and the chain's head: what
+    `motcua.audit.integrity.verify_audit_log` checks, read in one snapshot (a row
+    written meanwhile is in both or in neither)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with Session(bind=conn, expire_on_commit=False) as s:
+            rows = list(s.exec(sm_select(AuditLogRow).order_by(col(AuditLogRow.id))).all())
+            return rows, s.get(AuditLogHeadRow, 1)
 
 
 def audit_log(engine: Engine, *, dossier_code: str | None = None) -> list[AuditLogRow]:

@@ -15,6 +15,8 @@ from api.auth import CurrentPrincipal, Principal
 from api.deps import AppContext, Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
 from domain.catalog import Role
+from motcua.audit.archive import ArchiveTampered
+from motcua.audit.integrity import AuditLogReport
 from motcua.audit.service import (
     Auditor,
     AuditService,
@@ -55,6 +57,9 @@ async def _answer(coro: Any) -> Any:
         return await coro
     except NoHistory as exc:
         raise ApiError(404, "not_found", str(exc)) from None
+    except ArchiveTampered as exc:
+        # The stored history is not the one archived: answered, never read as intact.
+        raise ApiError(409, "archive_tampered", str(exc)) from None
 
 
 @router.get(
@@ -167,7 +172,7 @@ async def delays(
         if value is not None and value.tzinfo is None:
             raise ApiError(422, "invalid", f"{name}: give the instant with its offset")
     s = service(ctx)
-    found = await s.late_in_period(since=since, until=until)
+    found: list[DelayAttribution] = await _answer(s.late_in_period(since=since, until=until))
     await s.log(
         who,
         "delays",
@@ -177,6 +182,19 @@ async def delays(
         found=len(found),
     )
     return found
+
+
+@router.get(
+    "/log/verify",
+    response_model=AuditLogReport,
+    summary="Is the audit log whole? Its hash chain: every row edited, deleted or moved is named",
+)
+async def verify_log(principal: CurrentPrincipal, ctx: Context) -> AuditLogReport:
+    who = _auditor(principal)
+    s = service(ctx)
+    report = await s.verify_log()
+    await s.log(who, "verify_audit_log", None, intact=report.intact)
+    return report
 
 
 @router.get("/log", summary="The audit log: who read what, when (auditors)")

@@ -49,7 +49,7 @@ from domain.dossier import (
     DossierView,
     Status,
 )
-from motcua.docstore import SHORT_NAMES, sniff_media_type
+from motcua.docstore import UploadRefused, validate_upload
 from motcua.service import ServiceError, SubmitRequest
 from store import repository
 from store.schemas import DossierQuery, IdempotencyState
@@ -115,51 +115,81 @@ async def _visible_state(ctx: AppContext, code: str, principal: Principal) -> Do
     return view
 
 
-def _check_documents(ctx: AppContext, docs: list[DocumentIn]) -> None:
-    """Size and type limits, and that a document named by hash is one the centre holds;
-    all checked before anything is stored or submitted."""
+def _may_reference(ctx: AppContext, principal: Principal, sha256: str) -> bool:
+    """May `principal` name the file `sha256` by its hash, instead of sending it? Only a
+    file they may already read: a document (upload, form, result) of a dossier they may
+    read, by the rule that lets them read it (`_may_read`), judged on the read model's
+    rows as lists are (the centre, the competent agency, the current step's agency):
+    the applicant's own dossiers, an officer's agency's. Else anyone who learnt a hash
+    (events, audit views and logs show them) would get the file it names (documents of
+    their own dossier are theirs to download)."""
+    everyone = principal.is_admin or principal.is_auditor
+    account = principal.sub if principal.has(Role.APPLICANT) else None
+    officer = any(principal.has(r) for r in OFFICER_ROLES)
+    agency = principal.agency if officer else None
+    if not everyone and account is None and agency is None:
+        return False
+    rows = repository.dossiers_holding(
+        ctx.engine,
+        sha256,
+        account=None if everyone else account,
+        agency=None if everyone else agency,
+    )
+    return any(
+        _may_read(
+            principal,
+            row.applicant_account,
+            {row.centre_agency, row.competent_agency, row.current_agency or ""},
+        )
+        for row in rows
+    )
+
+
+def _check_documents(ctx: AppContext, docs: list[DocumentIn], principal: Principal) -> None:
+    """Size, then type and content of each file sent (`validate_upload`), and that a
+    document named by its hash is a file the caller may already read (`_may_reference`);
+    all checked before anything is stored or submitted. A hash the caller may not read
+    is answered exactly as one the centre does not hold."""
     limit = ctx.settings.max_upload_bytes
     allowed = ctx.settings.upload_media_types
+    for i, d in enumerate(docs):
+        size = len(d.content()) if d.content_base64 is not None else 0
+        if size > limit:
+            raise ApiError(
+                413,
+                "too_large",
+                f"documents.{i} ({d.filename}): tệp {_count(size)} byte, quá giới hạn "
+                f"{_count(limit)} byte mỗi tệp",
+            )
     for i, d in enumerate(docs):
         where = f"documents.{i} ({d.filename})"
         if d.content_base64 is None:
             assert d.sha256 is not None
-            if not ctx.documents.has(d.sha256):
+            if not (_may_reference(ctx, principal, d.sha256) and ctx.documents.has(d.sha256)):
                 raise ApiError(
                     422,
                     "invalid",
-                    f"{where}: the centre holds no file with sha256 {d.sha256}; "
-                    "send its content in content_base64",
+                    f"{where}: không có tệp nào có sha256 {d.sha256} mà bạn được phép "
+                    "dùng lại (chỉ dùng lại được tệp thuộc hồ sơ mà bạn được xem); "
+                    "hãy gửi nội dung tệp trong content_base64",
                 )
             continue
-        content = d.content()
-        if len(content) > limit:
-            raise ApiError(
-                413,
-                "too_large",
-                f"{where} is {len(content):,} bytes; the limit is {limit:,} bytes per file",
-            )
-        media_type = sniff_media_type(content, d.filename)
-        if media_type is None or media_type not in allowed:
-            names = ", ".join(SHORT_NAMES.get(t, t) for t in allowed)
-            found = (
-                SHORT_NAMES.get(media_type, media_type)
-                if media_type
-                else "not a file type we recognise"
-            )
-            raise ApiError(
-                415,
-                "unsupported_media_type",
-                f"{where} is {found}; accepted files are: {names}",
-            )
+        try:
+            validate_upload(d.content(), d.filename, allowed)
+        except UploadRefused as exc:
+            raise ApiError(exc.status, exc.code, f"{where}: {exc}") from None
+
+
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
 
 
 def _store_documents(
-    ctx: AppContext, docs: list[DocumentIn], uploads: Uploads | None = None
+    ctx: AppContext, docs: list[DocumentIn], principal: Principal, uploads: Uploads | None = None
 ) -> list[DocumentRef]:
     # Files sent as multipart parts (api/uploads.py) come last in `docs`, named by the
-    # sha256 they were staged under; their size and type were checked as they arrived.
-    _check_documents(ctx, [d for d in docs if not d.uploaded])
+    # sha256 they were staged under; their size and content were checked as they arrived.
+    _check_documents(ctx, [d for d in docs if not d.uploaded], principal)
     if uploads is not None:
         uploads.commit(ctx.documents)
     refs = []
@@ -258,7 +288,7 @@ async def _submit(
 
     if idempotency_key is None:
         try:
-            await asyncio.to_thread(_store_documents, ctx, body.documents, uploads)
+            await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
             view = await ctx.service.submit(req, actor)
         except ServiceError as exc:
             raise _service_error(exc) from None
@@ -288,9 +318,9 @@ async def _submit(
         raise ApiError(409, "conflict", "a request with this Idempotency-Key is still in progress")
     if claim.state is IdempotencyState.COMPLETED:
         response.status_code = status.HTTP_200_OK
-        return await _started(ctx, req, actor, body, claim.dossier_code, uploads)
+        return await _started(ctx, req, actor, body, claim.dossier_code, principal, uploads)
     try:
-        await asyncio.to_thread(_store_documents, ctx, body.documents, uploads)
+        await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
         code = await ctx.service.allocate_code(req)
     except BaseException as exc:
         await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
@@ -308,7 +338,7 @@ async def _submit(
         if again.state is IdempotencyState.NEW:  # released: not this request's to take now
             await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
         response.status_code = status.HTTP_200_OK
-        return await _started(ctx, req, actor, body, again.dossier_code, uploads)
+        return await _started(ctx, req, actor, body, again.dossier_code, principal, uploads)
     try:
         view = await ctx.service.submit(req, actor, code=code)
     except ServiceError as exc:
@@ -323,6 +353,7 @@ async def _started(
     actor: Actor,
     body: SubmitDossier,
     code: str | None,
+    principal: Principal,
     uploads: Uploads | None = None,
 ) -> DossierCreated:
     """The dossier a key names: started now if no request has started it yet (the one
@@ -338,7 +369,7 @@ async def _started(
                 raise
             if await asyncio.to_thread(repository.get_dossier, ctx.engine, code) is not None:
                 raise
-        await asyncio.to_thread(_store_documents, ctx, body.documents, uploads)
+        await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
         return _created(await ctx.service.submit(req, actor, code=code))
     except ServiceError as exc:
         raise _service_error(exc) from None
@@ -550,7 +581,7 @@ async def supplement(
     view = await _visible_state(ctx, code, principal)  # before reading or storing anything
     body, uploads = await read_body(request, SupplementRequest, ctx.settings, ctx.documents)
     try:
-        refs = await asyncio.to_thread(_store_documents, ctx, body.documents, uploads)
+        refs = await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
     finally:
         if uploads is not None:
             uploads.discard()

@@ -12,6 +12,7 @@ worker runs it every `MOTCUA_ARCHIVE_INTERVAL_SECONDS`; `motcua audit archive` o
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -23,13 +24,44 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.service import RPCError
 
-from motcua.docstore import DocumentStore
+from motcua.docstore import DocumentNotFound, DocumentStore
 from store import repository
 from store.models import HistoryArchiveRow
 
 log = logging.getLogger(__name__)
 
 CLOSED = 'WorkflowType = "DossierWorkflow" AND ExecutionStatus != "Running"'
+
+
+class ArchiveTampered(Exception):
+    """An archived history whose bytes are not the ones archived (its SHA-256 or size is
+    not the one recorded in `history_archive`), or whose file is gone. Never read as if
+    intact: export, replay and verify report it."""
+
+    def __init__(self, code: str, run_id: str, expected: str, actual: str | None) -> None:
+        self.code, self.run_id, self.expected, self.actual = code, run_id, expected, actual
+        found = (
+            f"nội dung hiện có SHA-256 {actual}"
+            if actual is not None
+            else "tệp không còn trong kho tài liệu"
+        )
+        super().__init__(
+            f"Lịch sử lưu trữ của hồ sơ {code} (lượt chạy {run_id}) không còn nguyên vẹn: "
+            f"SHA-256 ghi nhận khi lưu trữ là {expected}, {found}. "
+            "Bản này không được dùng để xuất, phát lại hay kiểm tra."
+        )
+
+
+def _read_archived(store: DocumentStore, code: str, row: HistoryArchiveRow) -> bytes:
+    """The archived file `row` names, checked against its recorded SHA-256 and size."""
+    try:
+        data = store.get(row.sha256)
+    except DocumentNotFound:
+        raise ArchiveTampered(code, row.run_id, row.sha256, None) from None
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != row.sha256 or len(data) != row.size:
+        raise ArchiveTampered(code, row.run_id, row.sha256, actual)
+    return data
 
 
 @dataclass(frozen=True)
@@ -128,10 +160,11 @@ async def load_histories(
     client: Client | None, engine: Engine, store: DocumentStore, code: str
 ) -> list[Run]:
     """Every run of the dossier's workflow, first run first: archived runs from the
-    archive (verified against their hash), the others from Temporal while it has them."""
+    archive (verified against their hash: ArchiveTampered if one was changed), the
+    others from Temporal while it has them."""
     runs: dict[str, Run] = {}
     for row in await asyncio.to_thread(repository.archived_runs, engine, code):
-        data = await asyncio.to_thread(store.get, row.sha256)
+        data = await asyncio.to_thread(_read_archived, store, code, row)
         history = WorkflowHistory.from_json(code, data.decode())
         runs[row.run_id] = Run(
             row.run_id, row.status, row.started_at, history, "archive", row.sha256

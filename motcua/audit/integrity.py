@@ -4,7 +4,8 @@ Every event carries the hash of the dossier's previous event and its own, comput
 by the workflow as it emits it (`Event.content_hash`), and the workflow keeps the
 last hash (`chain_head`). `verify_record` recomputes the chain over the SQL rows, and
 compares every row with the event in the workflow's history, field by field, so an
-edited, removed or added row is named with what changed.
+edited, removed or added row is named with what changed. `verify_audit_log` does the
+same for the audit log's own chain (`store.models.AuditLogRow`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.dossier import Event
-from store.models import EventRow
+from store.models import AuditLogHeadRow, AuditLogRow, EventRow
 
 COMPARED = (
     "kind",
@@ -148,5 +149,110 @@ def verify_record(
         chained_events=chained,
         chain_head_read_model=head,
         chain_head_workflow=chain_head,
+        problems=problems,
+    )
+
+
+# --------------------------------------------------------------------------- audit log
+
+
+class AuditLogProblem(BaseModel):
+    seq: int | None
+    row_id: int | None
+    message: str
+
+
+class AuditLogReport(BaseModel):
+    intact: bool
+    rows: int
+    chained_rows: int
+    head_seq: int | None
+    # Keep a copy of it where the database's administrators cannot write: a chain
+    # rewritten from some row on no longer ends there.
+    head_hash: str | None
+    problems: list[AuditLogProblem]
+
+
+def verify_audit_log(rows: Sequence[AuditLogRow], head: AuditLogHeadRow | None) -> AuditLogReport:
+    """The audit log's chain over its rows (`rows` in the order written: by id) and its
+    head: an edited row no longer matches its hash, a deleted one leaves a gap in the
+    numbering and breaks the link of the row after it (or, at the end, falls short of
+    the head), a moved one is out of order. Each problem names the row."""
+    problems: list[AuditLogProblem] = []
+
+    def problem(row: AuditLogRow | None, seq: int | None, message: str) -> None:
+        problems.append(
+            AuditLogProblem(seq=seq, row_id=row.id if row is not None else None, message=message)
+        )
+
+    chained = [r for r in rows if r.seq is not None]
+    for r in rows:
+        if r.seq is None:
+            problem(
+                r,
+                None,
+                f"dòng id={r.id} của audit_log ({r.action}, {r.actor_id}) không thuộc chuỗi "
+                "băm: được ghi thẳng vào cơ sở dữ liệu, không qua ứng dụng",
+            )
+    # Order: the rows as written (by id) must carry 1, 2, 3, ... in that order.
+    highest: AuditLogRow | None = None
+    for r in chained:
+        assert r.seq is not None
+        if highest is not None and highest.seq is not None and r.seq < highest.seq:
+            problem(
+                r,
+                r.seq,
+                f"dòng #{r.seq} (id={r.id}) của audit_log bị đổi chỗ: nằm sau dòng "
+                f"#{highest.seq} (id={highest.id})",
+            )
+        elif highest is None or (highest.seq is not None and r.seq > highest.seq):
+            highest = r
+    by_seq = sorted(chained, key=lambda r: r.seq or 0)
+    last = by_seq[-1].seq if by_seq else 0
+    assert last is not None
+    present = {r.seq for r in by_seq}
+    for missing in sorted(set(range(1, last + 1)) - present):
+        problem(None, missing, f"dòng #{missing} của audit_log đã bị xóa (chuỗi bị hở)")
+    previous: AuditLogRow | None = None
+    for r in by_seq:
+        assert r.seq is not None
+        if r.content_hash(r.prev_hash) != r.hash:
+            problem(
+                r,
+                r.seq,
+                f"dòng #{r.seq} (id={r.id}, {r.action} của {r.actor_id}) của audit_log đã bị "
+                "sửa: nội dung không khớp với mã băm của nó",
+            )
+        if previous is not None and previous.seq == r.seq - 1 and r.prev_hash != previous.hash:
+            problem(
+                r,
+                r.seq,
+                f"dòng #{r.seq} (id={r.id}) của audit_log không nối tiếp dòng #{previous.seq}: "
+                "một dòng trước nó đã bị sửa hoặc thay",
+            )
+        if previous is None and r.seq == 1 and r.prev_hash:
+            problem(r, r.seq, "dòng #1 của audit_log không phải dòng đầu của chuỗi")
+        previous = r
+    if head is None:
+        if chained:
+            problem(None, None, "audit_log mất đầu chuỗi (bảng audit_log_head trống)")
+    elif head.seq > last:
+        gone = f"#{last + 1}" if head.seq == last + 1 else f"#{last + 1} đến #{head.seq}"
+        problem(None, head.seq, f"dòng {gone} ở cuối audit_log đã bị xóa")
+    elif head.seq < last:
+        problem(
+            None,
+            last,
+            f"audit_log có dòng sau đầu chuỗi (#{head.seq}): các dòng đến #{last} được "
+            "ghi ngoài ứng dụng",
+        )
+    elif by_seq and head.hash != by_seq[-1].hash:
+        problem(by_seq[-1], last, f"dòng cuối #{last} của audit_log không khớp đầu chuỗi")
+    return AuditLogReport(
+        intact=not problems,
+        rows=len(rows),
+        chained_rows=len(chained),
+        head_seq=head.seq if head is not None else None,
+        head_hash=head.hash if head is not None else None,
         problems=problems,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -21,9 +21,15 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from motcua.audit.archive import Run, export, load_histories
+from motcua.audit.archive import ArchiveTampered, Run, export, load_histories
 from motcua.audit.history import DossierRecord, decode, events_of
-from motcua.audit.integrity import IntegrityReport, verify_record
+from motcua.audit.integrity import (
+    AuditLogReport,
+    IntegrityReport,
+    Problem,
+    verify_audit_log,
+    verify_record,
+)
 from motcua.audit.replay import ConverterFactory, ReplayPool, RunReplay, replay_histories
 from motcua.audit.timeline import DelayAttribution, StepRecord, control_slip, delay_attribution
 from motcua.codec import decoded_history
@@ -75,6 +81,9 @@ class BulkReplay(BaseModel):
     deterministic: int
     failed: list[DossierReplay]
     without_history: list[str]
+    # Dossiers whose archived history was changed (ArchiveTampered's message each): not
+    # replayed, and the run fails.
+    tampered: list[str] = []
 
 
 @dataclass
@@ -194,12 +203,17 @@ class AuditService:
         # Histories are fetched FETCHING at a time: one after the other, fetching took
         # longer than replaying (docs/benchmarks.md).
         fetching = asyncio.Semaphore(FETCHING)
+        tampered: set[str] = set()
 
         async def fetch(code: str) -> tuple[str, list[Run]]:
             async with fetching:
                 try:
                     return code, await self.runs(code)
                 except NoHistory:
+                    return code, []
+                except ArchiveTampered as exc:
+                    tampered.add(code)
+                    report.tampered.append(str(exc))
                     return code, []
 
         def load(first: int) -> asyncio.Future[list[tuple[str, list[Run]]]]:
@@ -220,7 +234,9 @@ class AuditService:
                     replayed = await pool.replay(
                         (r.history, r.run_id, r.source) for _, runs in loaded for r in runs
                     )
-                    self._tally(report, loaded, iter(replayed), first, len(codes), progress)
+                    self._tally(
+                        report, loaded, iter(replayed), first, len(codes), progress, tampered
+                    )
             finally:
                 if loading is not None:
                     loading.cancel()
@@ -234,11 +250,14 @@ class AuditService:
         first: int,
         total: int,
         progress: Callable[[int, int, DossierReplay | None, str], None] | None,
+        tampered: Collection[str] = (),
     ) -> None:
         """One batch's verdicts into the report, dossier by dossier."""
         for i, (code, runs) in enumerate(loaded, start=first + 1):
             result: DossierReplay | None = None
-            if not runs:
+            if code in tampered:
+                pass  # in report.tampered, with why
+            elif not runs:
                 report.without_history.append(code)
             else:
                 result = self._dossier_replay(code, [next(results) for _ in runs])
@@ -274,12 +293,26 @@ class AuditService:
                 out.append(delay)
         return out
 
+    async def verify_log(self) -> AuditLogReport:
+        """The audit log's own chain: an edited, deleted or moved row is named."""
+        rows, head = await asyncio.to_thread(repository.audit_log_chain, self.engine)
+        return verify_audit_log(rows, head)
+
     async def verify(self, code: str) -> DossierVerification:
-        runs = await self.runs(code)
-        history_events = events_of(await self._record(runs))
+        """The record against the history; an archived history that was changed is not
+        read (the read model's own chain is still checked) and makes it not intact."""
+        tampered: ArchiveTampered | None = None
+        history_events = None
+        try:
+            history_events = events_of(await self._record(await self.runs(code)))
+        except ArchiveTampered as exc:
+            tampered = exc
         rows = await asyncio.to_thread(repository.list_events, self.engine, code)
         head = history_events[-1].hash if history_events else None
         record = verify_record(code, rows, history_events, head or None)
+        if tampered is not None:
+            record.problems.insert(0, Problem(seq=None, event_id=None, message=str(tampered)))
+            record.intact = False
         documents = []
         for doc in await asyncio.to_thread(repository.list_documents, self.engine, code):
             if doc.source == "upload" or not doc.sha256 or doc.content:

@@ -27,6 +27,7 @@ from motcua.service import DossierService, ServiceError
 from motcua.settings import Settings
 from store import repository
 from tests.devserver.journeys import CENTRE, COMMUNE_CENTRE, POLICE, PROCEDURE
+from tests.files import jpeg, pdf
 
 __all__ = ["CENTRE", "COMMUNE_CENTRE", "POLICE", "PROCEDURE"]
 
@@ -107,7 +108,7 @@ def document(kind: str, filename: str, content: bytes | None = None) -> dict[str
     return {
         "kind": kind,
         "filename": filename,
-        "content_base64": b64(content if content is not None else b"%PDF-1.7 " + filename.encode()),
+        "content_base64": b64(content if content is not None else pdf(filename)),
     }
 
 
@@ -125,12 +126,8 @@ def submission(
         },
         "channel": channel,
         "documents": [
-            document("to_khai", "to-khai-03.pdf", b"%PDF-1.7 " + person.id_number.encode()),
-            document(
-                "giay_to_tuy_than",
-                "can-cuoc.jpg",
-                b"\xff\xd8\xff can cuoc " + person.id_number.encode(),
-            ),
+            document("to_khai", "to-khai-03.pdf", pdf(person.id_number)),
+            document("giay_to_tuy_than", "can-cuoc.jpg", jpeg(f"can cuoc {person.id_number}")),
         ],
     }
 

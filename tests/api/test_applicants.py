@@ -27,6 +27,7 @@ from tests.api.support import (
     wait_closed,
     wait_for_step,
 )
+from tests.files import pdf
 
 # --------------------------------------------------------------------------- idempotency
 
@@ -138,7 +139,7 @@ async def test_applicant_submits_online_supplements_and_withdraws(
         {
             "kind": "giay_to_cu_tru",
             "filename": "xac-nhan-cu-tru.pdf",
-            "content_base64": b64(b"%PDF-1.7 cu tru " + person.id_number.encode()),
+            "content_base64": b64(pdf(f"cu tru {person.id_number}")),
         }
     ]
     r = await http.post(f"/v1/dossiers/{code}/supplements", json={"documents": docs}, headers=mine)
@@ -172,10 +173,10 @@ async def test_applicant_submits_online_supplements_and_withdraws(
     view = r.json()
     assert view["status"] == "submitted", view["status"]
     assert view["current_step"]["step_id"] == "tiep_nhan"
-    digest = hashlib.sha256(b"%PDF-1.7 cu tru " + person.id_number.encode()).hexdigest()
+    digest = hashlib.sha256(pdf(f"cu tru {person.id_number}")).hexdigest()
     assert FolderStore(Path(api.settings.resolved_document_store)).has(digest)
     # ... and the documents given at submission are kept too.
-    first = hashlib.sha256(b"%PDF-1.7 " + person.id_number.encode()).hexdigest()
+    first = hashlib.sha256(pdf(person.id_number)).hexdigest()
     assert FolderStore(Path(api.settings.resolved_document_store)).has(first)
 
     # A second supplement now is at the wrong step.

@@ -66,3 +66,46 @@ async def test_an_auditor_replays_verifies_and_reads_the_timeline_and_trail(api:
 
         missing = "/v1/audit/dossiers/000.00.01.H99-000000-9999/history"
         error_of(await http.get(missing, headers=auditor), 404, "not_found")
+
+
+async def test_a_changed_archived_history_is_answered_409_and_the_log_verifies(api: Api) -> None:
+    """An archived history whose bytes changed is never served as intact: 409
+    archive_tampered naming the dossier and both hashes; /verify says not intact."""
+    import hashlib
+
+    from motcua.audit.archive import archive_run
+    from motcua.docstore import FolderStore, open_document_store
+    from store import repository
+
+    async with api.http() as http:
+        code, _, _ = await returned_dossier(api, http)
+        auditor = api.headers(*AUDITOR)
+        store = open_document_store(api.settings.resolved_document_store)
+        assert isinstance(store, FolderStore)
+        handle = api.client.get_workflow_handle(code)
+        await handle.result()
+        run_id = (await handle.describe()).run_id
+        await archive_run(api.client, api.engine, store, code, run_id)
+        [row] = repository.archived_runs(api.engine, code)
+        path = store.path(row.sha256)
+        data = path.read_bytes()
+        at = data.index(b'"eventTime"') + 20
+        digit = next(i for i in range(at, at + 40) if data[i : i + 1].isdigit())
+        path.write_bytes(
+            data[:digit] + (b"1" if data[digit] != ord("1") else b"2") + data[digit + 1 :]
+        )
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+
+        base = f"/v1/audit/dossiers/{code}"
+        for what in ("history", "replay", "timeline", "late"):
+            r = await http.get(f"{base}/{what}", headers=auditor)
+            message = error_of(r, 409, "archive_tampered")
+            assert code in message and row.sha256 in message and actual in message, message
+        r = await http.get(f"{base}/verify", headers=auditor)
+        assert r.status_code == 200 and r.json()["intact"] is False, r.text
+        assert actual in r.json()["record"]["problems"][0]["message"]
+
+        r = await http.get("/v1/audit/log/verify", headers=auditor)
+        assert r.status_code == 200 and r.json()["intact"] is True, r.text
+        assert r.json()["head_seq"] >= 1  # the verify above, at least
+        error_of(await http.get("/v1/audit/log/verify", headers=api.headers(*INTAKE)), 403)

@@ -132,16 +132,19 @@ def test_expired(verifier: TokenVerifier) -> None:
         ttl=timedelta(hours=1),
         now=datetime.now(UTC) - timedelta(hours=2),
     )
-    assert refused(verifier, token) == "token has expired"
+    assert refused(verifier, token) == "token đã hết hạn (exp)"
 
 
 def test_issued_in_the_future(verifier: TokenVerifier) -> None:
     later = int(datetime.now(UTC).timestamp()) + 3600
-    assert "not yet valid" in refused(verifier, hs256(claims(iat=later, exp=later + 60)))
+    assert "(iat) ở tương lai" in refused(verifier, hs256(claims(iat=later, exp=later + 60)))
 
 
 def test_missing_exp(verifier: TokenVerifier) -> None:
-    assert refused(verifier, hs256(claims(exp=None))) == "missing claim 'exp'"
+    assert (
+        refused(verifier, hs256(claims(exp=None)))
+        == "thiếu claim 'exp' (thời điểm hết hạn của token)"
+    )
 
 
 def test_wrong_issuer_and_audience(verifier: TokenVerifier) -> None:
@@ -425,7 +428,7 @@ def test_api_bad_token_is_401_with_reason(client: TestClient) -> None:
         make_settings(), sub="u", roles=["admin"], now=datetime.now(UTC) - timedelta(days=1)
     )
     r = client.get("/me", headers=bearer(expired))
-    assert r.status_code == 401 and r.json()["error"]["message"] == "token has expired"
+    assert r.status_code == 401 and r.json()["error"]["message"] == "token đã hết hạn (exp)"
 
 
 def test_api_wrong_role_is_403(client: TestClient) -> None:
@@ -460,16 +463,18 @@ def test_time_claims_within_and_beyond_the_leeway(verifier: TokenVerifier) -> No
     now = int(datetime.now(UTC).timestamp())
     # exp: just past (clock skew) is accepted, well past is refused
     assert verifier.verify(hs256(claims(iat=now - 600, exp=now - 10))).sub == "u1"
-    assert refused(verifier, hs256(claims(iat=now - 600, exp=now - 120))) == "token has expired"
+    assert (
+        refused(verifier, hs256(claims(iat=now - 600, exp=now - 120))) == "token đã hết hạn (exp)"
+    )
     # nbf: a token not valid yet is refused, unless within the leeway
     assert verifier.verify(hs256(claims(nbf=now + 10))).sub == "u1"
-    assert "not yet valid" in refused(verifier, hs256(claims(nbf=now + 600)))
+    assert "chưa có hiệu lực (nbf" in refused(verifier, hs256(claims(nbf=now + 600)))
     # iat a little in the future (the IdP's clock ahead): accepted within the leeway
     assert verifier.verify(hs256(claims(iat=now + 10))).sub == "u1"
-    # non-numeric times are malformed, never "no expiry"
-    assert "malformed" in refused(verifier, hs256(claims(exp="tomorrow")))
-    assert "malformed" in refused(verifier, hs256(claims(nbf="now")))
-    assert "'iat' must be a number" in refused(verifier, hs256(claims(iat="now")))
+    # non-numeric times are refused, never "no expiry"
+    for claim in ("exp", "nbf", "iat"):
+        message = refused(verifier, hs256(claims(**{claim: "now"})))
+        assert f"claim '{claim}'" in message and "phải là một số" in message, message
 
 
 def test_other_algorithms_than_the_pinned_one_are_refused(
@@ -603,3 +608,90 @@ def test_from_settings_reads_the_refresh_period(
     assert "not in the key set" in refused(v, token)
     with pytest.raises(ValueError, match="MOTCUA_JWT_JWKS_REFRESH_SECONDS"):
         load_settings(jwt_jwks_refresh_seconds=0)
+
+
+# -- NumericDates (RFC 7519 §2) and the longest lifetime (issue 21) ---------------------------
+
+NOT_A_NUMBER = "phải là một số giây kể từ 1970 (NumericDate, RFC 7519)"
+OUT_OF_RANGE = "nằm ngoài khoảng thời gian hợp lệ"
+
+
+def _now() -> int:
+    return int(datetime.now(UTC).timestamp())
+
+
+BAD_TIMES: list[tuple[str, Any, str]] = [
+    # PyJWT alone accepts a numeric string (int("…") works) ...
+    ("exp as a string", lambda now: {"exp": str(now + 3600)}, NOT_A_NUMBER),
+    ("iat as a string", lambda now: {"iat": str(now)}, NOT_A_NUMBER),
+    ("nbf as a string", lambda now: {"nbf": str(now)}, NOT_A_NUMBER),
+    # ... true/false (int(True) is 1) ...
+    ("exp true", lambda now: {"exp": True}, NOT_A_NUMBER),
+    ("iat true", lambda now: {"iat": True}, NOT_A_NUMBER),
+    ("iat false", lambda now: {"iat": False}, NOT_A_NUMBER),
+    ("nbf false", lambda now: {"nbf": False}, NOT_A_NUMBER),
+    ("iat a list", lambda now: {"iat": [now]}, NOT_A_NUMBER),
+    # ... and times no calendar holds
+    ("exp 10**20", lambda now: {"exp": 10**20}, OUT_OF_RANGE),
+    ("exp 1e20", lambda now: {"exp": 1e20}, OUT_OF_RANGE),
+    ("iat before 1970", lambda now: {"iat": -(10**20)}, OUT_OF_RANGE),
+    # a lifetime beyond MOTCUA_JWT_MAX_LIFETIME_SECONDS (12 h)
+    (
+        "ten years",
+        lambda now: {"exp": now + 10 * 365 * 86400},
+        "token có thời hạn quá dài: từ lúc cấp (iat) đến lúc hết hạn (exp) là 87.600 giờ, "
+        "tối đa 12 giờ",
+    ),
+    (
+        "12 h and a minute, issued an hour ago",
+        lambda now: {"iat": now - 3600, "exp": now - 3600 + 12 * 3600 + 60},
+        "quá dài",
+    ),
+    # no iat: the lifetime cannot be judged
+    ("no iat", lambda now: {"iat": None}, "thiếu claim 'iat' (thời điểm cấp của token)"),
+    # iat in the future, beyond the 30 s leeway
+    (
+        "iat in an hour",
+        lambda now: {"iat": now + 3600, "exp": now + 7200},
+        "thời điểm cấp token (iat) ở tương lai: token chưa có hiệu lực",
+    ),
+]
+
+
+@pytest.mark.parametrize(("why", "bad", "expected"), BAD_TIMES, ids=[c[0] for c in BAD_TIMES])
+def test_time_claims_must_be_numeric_dates_within_the_lifetime(
+    verifier: TokenVerifier, why: str, bad: Any, expected: str
+) -> None:
+    message = refused(verifier, hs256(claims(**bad(_now()))))
+    assert expected in message, (why, message)
+
+
+def test_the_longest_lifetime_is_a_setting(verifier: TokenVerifier) -> None:
+    now = _now()
+    # Plain JSON numbers pass: fractions are NumericDates too, and exactly the longest
+    # lifetime (12 h by default) is within it.
+    assert verifier.verify(hs256(claims())).sub == "u1"
+    assert verifier.verify(hs256(claims(iat=now + 0.5, exp=now + 3600.25))).sub == "u1"
+    assert verifier.verify(hs256(claims(iat=now - 60, exp=now - 60 + 12 * 3600))).sub == "u1"
+    assert verifier.verify(hs256(claims(nbf=now - 1))).sub == "u1"
+    day = hs256(claims(iat=now, exp=now + 24 * 3600))
+    longer = TokenVerifier.from_settings(make_settings(jwt_max_lifetime_seconds=24 * 3600))
+    assert longer.verify(day).sub == "u1"
+    shorter = TokenVerifier.from_settings(make_settings(jwt_max_lifetime_seconds=1800))
+    assert "tối đa 0,5 giờ" in refused(shorter, hs256(claims(iat=now, exp=now + 3600)))
+
+
+def test_development_tokens_stay_within_the_longest_lifetime(verifier: TokenVerifier) -> None:
+    """issue_token (`motcua token`, the dev login, the dev stack's tokens) issues the longest
+    lifetime by default (12 h), which passes; it refuses to issue beyond the setting."""
+    settings = make_settings()
+    assert verifier.verify(issue_token(settings, sub="cb", roles=["admin"])).sub == "cb"
+    with pytest.raises(ValueError, match="tối đa 12 giờ"):
+        issue_token(settings, sub="cb", roles=["admin"], ttl=timedelta(hours=13))
+    short = make_settings(jwt_max_lifetime_seconds=3600)
+    with pytest.raises(ValueError, match="tối đa 1 giờ"):
+        issue_token(short, sub="cb", roles=["admin"], ttl=timedelta(hours=2))
+    token = issue_token(short, sub="cb", roles=["admin"])  # 1 h, the longest here
+    claims_of = jwt.decode(token, options={"verify_signature": False})
+    assert claims_of["exp"] - claims_of["iat"] == 3600
+    assert TokenVerifier.from_settings(short).verify(token).sub == "cb"

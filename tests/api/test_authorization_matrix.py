@@ -70,6 +70,7 @@ from tests.api.support import (
     wait_for_step,
     wait_view,
 )
+from tests.files import pdf
 
 POLICY_FILE = Path(__file__).resolve().parents[2] / "docs" / "authorization.yaml"
 POLICY: dict[str, Any] = yaml.safe_load(POLICY_FILE.read_text(encoding="utf-8"))
@@ -546,7 +547,7 @@ class Matrix:
 
 
 def unique_document(kind: str = "bo_sung") -> dict[str, Any]:
-    return document(kind, "bo-sung.pdf", f"%PDF-1.7 {uuid.uuid4().hex}".encode())
+    return document(kind, "bo-sung.pdf", pdf(uuid.uuid4().hex))
 
 
 async def submitted(
@@ -776,7 +777,7 @@ async def test_a_refused_supplement_stores_no_file(api: Api, http: httpx.AsyncCl
     person = api.person("tệp thừa")
     code = await submitted(api, http, person, online=True)
     store = FolderStore(Path(api.settings.resolved_document_store))
-    content = f"%PDF-1.7 không được lưu {uuid.uuid4().hex}".encode()
+    content = pdf(f"không được lưu {uuid.uuid4().hex}")
     doc = document("bo_sung", "bo-sung.pdf", content)
     # The auditor may read the dossier but never supplements; nobody asked for one either.
     r = await http.post(

@@ -42,6 +42,7 @@ from tests.api.support import (
     submit,
     wait_for_step,
 )
+from tests.files import pdf
 from tests.harness import pki_manifest_for_tests
 
 
@@ -217,7 +218,7 @@ async def test_uploads_are_limited_by_size_and_type_and_kept_by_hash(api: Api) -
         assert "to-khai-03.pdf" in message and "PDF" in message
         # A file over the size limit.
         limit = api.settings.max_upload_bytes
-        body["documents"][0]["content_base64"] = b64(b"%PDF-1.7 " + b"0" * (limit + 1))
+        body["documents"][0]["content_base64"] = b64(pdf("lớn", stream=bytes(limit + 1)))
         r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
         assert r.status_code in (413, 422), r.text  # 422 when the base64 itself is too long
         # A document named by a hash the centre does not hold.
@@ -225,9 +226,23 @@ async def test_uploads_are_limited_by_size_and_type_and_kept_by_hash(api: Api) -
         body["documents"][1] = {"kind": "x", "filename": "x.pdf", "sha256": "ab" * 32}
         r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
         assert "content_base64" in error_of(r, 422, "invalid")
-        # ... and accepted once it does (stored by an earlier upload).
-        held = b"%PDF-1.7 da luu " + person.id_number.encode()
+        # ... nor one it holds that is no document of a dossier the caller may read.
+        held = pdf(f"da luu {person.id_number}")
         FolderStore(Path(api.settings.resolved_document_store)).put(held)
+        named = {"kind": "x", "filename": "x.pdf", "sha256": hashlib.sha256(held).hexdigest()}
+        body["documents"][1] = named
+        r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
+        assert "content_base64" in error_of(r, 422, "invalid")
+        # ... and accepted once it is one (uploaded with an earlier dossier of the centre's).
+        earlier = submission(api.person())
+        earlier["documents"][1] = {
+            "kind": "x",
+            "filename": "x.pdf",
+            "content_base64": b64(held),
+        }
+        r = await http.post("/v1/dossiers", json=earlier, headers=api.headers(*INTAKE))
+        assert r.status_code == 201, r.text
+        await caught_up(api, http, r.json()["code"])
         body["documents"][1] = {
             "kind": "x",
             "filename": "x.pdf",

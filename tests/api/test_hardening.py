@@ -75,7 +75,7 @@ def test_submissions_are_limited_per_caller(tmp_path: Path, engine: Engine) -> N
     settings = hardening_settings(tmp_path, rate_limit_submit_per_minute=3)
     with client_for(settings, engine) as http:
         now = [5000.0]
-        http.app.state.ctx.submit_limiter._clock = lambda: now[0]  # type: ignore[attr-defined]
+        http.app.state.ctx.submit_limiter.store.memory.clock = lambda: now[0]  # type: ignore[attr-defined]
         citizen = token(settings, "citizen-1", Role.APPLICANT)
         for _ in range(3):  # each attempt counts, a refused one too (here: an empty body)
             r = http.post("/v1/dossiers", json={}, headers=bearer(citizen))
@@ -103,7 +103,8 @@ def test_submissions_are_limited_per_caller(tmp_path: Path, engine: Engine) -> N
         error_of(http.post("/v1/dossiers", json={}), 401, "unauthenticated")
         other = token(settings, "citizen-2", Role.APPLICANT)
         error_of(http.post("/v1/dossiers", json={}, headers=bearer(other)), 422, "invalid")
-        # The window slides: the oldest attempt (30 s ago) leaves it in 30 s; Retry-After
+        # The window slides (limits' sliding window counter): the caller's first minute
+        # ends in 30 s, and from then on its attempts weigh less as they age; Retry-After
         # rounds up, so a client that waits as told is let in.
         assert seconds == 31
         now[0] += 29

@@ -47,10 +47,11 @@ from tests.api.support import (
     error_of,
     submission,
 )
+from tests.files import pdf
 
 
-def unique(prefix: bytes = b"%PDF-1.7 ") -> bytes:
-    return prefix + uuid.uuid4().hex.encode()
+def unique() -> bytes:
+    return pdf(uuid.uuid4().hex)
 
 
 def b64(content: bytes) -> str:
@@ -380,7 +381,8 @@ async def test_files_travel_as_multipart_streamed_to_the_store(
         (d["kind"], (d["filename"], base64.b64decode(d["content_base64"]), "application/pdf"))
         for d in body.pop("documents")
     ]
-    large = unique().ljust(api.settings.max_json_bytes * 2, b"1")  # no longer fits in JSON
+    # A valid PDF that no longer fits in JSON (its page's content: a long comment).
+    large = pdf(uuid.uuid4().hex, stream=b"%" + b"0" * api.settings.max_json_bytes * 2)
     files.append(("to_khai", ("phu-luc.pdf", large, "application/pdf")))
     r = await http.post(
         "/v1/dossiers",

@@ -36,6 +36,7 @@ from tests.api.support import (
     wait_closed,
     wait_view,
 )
+from tests.files import pdf
 
 NEWBORN = "2.000986"
 BIRTH, RESIDENCE, HEALTH_CARD = "1.001193", "1.004222", "9.000001"
@@ -57,9 +58,7 @@ def group_submission(procedure: str, person: Person, kinds: list[str], **kw: Any
             "address": "Xã Hòa An",
         },
         "channel": "counter",
-        "documents": [
-            document(k, f"{k}.pdf", f"%PDF-1.7 {k} {person.id_number}".encode()) for k in kinds
-        ],
+        "documents": [document(k, f"{k}.pdf", pdf(f"{k} {person.id_number}")) for k in kinds],
         **kw,
     }
 

@@ -41,6 +41,7 @@ from tests.api.support import (
     wait_for_step,
     wait_view,
 )
+from tests.files import pdf
 
 LAND_TRANSFER = "1.013831"
 TAX_NOTICE = "9.000002"
@@ -226,7 +227,7 @@ async def at_payment_step(
         "applicant": {"name": person.name, "id_number": person.id_number, "phone": "0912345678"},
         "channel": "counter",
         "documents": [
-            document(kind, f"{kind}.pdf", f"%PDF-1.7 {kind} {person.id_number}".encode())
+            document(kind, f"{kind}.pdf", pdf(f"{kind} {person.id_number}"))
             for kind in ("don_dang_ky_bien_dong", "hop_dong_chuyen_quyen", "giay_chung_nhan")
         ],
     }

@@ -23,9 +23,10 @@ from tests.api.support import (
 from tests.api.support import wait_view as wait_view_api
 from tests.browser.conftest import shot
 from tests.browser.support import APPLICANT, open_dossier, sign_in, take_action, wait_for_row
+from tests.files import pdf, png
 
 DATE_TIME = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}$")
-PDF = b"%PDF-1.7\n% to khai\n"
+PDF = pdf("to khai")
 
 
 async def test_an_applicant_submits_supplements_and_downloads_the_signed_result(
@@ -59,7 +60,7 @@ async def test_an_applicant_submits_supplements_and_downloads_the_signed_result(
     await page.click("#submit-button")
     await expect(page.locator("#doc-1-error")).to_have_text("Đính kèm giấy tờ này.")
     await files.nth(1).set_input_files(
-        files=[{"name": "cccd.png", "mimeType": "image/png", "buffer": b"\x89PNG\r\n\x1a\n cccd"}]
+        files=[{"name": "cccd.png", "mimeType": "image/png", "buffer": png("cccd")}]
     )
     await page.click("#submit-button")
     await expect(page.locator("#submitted")).to_be_visible()
@@ -89,7 +90,9 @@ async def test_an_applicant_submits_supplements_and_downloads_the_signed_result(
     details = page.locator("details:has(form[data-action='supplement'])")
     await details.locator("summary").click()
     await details.locator("input[type=file]").set_input_files(
-        files=[{"name": "cccd-2-mat.pdf", "mimeType": "application/pdf", "buffer": PDF + b"2"}]
+        files=[
+            {"name": "cccd-2-mat.pdf", "mimeType": "application/pdf", "buffer": pdf("to khai 2")}
+        ]
     )
     await take_action(page, "supplement", {"kind": "giay_to_tuy_than"})
     await expect(page.locator("#notice")).to_have_text("Đã thực hiện: Bổ sung hồ sơ.")

@@ -19,7 +19,7 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from domain.dossier import Action
-from motcua.audit.archive import archive_closed
+from motcua.audit.archive import ArchiveTampered, archive_closed
 from motcua.audit.service import Auditor, AuditService
 from motcua.service import DossierService
 from motcua.settings import Settings
@@ -113,6 +113,49 @@ async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
     assert "encrypted (binary/encrypted) and no key ring" in (keyless.runs[0].error or "")
 
 
+def changed_byte(data: bytes) -> bytes:
+    """The archived JSON with one digit of its first event's time changed: still a valid
+    history, which a replay would pass as deterministic."""
+    at = data.index(b'"eventTime"')
+    digit = next(i for i in range(at + 20, at + 60) if data[i : i + 1].isdigit())
+    new = b"1" if data[digit : digit + 1] != b"1" else b"2"
+    return data[:digit] + new + data[digit + 1 :]
+
+
+async def test_a_changed_archived_history_is_reported_not_read_as_intact(
+    service: DossierService, client: Client, devserver: Any, tmp_path: Path
+) -> None:
+    import hashlib
+
+    code = await returned(service)
+    audit = auditing(service, client)
+    await archive_closed(client, service.engine, audit.store)
+    [row] = repository.archived_runs(service.engine, code)
+    assert (await audit.replay(code)).deterministic
+    path = audit.store.path(row.sha256)  # type: ignore[attr-defined]
+    path.write_bytes(changed_byte(path.read_bytes()))
+    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+
+    for read in (audit.export, audit.replay, audit.record):
+        with pytest.raises(ArchiveTampered) as caught:
+            await read(code)
+        message = str(caught.value)
+        assert f"hồ sơ {code}" in message and row.sha256 in message and actual in message
+    verified = await audit.verify(code)
+    assert not verified.intact
+    assert verified.record.problems[0].message == message
+    bulk = await audit.replay_many(procedure=request().procedure_code, since=None)
+    assert message in bulk.tampered and code not in bulk.without_history
+
+    run = cli(service, client, devserver, tmp_path)
+    for args in (["export", code], ["replay", code], ["verify", code], ["timeline", code]):
+        result = await asyncio.to_thread(run, *args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "không còn nguyên vẹn" in result.output and actual in result.output, args
+    result = await asyncio.to_thread(run, "replay", "--procedure", request().procedure_code)
+    assert result.exit_code == 1 and actual in result.output, result.output
+
+
 async def test_a_bulk_replay_in_batches_gives_every_dossier_its_verdict_in_order(
     service: DossierService, client: Client
 ) -> None:
@@ -188,16 +231,13 @@ async def test_every_audit_read_is_logged_and_the_log_is_append_only(
         conn.execute(text("DELETE FROM audit_log"))
 
 
-async def test_the_audit_commands_replay_verify_and_export(
-    service: DossierService, client: Client, devserver: Any, tmp_path: Path
-) -> None:
+def cli(service: DossierService, client: Client, devserver: Any, tmp_path: Path) -> Any:
     """`motcua audit ...` as an auditor runs it, against the same server and database."""
     from typer.testing import CliRunner
 
     from motcua.cli import app
     from motcua.settings import get_settings
 
-    code = await returned(service)
     env = {
         "MOTCUA_TEMPORAL_ADDRESS": devserver.address,
         "MOTCUA_TEMPORAL_NAMESPACE": client.namespace,
@@ -215,6 +255,16 @@ async def test_the_audit_commands_replay_verify_and_export(
         finally:
             get_settings.cache_clear()
 
+    return run
+
+
+async def test_the_audit_commands_replay_verify_and_export(
+    service: DossierService, client: Client, devserver: Any, tmp_path: Path
+) -> None:
+    """`motcua audit ...` as an auditor runs it, against the same server and database."""
+
+    code = await returned(service)
+    run = cli(service, client, devserver, tmp_path)
     for mixed in (["--processes", "2"], ["--procedure", request().procedure_code]):
         result = await asyncio.to_thread(run, "replay", code, *mixed, "--as", "kt-02")
         assert result.exit_code == 2 and "not both" in result.output, result.output

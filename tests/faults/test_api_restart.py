@@ -30,6 +30,7 @@ it, and three concurrent retries start that dossier, under that code, once.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import time
@@ -66,9 +67,13 @@ from tests.faults.support import (
     table_locked,
     waiting_on_lock,
 )
+from tests.files import pdf
 from tests.harness import pki_manifest_for_tests
 from tests.payload_keys import plain
 from tests.processes import motcua_env, running_fleet
+
+TO_KHAI = base64.b64encode(pdf("to khai")).decode()
+CAN_CUOC = base64.b64encode(pdf("can cuoc")).decode()
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(150)]
 
@@ -113,12 +118,12 @@ def body(n: int) -> dict[str, object]:
             {
                 "kind": "to_khai",
                 "filename": "to-khai-03.pdf",
-                "content_base64": "JVBERi0xLjcKdG8ga2hhaQo=",
+                "content_base64": TO_KHAI,
             },
             {
                 "kind": "giay_to_tuy_than",
                 "filename": "can-cuoc.pdf",
-                "content_base64": "JVBERi0xLjcKY2FuIGN1b2MK",
+                "content_base64": CAN_CUOC,
             },
         ],
     }

@@ -52,7 +52,7 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 
 def test_head_is_the_index_revision():
-    assert head_revision() == "0004"
+    assert head_revision() == "0005_audit_log_chain"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
 

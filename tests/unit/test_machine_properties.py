@@ -4,7 +4,9 @@ A dossier is driven by random officers and applicants -- right and wrong roles,
 right and wrong agencies, good and bad data -- while time moves on by random
 office and non-office amounts and the workflow's timer loop (`on_time`) runs at
 random moments and exactly at `next_wake()`. After every step the machine must
-keep the rules every auditor relies on: refusals change nothing, statuses and
+keep the rules every auditor relies on: a wrong role or a wrong agency is always
+refused (with "forbidden" when someone else may take the action now), refusals change
+nothing, a dossier is never extended more often than its procedure allows, statuses and
 event numbers stay sound, the statutory clock never counts time that did not
 pass, and the timer loop neither oversleeps nor wakes up for nothing.
 
@@ -287,6 +289,21 @@ class DossierRules(RuleBasedStateMachine):
         if forward:
             self._take(forward[pick % len(forward)])
 
+    @rule(
+        agency=st.sampled_from([None, CENTRE, AGENCY, OTHER_AGENCY]), extra_days=st.integers(1, 4)
+    )
+    def a_leader_asks_for_more_time(self, agency: str | None, extra_days: int) -> None:
+        """A leader asks for a new appointment (Form 04), again and again, the right
+        agency's or not: never more often than the procedure allows."""
+        self._attempt(
+            Action.REQUEST_EXTENSION,
+            ActionInput(
+                actor=actor_for(Role.LEADER, agency),
+                comment="Cần thêm thời gian thẩm định",
+                data=valid_data(Action.REQUEST_EXTENSION, extra_days),
+            ),
+        )
+
     @rule()
     def timer_loop_wakes_now(self) -> None:
         self._tick(self.now)
@@ -327,9 +344,26 @@ class DossierRules(RuleBasedStateMachine):
 
     # -- helpers -------------------------------------------------------------------------
 
+    def _offered_to(self, action: Action, actor: Actor) -> tuple[bool, bool]:
+        """Whether `action` is offered to anyone now, and whether to `actor`: its role,
+        and its agency (an applicant: the dossier's own account), as listed by
+        `allowed_actions` -- not by the machine's own authorisation, which this checks."""
+        options = [a for a in self.m.allowed_actions(self.now) if a.action is action]
+        mine = any(
+            a.role is actor.role
+            and (
+                actor.id == self.m.inp.applicant.account
+                if a.role is Role.APPLICANT
+                else a.agency == actor.agency
+            )
+            for a in options
+        )
+        return bool(options), mine
+
     def _attempt(self, action: Action, cmd: ActionInput) -> None:
         before = self.m.s.model_dump()
         pending = self.m.has_new_events
+        offered, to_this_actor = self._offered_to(action, cmd.actor)
         try:
             self.m.apply(action, cmd, self.now)
         except Refusal as r:
@@ -337,7 +371,16 @@ class DossierRules(RuleBasedStateMachine):
             assert r.message
             assert self.m.s.model_dump() == before, f"refused {action} changed the state"
             assert self.m.has_new_events == pending
+            if offered and not to_this_actor:  # the wrong role or agency: said so
+                assert r.code == "forbidden", f"{cmd.actor.id} refused {action} as {r.code}"
+            return
         # Anything other than a Refusal propagates and fails the test.
+        assert to_this_actor, (
+            f"{cmd.actor.id} ({cmd.actor.role.value} of {cmd.actor.agency}) took "
+            f"{action.value}, offered only to {self.m.allowed_actions(self.now)}"
+            if offered
+            else f"{cmd.actor.id} took {action.value}, which nobody may take now"
+        )
 
     def _take(self, a: AllowedAction, extra_days: int = 1) -> None:
         cmd = ActionInput(
@@ -380,6 +423,14 @@ class DossierRules(RuleBasedStateMachine):
         for a, b in itertools.pairwise(self.log):
             assert a.at <= b.at
             assert b.status_before == a.status_after
+
+    @invariant()
+    def extensions_never_exceed_the_procedures_limit(self) -> None:
+        s, limit = self.m.s, self.m.procedure.max_extensions
+        assert len(s.extensions) <= limit, f"{len(s.extensions)} extensions, limit {limit}"
+        if len(s.extensions) >= limit:
+            offered = self.m.allowed_actions(self.now)
+            assert all(a.action is not Action.REQUEST_EXTENSION for a in offered)
 
     @invariant()
     def status_is_national_and_terminal_is_final(self) -> None:
