@@ -15,7 +15,9 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
+from api.apidocs import install_api_docs
 from api.auth import TokenVerifier
+from api.bodies import BodyGuard
 from api.deps import AppContext, rate_limited
 from api.errors import error_json, install_error_handlers
 from api.ratelimit import LimitStore, RateLimiter, caller_key
@@ -30,8 +32,10 @@ from api.routes import (
     public,
     worklist,
 )
+from api.schemas import SubmitDossier, SupplementRequest
 from api.security import install_http_hardening
 from api.ui import install_ui
+from api.uploads import document_models
 from domain.catalog import Catalog, load_catalog
 from motcua import telemetry
 from motcua.docstore import open_document_store
@@ -150,7 +154,7 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served offline by install_api_docs
         redoc_url=None,
     )
     install_error_handlers(app)
@@ -163,6 +167,9 @@ def create_app(
         body = await asyncio.to_thread(telemetry.render_metrics)
         return Response(body, media_type=telemetry.METRICS_CONTENT_TYPE)
 
+    # Inside the rate limiter: the bearer token and the JSON limits before any body is
+    # read (api/bodies.py).
+    app.add_middleware(BodyGuard, settings=settings)
     # A pure ASGI middleware (not @app.middleware("http")): that one runs the app in a task
     # group, which would wrap a 413 raised while a body is read into an ExceptionGroup.
     app.add_middleware(RequestGuard)
@@ -181,6 +188,8 @@ def create_app(
     app.include_router(v1)
     codec.install_codec_cors(app, settings.codec_cors_origins)
     install_ui(app)  # the web interface under /ui
+    install_api_docs(app)  # /docs and /redoc, with no CDN
+    document_models(app, [SubmitDossier, SupplementRequest])
     # Last: the outermost layers (headers on every answer, CORS, the body limit).
     install_http_hardening(app, settings)
     return app

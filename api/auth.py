@@ -594,6 +594,9 @@ async def current_principal(
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> Principal:
     """The verified caller (also kept on request.state.principal); 401 otherwise."""
+    verified = getattr(request.state, "principal", None)
+    if isinstance(verified, Principal):  # by api.bodies.BodyGuard, before the body was read
+        return verified
     if credentials is None or not credentials.credentials:
         raise ApiError(
             401, "unauthenticated", "missing bearer token (Authorization: Bearer <token>)"

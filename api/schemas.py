@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     computed_field,
     field_validator,
     model_validator,
@@ -60,6 +61,16 @@ class DocumentIn(ApiModel):
     filename: str = Field(min_length=1, max_length=255)
     content_base64: str | None = Field(default=None, max_length=(MAX_DOCUMENT_BYTES * 4) // 3 + 4)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    # Sent in this request as a multipart file (api/uploads.py), named here by the
+    # sha256 it was stored under: not a file the centre already held.
+    _uploaded: bool = PrivateAttr(default=False)
+
+    def mark_uploaded(self) -> None:
+        self._uploaded = True
+
+    @property
+    def uploaded(self) -> bool:
+        return self._uploaded
 
     @field_validator("filename")
     @classmethod
@@ -98,7 +109,7 @@ class DocumentIn(ApiModel):
     def ref(self) -> DocumentRef:
         digest = self.sha256 or hashlib.sha256(self.content()).hexdigest()
         # Named by hash only: a file the centre already holds, reused (766 indicator 4.3).
-        reused = self.content_base64 is None
+        reused = self.content_base64 is None and not self._uploaded
         return DocumentRef(kind=self.kind, filename=self.filename, sha256=digest, reused=reused)
 
 

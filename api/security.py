@@ -26,9 +26,9 @@ API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"
 # one (e.g. the retired interest-cohort) is a console error on every page.
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 # Routes whose answers may be cached: versioned static files, and the API's own description.
-CACHEABLE_PREFIXES = ("/ui/static/", "/openapi.json")
-# Swagger UI (/docs) runs an inline script from a CDN: it keeps its own (absent) policy.
-NO_CSP_PREFIXES = ("/docs", "/ui/")
+CACHEABLE_PREFIXES = ("/ui/static/", "/openapi.json", "/docs/static/")
+# /docs and /redoc send their own policy (api/apidocs.py: this site only, no CDN).
+NO_CSP_PREFIXES = ("/ui/",)
 
 # Headers a CORS request may send, and those its script may read.
 CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "Accept"]

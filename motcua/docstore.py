@@ -38,6 +38,13 @@ class DocumentStore(Protocol):
     def put(self, content: bytes, sha256: str | None = None) -> str: ...
     def get(self, sha256: str) -> bytes: ...
     def has(self, sha256: str) -> bool: ...
+    def staging(self) -> Path: ...
+    def put_file(self, path: Path, sha256: str) -> str: ...
+
+
+# Files still being received (a multipart upload): a folder inside the store, so that
+# put_file moves a finished file into place on the same file system, whole or not at all.
+STAGING = "incoming"
 
 
 class FolderStore:
@@ -74,6 +81,24 @@ class FolderStore:
 
     def has(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+    def staging(self) -> Path:
+        """Where an upload is written while it is received (see put_file)."""
+        folder = self.root / STAGING
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def put_file(self, path: Path, sha256: str) -> str:
+        """Store the file at `path` (written whole and synced to disk, in `staging()`,
+        its SHA-256 computed as it was written) by moving it into place; the store
+        already holding that content, the file is removed instead."""
+        target = self.path(sha256)
+        if target.exists():
+            path.unlink(missing_ok=True)
+            return sha256
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, target)
+        return sha256
 
 
 def open_document_store(location: str) -> DocumentStore:

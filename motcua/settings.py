@@ -255,6 +255,21 @@ class Settings(BaseSettings):
         description="largest request body, checked before it is read (Content-Length, and "
         "counted for chunked bodies): 413 beyond; must hold one max_upload_bytes file in base64",
     )
+    max_json_bytes: int = Field(
+        default=512 * 1024,
+        ge=1024,
+        description="largest JSON request body on /v1 (checked before it is read, after the "
+        "bearer token): 413 beyond; larger files travel as multipart/form-data, each up to "
+        "max_upload_bytes",
+    )
+    max_json_depth: int = Field(
+        default=32, ge=4, description="deepest nesting of a JSON request body: 422 beyond"
+    )
+    max_json_keys: int = Field(
+        default=10_000,
+        ge=100,
+        description="most object keys and array items in one JSON request body: 422 beyond",
+    )
     jwt_jwks_refresh_seconds: float = Field(
         default=300,
         ge=1,

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from activities.documents import issuers_for
 from activities.forms import BookRow, render_control_slip, render_tracking_book
 from api.auth import OFFICER_ROLES, CurrentPrincipal
+from api.bodies import body_policy
 from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
 from api.privacy import row_shows_personal_data, shown_name
@@ -202,6 +203,7 @@ async def tracking_book(
         }
     },
 )
+@body_policy(raw=True)  # a PDF, limited here to MAX_VERIFY_BYTES
 async def verify(request: Request, ctx: Context) -> DocumentVerification:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_VERIFY_BYTES:

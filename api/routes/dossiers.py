@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from api.auth import CurrentPrincipal, Principal
+from api.bodies import body_policy
 from api.deps import AppContext, Context, limit_submissions, record_user
 from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
 from api.privacy import (
@@ -41,6 +42,7 @@ from api.schemas import (
     SupplementRequest,
     WithdrawRequest,
 )
+from api.uploads import Uploads, read_body, request_body_doc
 from domain.catalog import Role
 from domain.dossier import (
     Action,
@@ -253,9 +255,13 @@ def _count(n: int) -> str:
 
 
 def _store_documents(
-    ctx: AppContext, docs: list[DocumentIn], principal: Principal
+    ctx: AppContext, docs: list[DocumentIn], principal: Principal, uploads: Uploads | None = None
 ) -> list[DocumentRef]:
-    _check_documents(ctx, docs, principal)
+    # Files sent as multipart parts (api/uploads.py) come last in `docs`, named by the
+    # sha256 they were staged under; their size and content were checked as they arrived.
+    _check_documents(ctx, [d for d in docs if not d.uploaded], principal)
+    if uploads is not None:
+        uploads.commit(ctx.documents)
     refs = []
     for d in docs:
         ref = d.ref()
@@ -291,9 +297,11 @@ def _created(view: DossierView) -> DossierCreated:
     responses={
         200: {"model": DossierCreated, "description": "Same Idempotency-Key: the same dossier"}
     },
+    openapi_extra=request_body_doc(SubmitDossier),
 )
+@body_policy(multipart=True)
 async def submit_dossier(
-    body: SubmitDossier,
+    request: Request,
     principal: CurrentPrincipal,
     ctx: Context,
     response: Response,
@@ -301,6 +309,8 @@ async def submit_dossier(
         str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
     ] = None,
 ) -> DossierCreated:
+    """A SubmitDossier as JSON, or as multipart/form-data: its JSON in the part `dossier`
+    and each file in a part named by its document kind (api/uploads.py)."""
     if principal.has(Role.INTAKE_OFFICER):
         role = Role.INTAKE_OFFICER
     elif principal.has(Role.APPLICANT):
@@ -310,6 +320,25 @@ async def submit_dossier(
             403, "forbidden", "only an applicant or an intake officer may submit a dossier"
         )
     actor = principal.actor_for(role)
+    # Read once the caller may submit at all (the token and the limits come first).
+    body, uploads = await read_body(request, SubmitDossier, ctx.settings, ctx.documents)
+    try:
+        return await _submit(ctx, body, uploads, principal, role, actor, response, idempotency_key)
+    finally:
+        if uploads is not None:
+            uploads.discard()  # what was not stored: a refused request keeps nothing
+
+
+async def _submit(
+    ctx: AppContext,
+    body: SubmitDossier,
+    uploads: Uploads | None,
+    principal: Principal,
+    role: Role,
+    actor: Actor,
+    response: Response,
+    idempotency_key: str | None,
+) -> DossierCreated:
     account = principal.sub if role is Role.APPLICANT else None
     try:
         refs = [d.ref() for d in body.documents]
@@ -329,7 +358,7 @@ async def submit_dossier(
 
     if idempotency_key is None:
         try:
-            await asyncio.to_thread(_store_documents, ctx, body.documents, principal)
+            await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
             view = await ctx.service.submit(req, actor)
         except ServiceError as exc:
             raise _service_error(exc) from None
@@ -359,9 +388,9 @@ async def submit_dossier(
         raise ApiError(409, "conflict", "a request with this Idempotency-Key is still in progress")
     if claim.state is IdempotencyState.COMPLETED:
         response.status_code = status.HTTP_200_OK
-        return await _started(ctx, req, actor, body, claim.dossier_code, principal)
+        return await _started(ctx, req, actor, body, claim.dossier_code, principal, uploads)
     try:
-        await asyncio.to_thread(_store_documents, ctx, body.documents, principal)
+        await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
         code = await ctx.service.allocate_code(req)
     except BaseException as exc:
         await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
@@ -379,7 +408,7 @@ async def submit_dossier(
         if again.state is IdempotencyState.NEW:  # released: not this request's to take now
             await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
         response.status_code = status.HTTP_200_OK
-        return await _started(ctx, req, actor, body, again.dossier_code, principal)
+        return await _started(ctx, req, actor, body, again.dossier_code, principal, uploads)
     try:
         view = await ctx.service.submit(req, actor, code=code)
     except ServiceError as exc:
@@ -395,6 +424,7 @@ async def _started(
     body: SubmitDossier,
     code: str | None,
     principal: Principal,
+    uploads: Uploads | None = None,
 ) -> DossierCreated:
     """The dossier a key names: started now if no request has started it yet (the one
     that reserved its code died first); one whose workflow is gone (past Temporal's
@@ -409,7 +439,7 @@ async def _started(
                 raise
             if await asyncio.to_thread(repository.get_dossier, ctx.engine, code) is not None:
                 raise
-        await asyncio.to_thread(_store_documents, ctx, body.documents, principal)
+        await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
         return _created(await ctx.service.submit(req, actor, code=code))
     except ServiceError as exc:
         raise _service_error(exc) from None
@@ -787,36 +817,33 @@ async def take_action(
     "/{code}/supplements",
     response_model=DossierView,
     summary="Supplement the dossier with the documents asked for (applicant)",
+    openapi_extra=request_body_doc(SupplementRequest),
 )
+@body_policy(multipart=True)
 async def supplement(
     code: str,
-    body: SupplementRequest,
+    request: Request,
     principal: CurrentPrincipal,
     ctx: Context,
     idempotency_key: IdempotencyKey = None,
 ) -> DossierView | JSONResponse:
+    """A SupplementRequest as JSON, or as multipart/form-data (its JSON, optional, in the
+    part `dossier`; each file in a part named by its document kind)."""
+    # Who may see the dossier is decided before the body is read or anything stored: a
+    # stranger's attempt is recorded without its body, which is never read.
+    readable = await _readable_by_row(ctx, code, principal)
+    view = None
+    if readable is False:
+        await _record_not_visible(ctx, code, principal, Action.SUPPLEMENT, None, None, {})
+        raise _not_visible(code, principal)
+    if readable is None:
+        view = await _visible_state_or_record(
+            ctx, code, principal, Action.SUPPLEMENT, None, None, {}
+        )
+    body, uploads = await read_body(request, SupplementRequest, ctx.settings, ctx.documents)
+
     async def run(update_id: str | None) -> DossierView:
-        # Who may see the dossier is decided before anything is stored.
-        readable = await _readable_by_row(ctx, code, principal)
-        view = None
-        if readable is False:
-            refs = [d.ref() for d in body.documents]  # named in the record, not stored
-            data: dict[str, object] = {"documents": [r.model_dump() for r in refs]}
-            await _record_not_visible(
-                ctx, code, principal, Action.SUPPLEMENT, None, body.comment, data
-            )
-            raise _not_visible(code, principal)
-        if readable is None:
-            view = await _visible_state_or_record(
-                ctx,
-                code,
-                principal,
-                Action.SUPPLEMENT,
-                None,
-                body.comment,
-                {"documents": [d.ref().model_dump() for d in body.documents]},
-            )
-        refs = await asyncio.to_thread(_store_documents, ctx, body.documents, principal)
+        refs = await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
         return await _act(
             ctx,
             code,
@@ -830,9 +857,18 @@ async def supplement(
             readable=readable,
         )
 
-    return await _once(
-        ctx, code, principal, idempotency_key, ["supplements", body.model_dump(mode="json")], run
-    )
+    try:
+        return await _once(
+            ctx,
+            code,
+            principal,
+            idempotency_key,
+            ["supplements", body.model_dump(mode="json")],
+            run,
+        )
+    finally:
+        if uploads is not None:
+            uploads.discard()
 
 
 @router.post(

@@ -7,6 +7,8 @@ is needed because every request here is answered before the workflow would be as
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -217,11 +219,13 @@ def test_security_headers_on_every_route_family(tmp_path: Path, engine: Engine) 
         assert static.status_code == 200
         check_common(static)
         assert "no-store" not in static.headers.get("cache-control", "")
-        # Swagger UI runs an inline script: it gets no CSP, but every other header.
-        docs = http.get("/docs")
-        assert docs.status_code == 200
-        check_common(docs)
-        assert "content-security-policy" not in docs.headers
+        # The API's docs pages: every header, and a policy of their own (this site only).
+        for path in ("/docs", "/redoc"):
+            docs = http.get(path)
+            assert docs.status_code == 200, path
+            check_common(docs)
+            policy = docs.headers["content-security-policy"]
+            assert "script-src 'self' " in policy and "http" not in policy, policy
 
 
 def test_hsts_only_when_configured(tmp_path: Path, engine: Engine) -> None:
@@ -494,3 +498,149 @@ async def test_real_submissions_are_limited_and_every_answer_is_hardened(api: Ap
             assert r.headers["cache-control"] == "no-store", r.request.url
             assert r.headers["content-security-policy"] == API_CONTENT_SECURITY_POLICY
         assert answers[-1].headers["content-type"] == "application/pdf"
+
+
+# -- bodies at the edge (issue 21): the token and the JSON limits before a body is read --------
+
+# The flood of the issue: 500,000 keys, 6 MB of JSON.
+FLOOD = b"{" + b",".join(b'"k%d":0' % i for i in range(500_000)) + b"}"
+
+
+async def asgi_post(
+    app: Any, path: str, chunks: list[bytes], headers: dict[str, str]
+) -> tuple[int, dict[str, Any], int]:
+    """POST to the ASGI app itself: (status, JSON answer, bytes of the body it pulled)."""
+    pulled = 0
+    queue = list(chunks)
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        nonlocal pulled
+        if not queue:
+            return {"type": "http.disconnect"}
+        chunk = queue.pop(0)
+        pulled += len(chunk)
+        return {"type": "http.request", "body": chunk, "more_body": bool(queue)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        "client": ("127.0.0.1", 40000),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    await app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], json.loads(body), pulled
+
+
+def in_chunks(body: bytes, size: int = 65_536) -> list[bytes]:
+    return [body[i : i + size] for i in range(0, len(body), size)]
+
+
+async def test_a_body_is_not_read_before_its_token_is_checked(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """No token, or a bad one, with a flood behind it: 401 without a byte of it read (it
+    was read and parsed first: 3.3 s and +900 MB for 36 MB)."""
+    settings = hardening_settings(tmp_path)
+    app = create_app(settings, engine=engine, catalog=shipped_catalog())
+    json_type = {"Content-Type": "application/json"}
+    async with app.router.lifespan_context(app):
+        for path in ("/v1/dossiers", "/v1/dossiers/X/actions", "/v1/dossiers/X/supplements"):
+            for auth in ({}, {"Authorization": "Bearer not.a.token"}):
+                headers = {**json_type, **auth, "Content-Length": str(len(FLOOD))}
+                status, answer, pulled = await asgi_post(app, path, in_chunks(FLOOD), headers)
+                assert status == 401 and answer["error"]["code"] == "unauthenticated", answer
+                assert pulled == 0, (path, auth, pulled)
+                # Chunked (no length), or a multipart body: the same.
+                for kind in (json_type, {"Content-Type": "multipart/form-data; boundary=x"}):
+                    status, _, pulled = await asgi_post(
+                        app, path, in_chunks(FLOOD), {**kind, **auth}
+                    )
+                    assert status == 401 and pulled == 0, (path, auth, kind, pulled)
+
+
+async def test_a_flood_of_json_is_refused_before_it_is_parsed(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """With an applicant's token: the 6 MB body is 413 unread when its length is declared,
+    and read no further than the JSON limit when it is not (it was read and parsed: 16 s)."""
+    settings = hardening_settings(tmp_path)
+    limit = settings.max_json_bytes
+    app = create_app(settings, engine=engine, catalog=shipped_catalog())
+    citizen = bearer(token(settings, "citizen-1", Role.APPLICANT))
+    headers = {**citizen, "Content-Type": "application/json"}
+    async with app.router.lifespan_context(app):
+        for path in ("/v1/dossiers", "/v1/dossiers/X/actions", "/v1/dossiers/X/withdraw"):
+            status, answer, pulled = await asgi_post(
+                app, path, in_chunks(FLOOD), {**headers, "Content-Length": str(len(FLOOD))}
+            )
+            assert status == 413 and answer["error"]["code"] == "too_large", answer
+            assert pulled == 0, (path, pulled)
+            message = answer["error"]["message"]
+            assert "vượt quá 524.288 byte" in message and "multipart/form-data" in message
+            status, answer, pulled = await asgi_post(app, path, in_chunks(FLOOD), headers)
+            assert status == 413 and answer["error"]["code"] == "too_large", answer
+            assert limit < pulled <= limit + 65_536, pulled
+
+
+def test_json_nesting_and_keys_are_bounded(tmp_path: Path, engine: Engine) -> None:
+    """Within the size limit, a body too deep or with too many keys is 422, said in
+    Vietnamese, before the request models see it."""
+    settings = hardening_settings(tmp_path, rate_limit_per_minute=1000)
+    with client_for(settings, engine) as http:
+        officer = bearer(token(settings, f"intake@{CENTRE}", Role.INTAKE_OFFICER, CENTRE))
+        many = {f"k{i}": 0 for i in range(settings.max_json_keys + 1)}
+        deep: Any = 0
+        for _ in range(settings.max_json_depth + 1):
+            deep = {"a": deep}
+        deepest = b'{"a":' * 50_000 + b"0" + b"}" * 50_000  # past the parser's recursion
+        for path in ("/v1/dossiers", "/v1/dossiers/X/actions"):
+            r = http.post(path, json=many, headers=officer)
+            message = error_of(r, 422, "invalid")
+            assert "quá nhiều khóa và phần tử: tối đa 10.000" in message, message
+            r = http.post(path, json={"data": deep}, headers=officer)
+            message = error_of(r, 422, "invalid")
+            assert "lồng nhau quá sâu: tối đa 32 tầng" in message, message
+            r = http.post(
+                path, content=deepest, headers={**officer, "Content-Type": "application/json"}
+            )
+            assert "lồng nhau quá sâu" in error_of(r, 422, "invalid")
+        # Just within both bounds: judged on its fields as before.
+        r = http.post("/v1/dossiers", json={"procedure_code": "x"}, headers=officer)
+        message = error_of(r, 422, "invalid")
+        assert "applicant" in message, message
+
+
+# -- /docs and /redoc with no internet ---------------------------------------------------------
+
+
+def test_the_api_docs_need_no_internet(tmp_path: Path, engine: Engine) -> None:
+    """Swagger UI and ReDoc: every script, style and icon from this site (the package
+    fastapi-offline ships them), none from a CDN."""
+    settings = hardening_settings(tmp_path)
+    with client_for(settings, engine) as http:
+        for path, kinds in (("/docs", ("js", "css")), ("/redoc", ("js",))):
+            r = http.get(path)
+            assert r.status_code == 200, path
+            urls = re.findall(r"""(?:src|href|url)\s*[:=]\s*["']([^"']+)["']""", r.text)
+            assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+            assert "http" not in r.text.lower().replace("http-equiv", ""), r.text
+            assets = [u for u in urls if u.rsplit(".", 1)[-1] in (*kinds, "png")]
+            assert {u.rsplit(".", 1)[-1] for u in assets} >= set(kinds), urls
+            for url in assets:
+                asset = http.get(url)
+                assert asset.status_code == 200 and len(asset.content) > 1000, url
+                check_common(asset)

@@ -293,6 +293,12 @@ async def test_empty_lying_and_undecodable_content_is_refused(
     assert await record(api, http, code) == before
 
 
+def staged(api: Api) -> list[Path]:
+    """Files left in the store's staging folder (multipart uploads being received)."""
+    folder = store(api).root / "incoming"
+    return sorted(folder.iterdir()) if folder.exists() else []
+
+
 async def test_a_supplement_over_the_limits_is_refused_before_anything_is_stored(
     api: Api, http: httpx.AsyncClient
 ) -> None:
@@ -301,15 +307,29 @@ async def test_a_supplement_over_the_limits_is_refused_before_anything_is_stored
     url = f"/v1/dossiers/{code}/supplements"
     small = unique()
     big = unique().ljust(api.settings.max_upload_bytes + 1, b"0")  # one byte over
+    # As multipart (the way for large files): the part over the limit is 413, named,
+    # cut off as it streams; the small part before it is not kept either.
+    r = await http.post(
+        url,
+        data={"dossier": json.dumps({"comment": "bổ sung"})},
+        files=[
+            ("to_khai", ("nho.pdf", small, "application/pdf")),
+            ("to_khai", ("lon.pdf", big, "application/pdf")),
+        ],
+        headers=api.headers(*INTAKE),
+    )
+    message = error_of(r, 413, "too_large")
+    assert "lon.pdf" in message and "giới hạn cho mỗi tệp" in message, message
+    assert not stored(api, small) and not stored(api, big)
+    assert staged(api) == []
+    # The same in base64 inside JSON: over the JSON limit, refused unread.
     docs = [
         {"kind": "to_khai", "filename": "nho.pdf", "content_base64": b64(small)},
         {"kind": "to_khai", "filename": "lon.pdf", "content_base64": b64(big)},
     ]
     r = await http.post(url, json={"documents": docs}, headers=api.headers(*INTAKE))
-    message = error_of(r, 413, "too_large")
-    assert "documents.1 (lon.pdf)" in message, message
-    # All were checked before any was stored: not even the small one is kept.
-    assert not stored(api, small) and not stored(api, big)
+    assert "multipart/form-data" in error_of(r, 413, "too_large")
+    assert not stored(api, small)
 
     many = [
         {"kind": "to_khai", "filename": f"{i}.pdf", "content_base64": b64(unique())}
@@ -318,15 +338,23 @@ async def test_a_supplement_over_the_limits_is_refused_before_anything_is_stored
     r = await http.post(url, json={"documents": many}, headers=api.headers(*INTAKE))
     assert "documents" in error_of(r, 422, "invalid")
 
-    # A multipart upload (a browser form's way) is not this API's: 4xx, nothing kept.
+    # Multipart parts that are not a document kind's file, or not an accepted type.
     content = unique()
-    r = await http.post(
-        url,
-        files={"documents": ("to-khai.pdf", content, "application/pdf")},
-        headers=api.headers(*INTAKE),
-    )
-    assert r.status_code in (400, 415, 422), r.text
-    error_of(r, r.status_code)
+    cases: list[tuple[list[Any], int]] = [
+        ([("Tờ khai", ("to-khai.pdf", content, "application/pdf"))], 422),
+        ([("to_khai", ("to-khai.pdf", content, "application/pdf")), ("ghi_chu", (None, "x"))], 422),
+        (
+            [
+                ("to_khai", ("to-khai.pdf", content, "application/pdf")),
+                ("to_khai", ("x.exe", b"MZ\x90\x00", "application/pdf")),
+            ],
+            415,
+        ),
+    ]
+    for files, status in cases:
+        r = await http.post(url, files=files, headers=api.headers(*INTAKE))
+        error_of(r, status)
+        assert not stored(api, content) and staged(api) == []
     # JSON announced as a PDF.
     body = {"documents": [{"kind": "x", "filename": "x.pdf", "content_base64": b64(content)}]}
     r = await http.post(
@@ -339,6 +367,76 @@ async def test_a_supplement_over_the_limits_is_refused_before_anything_is_stored
     assert not stored(api, content)
     await caught_up(api, http, code)
     assert await record(api, http, code) == before
+
+
+async def test_files_travel_as_multipart_streamed_to_the_store(
+    api: Api, http: httpx.AsyncClient
+) -> None:
+    """A submission and a supplement as a browser form sends them: the JSON in the part
+    `dossier`, each file in a part named by its kind; files larger than the JSON limit
+    too. Stored under their sha256, listed and downloadable, nothing left staged."""
+    person = api.person("multipart")
+    body = submission(person, channel="online")
+    files = [
+        (d["kind"], (d["filename"], base64.b64decode(d["content_base64"]), "application/pdf"))
+        for d in body.pop("documents")
+    ]
+    # A valid PDF that no longer fits in JSON (its page's content: a long comment).
+    large = pdf(uuid.uuid4().hex, stream=b"%" + b"0" * api.settings.max_json_bytes * 2)
+    files.append(("to_khai", ("phu-luc.pdf", large, "application/pdf")))
+    r = await http.post(
+        "/v1/dossiers",
+        data={"dossier": json.dumps(body)},
+        files=files,
+        headers=api.applicant(person),
+    )
+    assert r.status_code == 201, r.text
+    code = r.json()["code"]
+    assert stored(api, large) and staged(api) == []
+    await caught_up(api, http, code)
+    r = await http.get(f"/v1/dossiers/{code}/documents", headers=api.applicant(person))
+    uploads = {d["filename"]: d for d in r.json()["documents"] if d["source"] == "upload"}
+    assert set(uploads) == {"to-khai-03.pdf", "can-cuoc.jpg", "phu-luc.pdf"}, uploads
+    r = await http.get(uploads["phu-luc.pdf"]["href"], headers=api.applicant(person))
+    assert r.status_code == 200 and r.content == large
+
+    # A supplement: files only (the JSON part is optional).
+    r = await http.post(
+        f"/v1/dossiers/{code}/actions",
+        json={"action": "request_supplement", "data": {"missing": ["Tờ khai"]}},
+        headers=api.headers(*INTAKE),
+    )
+    assert r.status_code == 200, r.text
+    extra = unique()
+    # As a browser sends a form: the second file input left empty (filename="", no
+    # content), which is no document.
+    boundary = "motcua-form"
+    form = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="to_khai"; '
+            'filename="to-khai-moi.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+        ).encode()
+        + extra
+        + (
+            f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="bo_sung"; '
+            'filename=""\r\nContent-Type: application/octet-stream\r\n\r\n'
+            f"\r\n--{boundary}--\r\n"
+        ).encode()
+    )
+    r = await http.post(
+        f"/v1/dossiers/{code}/supplements",
+        content=form,
+        headers={
+            **api.applicant(person),
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    assert r.status_code == 200 and r.json()["status"] != "supplement_requested", r.text
+    assert stored(api, extra) and staged(api) == []
+    await caught_up(api, http, code)
+    r = await http.get(f"/v1/dossiers/{code}/documents", headers=api.applicant(person))
+    names = [d["filename"] for d in r.json()["documents"] if d["source"] == "upload"]
+    assert sorted(names) == ["can-cuoc.jpg", "phu-luc.pdf", "to-khai-03.pdf", "to-khai-moi.pdf"]
 
 
 # --------------------------------------------------------------------------- tokens

@@ -325,7 +325,8 @@ export async function api(path, { method = "GET", body, headers = {}, raw = fals
   const token = getToken();
   if (token) sent.Authorization = `Bearer ${token}`;
   let payload = body;
-  if (body !== undefined && !(body instanceof Blob)) {
+  // FormData (files): the browser sets multipart/form-data and its boundary itself.
+  if (body !== undefined && !(body instanceof Blob) && !(body instanceof FormData)) {
     sent["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
@@ -364,14 +365,14 @@ export async function download(href, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-/** A file from an <input type=file> as {kind, filename, content_base64}. */
-export async function fileToDocument(kind, file) {
-  const buffer = new Uint8Array(await file.arrayBuffer());
-  let binary = "";
-  for (let i = 0; i < buffer.length; i += 0x8000) {
-    binary += String.fromCharCode(...buffer.subarray(i, i + 0x8000));
-  }
-  return { kind, filename: file.name, content_base64: btoa(binary) };
+/** A request body with files, as multipart/form-data: the JSON in the part "dossier",
+ * each file ({kind, file} from an <input type=file>) in a part named by its document
+ * kind. The API streams the files to the document store (no base64, no size in JSON). */
+export function withFiles(json, files) {
+  const form = new FormData();
+  form.append("dossier", JSON.stringify(json));
+  for (const { kind, file } of files) form.append(kind, file, file.name);
+  return form;
 }
 
 // ------------------------------------------------------------------ page chrome

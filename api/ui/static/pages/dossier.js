@@ -3,8 +3,8 @@
 // attempts. Officers, applicants (their own dossiers) and auditors read it.
 import {
   $, ACTION_LABELS, agencies, api, CHANNEL_LABELS, chrome, download, dueCell, EVENT_LABELS,
-  fileToDocument, fmtDateTime, h, hide, isOfficer, OUTCOME_LABELS, page, requireUser, ROLE_LABELS, showError,
-  startCountdowns, statusBadge, table, td,
+  fmtDateTime, h, hide, isOfficer, OUTCOME_LABELS, page, requireUser, ROLE_LABELS, showError,
+  startCountdowns, statusBadge, table, td, withFiles,
 } from "../app.js";
 
 const code = document.body.dataset.code;
@@ -152,7 +152,7 @@ function actionFields(action, prefix, view) {
         check: () => ($(`#${id("files")}`).files.length ? null : "Chọn ít nhất một tệp."),
         read: async () => ({
           comment: val("comment"),
-          documents: await Promise.all([...$(`#${id("files")}`).files].map((f) => fileToDocument(val("kind"), f))),
+          files: [...$(`#${id("files")}`).files].map((file) => ({ kind: val("kind"), file })),
         }),
       };
     }
@@ -179,7 +179,7 @@ async function send(action, role, body, { key, step }) {
   const headers = { "Idempotency-Key": key };
   const expected_step = step || undefined;
   if (action === "supplement") {
-    return api(`${path}/supplements`, { method: "POST", headers, body: { comment: body.comment, documents: body.documents, expected_step } });
+    return api(`${path}/supplements`, { method: "POST", headers, body: withFiles({ comment: body.comment, expected_step }, body.files) });
   }
   if (action === "withdraw") {
     return api(`${path}/withdraw`, { method: "POST", headers, body: { comment: body.comment, expected_step } });
@@ -207,7 +207,8 @@ function actionForm(allowed, view) {
     button.disabled = true;
     try {
       const body = await spec.read();
-      const sent = JSON.stringify(body);
+      // Files stand for themselves by name, size and time: other files are another request.
+      const sent = JSON.stringify(body, (_, v) => (v instanceof File ? [v.name, v.size, v.lastModified] : v));
       if (!attempt || attempt.sent !== sent) attempt = { key: newKey(), sent }; // changed: a new request
       const after = await send(allowed.action, allowed.role, body, { key: attempt.key, step });
       attempt = null;

@@ -1,7 +1,7 @@
 // Submit a dossier: an applicant online, or an intake officer at the counter. Every field
 // is checked here first (with the reason next to it), then again by the API.
 import {
-  $, api, chrome, fileToDocument, fmtDateTime, h, hide, page, requireUser, showError,
+  $, api, chrome, fmtDateTime, h, hide, page, requireUser, showError, withFiles,
 } from "../app.js";
 
 const MAX_BYTES = 10 * 1024 * 1024;
@@ -104,9 +104,9 @@ page(async () => {
     const button = $("#submit-button");
     button.disabled = true;
     try {
-      const documents = [];
+      const files = [];
       for (const input of document.querySelectorAll("#documents input[type=file]")) {
-        if (input.files[0]) documents.push(await fileToDocument(input.dataset.kind, input.files[0]));
+        if (input.files[0]) files.push({ kind: input.dataset.kind, file: input.files[0] });
       }
       const body = {
         procedure_code: $("#procedure").value,
@@ -118,9 +118,10 @@ page(async () => {
           email: $("#email").value.trim(),
           address: $("#address").value.trim(),
         },
-        documents,
       };
-      const created = await api("/dossiers", { method: "POST", body, headers: { "Idempotency-Key": key } });
+      const created = await api("/dossiers", {
+        method: "POST", body: withFiles(body, files), headers: { "Idempotency-Key": key },
+      });
       $("#submit-form").hidden = true;
       $("#submitted-facts").replaceChildren(
         h("dt", {}, "Mã hồ sơ"), h("dd", { id: "new-code" }, created.code),
