@@ -834,12 +834,10 @@ async def supplement(
     readable = await _readable_by_row(ctx, code, principal)
     view = None
     if readable is False:
-        await _record_not_visible(ctx, code, principal, Action.SUPPLEMENT, None, None, {})
+        await _record_not_visible(ctx, code, principal, Action.SUPPLEMENT, None, "", {})
         raise _not_visible(code, principal)
     if readable is None:
-        view = await _visible_state_or_record(
-            ctx, code, principal, Action.SUPPLEMENT, None, None, {}
-        )
+        view = await _visible_state_or_record(ctx, code, principal, Action.SUPPLEMENT, None, "", {})
     body, uploads = await read_body(request, SupplementRequest, ctx.settings, ctx.documents)
 
     async def run(update_id: str | None) -> DossierView:
