@@ -392,20 +392,19 @@ def dossiers_holding(
     sha256: str,
     *,
     account: str | None = None,
-    agency: str | None = None,
-    limit: int = 20,
+    limit: int = 1000,
 ) -> list[DossierRow]:
     """The dossiers that hold the file `sha256` (an upload, a form, a result): those of
     its document rows, and for a linked group's sub-dossier (`<code>.<n>`) its parent,
-    whose readers read its documents too. Narrowed to the dossiers submitted online by
-    `account` or on `agency` (their centre, competent agency or current step's agency)
-    when either is given. Who may reference a file by its hash (api/routes/dossiers.py)."""
+    whose readers read its documents too; narrowed to the dossiers submitted online by
+    `account` when given. Who may reference a file by its hash (api/routes/dossiers.py)
+    judges the rows."""
     codes: list[str] = _read(
         engine,
         sm_select(DocumentRow.dossier_code)
         .where(col(DocumentRow.sha256) == sha256)
         .distinct()
-        .limit(1000),
+        .limit(limit),
     )
     candidates = set(codes)
     for code in codes:
@@ -415,17 +414,8 @@ def dossiers_holding(
     if not candidates:
         return []
     where: list[ColumnElement[bool]] = [col(DossierRow.code).in_(sorted(candidates))]
-    narrow: list[ColumnElement[bool]] = []
     if account is not None:
-        narrow.append(col(DossierRow.applicant_account) == account)
-    if agency is not None:
-        narrow += [
-            col(DossierRow.centre_agency) == agency,
-            col(DossierRow.competent_agency) == agency,
-            col(DossierRow.current_agency) == agency,
-        ]
-    if narrow:
-        where.append(or_(*narrow))
+        where.append(col(DossierRow.applicant_account) == account)
     return _read(engine, sm_select(DossierRow).where(*where).limit(limit))
 
 

@@ -188,28 +188,26 @@ async def _visible_state(
 def _may_reference(ctx: AppContext, principal: Principal, sha256: str) -> bool:
     """May `principal` name the file `sha256` by its hash, instead of sending it? Only a
     file they may already read: a document (upload, form, result) of a dossier they may
-    read, by the rule that lets them read it (`_may_read`), judged on the read model's
-    rows as lists are (the centre, the competent agency, the current step's agency):
-    the applicant's own dossiers, an officer's agency's. Else anyone who learnt a hash
-    (events, audit views and logs show them) would get the file it names (documents of
-    their own dossier are theirs to download)."""
+    read, by the rule that lets them read it (`_may_read` over every agency on the
+    dossier, from its read-model row): the applicant's own dossiers, those of an
+    officer's agency. Else anyone who learnt a hash (events, audit views and logs show
+    them) would get the file it names (documents of their own dossier are theirs to
+    download)."""
     everyone = principal.is_admin or principal.is_auditor
     account = principal.sub if principal.has(Role.APPLICANT) else None
     officer = any(principal.has(r) for r in OFFICER_ROLES)
-    agency = principal.agency if officer else None
-    if not everyone and account is None and agency is None:
+    if not everyone and account is None and not officer:
         return False
+    # An officer's agency may be any step's, which the row keeps as a list: judged here.
     rows = repository.dossiers_holding(
-        ctx.engine,
-        sha256,
-        account=None if everyone else account,
-        agency=None if everyone else agency,
+        ctx.engine, sha256, account=account if not (everyone or officer) else None
     )
     return any(
         _may_read(
             principal,
             row.applicant_account,
-            {row.centre_agency, row.competent_agency, row.current_agency or ""},
+            _row_agencies(row)
+            or {row.centre_agency, row.competent_agency, row.current_agency or ""},
         )
         for row in rows
     )
