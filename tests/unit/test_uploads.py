@@ -9,12 +9,14 @@ import base64
 import hashlib
 import io
 import struct
-import time
+import tracemalloc
 import zipfile
 import zlib
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TypeVar
 
 import pytest
 from PIL import Image
@@ -46,6 +48,8 @@ OTHER = "000.00.21.H99"
 
 APPLICANT = Principal(sub="citizen-a", roles=[Role.APPLICANT])
 INTAKE = Principal(sub="intake", roles=[Role.INTAKE_OFFICER], agency=CENTRE)
+
+T = TypeVar("T")
 
 
 def doc(filename: str, content: bytes) -> DocumentIn:
@@ -137,12 +141,11 @@ def test_a_truncated_or_pageless_pdf_is_refused() -> None:
     assert "không có trang" in str(refused(pdf("x", pages=0), "a.pdf"))
 
 
-def test_a_ten_megabyte_pdf_validates_well_under_a_second() -> None:
+def test_a_ten_megabyte_pdf_of_two_thousand_pages_is_accepted() -> None:
+    # What the check costs is measured in bench/uploads.py, not asserted here.
     big = pdf("lớn", pages=2000, stream=bytes(10 * 1024 * 1024))
     assert len(big) > 10 * 1024 * 1024
-    started = time.perf_counter()
     assert validate_upload(big, "lon.pdf") == "application/pdf"
-    assert time.perf_counter() - started < 1.0
 
 
 # --------------------------------------------------------------------------- images
@@ -168,10 +171,8 @@ def test_an_image_of_too_many_pixels_is_refused_without_decoding_it() -> None:
     huge = Image.new("1", (10_000, 10_000))
     buffer = io.BytesIO()
     huge.save(buffer, "PNG")
-    started = time.perf_counter()
     error = refused(buffer.getvalue(), "anh.png")
-    assert time.perf_counter() - started < 0.5
-    assert "điểm ảnh" in str(error), error
+    assert "điểm ảnh" in str(error), error  # refused on its header's size, not decoded
 
 
 # --------------------------------------------------------------------------- DOCX/XLSX
@@ -187,10 +188,19 @@ def test_a_zip_bomb_docx_is_refused_quickly() -> None:
                 f.write(zeros)
     bomb = buffer.getvalue()
     assert len(bomb) < 300 * 1024
-    started = time.perf_counter()
-    error = refused(bomb, "don.docx")
-    assert time.perf_counter() - started < 0.1
+    error, peak = peak_memory(lambda: refused(bomb, "don.docx"))
     assert error.status == 422 and "200 MB" in str(error), error
+    assert peak < 4 * 1024 * 1024, f"{peak:,} bytes allocated: the bomb was unpacked"
+
+
+def peak_memory(check: Callable[[], T]) -> tuple[T, int]:
+    """What `check` returns, and the most memory it held at once (Python's allocator: a
+    file unpacked whole shows here; what it costs in time is bench/uploads.py's)."""
+    tracemalloc.start()
+    try:
+        return check(), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def lying(zip_bytes: bytes, name: str, size: int, crc: int) -> bytes:
@@ -220,10 +230,10 @@ def test_a_docx_whose_headers_lie_about_its_size_is_refused_within_the_budget() 
     bomb = lying(big, "word/document.xml", len(one_mb), zlib.crc32(one_mb))
     with zipfile.ZipFile(io.BytesIO(bomb)) as z:  # what the headers say passes the stdlib
         assert z.read("word/document.xml") == one_mb
-    started = time.perf_counter()
-    error = refused(bomb, "don.docx")
-    assert time.perf_counter() - started < 0.2
+    error, peak = peak_memory(lambda: refused(bomb, "don.docx"))
     assert "lớn hơn kích thước ghi trong mục lục" in str(error), error
+    # Inflated a bounded piece at a time, never whole (20 MB).
+    assert peak < 8 * 1024 * 1024, f"{peak:,} bytes allocated"
 
 
 def test_a_damaged_or_foreign_package_is_refused() -> None:
