@@ -1,0 +1,55 @@
+"""Digital signatures on result PDFs: key stores, PAdES signing, offline verification.
+
+A result (kết quả giải quyết TTHC) is returned as a PDF carrying the signature of the officer who
+signed it and then the seal of the agency, each an incremental PAdES signature
+(``ETSI.CAdES.detached``, SHA-256), with a signature timestamp (PAdES B-T) when a time-stamping
+authority is configured, B-B otherwise. Who signed is read from the certificate subject, by the
+convention of :mod:`motcua.pki`.
+
+- :class:`KeyStore` reads the manifest ``keys.yaml`` and hands out pyHanko signers for officers
+  and seals, from key files or a PKCS#11 token; in development it can issue missing
+  certificates on demand.
+- :func:`sign_pdf` adds one signature. It raises :class:`SigningError` subclasses whose
+  ``retryable`` flag tells an activity whether to retry.
+- :func:`verify_pdf` checks every signature of a PDF against given trust roots, offline, and
+  never raises on bad input.
+
+Where things are:
+
+- ``errors.py``: :class:`SigningError` and its subclasses.
+- ``trust.py``: trust roots, certificate conversions, :func:`validation_context`.
+- ``keystore.py``: :class:`KeyStore` (the manifest, key files, PKCS#11 tokens, checks);
+  ``keys.py``: the signer objects it hands out (a parsed key file's, a locked PKCS#11 one).
+- ``signer.py``: :func:`sign_pdf`, the TSA client, the cached signature sizes.
+- ``validator.py``: :func:`verify_pdf` and its reports.
+- ``_common.py``: running pyHanko's coroutines from synchronous code, UTC.
+"""
+
+from motcua.signing.errors import (
+    CertificateNotValid,
+    KeyNotFound,
+    SigningError,
+    SigningUnavailable,
+    WrongAgency,
+)
+from motcua.signing.keystore import KeyStore
+from motcua.signing.signer import _reserved_size as _reserved_size
+from motcua.signing.signer import sign_pdf
+from motcua.signing.trust import TrustRoot, load_trust_roots, validation_context
+from motcua.signing.validator import SignatureReport, VerificationReport, verify_pdf
+
+__all__ = [
+    "CertificateNotValid",
+    "KeyNotFound",
+    "KeyStore",
+    "SignatureReport",
+    "SigningError",
+    "SigningUnavailable",
+    "TrustRoot",
+    "VerificationReport",
+    "WrongAgency",
+    "load_trust_roots",
+    "sign_pdf",
+    "validation_context",
+    "verify_pdf",
+]
