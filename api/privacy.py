@@ -3,7 +3,7 @@
 
 One rule, `can_see_personal_data`: the applicant themself, the officers of an agency on the
 dossier (its centre, its competent agency, the agency of any of its steps: the agencies
-that may read it, `_may_read` in api/routes/dossiers.py) and auditors see the name, ID
+that may read it, `_may_read` in api/routes/dossiers/_common.py) and auditors see the name, ID
 number, phone, e-mail and address in clear. Everyone else who may read the dossier sees
 them masked (`motcua.privacy`): today that is an administrator who is not also an auditor.
 Public tracking, with no token, shows none of them, not even masked.

@@ -21,7 +21,7 @@ from temporalio import client as temporal
 from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from api.routes import dossiers
+from api.routes.dossiers import actions as dossier_actions
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, Actor, DossierView
 from motcua import service
@@ -116,7 +116,7 @@ async def test_action_waits_for_an_automatic_handoff_in_flight(
 ) -> None:
     # The API serves in this process: a longer wait than in production, so that the test
     # does not depend on how fast this machine starts a worker.
-    monkeypatch.setattr(dossiers, "HANDOFF_WAIT_SECONDS", 40.0)
+    monkeypatch.setattr(dossier_actions, "HANDOFF_WAIT_SECONDS", 40.0)
     async with (
         api_without(devserver, devserver_client, tmp_path, centre=True, agencies_but=POLICE) as api,
         api.http() as http,
