@@ -19,6 +19,9 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 # Copy only the packages (no .venv, .state or .git: there is no .dockerignore to rely on).
 COPY domain/ domain/
+COPY infra/ infra/
+COPY signatures/ signatures/
+COPY services/ services/
 COPY workflows/ workflows/
 COPY activities/ activities/
 COPY workers/ workers/
@@ -26,7 +29,7 @@ COPY store/ store/
 COPY api/ api/
 COPY motcua/ motcua/
 RUN pip install --no-deps . \
-    && python -c "import motcua, domain, workflows, activities, workers, store, api"
+    && python -c "import motcua, domain, infra, store, signatures, activities, workflows, services, api, workers"
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM python:3.11-slim

@@ -5,7 +5,7 @@
 #   make test       full test suite, one process per CPU (what CI runs, through .ci/run)
 #   make test-fast  skip tests marked slow
 #   make browser    Debian's Chromium for the browser tests (installed when root with apt-get)
-#   make lint       ruff check, ruff format --check, mypy
+#   make lint       ruff check, ruff format --check, mypy, lint-imports (the layers contract)
 #   make lock       re-resolve requirements.lock (runtime dependencies, pinned with hashes)
 #   make audit      pip-audit over requirements.lock (needs a vulnerability service: exit 2 without)
 #   make clean      remove local state and caches (keeps .venv)
@@ -20,7 +20,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PACKAGES := domain workflows activities workers store motcua api
+PACKAGES := domain infra store signatures activities workflows services api workers motcua
 PYTEST_ARGS ?=
 # Test processes (pytest-xdist): one more than the logical CPUs, tests handed out as each
 # finishes (`make test TEST_PROCESSES=0` runs them in this one process). One more, because
@@ -77,6 +77,7 @@ run: venv
 	$(BIN)/motcua dev
 
 test: venv browser
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=15 $(PYTEST_ARGS)
 
 test-fast: venv browser
@@ -86,6 +87,7 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy $(PACKAGES)
+	$(BIN)/lint-imports --no-cache
 
 format: venv
 	$(BIN)/ruff check --fix .

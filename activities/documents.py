@@ -20,9 +20,9 @@ from activities.contracts import SEAL_RESULT, SIGN_RESULT, SealResultInput, Sign
 from activities.forms import Issuers, RenderedDocument, ResultInfo, render_result
 from domain.catalog import Catalog, load_catalog
 from domain.dossier import ResultDocument
-from motcua.docstore import DocumentStore, open_document_store
-from motcua.settings import Settings
-from motcua.signing import KeyStore, SigningError, SigningUnavailable, sign_pdf
+from infra.docstore import DocumentStore, open_document_store
+from infra.settings import Settings
+from signatures.signing import KeyStore, SigningError, SigningUnavailable, sign_pdf
 
 log = logging.getLogger(__name__)
 

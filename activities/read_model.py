@@ -12,7 +12,7 @@ from activities.errors import database_errors
 from activities.forms import RenderedDocument, render_control_slip, render_form
 from activities.notifications import notifications_for, portal_sync
 from domain.dossier import DocumentRef, DossierView, Event, ResultDocument
-from motcua import telemetry
+from infra import telemetry
 from store import repository
 from store.schemas import DocumentRecord, DossierSummary, OutboxMessage
 

@@ -37,12 +37,12 @@ from api.security import install_http_hardening
 from api.ui import install_ui
 from api.uploads import document_models
 from domain.catalog import Catalog, load_catalog
-from motcua import telemetry
-from motcua.docstore import open_document_store
-from motcua.service import DossierService
-from motcua.settings import Settings, get_settings
-from motcua.signing import KeyStore
-from motcua.temporal import connect
+from infra import telemetry
+from infra.docstore import open_document_store
+from infra.settings import Settings, get_settings
+from infra.temporal import connect
+from services.dossiers import DossierService
+from signatures.signing import KeyStore
 from store import repository
 from store.db import init_db, make_engine
 

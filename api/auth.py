@@ -51,7 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from api.errors import ApiError
 from domain.catalog import Role
 from domain.dossier import Actor
-from motcua.settings import Settings
+from infra.settings import Settings
 
 # Roles that act for an agency, so a token granting them must name the agency.
 OFFICER_ROLES: frozenset[Role] = frozenset(

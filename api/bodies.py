@@ -36,7 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import bearer, current_principal
 from api.errors import ApiError, error_json
 from api.security import BodyTooLarge
-from motcua.settings import Settings
+from infra.settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 MULTIPART = "multipart/form-data"

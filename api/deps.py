@@ -15,9 +15,9 @@ from api.auth import CurrentPrincipal
 from api.errors import ApiError
 from api.ratelimit import RateLimiter, client_address
 from domain.catalog import Catalog
-from motcua.docstore import DocumentStore
-from motcua.service import DossierService
-from motcua.settings import Settings
+from infra.docstore import DocumentStore
+from infra.settings import Settings
+from services.dossiers import DossierService
 from store import repository
 
 

@@ -5,7 +5,7 @@ One rule, `can_see_personal_data`: the applicant themself, the officers of an ag
 dossier (its centre, its competent agency, the agency of any of its steps: the agencies
 that may read it, `_may_read` in api/routes/dossiers/_common.py) and auditors see the name, ID
 number, phone, e-mail and address in clear. Everyone else who may read the dossier sees
-them masked (`motcua.privacy`): today that is an administrator who is not also an auditor.
+them masked (`infra.privacy`): today that is an administrator who is not also an auditor.
 Public tracking, with no token, shows none of them, not even masked.
 
 Every route that answers with personal data passes it through the functions below, so
@@ -21,7 +21,7 @@ from api.auth import OFFICER_ROLES, Principal
 from api.schemas import ApplicantOut, EventOut, RefusedAttemptOut
 from domain.catalog import Role
 from domain.dossier import Applicant
-from motcua.privacy import HIDDEN, mask_email, mask_id_number, mask_name, mask_phone
+from infra.privacy import HIDDEN, mask_email, mask_id_number, mask_name, mask_phone
 
 
 def can_see_personal_data(

@@ -30,7 +30,7 @@ from domain.dossier import (
     Status,
     find_nul,
 )
-from motcua.settings import MAX_UPLOAD_CEILING
+from infra.settings import MAX_UPLOAD_CEILING
 
 # The schema's ceiling for one file (base64 longer than this is refused unread);
 # the configured limit, MOTCUA_MAX_UPLOAD_BYTES (at most this), answers 413 below it.

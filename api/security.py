@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from motcua.settings import Settings
+from infra.settings import Settings
 
 # JSON answers are never rendered as a page: nothing may load or frame them.
 API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'"

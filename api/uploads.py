@@ -36,8 +36,8 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from api.bodies import MULTIPART, json_shape_error, json_too_large_message, vn_number
 from api.errors import ApiError
 from api.schemas import DocumentIn
-from motcua.docstore import DocumentStore, UploadRefused, validate_upload
-from motcua.settings import Settings
+from infra.docstore import DocumentStore, UploadRefused, validate_upload
+from infra.settings import Settings
 
 JSON_PART = "dossier"
 MAX_FILES = 50  # as many as a request's `documents` may hold
@@ -86,7 +86,7 @@ class Uploads:
 
 def validate_stored(files: list[StagedFile], settings: Settings) -> None:
     """The one place the uploaded files' content is checked, on the files as staged
-    (motcua.docstore.validate_upload: 415 for a type the centre does not accept, 422 for
+    (infra.docstore.validate_upload: 415 for a type the centre does not accept, 422 for
     a file that is not a valid one of its type). Blocking, bounded by the per-file limit:
     call it in a thread."""
     for f in files:

@@ -38,8 +38,8 @@ from activities.contracts import (
     SignResultInput,
 )
 from bench.common import _database, base_parser, loadavg, machine, print_machine, table
-from motcua.settings import REPO_ROOT, Settings
-from motcua.temporal import converter_with
+from infra.settings import REPO_ROOT, Settings
+from infra.temporal import converter_with
 from store.db import init_db, make_engine
 
 DEFAULT_HISTORY = REPO_ROOT / "tests" / "histories" / "signed_result.json"

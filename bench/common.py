@@ -45,9 +45,9 @@ from temporalio.client import Client, WorkflowHistory
 
 from bench import BYTECODE_ENV
 from domain.catalog import Catalog, load_catalog
+from infra.settings import REPO_ROOT, Settings
+from infra.temporal import data_converter
 from motcua.devserver import DevServer, find_free_port
-from motcua.settings import REPO_ROOT, Settings
-from motcua.temporal import data_converter
 from store.db import init_db, make_engine
 
 PROCEDURE = "3.000333"  # Phiếu lý lịch tư pháp số 1: the catalog's six-step procedure

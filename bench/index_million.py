@@ -5,7 +5,7 @@
 Fills a fresh read model (a SQLite file in a temporary folder; a throwaway PostgreSQL
 database) with `--rows` dossiers of the shipped procedures over twelve months, with their
 uploads, results, online payments, ratings and complaints in realistic proportions, then
-times `motcua.index.service_index` for one month (all agencies, and one agency) and the CSV
+times `services.index.service_index` for one month (all agencies, and one agency) and the CSV
 export. Prints one line per measurement; docs/benchmarks.md records a run.
 """
 
@@ -27,8 +27,8 @@ from sqlalchemy import Engine, insert, text
 from sqlalchemy.engine import make_url
 
 from domain.catalog import load_catalog
-from motcua.index import service_index, to_csv
-from motcua.settings import Settings
+from infra.settings import Settings
+from services.index import service_index, to_csv
 from store.db import init_db, make_engine
 from store.models import DocumentRow, DossierRow, EventRow, FeedbackRow, RatingRow
 

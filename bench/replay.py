@@ -16,12 +16,12 @@ change makes the cached ones non-deterministic: the benchmark says so).
 - the 1,000: dossiers of 3.000333, one in ten with a supplement asked at intake, one in
   twenty refused at the counter, the rest straight to the returned result.
 
-Measured without a server: `temporalio.worker.Replayer` configured as motcua.audit.replay
+Measured without a server: `temporalio.worker.Replayer` configured as services.audit.replay
 does (the centre worker's data converter and interceptors), with each runner
 (`--runners`): the workers' sandbox and, as `motcua audit replay --no-sandbox` runs,
 none. For each: the long history cold (first replay in the process) and warm (median of
 five); the 1,000 through one Replayer (`replay_workflows`), split over `--processes`
-processes, and through motcua.audit.replay.replay_histories 200 at a time with a verdict
+processes, and through services.audit.replay.replay_histories 200 at a time with a verdict
 for each, which is what `motcua audit replay --procedure` runs.
 
 `--end-to-end` records afresh and, on the recording stack, times `motcua audit replay
@@ -66,7 +66,7 @@ from bench.common import (
     table,
     write_json,
 )
-from motcua.codec import (
+from infra.codec import (
     NOT_ENCODED,
     EncryptionCodec,
     KeyRing,
@@ -74,7 +74,7 @@ from motcua.codec import (
     is_encrypted,
     payloads_in,
 )
-from motcua.temporal import converter_with
+from infra.temporal import converter_with
 
 LAND = "9.000003"
 PROGRESS = ("accept", "appraise", "approve", "sign", "return")
@@ -278,13 +278,13 @@ END_TO_END: dict[str, Any] = {}
 
 async def audit_end_to_end(st: Any, args: Any) -> dict[str, Any]:
     """`motcua audit replay --procedure 3.000333 [--no-sandbox] [--processes N]` as the CLI
-    runs it (motcua.audit.service.AuditService.replay_many): the dossiers listed from the
+    runs it (services.audit.service.AuditService.replay_many): the dossiers listed from the
     read model, each one's history fetched from Temporal, replayed, a verdict for each."""
     import functools
 
-    from motcua.audit.service import AuditService
-    from motcua.docstore import open_document_store
-    from motcua.temporal import data_converter
+    from infra.docstore import open_document_store
+    from infra.temporal import data_converter
+    from services.audit.service import AuditService
 
     service = AuditService(
         st.client,
@@ -341,7 +341,7 @@ def load_many(path: Path) -> list[WorkflowHistory]:
     return out
 
 
-# Production histories are encrypted (motcua/codec.py), and a replay decrypts every
+# Production histories are encrypted (infra/codec.py), and a replay decrypts every
 # payload. Histories recorded before the codec, or by a stack with another key, are
 # encrypted here under a benchmark key, as the workers would have written them: every
 # payload but search attributes, headers and the SDK core's patch markers.
@@ -371,7 +371,7 @@ RUNNERS = {"sandboxed": True, "unsandboxed": False}
 
 
 async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any]:
-    from motcua.audit.replay import replay_histories, replayer
+    from services.audit.replay import replay_histories, replayer
 
     text = long_path.read_text(encoding="utf-8")  # noqa: ASYNC240
     long_history = encrypted(WorkflowHistory.from_json("long-land", text))
@@ -492,7 +492,7 @@ def _replay_chunk(
     path: str, start: int, stop: int, sandboxed: bool, barrier: Any, results: Any
 ) -> None:
     """A child process: load its share, warm up on one history, wait for the others, replay."""
-    from motcua.audit.replay import replayer
+    from services.audit.replay import replayer
 
     many = load_many(Path(path))[start:stop]
 

@@ -6,7 +6,7 @@ worker no longer has in its cache.
     .venv/bin/python -m bench.scale --quick
 
 Dossiers of 3.000333 are submitted at the counter through the service layer
-(motcua.service.DossierService.submit, as the API does: a dossier code allocated in the
+(services.dossiers.DossierService.submit, as the API does: a dossier code allocated in the
 read model, the workflow started, its first state queried), `--concurrency` at a time,
 against `motcua worker all`; `--accept` of them are then accepted (Form 01, the handoff to
 the police, the clock started). Every dossier's workflow then sleeps on a timer: the
@@ -72,11 +72,11 @@ async def timed_get(
 
 
 async def run(args: Any) -> dict[str, Any]:
+    from api.demo_users import DEMO_USERS
     from domain.catalog import Role
     from domain.dossier import Action, ActionInput, Actor, Applicant, Channel, DocumentRef
-    from motcua.docstore import open_document_store
-    from motcua.service import DossierService, ServiceError, SubmitRequest
-    from motcua.stack import DEMO_USERS
+    from infra.docstore import open_document_store
+    from services.dossiers import DossierService, ServiceError, SubmitRequest
 
     info = machine()
     print_machine(info)

@@ -20,7 +20,7 @@ import time
 import zipfile
 from collections.abc import Callable
 
-from motcua.docstore import UploadRefused, sniff_media_type, validate_upload
+from infra.docstore import UploadRefused, sniff_media_type, validate_upload
 from tests.files import image, pdf
 
 

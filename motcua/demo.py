@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from activities.pdf import DocumentMetadata, DocumentSpec, render_pdf
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, Actor, Applicant, Channel, DocumentRef, DossierView
-from motcua.docstore import FolderStore, open_document_store
-from motcua.service import DossierService, SubmitRequest
+from infra.docstore import FolderStore, open_document_store
+from services.dossiers import DossierService, SubmitRequest
 from store import repository
 from store.models import DocumentRow
 

@@ -19,19 +19,20 @@ from temporalio.worker import Worker
 
 from activities import render_pool
 from activities.documents import DocumentServices
+from api.demo_users import DEMO_USERS
 from domain.catalog import Catalog, load_catalog
-from motcua.audit.archive import archive_forever
+from infra.settings import Settings
+from infra.temporal import connect
 from motcua.devserver import DevServer
-from motcua.portal import PortalSender, sync_forever
-from motcua.settings import Settings
 from motcua.supervisor import SupervisedWorker
-from motcua.temporal import connect
+from services.audit.archive import archive_forever
+from services.portal import PortalSender, sync_forever
 from store.db import init_db, make_engine
 from workers.agency import agency_worker
 from workers.centre import centre_worker
 
 if TYPE_CHECKING:
-    from motcua.pki import Identity
+    from signatures.pki import Identity
 
 
 @asynccontextmanager
@@ -188,18 +189,6 @@ async def api_serving(
         await task
 
 
-DEMO_USERS = [
-    ("applicant", "citizen-001", None, "Nguyễn Văn An"),
-    ("intake_officer", "tnhs-01", "centre", "Trần Thị Bình"),
-    ("specialist", "ca-cv-07", "000.00.20.H99", "Lê Văn Cường"),
-    ("leader", "ca-ld-02", "000.00.20.H99", "Phạm Minh Đức"),
-    ("signer", "ca-ky-01", "000.00.20.H99", "Hoàng Văn Em"),
-    ("return_officer", "tkq-03", "centre", "Ngô Thị Phương"),
-    ("auditor", "kt-01", None, "Đỗ Thanh Giang"),
-    ("admin", "qt-01", None, "Vũ Quản Trị"),
-]
-
-
 def development_tokens(settings: Settings) -> list[tuple[str, str, str]]:
     """(role, agency, token) for one demo user per role."""
     from api.auth import issue_token
@@ -215,7 +204,7 @@ def development_tokens(settings: Settings) -> list[tuple[str, str, str]]:
 
 def dev_signers(settings: Settings, catalog: Catalog) -> list[Identity]:
     """The demo users who sign (signers and leaders), as certificate identities."""
-    from motcua.pki import Identity
+    from signatures.pki import Identity
 
     out = []
     for role, sub, agency, name in DEMO_USERS:
@@ -240,7 +229,7 @@ def dev_signers(settings: Settings, catalog: Catalog) -> list[Identity]:
 def ensure_dev_pki(settings: Settings, catalog: Catalog, *, force: bool = False) -> Path:
     """The development CA under state_dir/pki (made once): a seal per agency, a
     certificate per demo signer, more issued on demand. Never in production."""
-    from motcua.pki import init_dev_pki
+    from signatures.pki import init_dev_pki
 
     if settings.environment == "production":
         raise ValueError(
@@ -323,8 +312,8 @@ async def _dev_stack(
     on_started: Callable[[], None],
 ) -> None:
     from motcua.demo import run_demo
-    from motcua.service import DossierService
     from motcua.supervisor import keep_dev_server_running
+    from services.dossiers import DossierService
 
     catalog: Catalog = load_catalog(settings.catalog_dir)
     settings.state_dir.mkdir(parents=True, exist_ok=True)

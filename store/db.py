@@ -123,7 +123,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def engine_from_settings(settings: Any = None) -> Engine:
     """``make_engine`` for ``Settings.resolved_database_url`` (default settings when None)."""
     if settings is None:
-        from motcua.settings import get_settings
+        from infra.settings import get_settings
 
         settings = get_settings()
     return make_engine(settings.resolved_database_url)

@@ -1,7 +1,7 @@
 """The Decision 766/QĐ-TTg counts, in SQL over the read model (one pass, grouped by the
 deciding agency and procedure): the numerators and denominators of the on-time,
 online-submission, online-payment, electronic-result, digitisation, reuse and
-satisfaction figures. `motcua.index` turns them into the published rates.
+satisfaction figures. `services.index` turns them into the published rates.
 
 Which dossiers count in a period [start, end): those actually received before `end`
 and not finished before `start` (received in the period, or carried over into it).

@@ -1076,7 +1076,7 @@ def log_audit_read(engine: Engine, row: AuditLogRow) -> AuditLogRow:
 
 def audit_log_chain(engine: Engine) -> tuple[list[AuditLogRow], AuditLogHeadRow | None]:
     """Every audit log row in the order written (by id), and the chain's head: what
-    `motcua.audit.integrity.verify_audit_log` checks, read in one snapshot (a row
+    `services.audit.integrity.verify_audit_log` checks, read in one snapshot (a row
     written meanwhile is in both or in neither)."""
     with engine.connect() as conn:
         if conn.dialect.name == "postgresql":

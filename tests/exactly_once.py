@@ -17,9 +17,9 @@ from temporalio.client import WorkflowHistory
 
 from activities.notifications import notifications_for, portal_sync
 from domain.dossier import DossierView, Event, ResultDocument
-from motcua.audit.history import decode
-from motcua.audit.integrity import verify_record
-from motcua.docstore import FolderStore
+from infra.docstore import FolderStore
+from services.audit.history import decode
+from services.audit.integrity import verify_record
 from store import repository
 from store.db import session
 from store.models import DocumentRow, DossierRow, EventRow, OutboxRow

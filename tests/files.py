@@ -1,5 +1,5 @@
 """Small valid files for tests that upload documents: uploads are checked by content
-(`motcua.docstore.validate_upload`), so a test file must be a real PDF or image.
+(`infra.docstore.validate_upload`), so a test file must be a real PDF or image.
 
 Each carries `text` (a person's ID number, a uuid) so that its SHA-256 is its own.
 """

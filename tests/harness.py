@@ -27,8 +27,8 @@ from temporalio.exceptions import ApplicationError
 from activities.documents import DocumentServices
 from domain.catalog import load_catalog
 from domain.dossier import ActionInput, Actor, DossierInput, DossierView
-from motcua.pki import init_dev_pki
-from motcua.settings import Settings
+from infra.settings import Settings
+from signatures.pki import init_dev_pki
 from workers.agency import agency_worker
 from workers.centre import centre_worker
 from workflows.dossier import SEARCH_ATTRIBUTES, DossierWorkflow

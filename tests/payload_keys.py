@@ -1,6 +1,6 @@
 """The payload key ring of the test suite (a test key, derived from a label: it protects
 nothing) and the data converter every test client uses: the deployment's converter
-(motcua.temporal.data_converter) under that ring. tests/conftest.py exports the ring as
+(infra.temporal.data_converter) under that ring. tests/conftest.py exports the ring as
 MOTCUA_PAYLOAD_KEYS, so every Settings() a test builds, every `motcua` command it runs
 in-process and every process it starts (tests/processes.py) encrypts and decrypts with
 the same keys as the test's own clients."""
@@ -14,9 +14,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 
-from motcua.codec import EncryptionCodec, KeyRing, payloads_in
-from motcua.settings import Settings
-from motcua.temporal import data_converter
+from infra.codec import EncryptionCodec, KeyRing, payloads_in
+from infra.settings import Settings
+from infra.temporal import data_converter
 
 
 def key_for_tests(label: str) -> bytes:
@@ -39,7 +39,7 @@ def converter_for_tests() -> DataConverter:
 
 def plain(history: WorkflowHistory) -> WorkflowHistory:
     """A copy of a history fetched from a test server, its payloads decrypted with the
-    test keys (what `motcua.codec.decoded_history` does, without awaiting)."""
+    test keys (what `infra.codec.decoded_history` does, without awaiting)."""
     codec = DATA_CONVERTER.payload_codec
     assert isinstance(codec, EncryptionCodec)
     events = []

@@ -30,7 +30,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from domain.catalog import agency_task_queue
-from motcua.settings import REPO_ROOT
+from infra.settings import REPO_ROOT
 from tests.payload_keys import TEST_PAYLOAD_KEYS
 
 DRAIN_LIMIT = 30  # seconds a stopped process may take to drain before SIGKILL

@@ -23,7 +23,7 @@ from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from motcua.pki import MANIFEST_NAME, read_manifest
+from signatures.pki import MANIFEST_NAME, read_manifest
 
 Mode = Literal["ok", "error", "garbage"]
 

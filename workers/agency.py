@@ -18,8 +18,9 @@ from activities.documents import DocumentServices, SigningActivities
 from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
-from motcua import telemetry
-from workers.centre import DRAIN_TIMEOUT, WORKFLOW_RUNNER, WORKFLOWS
+from infra import telemetry
+from workers.centre import DRAIN_TIMEOUT
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 
 def agency_worker(

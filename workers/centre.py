@@ -10,25 +10,16 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.calendar import CalendarActivities
 from activities.documents import DocumentServices, SigningActivities
 from activities.read_model import ReadModelActivities
-from motcua import telemetry
-from motcua.settings import Settings
-from workflows.dossier import DossierWorkflow
+from infra import telemetry
+from infra.settings import Settings
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
-# Domain and contract modules are pure and deterministic; passing them through
-# the sandbox saves re-importing pydantic models for every workflow run.
-WORKFLOW_RUNNER = SandboxedWorkflowRunner(
-    restrictions=SandboxRestrictions.default.with_passthrough_modules(
-        "domain", "activities.contracts"
-    )
-)
-WORKFLOWS = [DossierWorkflow]
 # What workers (and a replayer) run workflows and activities with: tracing. A worker
-# whose client already has it (motcua.temporal.connect) inherits it from the client.
+# whose client already has it (infra.temporal.connect) inherits it from the client.
 # Tracing adds no commands to histories; on replay it makes no spans.
 INTERCEPTORS: list[Interceptor] = [telemetry.TRACING]
 # On SIGTERM (a rolling deploy) a worker stops taking tasks and lets the activities it is

@@ -15,9 +15,9 @@ from api.auth import CurrentPrincipal, Principal
 from api.deps import AppContext, Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
 from domain.catalog import Role
-from motcua.audit.archive import ArchiveTampered
-from motcua.audit.integrity import AuditLogReport
-from motcua.audit.service import (
+from services.audit.archive import ArchiveTampered
+from services.audit.integrity import AuditLogReport
+from services.audit.service import (
     Auditor,
     AuditService,
     DossierReplay,
@@ -25,8 +25,8 @@ from motcua.audit.service import (
     LateReport,
     NoHistory,
 )
-from motcua.audit.timeline import DelayAttribution, TimelineState, state_at, timeline
-from motcua.audit.trail import TrailEntry, trail
+from services.audit.timeline import DelayAttribution, TimelineState, state_at, timeline
+from services.audit.trail import TrailEntry, trail
 from store import repository
 
 router = APIRouter(

@@ -32,7 +32,7 @@ from api.bodies import body_policy
 from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError, error_json
 from domain.catalog import Role
-from motcua.codec import PayloadDecryptionError, PayloadKeyError, is_encrypted, payload_json
+from infra.codec import PayloadDecryptionError, PayloadKeyError, is_encrypted, payload_json
 from store import repository
 from store.models import AuditLogRow
 

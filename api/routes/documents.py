@@ -22,8 +22,8 @@ from api.routes.index import month
 from api.schemas import DocumentOut, DocumentsOut
 from domain.catalog import Role
 from domain.dossier import Event, Status
-from motcua.docstore import DocumentNotFound, sniff_media_type
-from motcua.verification import DocumentVerification, verify_document
+from infra.docstore import DocumentNotFound, sniff_media_type
+from services.verification import DocumentVerification, verify_document
 from store import repository
 from store.models import DocumentRow
 

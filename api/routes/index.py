@@ -20,9 +20,9 @@ from api.schemas import ApiModel
 from domain.calendar import VIETNAM_TZ
 from domain.catalog import Role
 from domain.dossier import Status
-from motcua.audit.service import AuditService
-from motcua.audit.timeline import DelayAttribution
-from motcua.index import ServiceIndex, service_index, to_csv
+from services.audit.service import AuditService
+from services.audit.timeline import DelayAttribution
+from services.index import ServiceIndex, service_index, to_csv
 from store import repository
 from store.models import FeedbackRow, RatingRow
 

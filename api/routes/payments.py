@@ -19,7 +19,7 @@ from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
 from api.schemas import ApiModel
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, Actor
-from motcua.service import ServiceError
+from services.dossiers import ServiceError
 
 router = APIRouter(prefix="/payments", tags=["payments"], responses=ERROR_RESPONSES)
 

@@ -25,7 +25,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from api.errors import ApiError
-from motcua.settings import Settings
+from infra.settings import Settings
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
@@ -82,7 +82,7 @@ class DevLogin(BaseModel):
 
 def dev_users(settings: Settings, agency_names: dict[str, str]) -> list[DevUser]:
     """The demo users of `motcua dev`, one per role (development only)."""
-    from motcua.stack import DEMO_USERS
+    from api.demo_users import DEMO_USERS
 
     out = []
     for role, sub, agency, name in DEMO_USERS:

@@ -10,7 +10,7 @@ import typer
 
 from domain.calendar import VIETNAM_TZ
 from domain.catalog import CatalogError, load_catalog
-from motcua.settings import Settings, SettingsError, get_settings
+from infra.settings import Settings, SettingsError, get_settings
 
 app = typer.Typer(
     help="motcua: durable one-stop dossier engine on Temporal.",

@@ -16,7 +16,7 @@ from motcua.cli._common import TZ, _day, _fail, _parse_instant, _settings
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from motcua.audit.service import Auditor, AuditService
+    from services.audit.service import Auditor, AuditService
 
 
 audit_app = typer.Typer(
@@ -30,11 +30,11 @@ def _auditing(who: str | None) -> tuple[Callable[[], Awaitable[AuditService]], A
     """The audit service on this machine's settings, and who is asking."""
     import getpass
 
-    from motcua.audit.service import Auditor, AuditService
-    from motcua.docstore import open_document_store
-    from motcua.signing import KeyStore
+    from infra.docstore import open_document_store
+    from infra.temporal import connect, data_converter
     from motcua.stack import read_model
-    from motcua.temporal import connect, data_converter
+    from services.audit.service import Auditor, AuditService
+    from signatures.signing import KeyStore
 
     settings = _settings()
     engine = read_model(settings)
@@ -65,7 +65,7 @@ def _auditing(who: str | None) -> tuple[Callable[[], Awaitable[AuditService]], A
 def audit_archive() -> None:
     """Archive every closed dossier history Temporal still holds (the centre's worker
     also does this every MOTCUA_ARCHIVE_INTERVAL_SECONDS)."""
-    from motcua.audit.archive import archive_closed
+    from services.audit.archive import archive_closed
 
     service, _ = _auditing(None)
 
@@ -85,8 +85,8 @@ def audit_export(
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
     """Every run of a dossier's history as JSON, from Temporal or the archive."""
-    from motcua.audit.archive import ArchiveTampered
-    from motcua.audit.service import NoHistory
+    from services.audit.archive import ArchiveTampered
+    from services.audit.service import NoHistory
 
     service, auditor = _auditing(who)
 
@@ -132,8 +132,8 @@ def audit_replay(
 ) -> None:
     """Replay histories against today's workflow code (exit 1 if any is not
     deterministic): one dossier, or all of a procedure and/or period."""
-    from motcua.audit.archive import ArchiveTampered
-    from motcua.audit.service import DossierReplay, NoHistory
+    from services.audit.archive import ArchiveTampered
+    from services.audit.service import DossierReplay, NoHistory
 
     if code is None and procedure is None and since is None:
         raise _fail("give a dossier code, or --procedure and/or --since")
@@ -218,7 +218,7 @@ def audit_verify(
     the history) and check the signatures on the dossier's documents; without a dossier,
     prove the audit log is whole (its hash chain: no row edited, deleted or moved).
     Exit 1 if not."""
-    from motcua.audit.service import DossierVerification, NoHistory
+    from services.audit.service import DossierVerification, NoHistory
 
     service, auditor = _auditing(who)
     if code is None:
@@ -256,7 +256,7 @@ def _verify_audit_log(
     service: Callable[[], Awaitable[AuditService]], auditor: Auditor, as_json: bool
 ) -> NoReturn:
     """`motcua audit verify` without a dossier: the audit log's chain; exits."""
-    from motcua.audit.integrity import AuditLogReport
+    from services.audit.integrity import AuditLogReport
 
     async def main() -> AuditLogReport:
         s = await service()
@@ -286,9 +286,9 @@ def audit_timeline(
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
     """The dossier's state after each change, or as of one instant, from its history alone."""
-    from motcua.audit.archive import ArchiveTampered
-    from motcua.audit.service import NoHistory
-    from motcua.audit.timeline import TimelineState, state_at, timeline
+    from services.audit.archive import ArchiveTampered
+    from services.audit.service import NoHistory
+    from services.audit.timeline import TimelineState, state_at, timeline
 
     instant = _parse_instant(at) if at else None
     service, auditor = _auditing(who)
@@ -335,8 +335,8 @@ def audit_late(
 ) -> None:
     """Who was late for what: one dossier's steps planned against actual, or every
     overdue dossier of a period with the step, agency and officer that consumed the time."""
-    from motcua.audit.archive import ArchiveTampered
-    from motcua.audit.service import NoHistory
+    from services.audit.archive import ArchiveTampered
+    from services.audit.service import NoHistory
 
     service, auditor = _auditing(who)
 

@@ -18,7 +18,7 @@ def config_cmd(
     """Print the effective settings, as environment variables, with secrets masked.
 
     A '#' marks the values that come from defaults, not from the environment."""
-    from motcua.settings import effective_settings
+    from infra.settings import effective_settings
 
     rows = effective_settings(_settings())
     if as_json:

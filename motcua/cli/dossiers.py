@@ -20,10 +20,10 @@ history_app = typer.Typer(
 @app.command("demo")
 def demo_cmd() -> None:
     """Walk one dossier through every step on an already running stack."""
+    from infra.temporal import connect
     from motcua.demo import run_demo
-    from motcua.service import DossierService
     from motcua.stack import read_model
-    from motcua.temporal import connect
+    from services.dossiers import DossierService
 
     async def main() -> None:
         settings = _settings()
@@ -38,9 +38,9 @@ def demo_cmd() -> None:
 @app.command("state")
 def state_cmd(code: str) -> None:
     """Print a dossier's live state (the workflow query) as JSON."""
-    from motcua.service import DossierService, ServiceError
+    from infra.temporal import connect
     from motcua.stack import read_model
-    from motcua.temporal import connect
+    from services.dossiers import DossierService, ServiceError
 
     async def main() -> str:
         settings = _settings()
@@ -58,7 +58,7 @@ def state_cmd(code: str) -> None:
 def history_export(code: str, out: Annotated[Optional[Path], typer.Option()] = None) -> None:  # noqa: UP045
     """Write a dossier's workflow history as JSON, as Temporal holds it (payloads
     encrypted; `history replay` reads it with the key ring, `audit export` decrypts)."""
-    from motcua.temporal import connect
+    from infra.temporal import connect
 
     async def main() -> str:
         client = await connect(_settings())
@@ -78,8 +78,8 @@ def history_replay(files: list[Path]) -> None:
     """Replay exported histories with today's workflow code; exit 1 on any divergence."""
     from temporalio.client import WorkflowHistory
 
-    from motcua.audit.replay import replayer
-    from motcua.temporal import data_converter
+    from infra.temporal import data_converter
+    from services.audit.replay import replayer
 
     settings = _settings()
 

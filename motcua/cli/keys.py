@@ -46,7 +46,7 @@ def keys_new(
     missing). Rotation: add the key, restart every process so that all can read it, then
     make it current (`keys use`, or MOTCUA_PAYLOAD_KEY_ID) and restart again. Keep the old
     keys while any history (in Temporal or the archive) is under them. Prints the id only."""
-    from motcua.codec import KeyRing, check_key_id, new_key, new_key_id, read_keyring, write_keyring
+    from infra.codec import KeyRing, check_key_id, new_key, new_key_id, read_keyring, write_keyring
 
     path = _keyring_file(file)
     try:
@@ -65,7 +65,7 @@ def keys_new(
 @keys_app.command("use")
 def keys_use(key_id: str, file: Annotated[Optional[Path], FILE_OPTION] = None) -> None:  # noqa: UP045
     """Make a key of the ring file the current one (new payloads are encrypted with it)."""
-    from motcua.codec import read_keyring, write_keyring
+    from infra.codec import read_keyring, write_keyring
 
     path = _keyring_file(file)
     try:
@@ -81,7 +81,7 @@ def keys_use(key_id: str, file: Annotated[Optional[Path], FILE_OPTION] = None) -
 @keys_app.command("list")
 def keys_list() -> None:
     """The ids of the keys in use (never the keys), the current one marked."""
-    from motcua.codec import keyring_for
+    from infra.settings import keyring_for
 
     try:
         ring = keyring_for(_settings())

@@ -50,8 +50,8 @@ def verify_cmd(
 ) -> None:
     """Verify a signed PDF: signers, chain, untouched since signing, and whether it is
     a document motcua issued. Exit code 0 valid, 1 not valid."""
-    from motcua.signing import KeyStore, load_trust_roots
-    from motcua.verification import verify_document
+    from services.verification import verify_document
+    from signatures.signing import KeyStore, load_trust_roots
 
     settings = _settings()
     if trust:

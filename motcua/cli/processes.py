@@ -27,8 +27,8 @@ def worker(
     (`agency --agency CODE`), every agency of the catalog but those excluded (`agencies
     --exclude CODE`), or the centre and every agency (`all`). Run as many processes of each
     as the load needs: processes on the same task queue share its work."""
+    from infra.telemetry import SERVICE_WORKER, setup_telemetry
     from motcua.stack import run_worker_process
-    from motcua.telemetry import SERVICE_WORKER, setup_telemetry
 
     catalog = _catalog()
     named = list(agency or []) + list(exclude or [])
@@ -65,7 +65,7 @@ def _exit_after_drain() -> None:
     import logging
     import os
 
-    from motcua.telemetry import tracer_provider
+    from infra.telemetry import tracer_provider
 
     tracer_provider().force_flush()
     tracer_provider().shutdown()
@@ -86,9 +86,9 @@ def dev(
     ] = False,
 ) -> None:
     """Run the embedded stack: Temporal dev server, workers, API, demo dossier."""
+    from infra.telemetry import SERVICE_DEV, setup_telemetry
     from motcua.devserver import DevServerError
     from motcua.stack import run_dev_stack
-    from motcua.telemetry import SERVICE_DEV, setup_telemetry
 
     settings = _settings()
     updates: dict[str, object] = {}
@@ -126,8 +126,8 @@ def api(
     import uvicorn
 
     from api.app import create_app
+    from infra.telemetry import SERVICE_API, setup_telemetry
     from motcua.stack import proxy_options, read_model
-    from motcua.telemetry import SERVICE_API, setup_telemetry
 
     settings = _settings()
     setup_telemetry(settings, SERVICE_API)

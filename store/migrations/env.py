@@ -47,7 +47,7 @@ def run_migrations_offline() -> None:
     """``alembic upgrade --sql``: print the SQL for the configured URL."""
     url = config.get_main_option("sqlalchemy.url")
     if url is None:
-        from motcua.settings import get_settings
+        from infra.settings import get_settings
 
         url = get_settings().resolved_database_url
     context.configure(

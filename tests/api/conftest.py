@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from infra.settings import Settings
 from motcua.devserver import DevServer, find_free_port
-from motcua.settings import Settings
 from motcua.stack import api_serving, workers_running
 from store import repository
 from store.db import init_db, make_engine

@@ -23,8 +23,8 @@ from api.auth import issue_token
 from api.errors import STATUS_FOR_CODE
 from domain.catalog import Catalog, Role
 from domain.dossier import Action, ActionInput, Actor
-from motcua.service import DossierService, ServiceError
-from motcua.settings import Settings
+from infra.settings import Settings
+from services.dossiers import DossierService, ServiceError
 from store import repository
 from tests.devserver.journeys import CENTRE, COMMUNE_CENTRE, POLICE, PROCEDURE
 from tests.files import jpeg, pdf
@@ -207,7 +207,7 @@ async def wait_closed(api: Api, code: str) -> None:
     A closing action (return, withdraw, refuse) answers when its update is done; the
     workflow completes a moment later, after recording the last events. An action that
     arrives in between is aborted by Temporal ("workflow update was aborted by closing
-    workflow"), which motcua/service.py's `act` turns into a 404 "no dossier" instead of
+    workflow"), which services/dossiers.py's `act` turns into a 404 "no dossier" instead of
     a 409 "closed" (reported as a bug). Tests that check the 409 wait for the end."""
     handle = api.client.get_workflow_handle(code)
     for _ in range(300):

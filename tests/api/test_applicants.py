@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from motcua.docstore import FolderStore
+from infra.docstore import FolderStore
 from tests.api.support import (
     AUDITOR,
     CENTRE,

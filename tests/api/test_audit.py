@@ -73,8 +73,8 @@ async def test_a_changed_archived_history_is_answered_409_and_the_log_verifies(a
     archive_tampered naming the dossier and both hashes; /verify says not intact."""
     import hashlib
 
-    from motcua.audit.archive import archive_run
-    from motcua.docstore import FolderStore, open_document_store
+    from infra.docstore import FolderStore, open_document_store
+    from services.audit.archive import archive_run
     from store import repository
 
     async with api.http() as http:

@@ -30,7 +30,7 @@ from api.auth import (
 from api.errors import ApiError
 from domain.catalog import Role
 from domain.dossier import Actor
-from motcua.settings import Settings, load_settings
+from infra.settings import Settings, load_settings
 
 SECRET = "test-secret-that-is-long-enough-for-hs256!!"
 AGENCY = "000.00.01.H99"

@@ -52,7 +52,7 @@ import yaml
 from api.auth import OFFICER_ROLES, issue_token
 from domain.catalog import Role
 from domain.dossier import Action
-from motcua.docstore import FolderStore
+from infra.docstore import FolderStore
 from tests.api.support import (
     AUDITOR,
     CENTRE,

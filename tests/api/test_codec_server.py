@@ -20,8 +20,7 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.catalog import Role
-from motcua.audit.history import decode
-from motcua.codec import (
+from infra.codec import (
     ENCODING,
     KEY_ID_METADATA,
     NOT_ENCODED,
@@ -33,6 +32,7 @@ from motcua.codec import (
     payloads_in,
 )
 from motcua.devserver import temporal_cli_path
+from services.audit.history import decode
 from store import repository
 from tests.api.conftest import UI_ORIGIN
 from tests.api.support import (

@@ -20,9 +20,9 @@ from pyhanko.keys import load_cert_from_pemder, load_private_key_from_pemder
 from pyhanko.sign.signers import SimpleSigner
 from pypdf import PdfReader
 
-from motcua.docstore import FolderStore
-from motcua.pki import Identity, init_dev_pki, issue_certificate
-from motcua.signing import KeyStore, sign_pdf
+from infra.docstore import FolderStore
+from signatures.pki import Identity, init_dev_pki, issue_certificate
+from signatures.signing import KeyStore, sign_pdf
 from tests.api.support import (
     AUDITOR,
     CENTRE,

@@ -339,7 +339,7 @@ async def test_nul_in_a_dossier_code_is_404(
 async def test_nul_in_a_refused_action_is_still_refused_and_recorded(
     request: pytest.FixtureRequest, api: Api, http: httpx.AsyncClient, body: dict[str, Any]
 ) -> None:
-    # motcua/service.py DossierService._refused -> repository.record_refused_attempt
+    # services/dossiers.py DossierService._refused -> repository.record_refused_attempt
     code = await _some_dossier(api, http)
     r = await http.post(f"/v1/dossiers/{code}/actions", json=body, headers=api.headers(*INTAKE))
     assert r.status_code in (409, 422), r.text

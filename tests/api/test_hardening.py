@@ -23,8 +23,8 @@ from api.app import create_app
 from api.auth import issue_token
 from api.security import API_CONTENT_SECURITY_POLICY, BodyLimitMiddleware
 from domain.catalog import Role
+from infra.settings import Settings, SettingsError, load_settings
 from motcua.devserver import find_free_port
-from motcua.settings import Settings, SettingsError, load_settings
 from motcua.stack import api_serving
 from store.db import init_db, make_engine
 from tests.api.conftest import settings_for

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from api.auth import issue_token
 from domain.catalog import Role
-from motcua.docstore import FolderStore
+from infra.docstore import FolderStore
 from tests.api.support import (
     AUDITOR,
     CENTRE,

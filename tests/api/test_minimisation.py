@@ -29,7 +29,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 from api.auth import issue_token
 from domain.catalog import Role
-from motcua import telemetry
+from infra import telemetry
 from tests.api.support import (
     INTAKE,
     LEADER,

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from api.app import create_app
-from motcua.settings import Settings
+from infra.settings import Settings
 
 SNAPSHOT = Path(__file__).resolve().parents[1] / "snapshots" / "openapi.json"
 

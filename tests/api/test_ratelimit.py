@@ -30,8 +30,8 @@ from api.app import create_app
 from api.auth import issue_token
 from api.ratelimit import BoundedMemoryStorage, caller_key
 from domain.catalog import Role
+from infra.settings import Settings
 from motcua.devserver import find_free_port
-from motcua.settings import Settings
 from store.db import init_db, make_engine
 from tests.api.conftest import settings_for
 from tests.api.support import error_of
@@ -258,7 +258,7 @@ def test_a_redis_that_does_not_answer_does_not_stop_the_api(
 
 
 def test_the_rate_limit_storage_setting() -> None:
-    from motcua.settings import SettingsError, load_settings
+    from infra.settings import SettingsError, load_settings
 
     assert load_settings(rate_limit_storage="memory").rate_limit_storage == "memory"
     assert load_settings(rate_limit_storage=REDIS_URL).rate_limit_storage == REDIS_URL

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from domain.catalog import Role
-from motcua.docstore import FolderStore
+from infra.docstore import FolderStore
 from store import repository
 from tests.api.support import (
     AUDITOR,

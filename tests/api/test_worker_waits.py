@@ -24,9 +24,9 @@ from temporalio.exceptions import ApplicationError
 from api.routes.dossiers import actions as dossier_actions
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, Actor, DossierView
-from motcua import service
 from motcua.devserver import DevServer
 from motcua.stack import api_serving, workers_running
+from services import dossiers as service
 from store import repository
 from store.db import init_db, make_engine
 from tests.api.conftest import settings_for

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from playwright.async_api import Page, expect
 
-# The demo users of `motcua dev` (motcua/stack.py DEMO_USERS): their agencies are the
+# The demo users of `motcua dev` (api/demo_users.py DEMO_USERS): their agencies are the
 # shipped catalog's centre and provincial police, as in tests/api/support.py.
 APPLICANT = "citizen-001"
 INTAKE = "tnhs-01"

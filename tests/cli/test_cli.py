@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from infra.settings import REPO_ROOT
 from motcua.cli import app
-from motcua.settings import REPO_ROOT
 
 runner = CliRunner()
 
@@ -95,7 +95,7 @@ def test_procedures_validate_names_file_and_field(tmp_path: Path) -> None:
 
 def test_token_prints_only_a_token_that_the_api_accepts() -> None:
     from api.auth import TokenVerifier
-    from motcua.settings import get_settings
+    from infra.settings import get_settings
 
     result = runner.invoke(
         app, ["token", "--role", "intake_officer", "--agency", "000.00.01.H99", "--sub", "tnhs-01"]
@@ -123,8 +123,8 @@ def test_pki_init_then_verify_a_sealed_document(
     what is wrong when it cannot run (exit 2)."""
     from fpdf import FPDF
 
-    from motcua.settings import get_settings
-    from motcua.signing import KeyStore, sign_pdf
+    from infra.settings import get_settings
+    from signatures.signing import KeyStore, sign_pdf
 
     def state_dir(path: Path) -> None:
         monkeypatch.setenv("MOTCUA_STATE_DIR", str(path))

@@ -13,9 +13,9 @@ from sqlalchemy import inspect
 from temporalio.service import TLSConfig
 from typer.testing import CliRunner
 
+from infra.settings import Settings, SettingsError, get_settings, load_settings
+from infra.temporal import tls_config
 from motcua.cli import app
-from motcua.settings import Settings, SettingsError, get_settings, load_settings
-from motcua.temporal import tls_config
 from store.db import head_revision, make_engine
 from tests.conftest import fresh_pg_database
 from tests.payload_keys import TEST_KEYRING, TEST_PAYLOAD_KEYS

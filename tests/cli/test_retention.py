@@ -15,8 +15,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 from typer.testing import CliRunner
 
+from infra.settings import get_settings
 from motcua.cli import app
-from motcua.settings import get_settings
 from store.models import DossierRow
 from tests.store.test_retention import ID_NUMBER, PERSON, seed
 

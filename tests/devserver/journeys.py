@@ -17,8 +17,8 @@ from temporalio.client import WorkflowHandle
 
 from domain.catalog import Catalog, Role, load_catalog
 from domain.dossier import Action, ActionInput, Actor, Applicant, Channel, DossierView, Status
-from motcua.service import DossierService, SubmitRequest
-from motcua.settings import REPO_ROOT
+from infra.settings import REPO_ROOT
+from services.dossiers import DossierService, SubmitRequest
 from tests.factories import doc
 from tests.harness import running_workers
 from workflows.dossier import DossierWorkflow

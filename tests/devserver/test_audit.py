@@ -19,11 +19,11 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
 from domain.dossier import Action
-from motcua.audit.archive import ArchiveTampered, archive_closed
-from motcua.audit.service import Auditor, AuditService
-from motcua.service import DossierService
-from motcua.settings import Settings
-from motcua.signing import KeyStore
+from infra.settings import Settings
+from services.audit.archive import ArchiveTampered, archive_closed
+from services.audit.service import Auditor, AuditService
+from services.dossiers import DossierService
+from signatures.signing import KeyStore
 from store import repository
 from tests.devserver.conftest import new_namespace
 from tests.devserver.journeys import (
@@ -235,8 +235,8 @@ def cli(service: DossierService, client: Client, devserver: Any, tmp_path: Path)
     """`motcua audit ...` as an auditor runs it, against the same server and database."""
     from typer.testing import CliRunner
 
+    from infra.settings import get_settings
     from motcua.cli import app
-    from motcua.settings import get_settings
 
     env = {
         "MOTCUA_TEMPORAL_ADDRESS": devserver.address,

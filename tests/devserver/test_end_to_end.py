@@ -19,8 +19,8 @@ from temporalio.client import Client
 
 from domain.catalog import Role
 from domain.dossier import Action, Actor, Status
-from motcua.service import DossierService, ServiceError
-from motcua.settings import Settings
+from infra.settings import Settings
+from services.dossiers import DossierService, ServiceError
 from store import repository
 from store.db import session
 from store.models import HandoffInboxRow

@@ -49,10 +49,10 @@ from domain.dossier import (
     DossierView,
     Status,
 )
+from infra.docstore import FolderStore
+from infra.settings import Settings
 from motcua.devserver import DevServer
-from motcua.docstore import FolderStore
-from motcua.service import DossierService, ServiceError, SubmitRequest
-from motcua.settings import Settings
+from services.dossiers import DossierService, ServiceError, SubmitRequest
 from store.models import (
     HandoffInboxRow,
     HistoryArchiveRow,

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
+from infra.settings import Settings
+from infra.temporal import connect
 from motcua.devserver import DevServer
-from motcua.settings import Settings
-from motcua.temporal import connect
 
 
 def _name(cn: str) -> x509.Name:

@@ -19,8 +19,8 @@ from temporalio.client import Client
 
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, Actor, AllowedAction, DossierView
-from motcua.service import DossierService, ServiceError
-from motcua.settings import Settings
+from infra.settings import Settings
+from services.dossiers import DossierService, ServiceError
 from store import repository
 from tests.devserver.journeys import CENTRE, POLICE, PROCEDURE, request
 from tests.harness import pki_manifest_for_tests

@@ -50,10 +50,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.auth import issue_token
 from api.schemas import SubmitDossier
 from domain.catalog import Role
-from motcua.audit.history import decode
 from motcua.devserver import DevServer, find_free_port
-from motcua.service import TZ
 from motcua.stack import workers_running
+from services.audit.history import decode
+from services.dossiers import TZ
 from store import repository
 from store.models import DossierRow, DossierSequenceRow, IdempotencyKeyRow
 from tests.devserver.conftest import new_namespace

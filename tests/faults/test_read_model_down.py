@@ -48,9 +48,9 @@ from temporalio.exceptions import FailureError
 
 from activities.contracts import RECORD_EVENTS
 from domain.dossier import Action, ActionInput, Status
+from infra.docstore import FolderStore
 from motcua.devserver import DevServer
-from motcua.docstore import FolderStore
-from motcua.service import DossierService
+from services.dossiers import DossierService
 from store import repository
 from store.db import make_engine
 from tests.devserver.conftest import new_namespace
@@ -166,7 +166,7 @@ async def test_read_model_down_dossiers_move_on_and_the_read_model_catches_up(
                 assert pending.attempt > 1, (code, pending)
                 # The cause in a line the Temporal UI can show (not a stack trace past
                 # the failure size limit).
-                # (Its message travels encrypted, motcua/codec.py: decrypted here as the UI's
+                # (Its message travels encrypted, infra/codec.py: decrypted here as the UI's
                 # codec server would.)
                 message = await failure_message(client, pending.last_failure)
                 assert message.startswith(f"recording {code}: database unavailable"), message

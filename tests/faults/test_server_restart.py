@@ -51,9 +51,9 @@ from temporalio.common import WorkflowIDReusePolicy
 from domain.calendar import TimeUnit
 from domain.catalog import Catalog, Procedure, Role
 from domain.dossier import Action, ActionInput, Actor, DossierView, Status
+from infra.docstore import FolderStore
 from motcua.devserver import DevServer, find_free_port
-from motcua.docstore import FolderStore
-from motcua.service import TZ, DossierService, SubmitRequest
+from services.dossiers import TZ, DossierService, SubmitRequest
 from store import repository
 from store.models import EventRow
 from tests.devserver.journeys import SPECIALIST, shipped_catalog

@@ -41,9 +41,9 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from activities.contracts import RECEIVE_HANDOFF, RECORD_EVENTS
 from domain.catalog import agency_task_queue
 from domain.dossier import Action, ActionInput, Status
+from infra.docstore import FolderStore
 from motcua.devserver import DevServer
-from motcua.docstore import FolderStore
-from motcua.service import DossierService
+from services.dossiers import DossierService
 from store.models import DocumentRow, HandoffInboxRow, OutboxRow
 from tests.devserver.conftest import new_namespace
 from tests.devserver.journeys import shipped_catalog

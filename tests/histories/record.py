@@ -31,9 +31,9 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from domain.dossier import Action, Status
+from infra.settings import Settings
 from motcua.devserver import DevServer, find_free_port
-from motcua.service import DossierService
-from motcua.settings import Settings
+from services.dossiers import DossierService
 from store.db import init_db, make_engine
 from tests.devserver.journeys import (
     APPLICANT,

@@ -1,7 +1,7 @@
 """docker-compose.yml checked without a Docker engine: interpolated as Compose does,
 validated against the Compose specification's JSON schema (the copy check-jsonschema
 vendors), and held to what the code expects: every motcua service's command parses
-with the real CLI, every setting it passes is a field of `motcua.settings.Settings` and
+with the real CLI, every setting it passes is a field of `infra.settings.Settings` and
 validates, every agency of the catalog has a worker, the namespace job registers the
 search attributes the code queries, images are pinned, secrets are guarded."""
 
@@ -28,15 +28,15 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.client import Client
 
 from domain.catalog import load_catalog
+from infra.codec import KeyRing, new_key, write_keyring
+from infra.settings import REPO_ROOT, Settings, SettingsError, env_name, load_settings
 from motcua.cli import app
-from motcua.codec import KeyRing, new_key, write_keyring
 from motcua.devserver import (
     DEFAULT_SEARCH_ATTRIBUTES,
     SEARCH_ATTRIBUTE_TYPES,
     DevServer,
     temporal_cli_path,
 )
-from motcua.settings import REPO_ROOT, Settings, SettingsError, env_name, load_settings
 from tests.devserver.conftest import devserver, devserver_client  # noqa: F401
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"

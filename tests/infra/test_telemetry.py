@@ -36,16 +36,17 @@ from temporalio.worker import Replayer
 
 from api.auth import issue_token
 from domain.catalog import Role
-from motcua import telemetry
+from infra import telemetry
+from infra.settings import Settings
 from motcua.devserver import find_free_port
-from motcua.settings import Settings
 from motcua.stack import api_serving, workers_running
 from store import repository
 from tests.api.support import CENTRE, INTAKE, POLICE, PROCEDURE, Person, submission
 from tests.devserver.journeys import shipped_catalog
 from tests.harness import pki_manifest_for_tests
 from tests.payload_keys import DATA_CONVERTER
-from workers.centre import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
+from workers.centre import INTERCEPTORS
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 PERSON = Person(sub="citizen-otel", id_number="001090077777", name="Nguyễn Thị Riêng Tư")
 PERSONAL = (PERSON.name, PERSON.id_number, "0912345678", "Hạ Long", "thu@example.vn")
@@ -297,7 +298,7 @@ async def test_a_request_is_one_trace_from_http_to_workflow_and_activities(stack
 async def test_metrics_move_and_activity_logs_carry_dossier_and_trace(stack: Stack) -> None:
     stream = io.StringIO()
     handler = telemetry.log_handler(json=True, stream=stream)
-    logger = logging.getLogger("motcua.telemetry")
+    logger = logging.getLogger("infra.telemetry")
     old_level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)

@@ -24,11 +24,11 @@ from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 from temporalio.workflow import NondeterminismError
 
-from motcua.audit.replay import ReplayPool, replay_histories
+from services.audit.replay import ReplayPool, replay_histories
 from tests.payload_keys import DATA_CONVERTER, converter_for_tests
 from tests.replay.mutants import DossierWorkflowSkippingFinalRecord, DossierWorkflowWithGracePeriod
-from workers.centre import WORKFLOW_RUNNER
 from workflows.dossier import DossierWorkflow
+from workflows.registry import WORKFLOW_RUNNER
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 FILES = sorted(HISTORIES.glob("*.json"))
@@ -53,7 +53,7 @@ def load(path: Path) -> WorkflowHistory:
 
 def replayer(*workflows: type, sandboxed: bool = True) -> Replayer:
     """Configured like the centre's worker (workers/centre.py); or without the sandbox,
-    as an auditor's bulk replay may run (motcua/audit/replay.py)."""
+    as an auditor's bulk replay may run (services/audit/replay.py)."""
     return Replayer(
         workflows=list(workflows) or [DossierWorkflow],
         data_converter=DATA_CONVERTER,
@@ -131,7 +131,7 @@ async def test_replay_fails_for_an_incompatible_workflow_change(
 
 @SANDBOX
 async def test_a_bulk_replay_names_each_history_and_only_the_broken_one(sandboxed: bool) -> None:
-    """motcua.audit.replay.replay_histories (the auditor's bulk replay: one Replayer for
+    """services.audit.replay.replay_histories (the auditor's bulk replay: one Replayer for
     all) gives a verdict for every history, in order, under the caller's run id."""
     good = [load(p) for p in FILES]
     runs = [(h, f"run-{i}", "temporal") for i, h in enumerate(good)]

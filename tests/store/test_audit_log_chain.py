@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
-from motcua.audit.integrity import verify_audit_log
+from services.audit.integrity import verify_audit_log
 from store import repository
 from store.db import alembic_config, make_engine
 from store.models import AuditLogRow
@@ -60,8 +60,8 @@ def sql(engine: Engine, statement: str, **params: Any) -> None:
 
 def verify(engine: Engine, tmp_path: Path) -> Any:
     """`motcua audit verify` on this database (Temporal is not needed for the log)."""
+    from infra.settings import get_settings
     from motcua.cli import app
-    from motcua.settings import get_settings
 
     env = {
         "DATABASE_URL": engine.url.render_as_string(hide_password=False),

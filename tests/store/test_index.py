@@ -12,8 +12,8 @@ import pytest
 
 from domain.catalog import load_catalog
 from domain.dossier import Channel, Status
-from motcua.index import service_index, to_csv
-from motcua.settings import Settings
+from infra.settings import Settings
+from services.index import service_index, to_csv
 from store import repository as repo
 from store.models import FeedbackRow, RatingRow
 from store.schemas import DocumentRecord, DossierSummary

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from activities.notifications import portal_sync
 from domain.dossier import Action, ActionInput, Channel
 from domain.machine import DossierMachine
-from motcua.portal import PortalSender
+from services.portal import PortalSender
 from store import repository as repo
 from tests.factories import AGENCY, CENTRE, dossier_input, officer, synthetic_calendar
 

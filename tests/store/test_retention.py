@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from domain.catalog import Catalog, load_catalog
 from domain.retention import RetentionDue, past_retention
-from motcua.settings import REPO_ROOT
+from infra.settings import REPO_ROOT
 from store.models import DossierRow
 from store.retention import retention_candidates
 

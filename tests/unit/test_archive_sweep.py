@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from motcua.audit import archive
+from services.audit import archive
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from temporalio.client import WorkflowHistory
 from domain.calendar import DayNote
 from domain.catalog import Role, StepKind
 from domain.dossier import Action, DossierInput, DossierState, Status
-from motcua.audit.history import DossierRecord, decode, events_of
-from motcua.audit.timeline import (
+from services.audit.history import DossierRecord, decode, events_of
+from services.audit.timeline import (
     TimelineState,
     control_slip,
     delay_attribution,

@@ -28,7 +28,7 @@ from domain.calendar_source import (
     build_calendar,
     load_overrides,
 )
-from motcua.settings import REPO_ROOT
+from infra.settings import REPO_ROOT
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 CAL = build_calendar(2024, 2027)

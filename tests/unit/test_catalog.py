@@ -33,7 +33,7 @@ from domain.catalog import (
     build_catalog,
     load_catalog,
 )
-from motcua.settings import REPO_ROOT, Settings
+from infra.settings import REPO_ROOT, Settings
 
 CATALOG_DIR = REPO_ROOT / "procedures"
 PROVINCE_CENTRE = "000.00.01.H99"

@@ -26,9 +26,7 @@ from temporalio.converter import DefaultFailureConverter
 from temporalio.exceptions import ApplicationError
 from typer.testing import CliRunner
 
-from motcua.audit.history import decode
-from motcua.audit.replay import replay_history, replayer
-from motcua.codec import (
+from infra.codec import (
     ENCODING,
     KEY_ID_METADATA,
     NOT_ENCODED,
@@ -37,11 +35,12 @@ from motcua.codec import (
     PayloadDecryptionError,
     PayloadKeyError,
     decoded_history,
-    keyring_for,
     payloads_in,
 )
-from motcua.settings import Settings, SettingsError, get_settings, load_settings
-from motcua.temporal import connect, converter_with, data_converter
+from infra.settings import Settings, SettingsError, get_settings, keyring_for, load_settings
+from infra.temporal import connect, converter_with, data_converter
+from services.audit.history import decode
+from services.audit.replay import replay_history, replayer
 from tests.payload_keys import key_for_tests
 
 HISTORIES = Path(__file__).resolve().parents[1] / "histories"

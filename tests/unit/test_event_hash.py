@@ -19,7 +19,7 @@ import pytest
 
 from domain.dossier import Action, ActionInput, Event
 from domain.machine import DossierMachine
-from motcua.audit.integrity import verify_record
+from services.audit.integrity import verify_record
 from store.models import EventRow
 from tests.factories import AGENCY, CENTRE, anchor_monday, dossier_input, local, officer
 from tests.factories import synthetic_calendar as calendar_from

@@ -224,8 +224,8 @@ def test_newborn_group_registers_the_birth_then_residence_and_card_side_by_side(
 
     from domain.catalog import load_catalog
     from domain.dossier import Applicant, Channel
-    from motcua.service import DossierService, SubmitRequest
-    from motcua.settings import REPO_ROOT, Settings
+    from infra.settings import REPO_ROOT, Settings
+    from services.dossiers import DossierService, SubmitRequest
 
     catalog = load_catalog(Path(REPO_ROOT / "procedures"))
     service = DossierService(None, None, catalog, Settings())  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from motcua.pki import (
+from signatures.pki import (
     DEV_PKI_VERSION,
     SEAL_TITLE,
     Identity,

@@ -24,8 +24,8 @@ from api.privacy import can_see_personal_data, shown_applicant, shown_event, sho
 from api.schemas import EventOut
 from domain.catalog import Role
 from domain.dossier import Applicant
-from motcua import telemetry
-from motcua.privacy import mask_email, mask_id_number, mask_name, mask_phone, redact
+from infra import telemetry
+from infra.privacy import mask_email, mask_id_number, mask_name, mask_phone, redact
 from store.db import make_engine
 from tests.minimisation import found_in, history_text, name_forms
 

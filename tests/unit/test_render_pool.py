@@ -18,8 +18,8 @@ import pytest
 from activities import documents, render_pool
 from activities.documents import SEAL_FIELD, Key
 from activities.pdf import render_pdf
-from motcua.settings import REPO_ROOT
-from motcua.signing import verify_pdf
+from infra.settings import REPO_ROOT
+from signatures.signing import verify_pdf
 from tests.harness import documents_for_tests
 from tests.unit.test_pdf import simple_spec
 

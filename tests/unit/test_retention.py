@@ -10,7 +10,7 @@ import pytest
 
 from domain.catalog import RESULT_TYPES, CatalogError, Procedure, Retention, load_catalog
 from domain.retention import ClosedDossier, add_years, past_retention, retention_due
-from motcua.settings import REPO_ROOT, SettingsError, load_settings
+from infra.settings import REPO_ROOT, SettingsError, load_settings
 from tests.factories import procedure
 from tests.unit.test_catalog import base_procedure, write_catalog
 

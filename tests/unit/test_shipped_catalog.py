@@ -32,9 +32,9 @@ from domain.catalog import (
 )
 from domain.dossier import Action, ActionInput, Actor, Applicant, Status
 from domain.machine import DossierMachine
+from infra.settings import REPO_ROOT, Settings
 from motcua.cli import app
-from motcua.service import DossierService, SubmitRequest
-from motcua.settings import REPO_ROOT, Settings
+from services.dossiers import DossierService, SubmitRequest
 
 CATALOG_DIR = REPO_ROOT / "procedures"
 TWO_LEVEL_START = date(2025, 7, 1)

@@ -18,8 +18,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 
-from motcua.pki import Identity, init_dev_pki, issue_certificate
-from motcua.signing import (
+from signatures.pki import Identity, init_dev_pki, issue_certificate
+from signatures.signing import (
     CertificateNotValid,
     KeyNotFound,
     KeyStore,
@@ -436,7 +436,7 @@ def test_encrypted_key_with_password_env(
 ) -> None:
     from cryptography.hazmat.primitives import serialization
 
-    from motcua.pki import load_private_key
+    from signatures.pki import load_private_key
 
     key = load_private_key(pki_dir / f"seals/{AGENCY}.key")
     encrypted = tmp_path / "seal.key"
@@ -516,7 +516,7 @@ def test_signature_size_estimated_once_per_signer_and_tsa(pki_dir: Path, store: 
     """The signature container's size is estimated once per signer and TSA (a dummy
     signature) and reused; the reuse must hold for every later document, whatever its
     size, and with a TSA whose tokens (serial numbers, times) differ from call to call."""
-    from motcua import signing
+    from signatures import signing
 
     signer = store.signer("ca-ky-01", **OFFICER)
     with running_tsa(pki_dir) as url:

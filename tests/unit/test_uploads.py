@@ -29,14 +29,14 @@ from api.errors import ApiError
 from api.routes.dossiers import _store_documents
 from api.schemas import DocumentIn
 from domain.catalog import Role
-from motcua.docstore import (
+from infra.docstore import (
     MAX_UNPACKED_BYTES,
     FolderStore,
     UnsupportedUpload,
     UploadRefused,
     validate_upload,
 )
-from motcua.settings import Settings
+from infra.settings import Settings
 from store.models import DocumentRow, DossierRow
 from tests.files import image, pdf
 from tests.unit.test_pdf import simple_spec

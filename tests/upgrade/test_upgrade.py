@@ -29,8 +29,8 @@ from tests.upgrade.dossier_v2 import (
     DossierWorkflowV2Unpatched,
 )
 from tests.workflow.test_dossier_scenarios import wait_for_step
-from workers.centre import WORKFLOW_RUNNER
 from workflows.dossier import DossierWorkflow
+from workflows.registry import WORKFLOW_RUNNER
 
 
 def release_markers(history: WorkflowHistory) -> list[HistoryEvent]:

@@ -21,8 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain.catalog import Role, StepKind
 from domain.dossier import Status
-from motcua.audit.history import decode, events_of
-from motcua.audit.timeline import (
+from services.audit.history import decode, events_of
+from services.audit.timeline import (
     control_slip,
     delay_attribution,
     state_at,

@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 from activities.documents import DocumentServices, SigningActivities
 from domain.catalog import agency_task_queue
 from domain.dossier import ActionInput, DossierView, Status
-from motcua.signing import KeyStore, verify_pdf
+from signatures.signing import KeyStore, verify_pdf
 from store import repository
 from tests.factories import (
     AGENCY,
@@ -198,7 +198,7 @@ async def signing_broken_workers(
     async with running_workers(env.client, engine, [], docs=documents_for_tests()) as settings:
         from activities.handoff import AgencyActivities
         from activities.read_model import ReadModelActivities
-        from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
+        from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
         signing = SigningActivities(docs)
         with ThreadPoolExecutor(4) as pool:

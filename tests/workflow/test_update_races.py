@@ -22,8 +22,8 @@ from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
 from tests.factories import AGENCY, CENTRE, dossier_input, officer, synthetic_calendar
 from tests.harness import act, documents_for_tests, refusal, unique_code
-from workers.centre import WORKFLOW_RUNNER, WORKFLOWS
 from workflows.dossier import DossierWorkflow
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 QUEUE = "centre-race"
 

@@ -16,8 +16,8 @@ from api.schemas import DocumentIn
 from api.uploads import Uploads
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, DocumentRef, DossierView
-from motcua.docstore import UploadRefused, validate_upload
-from motcua.service import ServiceError
+from infra.docstore import UploadRefused, validate_upload
+from services.dossiers import ServiceError
 from store import repository
 from store.models import DossierRow
 

@@ -30,7 +30,7 @@ from api.schemas import ActionRequest, SupplementRequest, WithdrawRequest
 from api.uploads import read_body, request_body_doc
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, DossierView
-from motcua.service import ServiceError
+from services.dossiers import ServiceError
 from store import repository
 
 

@@ -24,7 +24,7 @@ from api.routes.dossiers._common import (
 from api.schemas import DossierList, DossierListItem, DossierOut
 from domain.catalog import Role
 from domain.dossier import DossierDetail, Status
-from motcua.service import ServiceError
+from services.dossiers import ServiceError
 from store import repository
 from store.schemas import DossierQuery
 

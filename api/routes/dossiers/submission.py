@@ -19,7 +19,7 @@ from api.schemas import DossierCreated, Link, SubmitDossier
 from api.uploads import Uploads, read_body, request_body_doc
 from domain.catalog import Role
 from domain.dossier import Actor, DossierView
-from motcua.service import ServiceError, SubmitRequest
+from services.dossiers import ServiceError, SubmitRequest
 from store import repository
 from store.schemas import IdempotencyState
 

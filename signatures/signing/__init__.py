@@ -4,7 +4,7 @@ A result (kết quả giải quyết TTHC) is returned as a PDF carrying the sig
 signed it and then the seal of the agency, each an incremental PAdES signature
 (``ETSI.CAdES.detached``, SHA-256), with a signature timestamp (PAdES B-T) when a time-stamping
 authority is configured, B-B otherwise. Who signed is read from the certificate subject, by the
-convention of :mod:`motcua.pki`.
+convention of :mod:`signatures.pki`.
 
 - :class:`KeyStore` reads the manifest ``keys.yaml`` and hands out pyHanko signers for officers
   and seals, from key files or a PKCS#11 token; in development it can issue missing
@@ -25,18 +25,18 @@ Where things are:
 - ``_common.py``: running pyHanko's coroutines from synchronous code, UTC.
 """
 
-from motcua.signing.errors import (
+from signatures.signing.errors import (
     CertificateNotValid,
     KeyNotFound,
     SigningError,
     SigningUnavailable,
     WrongAgency,
 )
-from motcua.signing.keystore import KeyStore
-from motcua.signing.signer import _reserved_size as _reserved_size
-from motcua.signing.signer import sign_pdf
-from motcua.signing.trust import TrustRoot, load_trust_roots, validation_context
-from motcua.signing.validator import SignatureReport, VerificationReport, verify_pdf
+from signatures.signing.keystore import KeyStore
+from signatures.signing.signer import _reserved_size as _reserved_size
+from signatures.signing.signer import sign_pdf
+from signatures.signing.trust import TrustRoot, load_trust_roots, validation_context
+from signatures.signing.validator import SignatureReport, VerificationReport, verify_pdf
 
 __all__ = [
     "CertificateNotValid",

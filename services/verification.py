@@ -1,6 +1,6 @@
 """Is this PDF a document motcua issued, untouched, signed by the right people?
 
-`motcua.signing.verify_pdf` answers for the signatures (intact, trusted chain, valid
+`signatures.signing.verify_pdf` answers for the signatures (intact, trusted chain, valid
 certificates); this adds what only the engine knows: whether this exact file is a
 document recorded for a dossier, and whether its signer and seal belong to the
 agencies that dossier names. Used by `POST /v1/verify` and `motcua verify FILE`.
@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
-from motcua.signing import VerificationReport, verify_pdf
+from signatures.signing import VerificationReport, verify_pdf
 from store import repository
 
 

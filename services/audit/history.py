@@ -10,7 +10,7 @@ What a DossierWorkflow history holds, and where:
 - WorkflowExecutionUpdateAccepted: every officer or applicant action (`ActionInput`).
 
 `decode` reads plain payloads: pass a history whose payloads were decrypted first
-(`motcua.codec.decoded_history`, which `AuditService` does); an encrypted one is
+(`infra.codec.decoded_history`, which `AuditService` does); an encrypted one is
 refused with the payload's encoding named.
 """
 
@@ -30,7 +30,7 @@ from temporalio.client import WorkflowHistory
 from activities.contracts import EXTEND_CALENDAR, RECORD_EVENTS, RecordEventsInput
 from domain.calendar import WorkingCalendar
 from domain.dossier import ActionInput, DossierInput, DossierView, Event
-from motcua.temporal import converter_with
+from infra.temporal import converter_with
 
 WORKFLOW_TYPE = "DossierWorkflow"
 

@@ -17,17 +17,17 @@ from pyhanko.sign.signers import Signer
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from motcua import pki
-from motcua.pki import Identity, identity_of
-from motcua.signing.errors import (
+from signatures import pki
+from signatures.pki import Identity, identity_of
+from signatures.signing.errors import (
     CertificateNotValid,
     KeyNotFound,
     SigningError,
     SigningUnavailable,
     WrongAgency,
 )
-from motcua.signing.keys import _KeySigner, _Loaded, _parse_names, _pkcs11_signer_cls
-from motcua.signing.trust import _to_crypto, load_trust_roots, validation_context
+from signatures.signing.keys import _KeySigner, _Loaded, _parse_names, _pkcs11_signer_cls
+from signatures.signing.trust import _to_crypto, load_trust_roots, validation_context
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from temporalio.runtime import (
 
 if TYPE_CHECKING:
     from domain.dossier import DossierView, Event
-    from motcua.settings import Settings
+    from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status as SpanStatus
 from opentelemetry.util.types import Attributes, AttributeValue
 
-from motcua.privacy import personal_key, redact
+from infra.privacy import personal_key, redact
 
 if TYPE_CHECKING:
-    from motcua.settings import Settings
+    from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 

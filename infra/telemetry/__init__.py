@@ -24,7 +24,7 @@ activity or workflow being run: workflow id = dossier code; or from the current 
 
 Personal data. Spans reach every exporter through `redacted_span`, log records every
 handler of `log_handler` through `RedactFilter`: no attribute named for personal data, and
-every text through `motcua.privacy.redact` (docs/personal-data.md).
+every text through `infra.privacy.redact` (docs/personal-data.md).
 
 Where things are:
 
@@ -38,7 +38,7 @@ Where things are:
 - ``process.py``: `setup_telemetry`, what a process sets up once.
 """
 
-from motcua.telemetry.instrumentation import (
+from infra.telemetry.instrumentation import (
     TRACING,
     MotcuaTracingInterceptor,
     client_interceptors,
@@ -46,7 +46,7 @@ from motcua.telemetry.instrumentation import (
     note_procedure,
     worker_interceptors,
 )
-from motcua.telemetry.logs import (
+from infra.telemetry.logs import (
     TEXT_FORMAT,
     ContextFilter,
     JsonFormatter,
@@ -54,8 +54,8 @@ from motcua.telemetry.logs import (
     configure_logging,
     log_handler,
 )
-from motcua.telemetry.logs import _NoQueryString as _NoQueryString
-from motcua.telemetry.metrics import (
+from infra.telemetry.logs import _NoQueryString as _NoQueryString
+from infra.telemetry.metrics import (
     DOSSIERS_OVERDUE,
     DOSSIERS_RECEIVED,
     DOSSIERS_RETURNED,
@@ -69,15 +69,15 @@ from motcua.telemetry.metrics import (
     render_metrics,
     serve_metrics,
 )
-from motcua.telemetry.names import (
+from infra.telemetry.names import (
     DOSSIER_CODE,
     PROCEDURE_CODE,
     SERVICE_API,
     SERVICE_DEV,
     SERVICE_WORKER,
 )
-from motcua.telemetry.process import setup_telemetry
-from motcua.telemetry.tracing import (
+from infra.telemetry.process import setup_telemetry
+from infra.telemetry.tracing import (
     add_span_processor,
     capture_spans,
     current_trace_ids,

@@ -12,9 +12,9 @@ import opentelemetry.trace
 import temporalio.activity
 import temporalio.workflow
 
-from motcua.privacy import redact
-from motcua.telemetry.names import DOSSIER_CODE
-from motcua.telemetry.tracing import current_trace_ids
+from infra.privacy import redact
+from infra.telemetry.names import DOSSIER_CODE
+from infra.telemetry.tracing import current_trace_ids
 
 
 def _dossier_code_of(record: logging.LogRecord) -> str | None:

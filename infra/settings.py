@@ -19,7 +19,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from motcua.codec import DEV_KEYRING_FILE, KeyRing, check_key_id, parse_keyring, read_keyring
+from infra.codec import (
+    DEV_KEYRING_FILE,
+    KeyRing,
+    check_key_id,
+    ensure_dev_keyring,
+    parse_keyring,
+    read_keyring,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_JWT_SECRET = "motcua-development-secret-not-for-production"
@@ -301,7 +308,7 @@ class Settings(BaseSettings):
                 )
         return value
 
-    # Personal data in Temporal: payload encryption (motcua/codec.py, docs/personal-data.md).
+    # Personal data in Temporal: payload encryption (infra/codec.py, docs/personal-data.md).
     payload_keys_file: Path | None = Field(
         default=None,
         description="JSON key ring encrypting Temporal payloads "
@@ -463,7 +470,7 @@ class Settings(BaseSettings):
     def configured_payload_keyring(self) -> KeyRing | None:
         """The payload key ring from MOTCUA_PAYLOAD_KEYS or MOTCUA_PAYLOAD_KEYS_FILE (its
         current key overridden by MOTCUA_PAYLOAD_KEY_ID); None when neither is set (the
-        development ring: `motcua.codec.keyring_for`). ValueError names what is wrong."""
+        development ring: `keyring_for`). ValueError names what is wrong."""
         if self.payload_keys is not None:
             source = "MOTCUA_PAYLOAD_KEYS"
             ring = parse_keyring(self.payload_keys.get_secret_value(), source)
@@ -619,3 +626,27 @@ def effective_settings(settings: Settings) -> list[SettingRow]:
             )
         )
     return rows
+
+
+def keyring_for(settings: Settings) -> KeyRing:
+    """The key ring the settings name (MOTCUA_PAYLOAD_KEYS or MOTCUA_PAYLOAD_KEYS_FILE,
+    current key overridden by MOTCUA_PAYLOAD_KEY_ID); in development without either, the
+    development ring under state_dir, made on first use."""
+    ring = settings.configured_payload_keyring()
+    if ring is None:
+        path = settings.resolved_payload_keys_file
+        if path is None:  # production without keys: Settings refuses this already
+            raise ValueError("no payload keys: set MOTCUA_PAYLOAD_KEYS_FILE")
+        ring = ensure_dev_keyring(path)
+        if settings.payload_key_id:
+            ring = override_current(ring, settings.payload_key_id, str(path))
+    return ring
+
+
+def override_current(ring: KeyRing, key_id: str, source: str) -> KeyRing:
+    if key_id not in ring.keys:
+        raise ValueError(
+            f"MOTCUA_PAYLOAD_KEY_ID {key_id!r} is not a key of {source} (its keys: "
+            f"{', '.join(ring.ids)})"
+        )
+    return ring.with_current(key_id)

@@ -6,12 +6,12 @@ import logging
 from http.server import ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
-from motcua.telemetry.logs import configure_logging
-from motcua.telemetry.metrics import install_temporal_runtime, serve_metrics
-from motcua.telemetry.tracing import setup_tracing
+from infra.telemetry.logs import configure_logging
+from infra.telemetry.metrics import install_temporal_runtime, serve_metrics
+from infra.telemetry.tracing import setup_tracing
 
 if TYPE_CHECKING:
-    from motcua.settings import Settings
+    from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Connecting to Temporal the same way everywhere (workers, API, CLI, tests):
 one data converter, so payloads written by one process replay in another (and every
-payload is encrypted under the deployment's key ring, motcua/codec.py), one
+payload is encrypted under the deployment's key ring, infra/codec.py), one
 tracing interceptor, so a trace runs from the caller into workflows and activities,
 and the TLS settings of the deployment (server CA, client certificate for mutual TLS)."""
 
@@ -17,9 +17,9 @@ from temporalio.converter import (
 )
 from temporalio.service import TLSConfig
 
-from motcua import telemetry
-from motcua.codec import EncryptionCodec, keyring_for
-from motcua.settings import Settings
+from infra import telemetry
+from infra.codec import EncryptionCodec
+from infra.settings import Settings, keyring_for
 
 
 def converter_with(codec: PayloadCodec | None) -> DataConverter:

@@ -51,8 +51,8 @@ from domain.dossier import (
     LinkedSnapshot,
     find_nul,
 )
-from motcua import telemetry
-from motcua.settings import Settings
+from infra import telemetry
+from infra.settings import Settings
 from store import repository
 from store.schemas import RefusedAttempt
 from workflows.dossier import AGENCY_CODE, DOSSIER_STATUS, PROCEDURE_CODE, DossierWorkflow

@@ -12,7 +12,7 @@ Every certificate motcua signs with names who signed, in its subject:
 
 :func:`init_dev_pki` makes a complete development PKI in one directory (a root CA, an
 intermediate CA, one seal per agency, one certificate per officer, a TSA certificate) and the
-manifest ``keys.yaml`` that :class:`motcua.signing.KeyStore` reads; production deployments write
+manifest ``keys.yaml`` that :class:`signatures.signing.KeyStore` reads; production deployments write
 the same manifest by hand, pointing at certificates from a real CA and keys in files or on a
 PKCS#11 token. The development keys are unencrypted PKCS#8 PEM files, chmod 600.
 

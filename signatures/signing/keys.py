@@ -15,8 +15,8 @@ from pyhanko.sign import signers
 from pyhanko.sign.signers import Signer
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
-from motcua.pki import Identity
-from motcua.signing.errors import SigningUnavailable
+from signatures.pki import Identity
+from signatures.signing.errors import SigningUnavailable
 
 _pkcs11_signer_class: type[Any] | None = None
 

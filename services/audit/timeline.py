@@ -27,7 +27,7 @@ from domain.calendar import Duration, TimeUnit, WorkingCalendar
 from domain.catalog import Role, Step, StepKind
 from domain.dossier import Action, DossierView, Event, Ledger, Status, StepView
 from domain.machine import STEP_ACTIONS
-from motcua.audit.history import DossierRecord, events_of
+from services.audit.history import DossierRecord, events_of
 
 Verdict = Literal["early", "on_time", "late"]
 

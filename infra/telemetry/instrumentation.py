@@ -17,8 +17,8 @@ from temporalio.common import TypedSearchAttributes
 from temporalio.contrib.opentelemetry import TracingInterceptor, TracingWorkflowInboundInterceptor
 from temporalio.contrib.opentelemetry._context import attached_context
 
-from motcua.telemetry.names import _PROCEDURE_KEY, DOSSIER_CODE, PROCEDURE_CODE
-from motcua.telemetry.tracing import _ProcessTracer, tracer_provider
+from infra.telemetry.names import _PROCEDURE_KEY, DOSSIER_CODE, PROCEDURE_CODE
+from infra.telemetry.tracing import _ProcessTracer, tracer_provider
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

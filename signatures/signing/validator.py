@@ -25,9 +25,9 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 
-from motcua.pki import identity_of
-from motcua.signing._common import _run, _utc
-from motcua.signing.trust import TrustRoot, _to_crypto, load_trust_roots, validation_context
+from signatures.pki import identity_of
+from signatures.signing._common import _run, _utc
+from signatures.signing.trust import TrustRoot, _to_crypto, load_trust_roots, validation_context
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ class SignatureReport(BaseModel):
     """One signature of a PDF, as an offline verifier sees it."""
 
     field_name: str
-    # who signed, by the motcua.pki subject convention (all None when the subject doesn't follow it)
+    # who signed, by the signatures.pki subject convention (all None when the subject doesn't follow it)
     kind: Literal["signer", "seal", "tsa"] | None = None
     agency_code: str | None = None
     agency_name: str | None = None

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
 from temporalio.service import RPCError
 
-from motcua.docstore import DocumentNotFound, DocumentStore
+from infra.docstore import DocumentNotFound, DocumentStore
 from store import repository
 from store.models import HistoryArchiveRow
 

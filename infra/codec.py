@@ -3,7 +3,7 @@
 Every payload motcua hands to Temporal (workflow inputs, update arguments, activity
 inputs and results, memos, failure messages) passes through `EncryptionCodec.encode`
 on its way out and `decode` on its way back, in every process that holds a data
-converter built by `motcua.temporal.data_converter`. Temporal's database, its web UI
+converter built by `infra.temporal.data_converter`. Temporal's database, its web UI
 and anyone who exports a history without the key see ciphertext and a key id only.
 
 An encoded payload follows the convention of Temporal's encryption samples:
@@ -26,7 +26,7 @@ The key ring is JSON, in a file (``MOTCUA_PAYLOAD_KEYS_FILE``) or a variable
 
     {"current": "2026-12", "keys": {"2026-12": "<base64 of 32 random bytes>", ...}}
 
-In development, when neither is set, `keyring_for` makes one under the state
+In development, when neither is set, `infra.settings.keyring_for` makes one under the state
 directory on first use (``state_dir/payload-keys.json``).
 """
 
@@ -44,7 +44,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -54,9 +54,6 @@ from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import PayloadCodec
-
-if TYPE_CHECKING:
-    from motcua.settings import Settings
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
@@ -222,30 +219,6 @@ def ensure_dev_keyring(path: Path) -> KeyRing:
         finally:
             Path(tmp).unlink(missing_ok=True)
     return read_keyring(path)
-
-
-def keyring_for(settings: Settings) -> KeyRing:
-    """The key ring the settings name (MOTCUA_PAYLOAD_KEYS or MOTCUA_PAYLOAD_KEYS_FILE,
-    current key overridden by MOTCUA_PAYLOAD_KEY_ID); in development without either, the
-    development ring under state_dir, made on first use."""
-    ring = settings.configured_payload_keyring()
-    if ring is None:
-        path = settings.resolved_payload_keys_file
-        if path is None:  # production without keys: Settings refuses this already
-            raise ValueError("no payload keys: set MOTCUA_PAYLOAD_KEYS_FILE")
-        ring = ensure_dev_keyring(path)
-        if settings.payload_key_id:
-            ring = _override_current(ring, settings.payload_key_id, str(path))
-    return ring
-
-
-def _override_current(ring: KeyRing, key_id: str, source: str) -> KeyRing:
-    if key_id not in ring.keys:
-        raise ValueError(
-            f"MOTCUA_PAYLOAD_KEY_ID {key_id!r} is not a key of {source} (its keys: "
-            f"{', '.join(ring.ids)})"
-        )
-    return ring.with_current(key_id)
 
 
 def _aad(key_id: str) -> bytes:

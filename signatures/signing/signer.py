@@ -15,8 +15,8 @@ from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
 
-from motcua.signing._common import _run
-from motcua.signing.errors import KeyNotFound, SigningError, SigningUnavailable
+from signatures.signing._common import _run
+from signatures.signing.errors import KeyNotFound, SigningError, SigningUnavailable
 
 if TYPE_CHECKING:
     from asn1crypto import cms, tsp

@@ -3,7 +3,7 @@ Temporal or the archive), a replay against today's code, the proof that the read
 model's record is the workflow's, the signatures on its documents, its timeline and
 who was late. Every question is itself logged (append-only `audit_log`).
 
-Histories are kept as Temporal holds them, payloads encrypted (motcua/codec.py); the
+Histories are kept as Temporal holds them, payloads encrypted (infra/codec.py); the
 service decrypts them with its data converter's codec for what it reads and exports,
 and replays them through that converter, as a worker would."""
 
@@ -21,20 +21,20 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client, WorkflowHistory
 from temporalio.converter import DataConverter
 
-from motcua.audit.archive import ArchiveTampered, Run, export, load_histories
-from motcua.audit.history import DossierRecord, decode, events_of
-from motcua.audit.integrity import (
+from infra.codec import decoded_history
+from infra.docstore import DocumentNotFound, DocumentStore
+from services.audit.archive import ArchiveTampered, Run, export, load_histories
+from services.audit.history import DossierRecord, decode, events_of
+from services.audit.integrity import (
     AuditLogReport,
     IntegrityReport,
     Problem,
     verify_audit_log,
     verify_record,
 )
-from motcua.audit.replay import ConverterFactory, ReplayPool, RunReplay, replay_histories
-from motcua.audit.timeline import DelayAttribution, StepRecord, control_slip, delay_attribution
-from motcua.codec import decoded_history
-from motcua.docstore import DocumentNotFound, DocumentStore
-from motcua.verification import DocumentVerification, verify_document
+from services.audit.replay import ConverterFactory, ReplayPool, RunReplay, replay_histories
+from services.audit.timeline import DelayAttribution, StepRecord, control_slip, delay_attribution
+from services.verification import DocumentVerification, verify_document
 from store import repository
 from store.models import AuditLogRow
 
@@ -102,11 +102,11 @@ class AuditService:
     engine: Engine
     store: DocumentStore
     trust_roots: list[Any]
-    # The deployment's data converter (motcua.temporal.data_converter); unset: the
+    # The deployment's data converter (infra.temporal.data_converter); unset: the
     # client's. Without either, only plain (unencrypted) histories can be read.
     converter: DataConverter | None = None
     # The same converter made anew in a child process, for a bulk replay over several
-    # processes (`functools.partial(motcua.temporal.data_converter, settings)`).
+    # processes (`functools.partial(infra.temporal.data_converter, settings)`).
     converter_factory: ConverterFactory | None = None
 
     def __post_init__(self) -> None:
@@ -115,7 +115,7 @@ class AuditService:
 
     def _converter(self) -> DataConverter:
         if self.converter is None:
-            from motcua.temporal import converter_with
+            from infra.temporal import converter_with
 
             return converter_with(None)
         return self.converter

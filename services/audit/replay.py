@@ -26,14 +26,15 @@ from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 
-from motcua.codec import (
+from infra import telemetry
+from infra.codec import (
     PayloadDecryptionError,
     PayloadKeyError,
     decoded_history,
     is_encrypted,
     payloads_in,
 )
-from workers.centre import INTERCEPTORS, WORKFLOW_RUNNER, WORKFLOWS
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +48,15 @@ class RunReplay(BaseModel):
 
 
 def replayer(converter: DataConverter, *, sandboxed: bool = True) -> Replayer:
-    """`converter`: the workers' (motcua.temporal.data_converter), whose codec decrypts
+    """`converter`: the workers' (infra.temporal.data_converter), whose codec decrypts
     the history's payloads as the replay reads them."""
     return Replayer(
         workflows=WORKFLOWS,
         data_converter=converter,
         workflow_runner=WORKFLOW_RUNNER if sandboxed else UnsandboxedWorkflowRunner(),
-        interceptors=INTERCEPTORS,
+        # The workers' interceptors (workers.centre.INTERCEPTORS): tracing, which adds no
+        # commands to a history and makes no spans on replay.
+        interceptors=[telemetry.TRACING],
     )
 
 
@@ -148,7 +151,7 @@ async def replay_histories(
 
 
 # Builds the deployment's data converter in a child process (a converter's cipher does not
-# pickle; its settings do): `functools.partial(motcua.temporal.data_converter, settings)`.
+# pickle; its settings do): `functools.partial(infra.temporal.data_converter, settings)`.
 ConverterFactory = Callable[[], DataConverter]
 ReplayRun = tuple[WorkflowHistory, str, str]  # a history, its run id, its source
 
