@@ -8,6 +8,8 @@ from typing import Any, Self
 from domain.calendar import WorkingCalendar
 from domain.catalog import Step
 from domain.dossier import (
+    Action,
+    ActionInput,
     Actor,
     DossierInput,
     DossierState,
@@ -74,6 +76,20 @@ class MachineCore:
         twin.s.event_seq = self.s.event_seq
         twin.signs_results = self.signs_results
         return twin
+
+    def _emit_action(
+        self,
+        action: Action,
+        cmd: ActionInput,
+        now: datetime,
+        *,
+        status_after: Status | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> Event:
+        """The event of an actor's action: its kind, actor and comment are the command's."""
+        return self._emit(
+            action.value, cmd.actor, now, comment=cmd.comment, status_after=status_after, data=data
+        )
 
     def _emit(
         self,

@@ -88,25 +88,12 @@ class Closing(StepFlow):
                 "received_by": cmd.data.get("received_by", self.inp.applicant.name),
             }
         )
-        self._emit(
-            Action.RETURN.value,
-            cmd.actor,
-            now,
-            comment=cmd.comment,
-            status_after=Status.RETURNED,
-            data=data,
-        )
+        self._emit_action(Action.RETURN, cmd, now, status_after=Status.RETURNED, data=data)
         self._finish_run(now, "returned", cmd.actor)
         self._close(now, Status.RETURNED, self.s.outcome or "granted")
 
     def _do_withdraw(self, cmd: ActionInput, now: datetime) -> None:
-        self._emit(
-            Action.WITHDRAW.value,
-            cmd.actor,
-            now,
-            comment=cmd.comment,
-            status_after=Status.WITHDRAWAL_REQUESTED,
-        )
+        self._emit_action(Action.WITHDRAW, cmd, now, status_after=Status.WITHDRAWAL_REQUESTED)
         self._emit(
             "stopped",
             SYSTEM_ACTOR,

@@ -295,11 +295,10 @@ class Deadlines(LinkedProcedures):
                 new_appointment=new,
             )
         )
-        self._emit(
-            Action.REQUEST_EXTENSION.value,
-            cmd.actor,
+        self._emit_action(
+            Action.REQUEST_EXTENSION,
+            cmd,
             now,
-            comment=cmd.comment,
             data={
                 "previous_appointment": previous.isoformat(),
                 "new_appointment": new.isoformat(),

@@ -36,11 +36,10 @@ class Handoff(StepFlow):
         assert run is not None
         run.outcome = "forwarded"
         run.actor_id = cmd.actor.id
-        self._emit(
-            Action.FORWARD.value,
-            cmd.actor,
+        self._emit_action(
+            Action.FORWARD,
+            cmd,
             now,
-            comment=cmd.comment,
             data={"to_agency": self.step_agency()},
         )
 

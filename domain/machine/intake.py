@@ -68,11 +68,10 @@ class Intake(StepFlow):
         start = cal.counting_start(received, statutory.unit, p.receipt_cutoff)
         self.s.clock = clock.new_ledger(cal, statutory, start, appointment=True)
         self.s.received_at = received
-        self._emit(
-            Action.ACCEPT.value,
-            cmd.actor,
+        self._emit_action(
+            Action.ACCEPT,
+            cmd,
             now,
-            comment=cmd.comment,
             status_after=Status.RECEIVED,
             data={
                 "received_at": received.isoformat(),
@@ -108,11 +107,10 @@ class Intake(StepFlow):
                 clock.pause(cal, self.s.clock, now)
             clock.pause(cal, run.ledger, now)
             self.s.exclusions.append(Exclusion(start=now, reason="supplement"))
-        self._emit(
-            Action.REQUEST_SUPPLEMENT.value,
-            cmd.actor,
+        self._emit_action(
+            Action.REQUEST_SUPPLEMENT,
+            cmd,
             now,
-            comment=cmd.comment,
             status_after=Status.SUPPLEMENT_REQUESTED,
             data={
                 "missing": cmd.data["missing"],
@@ -143,14 +141,7 @@ class Intake(StepFlow):
         data: dict[str, Any] = {"documents": [d.model_dump() for d in docs]}
         if stage is StepKind.INTAKE:
             self.s.arrival_at = now
-            self._emit(
-                Action.SUPPLEMENT.value,
-                cmd.actor,
-                now,
-                comment=cmd.comment,
-                status_after=Status.SUBMITTED,
-                data=data,
-            )
+            self._emit_action(Action.SUPPLEMENT, cmd, now, status_after=Status.SUBMITTED, data=data)
             self._enter_step(self.s.step_index, now)
             return
         run = self.run()
@@ -162,22 +153,20 @@ class Intake(StepFlow):
             clock.resume(cal, self.s.clock, now, appointment=True)
             data["appointment_at"] = self._iso(self.s.clock.due_at)
         clock.resume(cal, run.ledger, now, appointment=False)
-        self._emit(
-            Action.SUPPLEMENT.value,
-            cmd.actor,
+        self._emit_action(
+            Action.SUPPLEMENT,
+            cmd,
             now,
-            comment=cmd.comment,
             status_after=STATUS_FOR_KIND[run.kind],
             data=data,
         )
 
     def _do_refuse(self, cmd: ActionInput, now: datetime) -> None:
         if self.step().kind is StepKind.INTAKE:
-            self._emit(
-                Action.REFUSE.value,
-                cmd.actor,
+            self._emit_action(
+                Action.REFUSE,
+                cmd,
                 now,
-                comment=cmd.comment,
                 status_after=Status.NOT_RECEIVED,
                 data={"form": "03"},
             )

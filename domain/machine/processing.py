@@ -53,22 +53,20 @@ class Processing(StepFlow):
                 step_id=run.step_id,
             )
         )
-        self._emit(
-            Action.SCHEDULE_INSPECTION.value,
-            cmd.actor,
+        self._emit_action(
+            Action.SCHEDULE_INSPECTION,
+            cmd,
             now,
-            comment=cmd.comment,
             data={"inspection_at": at.isoformat(), "place": place},
         )
 
     def _do_appraise(self, cmd: ActionInput, now: datetime) -> None:
         opinion = cmd.data.get("opinion") or cmd.comment
         rec = cmd.data.get("recommendation", "grant")
-        self._emit(
-            Action.APPRAISE.value,
-            cmd.actor,
+        self._emit_action(
+            Action.APPRAISE,
+            cmd,
             now,
-            comment=cmd.comment,
             data={"opinion": opinion, "recommendation": rec},
         )
         self._finish_run(now, f"appraised:{rec}", cmd.actor)
@@ -81,22 +79,20 @@ class Processing(StepFlow):
         self._decide(cmd, now, granted=False, kind=Action.REJECT.value)
 
     def _do_sign(self, cmd: ActionInput, now: datetime) -> None:
-        self._emit(
-            Action.SIGN.value,
-            cmd.actor,
+        self._emit_action(
+            Action.SIGN,
+            cmd,
             now,
-            comment=cmd.comment,
             data={k: v for k, v in cmd.data.items() if k in ("document", "sha256", "certificate")},
         )
         self._finish_run(now, "signed", cmd.actor)
         self._advance(now)
 
     def _do_pay(self, cmd: ActionInput, now: datetime) -> None:
-        self._emit(
-            Action.PAY.value,
-            cmd.actor,
+        self._emit_action(
+            Action.PAY,
+            cmd,
             now,
-            comment=cmd.comment,
             data={
                 k: v for k, v in cmd.data.items() if k in ("receipt_number", "amount_vnd", "method")
             },
