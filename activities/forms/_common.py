@@ -10,7 +10,8 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from activities import render_pool
-from activities.pdf import DocumentSpec
+from activities.pdf import DocumentMetadata, DocumentSpec
+from domain.dossier import DossierView
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -119,3 +120,15 @@ def _form_label(form: str) -> str:
 def _qr(view_code: str, issuers: Issuers) -> tuple[str, str | None]:
     url = issuers.tracking_url(view_code)
     return (f"{view_code}|{url}" if url else view_code), url
+
+
+def _form_metadata(form: str, title: str, author: str, view: DossierView) -> DocumentMetadata:
+    """The PDF metadata of a numbered form (01–06) of a dossier: its title, the circular
+    that prescribes it, who issued it, and the dossier code (what `verify` reads back)."""
+    return DocumentMetadata(
+        title=f"{title} – {view.code}",
+        subject=f"Mẫu số {form}, {CIRCULAR}: {view.procedure_name}",
+        author=author,
+        dossier_code=view.code,
+        document=form,
+    )

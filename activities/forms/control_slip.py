@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from activities.forms._common import (
-    CIRCULAR,
     FORM_TITLES,
     TZ,
     Issuers,
     RenderedDocument,
     _date,
     _form_label,
+    _form_metadata,
     _place_date,
     _qr,
     _rendered,
@@ -20,7 +20,7 @@ from activities.forms._common import (
     _short,
     _when,
 )
-from activities.pdf import DocumentMetadata, DocumentSpec, Paragraph, Table
+from activities.pdf import DocumentSpec, Paragraph, Table
 from domain.catalog import Role
 from domain.dossier import DossierView, Event, StepView
 
@@ -183,12 +183,6 @@ def render_control_slip(
         closing=closing,
         qr_payload=qr_payload,
         tracking_url=url,
-        metadata=DocumentMetadata(
-            title=f"{title} – {view.code}",
-            subject=f"Mẫu số 06, {CIRCULAR}: {view.procedure_name}",
-            author=issuers.name(issuer),
-            dossier_code=view.code,
-            document="06",
-        ),
+        metadata=_form_metadata("06", title, issuers.name(issuer), view),
     )
     return _rendered("06", title, f"{view.code}-mau-06.pdf", spec)

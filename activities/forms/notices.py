@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from activities.forms._common import (
-    CIRCULAR,
     FORM_TITLES,
     Issuers,
     RenderedDocument,
     _date,
     _form_label,
+    _form_metadata,
     _place_date,
     _qr,
     _rendered,
     _when,
 )
-from activities.pdf import DocumentMetadata, DocumentSpec, Paragraph, SignatureBlock
+from activities.pdf import DocumentSpec, Paragraph, SignatureBlock
 from domain.catalog import Role
 from domain.dossier import Applicant, Channel, DossierView, Event
 
@@ -288,12 +288,6 @@ def render_form(
         recipients=recipients,
         qr_payload=qr_payload,
         tracking_url=url,
-        metadata=DocumentMetadata(
-            title=f"{title} – {view.code}",
-            subject=f"Mẫu số {form}, {CIRCULAR}: {view.procedure_name}",
-            author=issuers.name(issuer_code),
-            dossier_code=view.code,
-            document=form,
-        ),
+        metadata=_form_metadata(form, title, issuers.name(issuer_code), view),
     )
     return _rendered(form, title, f"{view.code}-mau-{form}.pdf", spec)

@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
+from sqlmodel import select as sm_select
 
 from store.db import SQLITE_BEGIN_OPTION
 
@@ -119,3 +120,8 @@ def _insert_ignoring_duplicates(
 def _read(engine: Engine, stmt: Any) -> list[Any]:
     with Session(engine, expire_on_commit=False) as s:
         return list(s.exec(stmt).all())
+
+
+def _rows_in_order(engine: Engine, model: type[R], where: Any, *order: Any) -> list[R]:
+    """The rows of `model` that `where` selects, in `order`."""
+    return _read(engine, sm_select(model).where(where).order_by(*order))

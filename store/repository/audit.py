@@ -10,7 +10,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from store.models import AuditLogHeadRow, AuditLogRow, HistoryArchiveRow
-from store.repository._common import _insert, _read, _table, _write
+from store.repository._common import _insert, _read, _rows_in_order, _table, _write
 
 
 def archive_run(engine: Engine, row: HistoryArchiveRow) -> bool:
@@ -30,11 +30,12 @@ def archive_run(engine: Engine, row: HistoryArchiveRow) -> bool:
 
 def archived_runs(engine: Engine, code: str) -> list[HistoryArchiveRow]:
     """A dossier's archived runs, first run first."""
-    return _read(
+    return _rows_in_order(
         engine,
-        sm_select(HistoryArchiveRow)
-        .where(HistoryArchiveRow.workflow_id == code)
-        .order_by(col(HistoryArchiveRow.started_at), col(HistoryArchiveRow.id)),
+        HistoryArchiveRow,
+        col(HistoryArchiveRow.workflow_id) == code,
+        col(HistoryArchiveRow.started_at),
+        col(HistoryArchiveRow.id),
     )
 
 

@@ -10,7 +10,13 @@ from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from store.models import DocumentRow, DossierRow
-from store.repository._common import _coerce, _insert_ignoring_duplicates, _read, _values
+from store.repository._common import (
+    _coerce,
+    _insert_ignoring_duplicates,
+    _read,
+    _rows_in_order,
+    _values,
+)
 from store.schemas import DocumentRecord
 
 
@@ -31,11 +37,8 @@ def list_documents(
     where: ColumnElement[bool] = col(DocumentRow.dossier_code) == code
     if with_sub_dossiers:
         where = or_(where, col(DocumentRow.dossier_code).startswith(f"{code}.", autoescape=True))
-    return _read(
-        engine,
-        sm_select(DocumentRow)
-        .where(where)
-        .order_by(col(DocumentRow.created_at), col(DocumentRow.id)),
+    return _rows_in_order(
+        engine, DocumentRow, where, col(DocumentRow.created_at), col(DocumentRow.id)
     )
 
 

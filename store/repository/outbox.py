@@ -16,6 +16,7 @@ from store.repository._common import (
     _insert_ignoring_duplicates,
     _now,
     _read,
+    _rows_in_order,
     _table,
     _values,
     _write,
@@ -53,11 +54,12 @@ def mark_outbox_sent(engine: Engine, ids: Iterable[str], at: datetime | None = N
 
 def list_outbox(engine: Engine, code: str) -> list[OutboxRow]:
     """The dossier's notifications, oldest first."""
-    return _read(
+    return _rows_in_order(
         engine,
-        sm_select(OutboxRow)
-        .where(OutboxRow.dossier_code == code)
-        .order_by(col(OutboxRow.created_at), col(OutboxRow.id)),
+        OutboxRow,
+        col(OutboxRow.dossier_code) == code,
+        col(OutboxRow.created_at),
+        col(OutboxRow.id),
     )
 
 

@@ -7,10 +7,17 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 from sqlmodel import col
-from sqlmodel import select as sm_select
 
 from store.models import RefusedAttemptRow
-from store.repository._common import _coerce, _insert, _read, _row, _table, _values, _write
+from store.repository._common import (
+    _coerce,
+    _insert,
+    _row,
+    _rows_in_order,
+    _table,
+    _values,
+    _write,
+)
 from store.schemas import RefusedAttempt
 
 
@@ -44,9 +51,10 @@ def record_refused_attempt(
 
 def list_refused_attempts(engine: Engine, code: str) -> list[RefusedAttemptRow]:
     """Refused attempts on the dossier, oldest first (ties in recording order)."""
-    return _read(
+    return _rows_in_order(
         engine,
-        sm_select(RefusedAttemptRow)
-        .where(RefusedAttemptRow.dossier_code == code)
-        .order_by(col(RefusedAttemptRow.at), col(RefusedAttemptRow.id)),
+        RefusedAttemptRow,
+        col(RefusedAttemptRow.dossier_code) == code,
+        col(RefusedAttemptRow.at),
+        col(RefusedAttemptRow.id),
     )

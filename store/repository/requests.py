@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 from sqlalchemy import Connection, Engine, and_, or_, select
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from store.models import ActionRequestRow, IdempotencyKeyRow
 from store.repository._common import _insert, _now, _row, _table, _write
@@ -133,7 +133,11 @@ def release_idempotency_key(engine: Engine, key: str, principal: str) -> bool:
 
 def purge_idempotency_keys(engine: Engine, before: datetime) -> int:
     """Forget keys claimed before ``before`` (retention); returns how many."""
-    t = _table(IdempotencyKeyRow)
+    return _purge_claimed_before(engine, IdempotencyKeyRow, before)
+
+
+def _purge_claimed_before(engine: Engine, model: type[SQLModel], before: datetime) -> int:
+    t = _table(model)
 
     def work(conn: Connection) -> int:
         return int(conn.execute(t.delete().where(t.c.created_at < before)).rowcount or 0)
@@ -219,9 +223,4 @@ def answer_action_request(
 
 def purge_action_requests(engine: Engine, before: datetime) -> int:
     """Forget action keys claimed before ``before`` (retention); returns how many."""
-    t = _table(ActionRequestRow)
-
-    def work(conn: Connection) -> int:
-        return int(conn.execute(t.delete().where(t.c.created_at < before)).rowcount or 0)
-
-    return _write(engine, work)
+    return _purge_claimed_before(engine, ActionRequestRow, before)
