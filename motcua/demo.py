@@ -133,11 +133,14 @@ async def run_demo(service: DossierService, say: Callable[[str], None] = print) 
         f"{_t(datetime.fromisoformat(ack['received_at']))}\n{describe(view)}"
     )
 
-    # A wrong officer trying to act is refused, with the reason, and the refusal is recorded.
+    # A wrong officer trying this step's own action is refused for their role, with the
+    # reason, and the refusal is recorded.
     try:
-        await service.act(code, Action.APPROVE, ActionInput(actor=intake))
+        await service.act(
+            code, Action.APPRAISE, ActionInput(actor=intake, data={"opinion": "Không có án tích"})
+        )
     except Exception as exc:
-        say(f"\n   (Thử phê duyệt bởi cán bộ tiếp nhận: bị từ chối – {exc})")
+        say(f"\n   (Cán bộ tiếp nhận thử thẩm định thay chuyên viên: bị từ chối – {exc})")
 
     rest: list[tuple[str, Action, Actor, dict[str, object], str]] = [
         (

@@ -202,6 +202,26 @@ def development_tokens(settings: Settings) -> list[tuple[str, str, str]]:
     return out
 
 
+# The shell variable of each demo role's token (README's walkthrough: $IO, $SP, ...).
+TOKEN_VARIABLES = {
+    "applicant": "AP",
+    "intake_officer": "IO",
+    "specialist": "SP",
+    "leader": "LD",
+    "signer": "SG",
+    "return_officer": "RO",
+    "auditor": "AU",
+    "admin": "AD",
+}
+
+
+def export_line(tokens: Sequence[tuple[str, str, str]]) -> str:
+    """`export IO=... SP=...`: the development tokens, ready to paste into a shell."""
+    return "export " + " ".join(
+        f"{TOKEN_VARIABLES[role]}={token}" for role, _, token in tokens if role in TOKEN_VARIABLES
+    )
+
+
 def dev_signers(settings: Settings, catalog: Catalog) -> list[Identity]:
     """The demo users who sign (signers and leaders), as certificate identities."""
     from signatures.pki import Identity
@@ -346,8 +366,11 @@ async def _dev_stack(
                 say("\n=== Demo: one dossier from submission to the returned result ===")
                 await run_demo(DossierService(client, engine, catalog, settings), say)
             say("\nDevelopment tokens (Authorization: Bearer <token>), one per role:")
-            for role, agency, token in development_tokens(settings):
+            tokens = development_tokens(settings)
+            for role, agency, token in tokens:
                 say(f"  {role:15} {agency:14} {token}")
+            say("\nThe same tokens for a shell (the README's walkthrough uses them):")
+            say(export_line(tokens))
             say(f"\nTry: curl -s {api_url}/v1/procedures -H 'Authorization: Bearer <token>'")
             say(
                 f"\nWeb interface: {api_url}/ui/  (sign in as any demo user above; "

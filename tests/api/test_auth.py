@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import shlex
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -695,3 +696,27 @@ def test_development_tokens_stay_within_the_longest_lifetime(verifier: TokenVeri
     claims_of = jwt.decode(token, options={"verify_signature": False})
     assert claims_of["exp"] - claims_of["iat"] == 3600
     assert TokenVerifier.from_settings(short).verify(token).sub == "cb"
+
+
+def test_the_dev_stack_prints_its_tokens_ready_for_a_shell(verifier: TokenVerifier) -> None:
+    """`make run` ends with `export AP=… IO=… SP=…`: one variable per demo role, named as
+    the README's walkthrough uses them, each a token of that role."""
+    from motcua.stack import development_tokens, export_line
+
+    line = export_line(development_tokens(make_settings()))
+    words = shlex.split(line)
+    assert words[0] == "export"
+    tokens = dict(word.split("=", 1) for word in words[1:])
+    roles = {
+        "AP": Role.APPLICANT,
+        "IO": Role.INTAKE_OFFICER,
+        "SP": Role.SPECIALIST,
+        "LD": Role.LEADER,
+        "SG": Role.SIGNER,
+        "RO": Role.RETURN_OFFICER,
+        "AU": Role.AUDITOR,
+        "AD": Role.ADMIN,
+    }
+    assert tokens.keys() == roles.keys()
+    for name, role in roles.items():
+        assert verifier.verify(tokens[name]).roles == [role], name
