@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import replace
 
 from playwright.async_api import Page, expect
 
 from tests.api.support import (
+    AUDITOR,
     INTAKE,
     LEADER,
     SIGNER,
@@ -18,11 +20,19 @@ from tests.api.support import (
     Api,
     act,
     caught_up,
+    submit,
     wait_for_step,
 )
 from tests.api.support import wait_view as wait_view_api
 from tests.browser.conftest import shot
-from tests.browser.support import APPLICANT, open_dossier, sign_in, take_action, wait_for_row
+from tests.browser.support import (
+    APPLICANT,
+    action_form,
+    open_dossier,
+    sign_in,
+    take_action,
+    wait_for_row,
+)
 from tests.files import pdf, png
 
 DATE_TIME = re.compile(r"^\d{2}/\d{2}/\d{4} \d{2}:\d{2}$")
@@ -144,3 +154,31 @@ async def test_an_applicant_submits_supplements_and_downloads_the_signed_result(
     await expect(phone_page.locator("#documents")).to_be_visible()
     width = await phone_page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the dossier page is {width}px wide on a 390px phone"
+
+
+async def test_withdrawing_starts_closed_and_asks_to_confirm(ui_stack: Api, page: Page) -> None:
+    """The applicant's one action before intake is withdrawal: its form starts closed (it
+    is not the first thing they see), and it is sent only once they confirm."""
+    base = ui_stack.url
+    person = replace(ui_stack.person("rut"), sub=APPLICANT)  # the demo applicant's account
+    async with ui_stack.http() as http:
+        code = await submit(ui_stack, http, person, as_applicant=True, channel="online")
+        await caught_up(ui_stack, http, code)
+    await sign_in(page, base, APPLICANT)
+    await open_dossier(page, base, code)
+    withdraw = action_form(page, "withdraw")
+    await expect(withdraw).to_have_count(1)
+    assert await withdraw.get_attribute("open") is None
+    await shot(page, "withdraw-closed")
+
+    await take_action(page, "withdraw", {"comment": "Tôi nộp nhầm thủ tục"})
+    alert = withdraw.locator("[role=alert]")
+    await expect(alert).to_contain_text("Đánh dấu ô xác nhận")
+    async with ui_stack.http() as http:  # nothing was sent
+        r = await http.get(f"/v1/dossiers/{code}", headers=ui_stack.headers(*AUDITOR))
+        assert r.json()["status"] == "submitted", r.text
+
+    await withdraw.locator("input[type=checkbox]").check()
+    await shot(page, "withdraw-confirmed")
+    await withdraw.locator("button[type=submit]").click()
+    await expect(page.locator("#notice")).to_contain_text("Rút hồ sơ")

@@ -46,6 +46,14 @@ function todayInVietnam() {
   return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Ho_Chi_Minh" }).format(new Date());
 }
 
+// Actions that end or turn back a dossier: their forms start closed, and each asks the
+// person to confirm what it does before anything is sent.
+const CONFIRMATIONS = {
+  refuse: "Tôi xác nhận từ chối giải quyết hồ sơ này; người nộp sẽ nhận văn bản từ chối.",
+  reject: "Tôi xác nhận không phê duyệt kết quả giải quyết này.",
+  withdraw: "Tôi xác nhận rút hồ sơ này; hồ sơ sẽ dừng giải quyết và không thể khôi phục.",
+};
+
 /** The fields of an action's form, and how to read them into {comment, data} (or an error). */
 function actionFields(action, prefix, view) {
   const id = (name) => `${prefix}-${name}`;
@@ -68,12 +76,18 @@ function actionFields(action, prefix, view) {
       };
     case "refuse":
     case "reject":
-    case "withdraw":
+    case "withdraw": {
+      // Ends or turns back the dossier: asked to confirm, on top of the reason.
+      const confirm = input(id("confirm"), { type: "checkbox", required: true });
       return {
-        fields: [comment("Lý do (ghi rõ, in trên văn bản gửi người nộp)", true)],
-        check: needComment("lý do"),
+        fields: [
+          comment("Lý do (ghi rõ, in trên văn bản gửi người nộp)", true),
+          h("div", { class: "field confirm" }, h("label", { for: id("confirm") }, confirm, ` ${CONFIRMATIONS[action]}`)),
+        ],
+        check: () => needComment("lý do")() || (confirm.checked ? null : "Đánh dấu ô xác nhận trước khi gửi."),
         read: () => ({ comment: val("comment"), data: {} }),
       };
+    }
     case "request_extension":
       return {
         fields: [
@@ -303,8 +317,9 @@ function actionsSection(view) {
     return section;
   }
   section.append(...list.map((a) => actionForm(a, view)));
+  // The one action there is starts open, unless it ends or turns back the dossier.
   const first = section.querySelector("details");
-  if (first && list.length === 1) first.open = true;
+  if (first && list.length === 1 && !(list[0].action in CONFIRMATIONS)) first.open = true;
   return section;
 }
 
