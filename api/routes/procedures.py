@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
 
 from api.auth import CurrentPrincipal
 from api.deps import Context, record_user
@@ -39,11 +41,34 @@ async def list_procedures(ctx: Context, _: CurrentPrincipal) -> list[ProcedureSu
     response_model=ProcedureDetail,
     summary="One procedure: steps, times, documents, fees",
 )
-async def get_procedure(code: str, ctx: Context, _: CurrentPrincipal) -> ProcedureDetail:
-    try:
-        p = ctx.catalog.procedure(code)
-    except KeyError:
-        raise ApiError(404, "not_found", f"unknown procedure {code}") from None
+async def get_procedure(
+    code: str,
+    ctx: Context,
+    _: CurrentPrincipal,
+    version: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="A version of the procedure (a dossier's `procedure_version`: the "
+            "one it runs); the latest when absent; 404 when the catalog has no such version",
+        ),
+    ] = None,
+) -> ProcedureDetail:
+    versions = ctx.catalog.procedures.get(code)
+    if not versions:
+        raise ApiError(404, "not_found", f"unknown procedure {code}")
+    p = (
+        versions[-1]
+        if version is None
+        else next((v for v in versions if v.version == version), None)
+    )
+    if p is None:
+        held = ", ".join(str(v.version) for v in versions)
+        raise ApiError(
+            404,
+            "not_found",
+            f"Thủ tục {code} không có phiên bản {version} trong danh mục (các phiên bản: {held})",
+        )
     return ProcedureDetail.model_validate(
         {
             **_summary(p),

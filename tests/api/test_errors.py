@@ -218,6 +218,19 @@ async def test_procedures_are_listed_and_described(api: Api, http: httpx.AsyncCl
     assert detail["competent_agency"] == POLICE
     assert detail["steps"][0]["id"] == "tiep_nhan"
     assert detail["statutory_time"]["value"] == 10
+    r = await http.post("/v1/dossiers", json=submission(api.person()), headers=api.headers(*INTAKE))
+    assert r.status_code == 201, r.text
+    link = r.json()["links"]["procedure"]["href"]
+    pinned = await http.get(f"/v1/dossiers/{r.json()['code']}", headers=api.headers(*AUDITOR))
+    assert link == f"/v1/procedures/3.000333?version={pinned.json()['procedure_version']}", link
+    # A version is read as asked (a dossier links to the one it runs), never silently
+    # another: a version the catalog does not hold is a 404 that names those it holds.
+    held = [p.version for p in api.catalog.procedures["3.000333"]]
+    r = await http.get(f"/v1/procedures/3.000333?version={held[0]}", headers=api.headers(*AUDITOR))
+    assert r.status_code == 200 and r.json()["version"] == held[0], r.text
+    r = await http.get("/v1/procedures/3.000333?version=99", headers=api.headers(*AUDITOR))
+    message = error_of(r, 404, "not_found")
+    assert "phiên bản 99" in message and f"các phiên bản: {held[0]}" in message, message
 
 
 def _routes(code: str) -> list[tuple[str, str, dict[str, Any] | None]]:

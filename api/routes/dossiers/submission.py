@@ -41,6 +41,10 @@ def _created(view: DossierView) -> DossierCreated:
             "actions": Link(href=f"{base}/actions", method="POST"),
             "events": Link(href=f"{base}/events"),
             "track": Link(href=f"/v1/track/{view.code}"),
+            # The procedure as it was when the dossier was filed: the version it runs.
+            "procedure": Link(
+                href=f"/v1/procedures/{view.procedure_code}?version={view.procedure_version}"
+            ),
         },
     )
 
