@@ -51,6 +51,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from api.errors import ApiError
 from domain.catalog import Role
 from domain.dossier import Actor
+from domain.vietnamese import number
 from infra.settings import Settings
 
 # Roles that act for an agency, so a token granting them must name the agency.
@@ -209,7 +210,7 @@ def _hours(seconds: float) -> str:
     """Hours the Vietnamese way: 12; 0,5; 87.600."""
     hours = seconds / 3600
     if hours >= 10 or hours == int(hours):
-        return f"{round(hours):,}".replace(",", ".")
+        return number(round(hours))
     return f"{hours:.2g}".replace(".", ",")
 
 
@@ -593,10 +594,9 @@ async def current_principal(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> Principal:
-    """The verified caller (also kept on request.state.principal); 401 otherwise."""
-    verified = getattr(request.state, "principal", None)
-    if isinstance(verified, Principal):  # by api.bodies.BodyGuard, before the body was read
-        return verified
+    """The verified caller (also kept on request.state.principal); 401 otherwise. The
+    token is verified once per request (`verify_request_token`), whether the rate limiter,
+    api.bodies.BodyGuard (before the body is read) or the route asks first."""
     if credentials is None or not credentials.credentials:
         raise ApiError(
             401, "unauthenticated", "missing bearer token (Authorization: Bearer <token>)"

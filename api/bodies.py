@@ -7,8 +7,8 @@ event loop the workers share in `motcua dev`. `BodyGuard`, a pure ASGI middlewar
 first, for every route that takes a body:
 
 1. the bearer token, for the routes that need one (those depending on
-   `api.auth.current_principal`): 401 without reading a byte; the verified principal is
-   kept on the request's state, where `current_principal` finds it again;
+   `api.auth.current_principal`): 401 without reading a byte; the verdict is kept on the
+   request's state, where the route's own `current_principal` finds it again;
 2. the size: a JSON body over MOTCUA_MAX_JSON_BYTES is 413, at once when Content-Length
    says so, else as soon as what was read goes over;
 3. its shape: nesting deeper than MOTCUA_MAX_JSON_DEPTH, or more than MOTCUA_MAX_JSON_KEYS
@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import bearer, current_principal
 from api.errors import ApiError, error_json
 from api.security import BodyTooLarge
+from domain.vietnamese import number
 from infra.settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -66,16 +67,11 @@ def body_policy(
     return mark
 
 
-def vn_number(n: int) -> str:
-    """12345678 -> "12.345.678" (Vietnamese thousands separator)."""
-    return f"{n:,}".replace(",", ".")
-
-
 def json_too_large_message(settings: Settings, limit: int | None = None) -> str:
     return (
-        f"Nội dung JSON của yêu cầu vượt quá {vn_number(limit or settings.max_json_bytes)} byte. "
+        f"Nội dung JSON của yêu cầu vượt quá {number(limit or settings.max_json_bytes)} byte. "
         "Tệp đính kèm lớn hãy gửi dạng multipart/form-data (mỗi tệp tối đa "
-        f"{vn_number(settings.max_upload_bytes)} byte)."
+        f"{number(settings.max_upload_bytes)} byte)."
     )
 
 
@@ -101,7 +97,7 @@ def json_shape_error(body: bytes, max_depth: int, max_keys: int) -> str | None:
         if items > max_keys:
             return (
                 "Dữ liệu JSON có quá nhiều khóa và phần tử: tối đa "
-                f"{vn_number(max_keys)} trong một yêu cầu."
+                f"{number(max_keys)} trong một yêu cầu."
             )
         stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
     return None
@@ -182,7 +178,7 @@ class BodyGuard:
         if policy.needs_token and getattr(scope["app"].state, "verifier", None) is not None:
             request = Request(scope)
             try:
-                # Verified once: `current_principal` finds it on the request's state.
+                # Verified once: the route's `current_principal` finds the verdict again.
                 await current_principal(request, await bearer(request))
             except ApiError as exc:
                 headers = {"WWW-Authenticate": "Bearer"} | exc.headers
@@ -198,7 +194,7 @@ class BodyGuard:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.strip().isdigit() and int(declared) > limit:
             await self._refuse(
-                scope, receive, send, 413, "too_large", json_too_large_message(self.settings)
+                scope, receive, send, 413, "too_large", json_too_large_message(self.settings, limit)
             )
             return
         chunks: list[bytes] = []
@@ -215,7 +211,12 @@ class BodyGuard:
             size += len(chunk)
             if size > limit:
                 await self._refuse(
-                    scope, receive, send, 413, "too_large", json_too_large_message(self.settings)
+                    scope,
+                    receive,
+                    send,
+                    413,
+                    "too_large",
+                    json_too_large_message(self.settings, limit),
                 )
                 return
             chunks.append(chunk)

@@ -33,9 +33,10 @@ from pydantic import BaseModel, ValidationError
 from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from api.bodies import MULTIPART, json_shape_error, json_too_large_message, vn_number
+from api.bodies import MULTIPART, json_shape_error, json_too_large_message
 from api.errors import ApiError
 from api.schemas import DocumentIn
+from domain.vietnamese import number
 from infra.docstore import DocumentStore, UploadRefused, validate_upload
 from infra.settings import Settings
 
@@ -176,7 +177,7 @@ class _Receiver:
                 raise ApiError(
                     413,
                     "too_large",
-                    f"Tệp {self._staged.filename} vượt quá {vn_number(limit)} byte "
+                    f"Tệp {self._staged.filename} vượt quá {number(limit)} byte "
                     "(giới hạn cho mỗi tệp).",
                 )
             self._hash.update(chunk)

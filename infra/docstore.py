@@ -29,6 +29,8 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from domain.vietnamese import number
+
 
 class DocumentNotFound(KeyError):
     pass
@@ -202,11 +204,6 @@ class UnsupportedUpload(UploadRefused):
     code = "unsupported_media_type"
 
 
-def _n(value: int) -> str:
-    """A count the Vietnamese way: 1.000.000."""
-    return f"{value:,}".replace(",", ".")
-
-
 def validate_upload(content: bytes, filename: str, allowed: Collection[str] | None = None) -> str:
     """The media type of an uploaded file, checked by its content; `allowed` (the
     setting `upload_media_types`; every type we know if None) are the types accepted.
@@ -303,7 +300,7 @@ def _check_image(content: bytes, short: str) -> None:
             if image.format == "TIFF":
                 frames = getattr(image, "n_frames", 1)  # reads every page's directory
                 if frames > MAX_TIFF_PAGES:
-                    raise UploadRefused(f"tệp TIFF có hơn {_n(MAX_TIFF_PAGES)} trang")
+                    raise UploadRefused(f"tệp TIFF có hơn {number(MAX_TIFF_PAGES)} trang")
                 for frame in range(frames):
                     image.seek(frame)
                     _check_pixels(*image.size)
@@ -330,10 +327,8 @@ def _check_image(content: bytes, short: str) -> None:
 
 
 def _too_many_pixels(width: int | None = None, height: int | None = None) -> str:
-    size = f"ảnh {_n(width)} × {_n(height)} điểm ảnh" if width and height else "ảnh"
-    return (
-        f"{size} quá giới hạn {_n(MAX_IMAGE_PIXELS)} điểm ảnh; hãy gửi ảnh có độ phân giải thấp hơn"
-    )
+    size = f"ảnh {number(width)} × {number(height)} điểm ảnh" if width and height else "ảnh"
+    return f"{size} quá giới hạn {number(MAX_IMAGE_PIXELS)} điểm ảnh; hãy gửi ảnh có độ phân giải thấp hơn"
 
 
 def _check_pixels(width: int, height: int) -> None:
@@ -377,7 +372,9 @@ def _check_office(content: bytes, short: str) -> None:
         raise _damaged(short, "không tìm thấy mục lục của tệp nén (tệp không trọn vẹn)")
     entries = int.from_bytes(content[end + 10 : end + 12], "little")
     if entries != 0xFFFF and entries > MAX_ARCHIVE_ENTRIES:
-        raise UploadRefused(f"tệp {short} có {_n(entries)} mục, quá {_n(MAX_ARCHIVE_ENTRIES)} mục")
+        raise UploadRefused(
+            f"tệp {short} có {number(entries)} mục, quá {number(MAX_ARCHIVE_ENTRIES)} mục"
+        )
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             infos = archive.infolist()
@@ -385,13 +382,13 @@ def _check_office(content: bytes, short: str) -> None:
         raise _damaged(short, "mục lục của tệp nén bị hỏng") from None
     if len(infos) > MAX_ARCHIVE_ENTRIES:
         raise UploadRefused(
-            f"tệp {short} có {_n(len(infos))} mục, quá {_n(MAX_ARCHIVE_ENTRIES)} mục"
+            f"tệp {short} có {number(len(infos))} mục, quá {number(MAX_ARCHIVE_ENTRIES)} mục"
         )
     declared = sum(info.file_size for info in infos)
     if declared > MAX_UNPACKED_BYTES:
         raise UploadRefused(
-            f"tệp {short} khi giải nén ra {_n(declared // MiB)} MB, quá giới hạn "
-            f"{_n(MAX_UNPACKED_BYTES // MiB)} MB"
+            f"tệp {short} khi giải nén ra {number(declared // MiB)} MB, quá giới hạn "
+            f"{number(MAX_UNPACKED_BYTES // MiB)} MB"
         )
     if "[Content_Types].xml" not in {info.filename for info in infos}:
         raise _damaged(short, "thiếu [Content_Types].xml của gói Office Open XML")

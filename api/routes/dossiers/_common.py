@@ -16,6 +16,7 @@ from api.schemas import DocumentIn
 from api.uploads import Uploads
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, DocumentRef, DossierView
+from domain.vietnamese import number
 from infra.docstore import UploadRefused, validate_upload
 from services.dossiers import ServiceError
 from store import repository
@@ -184,8 +185,8 @@ def _check_documents(ctx: AppContext, docs: list[DocumentIn], principal: Princip
             raise ApiError(
                 413,
                 "too_large",
-                f"documents.{i} ({d.filename}): tệp {_count(size)} byte, quá giới hạn "
-                f"{_count(limit)} byte mỗi tệp",
+                f"documents.{i} ({d.filename}): tệp {number(size)} byte, quá giới hạn "
+                f"{number(limit)} byte mỗi tệp",
             )
     for i, d in enumerate(docs):
         where = f"documents.{i} ({d.filename})"
@@ -204,10 +205,6 @@ def _check_documents(ctx: AppContext, docs: list[DocumentIn], principal: Princip
             validate_upload(d.content(), d.filename, allowed)
         except UploadRefused as exc:
             raise ApiError(exc.status, exc.code, f"{where}: {exc}") from None
-
-
-def _count(n: int) -> str:
-    return f"{n:,}".replace(",", ".")
 
 
 def _store_documents(
