@@ -5,6 +5,8 @@
 #   make test       full test suite, one process per CPU (what CI runs, through .ci/run)
 #   make test-fast  skip tests marked slow
 #   make browser    Debian's Chromium for the browser tests (installed when root with apt-get)
+#   make pdfsig     poppler's pdfsig and NSS's certutil for the signature tests (the same way)
+#   make oidc-provider  the sign-in tests' OpenID Provider (npm ci in tests/oidc; needs Node.js)
 #   make lint       ruff check, ruff format --check, mypy, lint-imports (the layers contract)
 #   make lock       re-resolve requirements.lock (runtime dependencies, pinned with hashes)
 #   make audit      pip-audit over requirements.lock (needs a vulnerability service: exit 2 without)
@@ -34,10 +36,12 @@ TOOLS := .venv-tools
 LOCK := requirements.lock
 # The Chromium that tests/browser drives (through Playwright); never downloaded by Playwright.
 CHROMIUM := $(or $(MOTCUA_CHROMIUM),/usr/bin/chromium)
+# The OpenID Provider the sign-in tests run (oidc-provider from npm, pinned by the lock).
+OIDC_DIR := tests/oidc
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help venv browser run test test-fast lint format lock audit clean distclean
+.PHONY: help venv browser oidc-provider pdfsig run test test-fast lint format lock audit clean distclean
 
 help:
 	@sed -n 's/^#   //p' $(firstword $(MAKEFILE_LIST))
@@ -73,14 +77,47 @@ browser:
 	  "'chromium' (as root: make browser) or set MOTCUA_CHROMIUM; until then the browser" \
 	  "tests are skipped (and fail when CI is set)" >&2
 
+# npm ci from the committed package-lock.json (again when the lock changes). Without npm,
+# warn and go on: the sign-in tests then skip, or fail under CI=true.
+oidc-provider: $(OIDC_DIR)/node_modules/.package-lock.json
+
+$(OIDC_DIR)/node_modules/.package-lock.json: $(OIDC_DIR)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix $(OIDC_DIR) --no-audit --no-fund --loglevel=error; \
+	else \
+	  echo "warning: no npm: the sign-in tests' OpenID Provider (tests/oidc) is not" \
+	    "installed; install Node.js 20+ and npm, until then those tests are skipped" \
+	    "(and fail when CI is set)" >&2; \
+	fi
+
+# poppler's pdfsig (Debian poppler-utils) checks the long-term signatures in
+# tests/unit/test_pades.py against the development root, which NSS's certutil (Debian
+# libnss3-tools) puts in a throwaway NSS database. Installed like Chromium above; otherwise
+# those checks are skipped (and fail when CI is set).
+pdfsig:
+	@missing=""; \
+	command -v pdfsig >/dev/null || missing="$$missing poppler-utils"; \
+	command -v certutil >/dev/null || missing="$$missing libnss3-tools"; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "Installing$$missing (pdfsig, certutil) for the signature tests ..."; \
+	  log=$$(mktemp); \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; } \
+	    >"$$log" 2>&1 || cat "$$log" >&2; \
+	  rm -f "$$log"; \
+	fi; \
+	{ command -v pdfsig && command -v certutil; } >/dev/null || echo "warning: no pdfsig or" \
+	  "certutil: install Debian's poppler-utils and libnss3-tools (as root: make pdfsig);" \
+	  "until then the pdfsig test is skipped (and fails when CI is set)" >&2
+
 run: venv
 	$(BIN)/motcua dev
 
-test: venv browser
+test: venv browser oidc-provider pdfsig
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=15 $(PYTEST_ARGS)
 
-test-fast: venv browser
+test-fast: venv browser oidc-provider pdfsig
 	$(BIN)/pytest $(PYTEST_PARALLEL) -m "not slow" $(PYTEST_ARGS)
 
 lint: venv

@@ -1,12 +1,15 @@
 """The documents a dossier produces: forms rendered as PDF and sealed, and the
 result, rendered from the dossier's data, signed by the signer and sealed by the
-centre. Signing is an activity of its own so that it can fail, be retried and be
-seen failing (in Temporal, and as `signing_failed` events) without losing anything.
+issuing agency; long-term (PAdES B-LTA) when a time-stamping authority is
+configured. Signing is an activity of its own so that it can fail, be retried and
+be seen failing (in Temporal, and as `signing_failed` events) without losing
+anything.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +21,7 @@ from temporalio.exceptions import ApplicationError
 from activities import render_pool
 from activities.contracts import SEAL_RESULT, SIGN_RESULT, SealResultInput, SignResultInput
 from activities.forms import Issuers, RenderedDocument, ResultInfo, render_result
-from domain.catalog import Catalog, load_catalog
+from domain.catalog import Agency, Catalog, load_catalog
 from domain.dossier import ResultDocument
 from infra.docstore import DocumentStore, open_document_store
 from infra.settings import Settings
@@ -39,9 +42,25 @@ def issuers_for(catalog: Catalog, settings: Settings) -> Issuers:
             for code, a in agencies.items()
             if a.parent and a.parent in agencies
         },
-        tracking_base_url=f"{settings.public_base_url.rstrip('/')}/v1/track/",
+        places={code: place for code in agencies if (place := _place_of(code, agencies))},
+        tracking_base_url=f"{settings.public_base_url.rstrip('/')}/ui/track?code=",
         public_base_url=settings.public_base_url.rstrip("/"),
+        rating_key=settings.rating_key(),
     )
+
+
+def _place_of(code: str, agencies: Mapping[str, Agency]) -> str | None:
+    """The place name an agency dates its documents at: its own, else its nearest
+    parent's (a cycle or a missing parent ends the search)."""
+    seen: set[str] = set()
+    current: str | None = code
+    while current is not None and current in agencies and current not in seen:
+        seen.add(current)
+        agency = agencies[current]
+        if agency.place:
+            return agency.place
+        current = agency.parent
+    return None
 
 
 @dataclass(frozen=True)
@@ -82,7 +101,9 @@ def _key_store(manifest: Path) -> KeyStore:
     return KeyStore.load(manifest)
 
 
-def _signed(pdf: bytes, signer: Signer, signature: Signature) -> bytes:
+def _signed(pdf: bytes, keys: KeyStore, signer: Signer, signature: Signature) -> bytes:
+    """The signer's certificate is checked with its CA first (a revoked one is refused);
+    with a TSA the signature is long-term, PAdES B-LTA (signatures/signing/signer.py)."""
     return sign_pdf(
         pdf,
         signer,
@@ -90,12 +111,14 @@ def _signed(pdf: bytes, signer: Signer, signature: Signature) -> bytes:
         reason=signature.reason,
         location=signature.location,
         tsa_url=signature.tsa_url,
+        validation_context=keys.signing_context(signer),
     )
 
 
 def _sign_with(manifest: Path, key: Key, pdf: bytes, signature: Signature) -> bytes:
     """In a process of the PDF pool: the key store loaded once, its signers kept."""
-    return _signed(pdf, key.signer(_key_store(manifest)), signature)
+    keys = _key_store(manifest)
+    return _signed(pdf, keys, key.signer(keys), signature)
 
 
 @dataclass
@@ -132,7 +155,7 @@ class DocumentServices:
         signature = Signature(field_name, reason, key.agency_name, self.tsa_url)
         if render_pool.in_pool():
             return render_pool.call(_sign_with, keys.path, key, pdf, signature)
-        return _signed(pdf, signer, signature)
+        return _signed(pdf, keys, signer, signature)
 
     def seal(self, pdf: bytes, agency: str, *, reason: str) -> tuple[bytes, list[str]]:
         """Seal a form with the agency's seal if one is configured; otherwise return it
@@ -196,6 +219,7 @@ class SigningActivities:
             signer_title=req.signer_title,
             signing_agency=req.signing_agency,
             legal_basis=req.legal_basis,
+            template=req.template,
         )
         rendered: RenderedDocument = render_result(
             inp.dossier, inp.applicant, info, self.docs.issuers, req.requested_at
@@ -226,8 +250,10 @@ class SigningActivities:
 
     @activity.defn(name=SEAL_RESULT)
     def seal_result(self, inp: SealResultInput) -> ResultDocument:
-        """Add the centre's seal after the signer's signature (an incremental signature:
-        the signer's stays valid)."""
+        """Add the issuing agency's seal after the signer's signature (an incremental
+        signature: the signer's stays valid). The seal is the agency's own (its certificate
+        names the agency), kept at the centre as the "5 tại chỗ" second seal is, so this runs
+        on the dossier's (the centre's) worker, whose key store holds the agencies' seals."""
         doc = inp.document
         key = Key(agency_code=inp.seal_agency, agency_name=self.docs.issuers.name(inp.seal_agency))
         try:

@@ -7,7 +7,8 @@ title, body, signature block, "Nơi nhận") and returns the PDF bytes.
 Properties the callers rely on:
 
 * Vietnamese text comes back exactly: every string is NFC-normalised (precomposed
-  letters) and drawn with DejaVu Sans, subset and shipped in ``activities/fonts``,
+  letters) and drawn with Tinos (Times New Roman's metrics), subset and shipped in
+  ``activities/fonts``,
   embedded in the PDF (nothing is fetched at run time).
 * The output is a pure function of the spec: the creation date is ``created_at``,
   the file /ID is a hash of the content, fpdf2 writes no XMP packet (so no "now").
@@ -19,6 +20,7 @@ Properties the callers rely on:
 
 from __future__ import annotations
 
+import html
 import pickle
 import re
 import unicodedata
@@ -34,12 +36,18 @@ from zoneinfo import ZoneInfo
 import segno
 from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 from fpdf import FPDF
+from fpdf.enums import OutputIntentSubType
 from fpdf.fonts import TTFFont
+from fpdf.output import PDFICCProfile
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FONT_DIR = Path(__file__).parent / "fonts"
-FONT_FAMILY = "DejaVuSans"
-_FONT_FILES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf", "I": "DejaVuSans-Oblique.ttf"}
+# The output intent of PDF/A: sRGB (Debian's icc-profiles-free, zlib licence; color/).
+SRGB_PROFILE = Path(__file__).parent / "color" / "sRGB.icc"
+# Tinos: a serif with the metrics of Times New Roman, the face Decree 30/2020 asks
+# administrative documents to use (Times New Roman itself cannot be shipped).
+FONT_FAMILY = "Tinos"
+_FONT_FILES = {"": "Tinos-Regular.ttf", "B": "Tinos-Bold.ttf", "I": "Tinos-Italic.ttf"}
 
 Style = Literal["", "B", "I"]
 Align = Literal["L", "C", "R", "J"]
@@ -134,8 +142,9 @@ class DocumentSpec:
     signature_block: SignatureBlock | None = None  # right-hand side
     counter_signature: SignatureBlock | None = None  # left-hand side (e.g. the applicant)
     recipients: Sequence[str] = ()  # "Nơi nhận", left-hand side when no counter signature
-    qr_payload: str | None = None
-    tracking_url: str | None = None
+    qr_payload: str | None = None  # what the QR code holds: the link it opens
+    tracking_url: str | None = None  # the same link, printed under the code
+    qr_caption: str = "Quét mã QR hoặc truy cập đường dẫn dưới đây để tra cứu hồ sơ:"
     landscape: bool = False
     field_label_width: float = 0.34  # fraction of the text width for field labels
 
@@ -614,7 +623,7 @@ class _Renderer:
             if spec.tracking_url
             else []
         )
-        caption = "Quét mã QR hoặc truy cập đường dẫn dưới đây để tra cứu hồ sơ:"
+        caption = spec.qr_caption
         caption_lines = wrap(caption, max(size, 90.0), "I", 7.5) if spec.tracking_url else []
         lh = 7.5 * PT * LINE
         self.ensure(size + (len(url_lines) + len(caption_lines)) * lh + 2)
@@ -660,6 +669,7 @@ class _Renderer:
             pdf.set_keywords(keywords)
         pdf.set_creator("motcua")
         pdf.set_lang("vi")
+        _declare_pdfa(pdf, spec.created_at, meta.title, meta.subject, meta.author, keywords)
         pdf.add_page()
         self.header()
         self.title()
@@ -673,6 +683,78 @@ class _Renderer:
         self.signatures()
         self.qr()
         return bytes(pdf.output())
+
+
+@lru_cache(maxsize=1)
+def _srgb() -> bytes:
+    return SRGB_PROFILE.read_bytes()
+
+
+def _xmp(created_at: datetime, title: str, subject: str, author: str, keywords: str) -> str:
+    """The XMP packet of a PDF/A-3b document: its conformance, and the Info dictionary's
+    entries again (PDF/A wants the two to agree), with the document's own time (never
+    "now": a retried rendering is the same bytes)."""
+
+    def esc(text: str) -> str:
+        return html.escape(clean(text), quote=True)
+
+    when = created_at.astimezone(TZ).isoformat(timespec="seconds")
+    lines = [
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/">',
+        ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">',
+        '  <rdf:Description rdf:about=""',
+        '    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"',
+        '    xmlns:dc="http://purl.org/dc/elements/1.1/"',
+        '    xmlns:xmp="http://ns.adobe.com/xap/1.0/"',
+        '    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">',
+        "   <pdfaid:part>3</pdfaid:part>",
+        "   <pdfaid:conformance>B</pdfaid:conformance>",
+        "   <dc:format>application/pdf</dc:format>",
+        f'   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{esc(title)}</rdf:li></rdf:Alt>'
+        "</dc:title>",
+    ]
+    if author:
+        lines.append(
+            f"   <dc:creator><rdf:Seq><rdf:li>{esc(author)}</rdf:li></rdf:Seq></dc:creator>"
+        )
+    if subject:
+        lines.append(
+            f'   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{esc(subject)}</rdf:li>'
+            "</rdf:Alt></dc:description>"
+        )
+    if keywords:
+        lines.append(f"   <pdf:Keywords>{esc(keywords)}</pdf:Keywords>")
+    lines += [
+        "   <xmp:CreatorTool>motcua</xmp:CreatorTool>",
+        f"   <xmp:CreateDate>{when}</xmp:CreateDate>",
+        f"   <xmp:ModifyDate>{when}</xmp:ModifyDate>",
+        f"   <xmp:MetadataDate>{when}</xmp:MetadataDate>",
+        "  </rdf:Description>",
+        " </rdf:RDF>",
+        "</x:xmpmeta>",
+    ]
+    return "\n".join(lines)
+
+
+def _declare_pdfa(
+    pdf: FPDF, created_at: datetime, title: str, subject: str, author: str, keywords: str
+) -> None:
+    """Make the document PDF/A-3b: an sRGB output intent and the XMP that declares the
+    conformance (the fonts are embedded already; nothing is encrypted or transparent).
+    fpdf2's own compliance mode is not used: it drops the Info dictionary, which the
+    signatures' verifier reads the dossier code from, and dates its XMP "now". No Producer
+    is written: pyHanko, signing, sets "pyHanko x.y" in both the Info dictionary and the
+    XMP when there is none, and appends it to an existing one in the Info dictionary only,
+    which would leave the two disagreeing after every signature."""
+    pdf.add_output_intent(
+        OutputIntentSubType.PDFA,
+        output_condition_identifier="sRGB IEC61966-2.1",
+        output_condition="sRGB IEC61966-2.1",
+        registry_name="http://www.color.org",
+        dest_output_profile=PDFICCProfile(contents=_srgb(), n=3, alternate="DeviceRGB"),
+        info="sRGB IEC61966-2.1",
+    )
+    pdf.set_xmp_metadata(_xmp(created_at, title, subject or "", author or "", keywords or ""))
 
 
 @lru_cache(maxsize=256)

@@ -16,21 +16,34 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 from api.apidocs import install_api_docs
-from api.auth import TokenVerifier
 from api.bodies import BodyGuard
 from api.deps import AppContext, rate_limited
-from api.errors import error_json, install_error_handlers
+from api.errors import install_error_handlers, localised_error
+from api.language import request_lang
+from api.messages import T
+from api.oidc import build_verifier, keep_keys_fresh
 from api.ratelimit import LimitStore, RateLimiter, caller_key
 from api.routes import (
     audit,
     codec,
+    data_requests,
     documents,
     dossiers,
+    feedback,
     index,
+    issued,
+    kiosk,
+    outbox,
     payments,
+    portal,
     procedures,
     public,
+    publication,
+    receipts,
     worklist,
+)
+from api.routes import (
+    catalog as catalog_routes,
 )
 from api.schemas import SubmitDossier, SupplementRequest
 from api.security import install_http_hardening
@@ -41,7 +54,8 @@ from infra import telemetry
 from infra.docstore import open_document_store
 from infra.settings import Settings, get_settings
 from infra.temporal import connect
-from services.dossiers import DossierService
+from services.catalog import CatalogAdmin, CatalogCache
+from services.dossiers import DossierService, calendar_snapshot
 from signatures.signing import KeyStore
 from store import repository
 from store.db import init_db, make_engine
@@ -49,7 +63,9 @@ from store.db import init_db, make_engine
 DESCRIPTION = """
 Dossiers of the one-stop centre (Bộ phận Một cửa): submission, live state, officer actions,
 events and public tracking. Every route but tracking and health needs a bearer JWT with the
-claims `sub`, `name`, `roles` and `agency`. Errors are `{"error": {"code", "message"}}`.
+claims `sub`, `name`, `roles` and `agency`. Errors are `{"error": {"code", "message"}}`: the
+message in Vietnamese, or in English when `Accept-Language` prefers it (`en`); the code is
+the same in both.
 """
 
 
@@ -82,11 +98,12 @@ class RequestGuard:
 
     @staticmethod
     async def _refusal(request: Request) -> Response | None:
+        lang = request_lang(request)
         if "\x00" in request.url.path:
-            return error_json(422, "invalid", "path: may not contain NUL characters")
+            return localised_error(422, "invalid", T("nul", where="path"), lang)
         for key, value in request.query_params.multi_items():
             if "\x00" in key or "\x00" in value:
-                return error_json(422, "invalid", f"{key}: may not contain NUL characters")
+                return localised_error(422, "invalid", T("nul", where=key), lang)
         ctx: AppContext | None = getattr(request.app.state, "ctx", None)
         if (
             ctx is not None
@@ -95,8 +112,10 @@ class RequestGuard:
         ):
             wait = await ctx.limiter.check(caller_key(request))
             if wait is not None:
-                limited = rate_limited("requests", ctx.limiter.per_minute, wait)
-                return error_json(429, limited.code, limited.message, limited.headers)
+                limited = rate_limited(T("what_requests"), ctx.limiter.per_minute, wait)
+                return localised_error(
+                    429, limited.code, limited.text or limited.message, lang, limited.headers
+                )
         return None
 
 
@@ -118,34 +137,61 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         nonlocal client, engine, catalog
-        catalog = catalog or load_catalog(settings.catalog_dir)
         if engine is None:
             engine = make_engine(settings.resolved_database_url)
             await asyncio.to_thread(init_db, engine)  # migrations; a no-op when current
-        await asyncio.to_thread(repository.sync_catalog, engine, catalog)
+        # The catalog is the database's (services/catalog.py): the shipped files seed what
+        # it lacks; a catalog given here (tests, the dev stack) is written over it first.
+        if catalog is None:
+            await asyncio.to_thread(
+                repository.seed_catalog, engine, load_catalog(settings.catalog_dir)
+            )
+        else:
+            await asyncio.to_thread(repository.sync_catalog, engine, catalog)
+        cache = await asyncio.to_thread(
+            CatalogCache, engine, settings.catalog_refresh_seconds, catalog
+        )
+        catalog = cache.catalog
         # Lazy: the API starts (and /readyz says why) even while Temporal is still coming up.
         client = client or await connect(settings, lazy=True)
-        app.state.verifier = TokenVerifier.from_settings(settings)
+        app.state.verifier = build_verifier(settings)  # bearer tokens, OpenID ID tokens
         # Rate-limit counters: in Redis when configured (shared by every API process).
         limits = LimitStore(
             settings.rate_limit_storage,
             key_prefix=settings.rate_limit_key_prefix,
             memory_keys=settings.rate_limit_memory_keys,
         )
+        documents = open_document_store(settings.resolved_document_store)
         app.state.ctx = AppContext(
             settings=settings,
-            service=DossierService(client, engine, catalog, settings),
+            service=DossierService(client, engine, catalog, settings, archive=documents),
             engine=engine,
             catalog=catalog,
             limiter=RateLimiter(settings.rate_limit_per_minute, "requests", limits),
             submit_limiter=RateLimiter(settings.rate_limit_submit_per_minute, "submit", limits),
             track_limiter=RateLimiter(settings.rate_limit_track_per_minute, "track", limits),
-            documents=open_document_store(settings.resolved_document_store),
+            search_limiter=RateLimiter(settings.rate_limit_search_per_minute, "search", limits),
+            documents=documents,
             trust_roots=trust_roots(settings),
         )
+        ctx = app.state.ctx
+        ctx.catalog_admin = CatalogAdmin(
+            engine, cache, lambda year: calendar_snapshot(settings, year)
+        )
+
+        def catalog_changed(new: Catalog) -> None:
+            ctx.catalog = ctx.service.catalog = new
+
+        cache.on_change(catalog_changed)
+        # The OpenID providers' keys, fetched again before they expire (api/oidc.py).
+        keys = asyncio.create_task(keep_keys_fresh(app.state.verifier))
+        # A version published by another process (or imported) reaches this one here.
+        catalog_refresh = asyncio.create_task(cache.keep_fresh())
         try:
             yield
         finally:
+            keys.cancel()
+            catalog_refresh.cancel()
             await limits.close()
 
     app = FastAPI(
@@ -182,12 +228,23 @@ def create_app(
     v1.include_router(documents.router)
     v1.include_router(audit.router)
     v1.include_router(index.router)
+    v1.include_router(publication.router)
+    v1.include_router(publication.public_router)
     v1.include_router(public.router)
+    v1.include_router(issued.router)
+    v1.include_router(portal.router)
     v1.include_router(payments.router)
+    v1.include_router(payments.dossier_router)
+    v1.include_router(receipts.router)
     v1.include_router(codec.router)
+    v1.include_router(outbox.router)
+    v1.include_router(feedback.router)
+    v1.include_router(kiosk.router)
+    v1.include_router(data_requests.router)
+    v1.include_router(catalog_routes.router)
     app.include_router(v1)
     codec.install_codec_cors(app, settings.codec_cors_origins)
-    install_ui(app)  # the web interface under /ui
+    install_ui(app, settings)  # the web interface under /ui
     install_api_docs(app)  # /docs and /redoc, with no CDN
     document_models(app, [SubmitDossier, SupplementRequest])
     # Last: the outermost layers (headers on every answer, CORS, the body limit).

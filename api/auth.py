@@ -49,10 +49,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from api.errors import ApiError
+from api.messages import T
+from api.session import check_csrf, session_token
 from domain.catalog import Role
 from domain.dossier import Actor
+from domain.i18n import Text
+from domain.validation import Invalid
 from domain.vietnamese import number
 from infra.settings import Settings
+from infra.settings_messages import S, os_reason
 
 # Roles that act for an agency, so a token granting them must name the agency.
 OFFICER_ROLES: frozenset[Role] = frozenset(
@@ -74,7 +79,7 @@ _MAX_CLAIM_LENGTH = 256
 DEFAULT_MAX_LIFETIME = timedelta(hours=12)
 # NumericDates beyond 9999-12-31 are not dates a token can mean (RFC 7519 §2).
 MAX_NUMERIC_DATE = 253_402_300_799
-TIME_CLAIMS = {"exp": "thời điểm hết hạn", "iat": "thời điểm cấp", "nbf": "thời điểm có hiệu lực"}
+TIME_CLAIMS = {"exp": T("time_exp"), "iat": T("time_iat"), "nbf": T("time_nbf")}
 # The least time between two re-reads of the JWKS file caused by unknown kids (a stream
 # of forged kids must not turn into a stream of file reads).
 JWKS_UNKNOWN_KID_INTERVAL = 10.0
@@ -83,11 +88,13 @@ log = logging.getLogger("motcua.auth")
 
 
 class AuthError(Exception):
-    """A token was refused. `message` is safe to return to the caller."""
+    """A token was refused. `message` is safe to return to the caller (`text` rendered in
+    the caller's language; `message` is its Vietnamese)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, message: Text) -> None:
+        self.text = message
+        self.message = str(message)
+        super().__init__(self.message)
 
 
 class Principal(BaseModel):
@@ -108,10 +115,10 @@ class Principal(BaseModel):
     @model_validator(mode="after")
     def _check_roles(self) -> Principal:
         if Role.SYSTEM in self.roles:
-            raise ValueError("role 'system' cannot be granted by a token")
+            raise ValueError(T("claim_role_not_granted", role=Role.SYSTEM.value))
         officer = [r.value for r in self.roles if r in OFFICER_ROLES]
         if officer and not self.agency:
-            raise ValueError(f"role {officer[0]!r} needs an 'agency' claim")
+            raise ValueError(T("claim_agency", role=officer[0]))
         return self
 
     def has(self, role: Role) -> bool:
@@ -130,7 +137,7 @@ class Principal(BaseModel):
 
         An applicant acts for themself, so the actor carries no agency then."""
         if not self.has(role):
-            raise ApiError(403, "forbidden", f"this action needs role {role.value!r}")
+            raise ApiError(403, "forbidden", T("needs_role", role=role.value))
         agency = None if role is Role.APPLICANT else self.agency
         return Actor(id=self.sub, name=self.name, role=role, agency=agency)
 
@@ -142,18 +149,16 @@ def _load_pem_public_key(path: Path) -> RSAPublicKey:
     try:
         data = path.read_bytes()
     except OSError as e:
-        raise ValueError(f"cannot read JWT public key file {path}: {e.strerror}") from None
+        raise Invalid(T("jwt_key_unreadable", path=str(path), error=os_reason(e))) from None
     try:
         if b"-----BEGIN CERTIFICATE-----" in data:
             key: object = x509.load_pem_x509_certificate(data).public_key()
         else:
             key = load_pem_public_key(data)
     except ValueError:
-        raise ValueError(
-            f"{path} is not a PEM public key or certificate (a private key does not belong here)"
-        ) from None
+        raise Invalid(T("jwt_key_not_pem", path=str(path))) from None
     if not isinstance(key, RSAPublicKey):
-        raise ValueError(f"{path} holds a {type(key).__name__}, RS256 needs an RSA public key")
+        raise Invalid(T("jwt_key_not_rsa", path=str(path), kind=type(key).__name__))
     return key
 
 
@@ -162,11 +167,11 @@ def _load_jwks(path: Path) -> dict[str | None, jwt.PyJWK]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
-        raise ValueError(f"cannot read JWKS file {path}: {e.strerror}") from None
+        raise Invalid(T("jwks_unreadable", path=str(path), error=os_reason(e))) from None
     except ValueError:
-        raise ValueError(f"{path} is not valid JSON") from None
+        raise Invalid(T("jwks_not_json", path=str(path))) from None
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
-        raise ValueError(f'{path} is not a JSON Web Key Set ({{"keys": [...]}})')
+        raise Invalid(T("jwks_not_a_set", path=str(path)))
     candidates: list[dict[str, Any]] = []
     for jwk in data["keys"]:
         if not isinstance(jwk, dict) or jwk.get("kty") != "RSA":
@@ -174,27 +179,25 @@ def _load_jwks(path: Path) -> dict[str | None, jwt.PyJWK]:
         if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") != "RS256":
             continue  # encryption keys, other algorithms: not for us
         if "d" in jwk:
-            raise ValueError(
-                f"{path} holds a private key (kid {jwk.get('kid')!r}); publish only public keys"
-            )
+            raise Invalid(T("jwks_private_key", path=str(path), kid=repr(jwk.get("kid"))))
         candidates.append(jwk)
     if not candidates:
-        raise ValueError(f"{path} has no RSA signature key usable for RS256")
+        raise Invalid(T("jwks_no_rs256", path=str(path)))
     try:
         keyset = jwt.PyJWKSet.from_dict({"keys": candidates})
     except jwt.PyJWTError as e:
-        raise ValueError(f"{path}: {e}") from None
+        raise Invalid(T("jwks_invalid", path=str(path), error=str(e))) from None
     keys: dict[str | None, jwt.PyJWK] = {}
     for key in keyset:
         if key.algorithm_name != "RS256":
             continue
         if key.key_id in keys:
-            raise ValueError(f"{path} has two keys with kid {key.key_id!r}")
+            raise Invalid(T("jwks_duplicate_kid", path=str(path), kid=repr(key.key_id)))
         keys[key.key_id] = key
     if not keys:
-        raise ValueError(f"{path} has no RSA signature key usable for RS256")
+        raise Invalid(T("jwks_no_rs256", path=str(path)))
     if len(keys) > 1 and None in keys:
-        raise ValueError(f"{path} has several keys, so every key needs a 'kid'")
+        raise Invalid(T("jwks_kid_needed", path=str(path)))
     return keys
 
 
@@ -227,59 +230,56 @@ def check_times(
         if claim not in payload:
             if claim == "nbf":
                 continue
-            raise AuthError(f"thiếu claim '{claim}' ({meaning} của token)")
+            raise AuthError(T("claim_missing_time", claim=claim, meaning=meaning))
         value = payload[claim]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise AuthError(
-                f"claim '{claim}' ({meaning}) phải là một số giây kể từ 1970 (NumericDate, "
-                "RFC 7519), không phải chuỗi hay true/false"
-            )
+            raise AuthError(T("claim_numeric_date", claim=claim, meaning=meaning))
         if not (math.isfinite(value) and 0 <= value <= MAX_NUMERIC_DATE):
-            raise AuthError(
-                f"claim '{claim}' ({meaning}) nằm ngoài khoảng thời gian hợp lệ "
-                "(từ năm 1970 đến năm 9999)"
-            )
+            raise AuthError(T("claim_out_of_range", claim=claim, meaning=meaning))
     skew = leeway.total_seconds()
     exp, iat = float(payload["exp"]), float(payload["iat"])
     if exp <= now - skew:
-        raise AuthError("token đã hết hạn (exp)")
+        raise AuthError(T("claim_exp"))
     if iat > now + skew:
-        raise AuthError("thời điểm cấp token (iat) ở tương lai: token chưa có hiệu lực")
+        raise AuthError(T("claim_iat_future"))
     if "nbf" in payload and float(payload["nbf"]) > now + skew:
-        raise AuthError("token chưa có hiệu lực (nbf ở tương lai)")
+        raise AuthError(T("claim_nbf_future"))
     lifetime = exp - iat
     if lifetime > max_lifetime.total_seconds():
         raise AuthError(
-            f"token có thời hạn quá dài: từ lúc cấp (iat) đến lúc hết hạn (exp) là "
-            f"{_hours(lifetime)} giờ, tối đa {_hours(max_lifetime.total_seconds())} giờ"
+            T(
+                "claim_lifetime",
+                hours=_hours(lifetime),
+                max_hours=_hours(max_lifetime.total_seconds()),
+            )
         )
 
 
-def _refusal(error: jwt.PyJWTError, algorithm: str) -> str:
+def _refusal(error: jwt.PyJWTError, algorithm: str) -> Text:
     """A safe message for a PyJWT error (ordered: subclasses first)."""
     if isinstance(error, jwt.ExpiredSignatureError):
-        return "token has expired"
+        return T("token_expired")
     if isinstance(error, jwt.ImmatureSignatureError):
-        return "token is not yet valid (iat or nbf is in the future)"
+        return T("token_immature")
     if isinstance(error, jwt.InvalidSignatureError):
-        return "bad signature"
+        return T("token_signature")
     if isinstance(error, jwt.InvalidAlgorithmError):
-        return f"token algorithm not allowed (this service accepts {algorithm} only)"
+        return T("token_algorithm", algorithm=algorithm)
     if isinstance(error, jwt.InvalidAudienceError):
-        return "wrong audience: the token is not for this service"
+        return T("token_audience")
     if isinstance(error, jwt.InvalidIssuerError):
-        return "wrong issuer: the token was not issued by the trusted issuer"
+        return T("token_issuer")
     if isinstance(error, jwt.MissingRequiredClaimError):
-        return f"missing claim {error.claim!r}"
+        return T("claim_missing", claim=error.claim)
     if isinstance(error, jwt.InvalidIssuedAtError):
-        return "claim 'iat' must be a number"
+        return T("claim_numeric_date", claim="iat", meaning=TIME_CLAIMS["iat"])
     if isinstance(error, jwt.exceptions.InvalidSubjectError):
-        return "claim 'sub' must be a string"
+        return T("claim_string", claim="sub")
     if isinstance(error, jwt.InvalidKeyError):
-        return "token cannot be verified with the configured key"
+        return T("token_key")
     if isinstance(error, jwt.DecodeError):
-        return "malformed token (or a non-numeric exp/nbf claim)"
-    return "invalid token"
+        return T("token_malformed_claims")
+    return T("token_invalid")
 
 
 def _str_claim(payload: dict[str, Any], claim: str) -> str | None:
@@ -287,9 +287,9 @@ def _str_claim(payload: dict[str, Any], claim: str) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise AuthError(f"claim {claim!r} must be a string")
+        raise AuthError(T("claim_string", claim=claim))
     if len(value) > _MAX_CLAIM_LENGTH:
-        raise AuthError(f"claim {claim!r} is too long")
+        raise AuthError(T("claim_too_long", claim=claim))
     return value
 
 
@@ -298,24 +298,24 @@ def _roles_claim(payload: dict[str, Any]) -> list[Role]:
     if payload.get("roles") is not None:
         raw = payload["roles"]
         if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
-            raise AuthError("claim 'roles' must be a list of strings")
+            raise AuthError(T("claim_roles_list"))
     elif payload.get("role") is not None:
         if not isinstance(payload["role"], str):
-            raise AuthError("claim 'role' must be a string")
+            raise AuthError(T("claim_string", claim="role"))
         raw = [payload["role"]]
     else:
-        raise AuthError("missing claim 'roles'")
+        raise AuthError(T("claim_missing", claim="roles"))
     if not raw:
-        raise AuthError("claim 'roles' is empty: the token grants no role")
+        raise AuthError(T("claim_roles_empty"))
     roles: list[Role] = []
     for name in raw:
         try:
             role = Role(name)
         except ValueError:
             shown = name if len(name) <= 40 else name[:40] + "…"
-            raise AuthError(f"unknown role {shown!r}") from None
+            raise AuthError(T("claim_unknown_role", role=shown)) from None
         if role not in TOKEN_ROLES:
-            raise AuthError(f"role {role.value!r} cannot be granted by a token")
+            raise AuthError(T("claim_role_not_granted", role=role.value))
         roles.append(role)
     return roles
 
@@ -324,18 +324,22 @@ def principal_from_claims(payload: dict[str, Any]) -> Principal:
     """The principal named by already-verified claims; AuthError says what is wrong."""
     sub = _str_claim(payload, "sub")
     if not sub:
-        raise AuthError("missing claim 'sub'")
+        raise AuthError(T("claim_missing", claim="sub"))
     roles = _roles_claim(payload)
     agency = _str_claim(payload, "agency") or None
     name = _str_claim(payload, "name") or ""
     officer = [r for r in roles if r in OFFICER_ROLES]
     if officer and agency is None:
-        raise AuthError(f"missing claim 'agency' (role {officer[0].value!r} acts for an agency)")
+        raise AuthError(T("claim_agency", role=officer[0].value))
     try:
         return Principal(sub=sub, name=name, roles=roles, agency=agency)
     except ValidationError as e:
-        msg = str(e.errors()[0].get("msg", "invalid claims")).removeprefix("Value error, ")
-        raise AuthError(f"invalid claims: {msg}") from None
+        first = e.errors()[0]
+        cause = (first.get("ctx") or {}).get("error")
+        if isinstance(cause, ValueError) and cause.args and isinstance(cause.args[0], Text):
+            raise AuthError(cause.args[0]) from None
+        msg = str(first.get("msg", "invalid claims")).removeprefix("Value error, ")
+        raise AuthError(T("claims_invalid", reason=msg)) from None
 
 
 class TokenVerifier:
@@ -399,17 +403,17 @@ class TokenVerifier:
         if settings.jwt_algorithm == "HS256":
             secret = settings.jwt_secret.get_secret_value()
             if not secret:
-                raise ValueError("MOTCUA_JWT_SECRET is empty")
+                raise Invalid(T("jwt_secret_empty"))
             if (
                 settings.environment == "production"
                 and len(secret.encode()) < MIN_HS256_SECRET_BYTES
             ):
-                raise ValueError(
-                    f"MOTCUA_JWT_SECRET is shorter than {MIN_HS256_SECRET_BYTES} bytes"
-                )
+                raise Invalid(S("too_short", name="MOTCUA_JWT_SECRET", size=MIN_HS256_SECRET_BYTES))
             return cls(key=secret, **common)
         if settings.jwt_public_key_file and settings.jwt_jwks_file:
-            raise ValueError("set only one of MOTCUA_JWT_PUBLIC_KEY_FILE and MOTCUA_JWT_JWKS_FILE")
+            raise Invalid(
+                S("only_one", first="MOTCUA_JWT_PUBLIC_KEY_FILE", second="MOTCUA_JWT_JWKS_FILE")
+            )
         if settings.jwt_jwks_file:
             return cls(
                 jwks=_load_jwks(settings.jwt_jwks_file),
@@ -420,17 +424,15 @@ class TokenVerifier:
             )
         if settings.jwt_public_key_file:
             return cls(key=_load_pem_public_key(settings.jwt_public_key_file), **common)
-        raise ValueError("RS256 needs MOTCUA_JWT_PUBLIC_KEY_FILE or MOTCUA_JWT_JWKS_FILE")
+        raise Invalid(S("rs256_key"))
 
     def _key_for(self, token: str) -> str | RSAPublicKey | jwt.PyJWK:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise AuthError("malformed token") from None
+            raise AuthError(T("token_malformed")) from None
         if header.get("alg") != self.algorithm:  # pinned; jwt.decode checks it again
-            raise AuthError(
-                f"token algorithm not allowed (this service accepts {self.algorithm} only)"
-            )
+            raise AuthError(T("token_algorithm", algorithm=self.algorithm))
         if self._jwks is None:
             assert self._key is not None
             return self._key
@@ -442,10 +444,10 @@ class TokenVerifier:
         if kid is None or list(self._jwks) == [None]:
             if len(self._jwks) == 1:  # a single key needs no kid
                 return next(iter(self._jwks.values()))
-            raise AuthError("token header has no 'kid' to choose a signing key")
+            raise AuthError(T("token_no_kid"))
         key = self._jwks.get(kid)
         if key is None:
-            raise AuthError("unknown signing key: the token's 'kid' is not in the key set")
+            raise AuthError(T("token_unknown_kid"))
         return key
 
     def _refresh_jwks(self, *, unknown_kid: bool) -> None:
@@ -476,9 +478,9 @@ class TokenVerifier:
 
     def verify(self, token: str) -> Principal:
         if not token:
-            raise AuthError("empty token")
+            raise AuthError(T("token_empty"))
         if len(token) > MAX_TOKEN_LENGTH:
-            raise AuthError("token too large")
+            raise AuthError(T("token_too_large"))
         key = self._key_for(token)
         try:
             payload = jwt.decode(
@@ -517,13 +519,13 @@ def issue_token(
     the service is configured for RS256 (tokens then come from the identity provider).
     `now` (aware) backdates or postdates the token, for tests."""
     if settings.environment == "production":
-        raise ValueError("issue_token is for development: production tokens come from the IdP")
+        raise Invalid(T("issue_token_production"))
     if settings.jwt_algorithm != "HS256":
-        raise ValueError("issue_token signs HS256 only, but the service is configured for RS256")
+        raise Invalid(T("issue_token_rs256"))
     if ttl is None:
         ttl = timedelta(seconds=settings.jwt_max_lifetime_seconds)
     if ttl <= timedelta(0):
-        raise ValueError("ttl must be positive")
+        raise Invalid(T("issue_token_ttl"))
     if ttl > timedelta(seconds=settings.jwt_max_lifetime_seconds):
         raise ValueError(
             f"token chỉ được có hiệu lực tối đa {_hours(settings.jwt_max_lifetime_seconds)} "
@@ -566,10 +568,11 @@ def get_verifier(request: Request) -> TokenVerifier:
 
 
 def bearer_token(request: Request) -> str | None:
-    """The bearer token of the Authorization header, if there is one."""
+    """The bearer token of the Authorization header, if there is one, else the web
+    interface's session cookie's (api/session.py)."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     token = token.strip()
-    return token if scheme.lower() == "bearer" and token else None
+    return token if scheme.lower() == "bearer" and token else session_token(request)
 
 
 def verify_request_token(request: Request, token: str) -> Principal:
@@ -597,14 +600,17 @@ async def current_principal(
     """The verified caller (also kept on request.state.principal); 401 otherwise. The
     token is verified once per request (`verify_request_token`), whether the rate limiter,
     api.bodies.BodyGuard (before the body is read) or the route asks first."""
-    if credentials is None or not credentials.credentials:
-        raise ApiError(
-            401, "unauthenticated", "missing bearer token (Authorization: Bearer <token>)"
-        )
+    token = credentials.credentials if credentials is not None else None
+    if not token:
+        token = session_token(request)
+        if token:
+            check_csrf(request)  # a cookie rides along by itself: api/session.py
+    if not token:
+        raise ApiError(401, "unauthenticated", T("token_missing"))
     try:
-        principal = verify_request_token(request, credentials.credentials)
+        principal = verify_request_token(request, token)
     except AuthError as e:
-        raise ApiError(401, "unauthenticated", e.message) from None
+        raise ApiError(401, "unauthenticated", e.text) from None
     request.state.principal = principal
     return principal
 
@@ -622,13 +628,13 @@ def require_roles(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
         raise ValueError("no caller holds role 'system'")
     wanted = tuple(dict.fromkeys(roles))
     if len(wanted) == 1:
-        needs = f"needs role {wanted[0].value!r}"
+        needs = T("needs_role", role=wanted[0].value)
     else:
-        needs = "needs one of roles " + ", ".join(repr(r.value) for r in wanted)
+        needs = T("needs_one_of", roles=", ".join(repr(r.value) for r in wanted))
 
     async def dependency(principal: CurrentPrincipal) -> Principal:
         if not any(principal.has(r) for r in wanted):
-            raise ApiError(403, "forbidden", f"this action {needs}")
+            raise ApiError(403, "forbidden", needs)
         return principal
 
     return dependency

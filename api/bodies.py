@@ -34,9 +34,11 @@ from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.auth import bearer, current_principal
-from api.errors import ApiError, error_json
+from api.errors import ApiError, localised_error
+from api.language import request_lang, scope_lang
+from api.messages import T
 from api.security import BodyTooLarge
-from domain.vietnamese import number
+from domain.i18n import Text
 from infra.settings import Settings
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -67,21 +69,21 @@ def body_policy(
     return mark
 
 
-def json_too_large_message(settings: Settings, limit: int | None = None) -> str:
-    return (
-        f"Nội dung JSON của yêu cầu vượt quá {number(limit or settings.max_json_bytes)} byte. "
-        "Tệp đính kèm lớn hãy gửi dạng multipart/form-data (mỗi tệp tối đa "
-        f"{number(settings.max_upload_bytes)} byte)."
+def json_too_large_message(settings: Settings, limit: int | None = None) -> Text:
+    return T(
+        "json_too_large",
+        limit=limit or settings.max_json_bytes,
+        upload=settings.max_upload_bytes,
     )
 
 
-def json_shape_error(body: bytes, max_depth: int, max_keys: int) -> str | None:
+def json_shape_error(body: bytes, max_depth: int, max_keys: int) -> Text | None:
     """Why a JSON body is refused for its shape, or None (also when it is not JSON at
     all: the route then says what is wrong with it)."""
     try:
         data = json.loads(body)
     except RecursionError:
-        return f"Dữ liệu JSON lồng nhau quá sâu: tối đa {max_depth} tầng."
+        return T("json_too_deep", depth=max_depth)
     except ValueError:
         return None
     if not isinstance(data, (dict, list)):
@@ -92,13 +94,10 @@ def json_shape_error(body: bytes, max_depth: int, max_keys: int) -> str | None:
         value, depth = stack.pop()
         children = value.values() if isinstance(value, dict) else value
         if depth > max_depth:
-            return f"Dữ liệu JSON lồng nhau quá sâu: tối đa {max_depth} tầng."
+            return T("json_too_deep", depth=max_depth)
         items += len(children)
         if items > max_keys:
-            return (
-                "Dữ liệu JSON có quá nhiều khóa và phần tử: tối đa "
-                f"{number(max_keys)} trong một yêu cầu."
-            )
+            return T("json_too_many", keys=max_keys)
         stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
     return None
 
@@ -182,7 +181,11 @@ class BodyGuard:
                 await current_principal(request, await bearer(request))
             except ApiError as exc:
                 headers = {"WWW-Authenticate": "Bearer"} | exc.headers
-                await error_json(exc.status, exc.code, exc.message, headers)(scope, receive, send)
+                lang = request_lang(request)
+                refusal = localised_error(
+                    exc.status, exc.code, exc.text or exc.message, lang, headers
+                )
+                await refusal(scope, receive, send)
                 return
         content_type = (_header(scope, b"content-type") or b"").decode("latin-1").lower()
         if policy.raw or (policy.multipart and content_type.startswith(MULTIPART)):
@@ -203,7 +206,7 @@ class BodyGuard:
             try:
                 message = await receive()
             except BodyTooLarge as exc:  # MOTCUA_MAX_REQUEST_BYTES, counted by api.security
-                await self._refuse(scope, receive, send, 413, "too_large", str(exc.detail))
+                await self._refuse(scope, receive, send, 413, "too_large", exc.text)
                 return
             if message["type"] != "http.request":  # the client went away
                 return
@@ -241,7 +244,7 @@ class BodyGuard:
 
     @staticmethod
     async def _refuse(
-        scope: Scope, receive: Receive, send: Send, status: int, code: str, message: str
+        scope: Scope, receive: Receive, send: Send, status: int, code: str, message: Text
     ) -> None:
         # The rest of the body is never read (the server drops it, or the connection).
-        await error_json(status, code, message)(scope, receive, send)
+        await localised_error(status, code, message, scope_lang(scope))(scope, receive, send)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -13,10 +15,13 @@ from sqlalchemy.engine import Engine
 
 from api.auth import CurrentPrincipal
 from api.errors import ApiError
+from api.messages import T
 from api.ratelimit import RateLimiter, client_address
 from domain.catalog import Catalog
+from domain.i18n import Text
 from infra.docstore import DocumentStore
 from infra.settings import Settings
+from services.catalog import CatalogAdmin
 from services.dossiers import DossierService
 from store import repository
 
@@ -34,7 +39,13 @@ class AppContext:
     # public tracking (per client address); see api.ratelimit.
     submit_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     track_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
+    search_limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0))
     users_touched: dict[str, float] = field(default_factory=dict)
+    # The catalog administrator's service (api/routes/catalog.py); the catalog above is
+    # replaced when the database's changes (services/catalog.py, CatalogCache).
+    catalog_admin: CatalogAdmin | None = None
+    # The instant countdowns are read at (tests read them at chosen instants).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 def get_context(request: Request) -> AppContext:
@@ -66,13 +77,13 @@ async def record_user(ctx: Context, principal: CurrentPrincipal) -> None:
     )
 
 
-def rate_limited(what: str, per_minute: int, wait: float) -> ApiError:
+def rate_limited(what: Text, per_minute: int, wait: float) -> ApiError:
     """429 with Retry-After (whole seconds, rounded up) and a message saying why."""
     seconds = int(wait) + 1
     return ApiError(
         429,
         "rate_limited",
-        f"too many {what} (at most {per_minute} a minute); retry in {seconds} s",
+        T("rate_limited", what=what, per_minute=per_minute, seconds=seconds),
         {"Retry-After": str(seconds)},
     )
 
@@ -82,7 +93,7 @@ async def limit_submissions(ctx: Context, principal: CurrentPrincipal) -> None:
     subject, however many tokens it holds), counter and online alike."""
     wait = await ctx.submit_limiter.check("sub:" + principal.sub)
     if wait is not None:
-        raise rate_limited("dossier submissions", ctx.submit_limiter.per_minute, wait)
+        raise rate_limited(T("what_submissions"), ctx.submit_limiter.per_minute, wait)
 
 
 async def limit_tracking(ctx: Context, request: Request) -> None:
@@ -92,4 +103,12 @@ async def limit_tracking(ctx: Context, request: Request) -> None:
     ID numbers."""
     wait = await ctx.track_limiter.check("addr:" + client_address(request))
     if wait is not None:
-        raise rate_limited("tracking requests", ctx.track_limiter.per_minute, wait)
+        raise rate_limited(T("what_tracking"), ctx.track_limiter.per_minute, wait)
+
+
+async def limit_search(ctx: Context, request: Request) -> None:
+    """At most MOTCUA_RATE_LIMIT_SEARCH_PER_MINUTE procedure searches per client address
+    (no token: the address is all there is to count by), API and page alike."""
+    wait = await ctx.search_limiter.check("addr:" + client_address(request))
+    if wait is not None:
+        raise rate_limited(T("what_search"), ctx.search_limiter.per_minute, wait)

@@ -2,6 +2,9 @@
 
 Bad input is always a 4xx that says which field and why; an unexpected fault
 is a 500 that says nothing about internals (it is logged with the request id).
+The message is Vietnamese unless the caller's Accept-Language prefers English
+(api/language.py); messages are `Text`s of the catalogues (api/messages.py,
+services/messages.py, domain/machine/messages.py), the code never changes.
 """
 
 from __future__ import annotations
@@ -15,17 +18,29 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.language import request_lang
+from api.messages import T
+from api.validation import describe
+from domain.i18n import DEFAULT_LANG, Lang, Text, render
+
 log = logging.getLogger("motcua.api")
 
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: Text | str,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
+        # `text`: the message by key, rendered in the caller's language; `message`: its
+        # Vietnamese, or a message from outside the catalogues (answered as it is).
+        self.text = message if isinstance(message, Text) else None
+        self.message = str(message)
+        super().__init__(self.message)
         self.status = status
         self.code = code
-        self.message = message
         self.headers = headers or {}
 
 
@@ -42,6 +57,7 @@ class ErrorResponse(BaseModel):
 STATUS_FOR_CODE = {
     "forbidden": 403,
     "wrong_step": 409,
+    "incomplete": 409,  # an online dossier missing a required component, at intake
     "handoff_in_flight": 409,
     "already_taken": 409,
     "closed": 409,
@@ -49,9 +65,13 @@ STATUS_FOR_CODE = {
     "not_found": 404,
     "unavailable": 503,
     "conflict": 409,
+    "expired": 409,  # a payment request past its expiry (api/routes/payments.py)
+    "not_offered": 409,  # no online payment gateway is configured
     "signing_failed": 503,
     "too_large": 413,
     "unsupported_media_type": 415,
+    # An archived history whose bytes are not the ones archived: never read as intact.
+    "tampered": 500,
 }
 
 # For the OpenAPI document: every route may answer with these.
@@ -71,33 +91,67 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def reason_of(exc: BaseException) -> Text | str:
+    """An exception's message as a `Text` when it was raised with one (rendered in the
+    caller's language), else as it is."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Text) else str(exc)
+
+
 def error_json(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: Text | str,
+    headers: dict[str, str] | None = None,
+    lang: Lang = DEFAULT_LANG,
 ) -> JSONResponse:
     return JSONResponse(
-        status_code=status, content={"error": {"code": code, "message": message}}, headers=headers
+        status_code=status,
+        content={"error": {"code": code, "message": render(message, lang)}},
+        headers=headers,
     )
 
 
-def _describe_validation(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:5]:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
-        where = ".".join(loc) or "body"
-        msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{where}: {msg}")
-    return "; ".join(parts) or "invalid request"
+def localised_error(
+    status: int,
+    code: str,
+    message: Text | str,
+    lang: Lang,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """`error_json` in `lang`, with Vary: Accept-Language (a cache must not answer one
+    caller in another's language)."""
+    return error_json(status, code, message, {"Vary": "Accept-Language"} | (headers or {}), lang)
+
+
+def _http_message(exc: StarletteHTTPException, method: str) -> Text | str:
+    text = getattr(exc, "text", None)  # api.security.BodyTooLarge
+    if isinstance(text, Text):
+        return text
+    # Starlette's own words for 404 and 405 (its default detail is the status phrase).
+    if exc.status_code == 404 and exc.detail == "Not Found":
+        return T("not_found")
+    if exc.status_code == 405:
+        return T("method_not_allowed", method=method)
+    return exc.detail if isinstance(exc.detail, str) else T("request_failed")
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
-        return error_json(exc.status, exc.code, exc.message, headers | exc.headers)
+        return localised_error(
+            exc.status,
+            exc.code,
+            exc.text or exc.message,
+            request_lang(request),
+            headers | exc.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_json(422, "invalid", _describe_validation(exc))
+        lang = request_lang(request)
+        return localised_error(422, "invalid", describe(exc.errors(), lang), lang)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -107,10 +161,12 @@ def install_error_handlers(app: FastAPI) -> None:
             400: "bad_request",
             413: "too_large",
         }.get(exc.status_code, "error")
-        message = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return error_json(exc.status_code, code, message)
+        message = _http_message(exc, request.method)
+        return localised_error(
+            exc.status_code, code, message, request_lang(request), dict(exc.headers or {})
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_json(500, "internal", "an unexpected error occurred; it has been logged")
+        return localised_error(500, "internal", T("internal"), request_lang(request))

@@ -6,7 +6,7 @@ import base64
 import binascii
 import hashlib
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from pydantic import (
@@ -19,8 +19,10 @@ from pydantic import (
     model_validator,
 )
 
+from api.messages import T
 from domain.calendar import Duration
 from domain.catalog import Role, Step
+from domain.checklist import IntakeChecklist
 from domain.dossier import (
     Action,
     Applicant,
@@ -30,6 +32,8 @@ from domain.dossier import (
     Status,
     find_nul,
 )
+from domain.machine.messages import T as MACHINE
+from domain.working_time import TimeLeft
 from infra.settings import MAX_UPLOAD_CEILING
 
 # The schema's ceiling for one file (base64 longer than this is refused unread);
@@ -47,7 +51,7 @@ class ApiModel(BaseModel):
     def _no_nul(cls, data: Any) -> Any:
         nul = find_nul(data)
         if nul:
-            raise ValueError(f"{nul}: text may not contain NUL characters")
+            raise ValueError(MACHINE("nul", where=nul))
         return data
 
 
@@ -57,7 +61,13 @@ class DocumentIn(ApiModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = Field(min_length=1, max_length=100, pattern=r"^[a-z0-9_]+$")
+    kind: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[a-z0-9_]+$",
+        description="the component (thành phần hồ sơ) it satisfies: a `kind` of the "
+        "procedure's `documents`; a file of another kind is kept and listed apart",
+    )
     filename: str = Field(min_length=1, max_length=255)
     content_base64: str | None = Field(default=None, max_length=(MAX_DOCUMENT_BYTES * 4) // 3 + 4)
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
@@ -80,22 +90,22 @@ class DocumentIn(ApiModel):
         # is not a file's name, and would reach every reader's Content-Disposition.
         name = unquote(v)
         if "/" in name or "\\" in name:
-            raise ValueError("a file name, not a path: no '/' or '\\' (nor %2F, %5C)")
+            raise ValueError(T("schema_file_name_path"))
         if any(ord(c) < 32 or ord(c) == 127 for c in name):
-            raise ValueError("no control characters (line breaks, tabs, ...)")
+            raise ValueError(T("schema_control_chars"))
         if not name.strip(". "):
-            raise ValueError("not a file name")
+            raise ValueError(T("schema_not_file_name"))
         return v
 
     @model_validator(mode="after")
     def _one_of(self) -> DocumentIn:
         if (self.content_base64 is None) == (self.sha256 is None):
-            raise ValueError("give exactly one of content_base64 or sha256")
+            raise ValueError(T("schema_content_or_sha"))
         if self.content_base64 is not None:
             content = self.content()
             digest = hashlib.sha256(content).hexdigest()
             if self.sha256 is not None and self.sha256 != digest:
-                raise ValueError("sha256 does not match content_base64")
+                raise ValueError(T("schema_sha_mismatch"))
         return self
 
     def content(self) -> bytes:
@@ -104,7 +114,7 @@ class DocumentIn(ApiModel):
         try:
             return base64.b64decode(self.content_base64, validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError("content_base64 is not valid base64") from None
+            raise ValueError(T("schema_base64")) from None
 
     def ref(self) -> DocumentRef:
         digest = self.sha256 or hashlib.sha256(self.content()).hexdigest()
@@ -126,11 +136,51 @@ class ApplicantIn(ApiModel):
     @classmethod
     def _email(cls, v: str) -> str:
         if v and ("@" not in v or v.startswith("@") or v.endswith("@")):
-            raise ValueError("not an e-mail address")
+            raise ValueError(T("schema_email"))
         return v
 
     def to_domain(self, account: str | None) -> Applicant:
         return Applicant(**self.model_dump(), account=account)
+
+
+class DataConsentIn(ApiModel):
+    """The citizen's consent that one component be taken from its national database
+    instead of a paper (NQ 66.7/2025/NQ-CP). Online, the applicant gives it; at the
+    counter, the intake officer records that the citizen gave it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    component: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[a-z0-9_]+$",
+        description="a component of the procedure whose `source` names a database",
+    )
+    consent: Literal[True] = Field(description="the citizen agrees (must be true)")
+    subject_ids: list[Annotated[str, Field(pattern=r"^\d{9}$|^\d{12}$")]] = Field(
+        min_length=1,
+        max_length=4,
+        description="the personal identification numbers whose records are needed (the "
+        "parents', for a birth registration)",
+    )
+    declared: list[
+        dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=50)], str]
+    ] = Field(
+        default_factory=list,
+        max_length=4,
+        description="what the citizen declared for each person, in the order of "
+        "`subject_ids` (field: value); a record that disagrees is wrong data (the citizen "
+        "is asked to supplement and to have the database corrected)",
+    )
+
+    @model_validator(mode="after")
+    def _declared_per_person(self) -> DataConsentIn:
+        if len(self.declared) > len(self.subject_ids):
+            raise ValueError(T("schema_declared_per_person"))
+        for person in self.declared:
+            if len(person) > 20 or any(len(x) > 500 for x in person.values()):
+                raise ValueError(T("schema_declared_size"))
+        return self
 
 
 class SubmitDossier(ApiModel):
@@ -140,11 +190,30 @@ class SubmitDossier(ApiModel):
     applicant: ApplicantIn
     channel: Channel = Channel.COUNTER
     documents: list[DocumentIn] = Field(default_factory=list, max_length=50)
-    centre_agency: str | None = Field(default=None, max_length=40)
+    centre_agency: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the centre that receives it (any centre for a boundary-free procedure, "
+        "Decree 118/2025); default: an intake officer's own centre, else the deployment's",
+    )
+    return_agency: str | None = Field(
+        default=None,
+        max_length=40,
+        description="the centre where the citizen collects the result (default: where filed)",
+    )
+    return_by_post: bool = Field(
+        default=False, description="the result is sent by post (bưu chính công ích)"
+    )
     remote_area: bool = Field(
         default=False,
         description="the land or applicant is in a mountain, island or remote commune "
         "(the procedure's extra time applies)",
+    )
+    data_consents: list[DataConsentIn] = Field(
+        default_factory=list,
+        max_length=10,
+        description="components to take from a national database, with the citizen's "
+        "consent; fetched at intake, and shown in the checklist with their source",
     )
 
 
@@ -161,11 +230,35 @@ class ApplicantOut(BaseModel):
     address: str | None = Field(description="null when masked: an address is hidden")
 
 
-class DossierOut(DossierView):
+class Countdowns(BaseModel):
+    """Working time left, counted at the moment of the request by the working calendar."""
+
+    time_left: TimeLeft | None = Field(
+        default=None,
+        description="to the appointment, in the clock's own unit; paused with the reason; "
+        "null before the clock starts and once the dossier is processed",
+    )
+    step_time_left: TimeLeft | None = Field(
+        default=None, description="to the current step's due time, in its budget's unit"
+    )
+    supplement_time_left: TimeLeft | None = Field(
+        default=None,
+        description="the applicant's time left to supplement, in its own unit "
+        "(the dossier's own read only)",
+    )
+
+
+class DossierOut(DossierView, Countdowns):
     """The live state of a dossier, with its applicant as the caller may see them."""
 
     applicant: ApplicantOut | None = Field(
         default=None, description="null only for a dossier whose worker predates this field"
+    )
+    forms: list[DocumentOut] = Field(  # type: ignore[assignment]
+        default_factory=list,
+        description="the forms issued so far (01 receipt, 02 supplement request, 03 refusal, "
+        "04 apology, 05 stop, 06 control slip), each with its download link, as the "
+        "documents list has them (a moment behind an action that issues one)",
     )
 
 
@@ -180,6 +273,11 @@ class DossierCreated(BaseModel):
     status_code: int
     submitted_at: datetime
     appointment_at: datetime | None
+    checklist: IntakeChecklist | None = Field(
+        default=None,
+        description="the procedure's components and which file satisfies each; a required "
+        "one missing (`missing`) holds an online dossier at intake until it is supplemented",
+    )
     links: dict[str, Link]
 
     @computed_field  # type: ignore[prop-decorator]
@@ -239,6 +337,10 @@ class WithdrawRequest(ApiModel):
 
 class ProcedureSummary(BaseModel):
     code: str
+    code_placeholder: bool = Field(
+        default=False,
+        description="the code is a stand-in (mã tạm), not a national procedure code",
+    )
     version: int
     name: str
     field: str
@@ -258,7 +360,7 @@ class ProcedureDetail(ProcedureSummary):
     fees: list[dict[str, Any]]
 
 
-class DossierListItem(BaseModel):
+class DossierListItem(Countdowns):
     code: str
     procedure_code: str
     procedure_name: str
@@ -279,6 +381,13 @@ class DossierListItem(BaseModel):
     outcome: str | None
     applicant_name: str
     closed_at: datetime | None
+    assignee_id: str | None = Field(
+        default=None, description="the officer the current step is assigned to (phân công)"
+    )
+    assignee_name: str | None = None
+    assigned_by: str | None = Field(
+        default=None, description="who assigned it: a leader, or the officer (a claim)"
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -301,6 +410,29 @@ class AgencyOut(BaseModel):
     kind: str
     level: str
     parent: str | None
+    place: str | None = Field(
+        default=None, description="where its documents are dated (None: its parent's)"
+    )
+    valid_from: date | None = Field(
+        default=None, description="the first day it exists (None: since before the catalog)"
+    )
+    valid_to: date | None = Field(
+        default=None,
+        description="the last day it exists (None: still in operation); after it, it receives "
+        "no new dossier and returns no result, its open dossiers move to `successor`",
+    )
+    successor: str | None = Field(
+        default=None, description="the agency that takes over its work after `valid_to`"
+    )
+    current_successor: str | None = Field(
+        default=None,
+        description="the agency doing its work today: `successor`, or that one's successor, "
+        "and so on (None: no successor)",
+    )
+    in_operation: bool = Field(
+        description="valid today (Viet Nam time): a centre in operation may receive dossiers "
+        "and return results"
+    )
 
 
 class WorklistItem(DossierListItem):
@@ -310,8 +442,24 @@ class WorklistItem(DossierListItem):
 class Worklist(BaseModel):
     agency: str
     roles: list[str]
-    items: list[WorklistItem] = Field(description="most urgent first, at most `limit`")
-    total: int = Field(description="how many dossiers are on the worklist in all")
+    items: list[WorklistItem] = Field(description="in the order asked, at most `limit`")
+    total: int = Field(description="how many dossiers match, on every page")
+    offset: int = 0
+    limit: int = 100
+    next_offset: int | None = Field(
+        default=None, description="the next page's `offset`; None on the last page"
+    )
+
+
+class OfficerOut(BaseModel):
+    sub: str = Field(description="the login id: what `assign` names in data.assignee")
+    name: str
+    roles: list[str]
+
+
+class Officers(BaseModel):
+    agency: str
+    officers: list[OfficerOut] = Field(description="by name")
 
 
 class EventOut(BaseModel):
@@ -357,6 +505,11 @@ class TrackingOut(BaseModel):
     status_label: str
     step: str | None
     appointment_at: datetime | None
+    time_left: TimeLeft | None = Field(
+        default=None,
+        description="working time left to the appointment at the moment of the request; "
+        "while the clock is paused, why and what is left",
+    )
 
 
 class Health(BaseModel):
@@ -379,7 +532,10 @@ class DocumentOut(BaseModel):
     form: str = Field(
         description='"01".."07" (Circular 03/2025 forms), "result", or an upload\'s kind'
     )
-    source: str = Field(description="form, result or upload")
+    source: str = Field(
+        description="form, result, upload, or database (a component taken from a national "
+        "database: no file to download)"
+    )
     title: str
     filename: str
     media_type: str
@@ -394,3 +550,6 @@ class DocumentOut(BaseModel):
 class DocumentsOut(BaseModel):
     code: str
     documents: list[DocumentOut]
+
+
+DossierOut.model_rebuild()  # its forms are DocumentOut, defined below it

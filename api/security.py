@@ -18,6 +18,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.language import scope_lang
+from api.messages import T
+from domain.i18n import Text
 from infra.settings import Settings
 
 # JSON answers are never rendered as a page: nothing may load or frame them.
@@ -82,18 +85,17 @@ class BodyTooLarge(StarletteHTTPException):
     """A body went over the limit while being read (answered 413 by the error handler)."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(413, too_large_message(limit))
+        self.text = too_large_message(limit)
+        super().__init__(413, str(self.text))
 
 
-def too_large_message(limit: int) -> str:
-    return (
-        f"request body is over {limit:,} bytes; send large files one by one "
-        "(supplements), or by sha256 when the centre holds them"
-    )
+def too_large_message(limit: int) -> Text:
+    return T("body_too_large", limit=limit)
 
 
-async def _send_json(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+async def _send_json(scope: Scope, send: Send, status: int, code: str, message: Text) -> None:
+    shown = message.render(scope_lang(scope))
+    body = json.dumps({"error": {"code": code, "message": shown}}).encode()
     await send(
         {
             "type": "http.response.start",
@@ -102,6 +104,7 @@ async def _send_json(send: Send, status: int, code: str, message: str) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+                (b"vary", b"Accept-Language"),
             ],
         }
     )
@@ -127,10 +130,10 @@ class BodyLimitMiddleware:
                 break
         if declared is not None:
             if not declared.strip().isdigit():
-                await _send_json(send, 400, "bad_request", "Content-Length is not a number")
+                await _send_json(scope, send, 400, "bad_request", T("content_length"))
                 return
             if int(declared) > self.limit:
-                await _send_json(send, 413, "too_large", too_large_message(self.limit))
+                await _send_json(scope, send, 413, "too_large", too_large_message(self.limit))
                 return
 
         received = 0
@@ -158,7 +161,7 @@ class BodyLimitMiddleware:
             # answers 413 itself): answer here if nothing was sent yet.
             if started:
                 raise
-            await _send_json(send, 413, "too_large", too_large_message(self.limit))
+            await _send_json(scope, send, 413, "too_large", too_large_message(self.limit))
 
 
 def install_http_hardening(app: FastAPI, settings: Settings) -> None:

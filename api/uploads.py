@@ -34,9 +34,9 @@ from python_multipart.exceptions import ParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from api.bodies import MULTIPART, json_shape_error, json_too_large_message
-from api.errors import ApiError
+from api.errors import ApiError, reason_of
+from api.messages import T
 from api.schemas import DocumentIn
-from domain.vietnamese import number
 from infra.docstore import DocumentStore, UploadRefused, validate_upload
 from infra.settings import Settings
 
@@ -94,7 +94,9 @@ def validate_stored(files: list[StagedFile], settings: Settings) -> None:
         try:
             validate_upload(f.path.read_bytes(), f.filename, settings.upload_media_types)
         except UploadRefused as exc:
-            raise ApiError(exc.status, exc.code, f"Tệp {f.filename}: {exc}") from None
+            raise ApiError(
+                exc.status, exc.code, T("upload_file", filename=f.filename, reason=reason_of(exc))
+            ) from None
 
 
 class _Receiver:
@@ -131,7 +133,7 @@ class _Receiver:
     def _count_header(self, n: int) -> None:
         self._header_bytes += n
         if self._header_bytes > MAX_HEADER_BYTES:
-            raise ApiError(422, "invalid", "Phần đầu (header) của một phần multipart quá dài.")
+            raise ApiError(422, "invalid", T("multipart_header"))
 
     def on_header_end(self) -> None:
         self._headers[self._header_name.lower()] = self._header_value
@@ -142,26 +144,16 @@ class _Receiver:
         name = options.get(b"name", b"").decode("utf-8", "replace")
         if b"filename" not in options:
             if name != JSON_PART:
-                raise ApiError(
-                    422,
-                    "invalid",
-                    f"Phần multipart '{name}' không hợp lệ: chỉ có phần '{JSON_PART}' (JSON) "
-                    "và các tệp (mỗi tệp đặt tên theo loại giấy tờ).",
-                )
+                raise ApiError(422, "invalid", T("multipart_part", name=name, json=JSON_PART))
             if JSON_PART in self.uploads.fields:
-                raise ApiError(422, "invalid", f"Phần '{JSON_PART}' chỉ được gửi một lần.")
+                raise ApiError(422, "invalid", T("multipart_json_once", json=JSON_PART))
             self._field = name
             return
         filename = options[b"filename"].decode("utf-8", "replace")
         if not KIND.match(name):
-            raise ApiError(
-                422,
-                "invalid",
-                f"Tệp {filename}: tên phần '{name}' phải là loại giấy tờ "
-                "(chữ thường, chữ số, dấu gạch dưới).",
-            )
+            raise ApiError(422, "invalid", T("multipart_kind", filename=filename, name=name))
         if len(self.uploads.files) >= MAX_FILES:
-            raise ApiError(422, "invalid", f"Tối đa {MAX_FILES} tệp trong một yêu cầu.")
+            raise ApiError(422, "invalid", T("multipart_max_files", count=MAX_FILES))
         fd, path = tempfile.mkstemp(dir=self.staging, prefix="upload-")
         self._file = os.fdopen(fd, "wb")
         self._staged = StagedFile(kind=name, filename=filename, path=Path(path))
@@ -177,8 +169,7 @@ class _Receiver:
                 raise ApiError(
                     413,
                     "too_large",
-                    f"Tệp {self._staged.filename} vượt quá {number(limit)} byte "
-                    "(giới hạn cho mỗi tệp).",
+                    T("upload_too_large", filename=self._staged.filename, limit=limit),
                 )
             self._hash.update(chunk)
             self._file.write(chunk)
@@ -198,7 +189,7 @@ class _Receiver:
                 self._staged.path.unlink(missing_ok=True)
                 return
             if self._staged.size == 0:
-                raise ApiError(422, "invalid", f"Tệp {self._staged.filename} rỗng.")
+                raise ApiError(422, "invalid", T("upload_empty", filename=self._staged.filename))
         elif self._field is not None:
             self.uploads.fields[self._field] = bytes(self._buffer)
 
@@ -215,7 +206,7 @@ async def receive_multipart(request: Request, settings: Settings, store: Documen
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if not boundary:
-        raise ApiError(422, "invalid", "Yêu cầu multipart/form-data thiếu boundary.")
+        raise ApiError(422, "invalid", T("multipart_boundary"))
     staging = await asyncio.to_thread(store.staging)
     receiver = _Receiver(settings, staging)
     parser = MultipartParser(
@@ -235,7 +226,7 @@ async def receive_multipart(request: Request, settings: Settings, store: Documen
             parser.write(chunk)
         parser.finalize()
         if receiver._file is not None:
-            raise ApiError(422, "invalid", "Yêu cầu multipart/form-data bị cắt ngang.")
+            raise ApiError(422, "invalid", T("multipart_cut"))
         part = receiver.uploads.fields.get(JSON_PART)
         if part:
             why = json_shape_error(part, settings.max_json_depth, settings.max_json_keys)
@@ -245,7 +236,7 @@ async def receive_multipart(request: Request, settings: Settings, store: Documen
     except ParseError:
         receiver.close()
         receiver.uploads.discard()
-        raise ApiError(422, "invalid", "Dữ liệu multipart/form-data không hợp lệ.") from None
+        raise ApiError(422, "invalid", T("multipart_bad")) from None
     except BaseException:
         receiver.close()
         receiver.uploads.discard()
@@ -272,27 +263,24 @@ async def read_body(
         raw = await request.body()
     else:
         raise ApiError(  # 422 as on the routes FastAPI parses (a body of the wrong kind)
-            422,
-            "invalid",
-            f"body: nội dung là {media_type}; chỉ nhận application/json hoặc "
-            f"{MULTIPART} (tệp đính kèm).",
+            422, "invalid", T("body_media_type", media_type=media_type, multipart=MULTIPART)
         )
     try:
         try:
             data = json.loads(raw) if raw else None
         except ValueError:
             where = JSON_PART if uploads is not None else "body"
-            raise ApiError(422, "invalid", f"{where}: không phải JSON hợp lệ") from None
+            raise ApiError(422, "invalid", T("not_json", where=where)) from None
         if data is None:
             raise RequestValidationError(
                 [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
             )
         if uploads is not None and uploads.files:
             if not isinstance(data, dict):
-                raise ApiError(422, "invalid", f"{JSON_PART}: phải là một đối tượng JSON")
+                raise ApiError(422, "invalid", T("not_object", where=JSON_PART))
             named = data.get("documents") or []
             if not isinstance(named, list):
-                raise ApiError(422, "invalid", f"{JSON_PART}.documents: phải là một danh sách")
+                raise ApiError(422, "invalid", T("not_list", where=f"{JSON_PART}.documents"))
             data["documents"] = [
                 *named,
                 *(

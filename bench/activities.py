@@ -83,6 +83,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--pyinstrument", action="store_true")
     parser.add_argument(
+        "--level",
+        choices=["B-LTA", "B-B"],
+        default="B-LTA",
+        help="B-LTA (default, as `motcua dev` signs): the development CA served on a free\n"
+        "port, every signature checked with it, timestamped, its /DSS, a document timestamp;\n"
+        "B-B: a CA naming no CRL or OCSP and no TSA (as before issue 26)",
+    )
+    parser.add_argument(
         "--pool",
         type=int,
         default=0,
@@ -100,15 +108,25 @@ def main() -> None:
     from activities.handoff import AgencyActivities
     from activities.read_model import ReadModelActivities
     from domain.catalog import load_catalog
-    from motcua.stack import ensure_dev_pki
+    from motcua.stack import dev_ca_serving, dev_signers, ensure_dev_pki
+    from signatures.pki import init_dev_pki
 
     history = WorkflowHistory.from_json("bench", args.history.read_text(encoding="utf-8"))
     steps = activity_inputs(history)
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-acts-"))
-    with _database(args.db, args.pg, tmp) as url:
-        settings = Settings(state_dir=tmp, database_url=url)
+    with _database(args.db, args.pg, tmp) as url, contextlib.ExitStack() as ca:
+        settings = Settings(state_dir=tmp, database_url=url, dev_ca_port=_free_port())
         catalog = load_catalog(settings.catalog_dir)
-        ensure_dev_pki(settings, catalog)
+        if args.level == "B-LTA":
+            ensure_dev_pki(settings, catalog)
+            tsa_url = ca.enter_context(dev_ca_serving(settings))
+            settings = settings.model_copy(update={"tsa_url": tsa_url})
+        else:
+            init_dev_pki(
+                settings.resolved_pki_manifest.parent,
+                agencies={code: a.name for code, a in catalog.agencies.items()},
+                signers=dev_signers(settings, catalog),
+            )
         engine = make_engine(url)
         init_db(engine)
         docs = DocumentServices.from_settings(settings, catalog)
@@ -156,7 +174,7 @@ def main() -> None:
         print(
             table(
                 f"Activities of one 3.000333 dossier (median of {args.repeat}, read model "
-                f"{args.db}, {pool})",
+                f"{args.db}, {pool}, PAdES {args.level})",
                 ["activity", "wall ms", "CPU ms (this process)", "CPU ms (render processes)"],
                 rows,
             )
@@ -176,6 +194,14 @@ def main() -> None:
 
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"load average at the end: {loadavg()}")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def _children_cpu() -> float:

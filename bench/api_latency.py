@@ -23,46 +23,23 @@ import asyncio
 import time
 from typing import Any
 
-from bench.common import (
-    LATENCY_HEADER,
-    STEPS,
-    CpuMeter,
-    HttpError,
-    Officers,
-    Profiler,
-    base_parser,
-    fmt_mem,
-    http_client,
-    latency_rows,
-    loadavg,
-    machine,
-    pdf_b64,
-    print_machine,
-    run_main,
-    server_rows,
-    server_side_timings,
-    stack,
-    stack_options,
-    summary_ms,
-    table,
-    write_json,
-)
+from bench import common
 
 
-async def client_loop(o: Officers, http: Any, stop_at: float, done: list[str]) -> None:
+async def client_loop(o: common.Officers, http: Any, stop_at: float, done: list[str]) -> None:
     while time.monotonic() < stop_at:
         try:
             code = await o.submit(http)
-            for label, action, role, data in STEPS:
+            for label, action, role, data in common.STEPS:
                 await o.state(http, code, role)
                 await o.act(http, code, label, action, role, data)
             done.append(code)
-        except HttpError as exc:
+        except common.HttpError as exc:
             print(f"  error: {exc}", flush=True)
 
 
-async def closed_reads(o: Officers, http: Any, codes: list[str], clients: int) -> None:
-    role = STEPS[-1][2]  # the returning officer's: a closed dossier is at the return step
+async def closed_reads(o: common.Officers, http: Any, codes: list[str], clients: int) -> None:
+    role = common.STEPS[-1][2]  # the returning officer's: a closed dossier is at the return step
     queue = asyncio.Queue[str]()
     for code in codes:
         queue.put_nowait(code)
@@ -72,18 +49,18 @@ async def closed_reads(o: Officers, http: Any, codes: list[str], clients: int) -
             code = queue.get_nowait()
             try:
                 await o.state(http, code, role, label="closed state")
-            except HttpError as exc:
+            except common.HttpError as exc:
                 print(f"  error: {exc}", flush=True)
 
     await asyncio.gather(*(reader() for _ in range(clients)))
 
 
 async def run(args: Any) -> dict[str, Any]:
-    info = machine()
-    print_machine(info)
-    async with stack(**stack_options(args)) as st:
-        o = Officers(st.tokens(), pdf_b64())
-        async with http_client(st.api_url, args.clients + 10) as http:
+    info = common.machine()
+    common.print_machine(info)
+    async with common.stack(**common.stack_options(args)) as st:
+        o = common.Officers(st.tokens(), common.pdf_b64())
+        async with common.http_client(st.api_url, args.clients + 10) as http:
             # Warm-up: a few dossiers at low concurrency, not counted.
             warm: list[str] = []
             await asyncio.gather(
@@ -92,9 +69,9 @@ async def run(args: Any) -> dict[str, Any]:
             o.timings.clear()
             o.errors.clear()
             print(f"warm-up: {len(warm)} dossiers; measuring {args.duration:.0f} s ...", flush=True)
-            meter = CpuMeter(st.watched(), st.app_procs())
-            spy = Profiler(args.profile, st.app_pids())
-            load_before = loadavg()
+            meter = common.CpuMeter(st.watched(), st.app_procs())
+            spy = common.Profiler(args.profile, st.app_pids())
+            load_before = common.loadavg()
             meter.start()
             spy.start()
             done: list[str] = []
@@ -108,9 +85,9 @@ async def run(args: Any) -> dict[str, Any]:
             wall = time.perf_counter() - t0
             spy.stop()
             meter.stop()
-            load_after = loadavg()
+            load_after = common.loadavg()
             mem = st.memory()
-            server = await server_side_timings(st.client, done[:: max(1, len(done) // 40)])
+            server = await common.server_side_timings(st.client, done[:: max(1, len(done) // 40)])
             await asyncio.sleep(2)  # the last returns recorded in the read model (closed)
             t0 = time.perf_counter()
             await closed_reads(o, http, done * args.closed_reads, args.clients)
@@ -126,23 +103,23 @@ async def run(args: Any) -> dict[str, Any]:
     }
     requests = sum(len(v) for k, v in t.items() if k != "closed state")
     print(
-        table(
+        common.table(
             f"Latency under {args.clients} concurrent clients ({requests:,} requests in "
             f"{wall:.0f} s = {requests / wall:.1f} req/s, {len(done)} dossiers completed; "
             f"load {load_before} -> {load_after}; read model {args.db})",
-            LATENCY_HEADER,
-            latency_rows(samples),
+            common.LATENCY_HEADER,
+            common.latency_rows(samples),
         )
     )
     print(
-        table(
+        common.table(
             "Inside Temporal (from the histories of up to 40 of these dossiers)",
-            LATENCY_HEADER,
-            server_rows(server),
+            common.LATENCY_HEADER,
+            common.server_rows(server),
         )
     )
     print(
-        table(
+        common.table(
             "CPU over the window (s, % of one core)",
             ["process", "CPU s", "% of a core"],
             meter.rows(),
@@ -150,7 +127,7 @@ async def run(args: Any) -> dict[str, Any]:
     )
     print(
         f"\nclosed dossiers read back: {len(t['closed state'])} reads in {closed_wall:.1f} s"
-        f"\nmemory at the end: {fmt_mem(mem)}; errors: {dict(o.errors) or 'none'}"
+        f"\nmemory at the end: {common.fmt_mem(mem)}; errors: {dict(o.errors) or 'none'}"
     )
     return {
         "machine": info,
@@ -159,9 +136,9 @@ async def run(args: Any) -> dict[str, Any]:
         "closed_reads_wall_s": closed_wall,
         "requests": requests,
         "dossiers": len(done),
-        "latency_ms": {k: summary_ms(v) for k, v in samples.items()},
+        "latency_ms": {k: common.summary_ms(v) for k, v in samples.items()},
         "cpu_s": meter.used,
-        "server_ms": {k: summary_ms(v) for k, v in server.items()},
+        "server_ms": {k: common.summary_ms(v) for k, v in server.items()},
         "loadavg": f"{load_before} -> {load_after}",
         "memory_mib": mem,
         "errors": dict(o.errors),
@@ -169,7 +146,7 @@ async def run(args: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--duration", type=float, default=120, help="measured seconds")
     parser.add_argument("--warmup", type=float, default=15, help="seconds of warm-up")
@@ -179,7 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.duration, args.warmup = 20, 5
-    write_json(args.json, run_main(run(args)))
+    common.write_json(args.json, common.run_main(run(args)))
 
 
 if __name__ == "__main__":

@@ -504,7 +504,10 @@ class Stack:
         """One development token per demo role (motcua.stack.development_tokens)."""
         from motcua.stack import development_tokens
 
-        return {role: token for role, _agency, token in development_tokens(self.settings)}
+        first: dict[str, str] = {}  # the first demo user of each role, as `motcua dev`'s
+        for role, _agency, token in development_tokens(self.settings):
+            first.setdefault(role, token)
+        return first
 
     def memory(self) -> dict[str, float]:
         out = {"temporal dev server": self.server_process().memory_info().rss / 2**20}
@@ -601,11 +604,11 @@ async def stack(
     server_config: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     """A whole stack in a temporary folder, torn down on exit (`keep`: leave the folder)."""
-    from motcua.stack import ensure_dev_pki
+    from motcua.stack import dev_ca_serving, ensure_dev_pki
 
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
-    with _database(db, pg, tmp) as db_url:
-        port, api_port = find_free_port(), find_free_port()
+    with _database(db, pg, tmp) as db_url, contextlib.ExitStack() as dev_ca:
+        port, api_port, ca_port = find_free_port(), find_free_port(), find_free_port()
         ui_port = find_free_port()
         server = DevServer(
             tmp / "temporal", port=port, ui_port=ui_port, ui=False, dynamic_config=server_config
@@ -625,6 +628,7 @@ async def stack(
                 "MOTCUA_TEMPORAL_ADDRESS": server.address,
                 "DATABASE_URL": db_url,
                 "MOTCUA_API_PORT": str(api_port),
+                "MOTCUA_DEV_CA_PORT": str(ca_port),
                 # One token per simulated role drives hundreds of requests a minute: the
                 # in-process limiter (120/min per caller) would turn them into 429s.
                 "MOTCUA_RATE_LIMIT_PER_MINUTE": "0",
@@ -637,6 +641,7 @@ async def stack(
                 temporal_address=server.address,
                 database_url=db_url,
                 api_port=api_port,
+                dev_ca_port=ca_port,
                 rate_limit_per_minute=0,
                 rate_limit_submit_per_minute=0,
                 rate_limit_track_per_minute=0,
@@ -644,6 +649,11 @@ async def stack(
             catalog = load_catalog(settings.catalog_dir)
             settings.state_dir.mkdir(parents=True, exist_ok=True)
             await asyncio.to_thread(ensure_dev_pki, settings, catalog)
+            # As `motcua dev`: the development CA's CRL, OCSP and TSA served (its
+            # certificates name them, and a signer's certificate is checked before it
+            # signs), results signed PAdES B-LTA with its timestamps.
+            tsa_url = dev_ca.enter_context(dev_ca_serving(settings))
+            child_env.setdefault("MOTCUA_TSA_URL", tsa_url)
             engine = make_engine(db_url)
             await asyncio.to_thread(init_db, engine)
             client = await Client.connect(server.address, data_converter=data_converter(settings))
@@ -726,8 +736,18 @@ def submission(pdf_b64: str, n: int | None = None) -> dict[str, Any]:
     }
 
 
+def _fee_at_intake(code: str = "3.000333") -> int:
+    """The fee the counter collects before it accepts (the catalog's, no exemption)."""
+    from domain.fees import fees_due
+
+    catalog = load_catalog(Settings().catalog_dir)
+    return fees_due(catalog.procedure(code), "intake").total_vnd
+
+
 # (step label, action, role, data) of 3.000333 after submission; the handoff is automatic.
+# The counter collects the fee first, as it does (issue 25): no return without it.
 STEPS: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("pay", "pay", "intake_officer", {"amount_vnd": _fee_at_intake(), "method": "cash"}),
     ("accept", "accept", "intake_officer", {}),
     (
         "appraise",

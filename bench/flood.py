@@ -23,18 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import (
-    base_parser,
-    loadavg,
-    machine,
-    print_machine,
-    run_main,
-    stack,
-    stack_options,
-    summary_ms,
-    table,
-    write_json,
-)
+from bench import common
 
 POLL_SECONDS = 0.02
 
@@ -109,10 +98,10 @@ async def run(args: Any) -> dict[str, Any]:
     sizes = [float(s) for s in args.sizes.split(",")]
     if args.quick:
         sizes, args.repeat = [6.0], 1
-    info = machine()
-    print_machine(info)
+    info = common.machine()
+    common.print_machine(info)
     results: list[dict[str, Any]] = []
-    async with stack(**stack_options(args)) as st:
+    async with common.stack(**common.stack_options(args)) as st:
         citizen = {"Authorization": f"Bearer {st.tokens()['applicant']}"}
         api = st.procs["api"]
         async with httpx.AsyncClient(base_url=st.api_url, timeout=30) as http:
@@ -128,7 +117,7 @@ async def run(args: Any) -> dict[str, Any]:
                     "length": "-",
                     "status": "-",
                     "refused_s": 0.0,
-                    "healthz_ms": summary_ms(poller.latencies),
+                    "healthz_ms": common.summary_ms(poller.latencies),
                     "rss_before_mib": before,
                     "rss_growth_mib": poller.peak_rss - before,
                 }
@@ -150,7 +139,7 @@ async def run(args: Any) -> dict[str, Any]:
                                 statuses.append(status)
                                 times.append(seconds)
                             await asyncio.sleep(0.2)
-                        health = summary_ms(poller.latencies)
+                        health = common.summary_ms(poller.latencies)
                         results.append(
                             {
                                 "body": f"{len(body) / 1e6:.1f} MB",
@@ -186,9 +175,9 @@ async def run(args: Any) -> dict[str, Any]:
         for r in results
     ]
     print(
-        table(
+        common.table(
             f"POST /v1/dossiers floods ({args.repeat} each), GET /v1/healthz every 20 ms "
-            f"(load {loadavg()})",
+            f"(load {common.loadavg()})",
             [
                 "body",
                 "caller",
@@ -207,12 +196,12 @@ async def run(args: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("--sizes", default="6,36", help="body sizes in MB, comma-separated")
     parser.add_argument("--repeat", type=int, default=5, help="requests per case")
     args = parser.parse_args()
-    data = run_main(run(args))
-    write_json(args.json, data)
+    data = common.run_main(run(args))
+    common.write_json(args.json, data)
 
 
 if __name__ == "__main__":

@@ -24,50 +24,26 @@ import random
 import time
 from typing import Any
 
-from bench.common import (
-    LATENCY_HEADER,
-    STEPS,
-    CpuMeter,
-    HttpError,
-    Officers,
-    Profiler,
-    activity_retries,
-    base_parser,
-    fmt_mem,
-    http_client,
-    latency_rows,
-    loadavg,
-    machine,
-    pdf_b64,
-    print_machine,
-    run_main,
-    server_rows,
-    server_side_timings,
-    stack,
-    stack_options,
-    summary_ms,
-    table,
-    write_json,
-)
+from bench import common
 
 TARGET_MS = 300.0
 
 
 async def dossier(
-    o: Officers, http: Any, rnd: random.Random, pause: float, done: list[str]
+    o: common.Officers, http: Any, rnd: random.Random, pause: float, done: list[str]
 ) -> None:
     try:
         code = await o.submit(http)
-        for label, action, role, data in STEPS:
+        for label, action, role, data in common.STEPS:
             await asyncio.sleep(max(1.0, rnd.expovariate(1 / pause)))
             await o.state(http, code, role)
             await o.act(http, code, label, action, role, data)
         done.append(code)
-    except HttpError as exc:
+    except common.HttpError as exc:
         print(f"  error: {exc}", flush=True)
 
 
-async def worklists(o: Officers, http: Any, every: float, stop: asyncio.Event) -> None:
+async def worklists(o: common.Officers, http: Any, every: float, stop: asyncio.Event) -> None:
     roles = ["intake_officer", "specialist", "leader", "signer", "return_officer"]
 
     async def one(role: str, delay: float) -> None:
@@ -75,7 +51,7 @@ async def worklists(o: Officers, http: Any, every: float, stop: asyncio.Event) -
         while not stop.is_set():
             try:
                 await o._call(http, "worklist", "GET", "/v1/worklist", headers=o.h(role))
-            except HttpError as exc:
+            except common.HttpError as exc:
                 print(f"  error: {exc}", flush=True)
             await asyncio.sleep(every)
 
@@ -83,12 +59,12 @@ async def worklists(o: Officers, http: Any, every: float, stop: asyncio.Event) -
 
 
 async def run(args: Any) -> dict[str, Any]:
-    info = machine()
-    print_machine(info)
+    info = common.machine()
+    common.print_machine(info)
     rnd = random.Random(args.seed)
-    async with stack(**stack_options(args)) as st:
-        o = Officers(st.tokens(), pdf_b64())
-        async with http_client(st.api_url, 200) as http:
+    async with common.stack(**common.stack_options(args)) as st:
+        o = common.Officers(st.tokens(), common.pdf_b64())
+        async with common.http_client(st.api_url, 200) as http:
             warm: list[str] = []
             await asyncio.gather(*(dossier(o, http, rnd, 0.5, warm) for _ in range(5)))
             o.timings.clear()
@@ -98,9 +74,9 @@ async def run(args: Any) -> dict[str, Any]:
                 f"{args.duration:.0f} s, pauses of {args.pause:.0f} s on average ...",
                 flush=True,
             )
-            meter = CpuMeter(st.watched(), st.app_procs())
-            spy = Profiler(args.profile, st.app_pids())
-            load_before = loadavg()
+            meter = common.CpuMeter(st.watched(), st.app_procs())
+            spy = common.Profiler(args.profile, st.app_pids())
+            load_before = common.loadavg()
             meter.start()
             spy.start()
             stop = asyncio.Event()
@@ -122,7 +98,7 @@ async def run(args: Any) -> dict[str, Any]:
                 tasks.append(asyncio.create_task(dossier(o, http, rnd, args.pause, done)))
                 if len(tasks) % 100 == 0:
                     print(
-                        f"  {len(tasks)} arrived, {len(done)} returned, load {loadavg()}",
+                        f"  {len(tasks)} arrived, {len(done)} returned, load {common.loadavg()}",
                         flush=True,
                     )
             arrivals = time.monotonic() - t0
@@ -132,10 +108,10 @@ async def run(args: Any) -> dict[str, Any]:
             wall = time.monotonic() - t0
             spy.stop()
             meter.stop()
-            load_after = loadavg()
+            load_after = common.loadavg()
             mem = st.memory()
-            server = await server_side_timings(st.client, done[:: max(1, len(done) // 50)])
-            retries = await activity_retries(st.client)
+            server = await common.server_side_timings(st.client, done[:: max(1, len(done) // 50)])
+            retries = await common.activity_retries(st.client)
     t = o.timings
     actions = {k: v for k, v in sorted(t.items()) if k.startswith("action ")}
     pooled = [x for v in actions.values() for x in v]
@@ -147,29 +123,29 @@ async def run(args: Any) -> dict[str, Any]:
         **actions,
     }
     print(
-        table(
+        common.table(
             f"Open loop: {len(tasks)} dossiers arrived in {arrivals:.0f} s "
             f"({len(tasks) / arrivals:.2f}/s), {len(done)} returned; pauses of "
             f"{args.pause:.0f} s on average; {wall:.0f} s in all; load {load_before} -> "
             f"{load_after}; read model {args.db}",
-            LATENCY_HEADER,
-            latency_rows(samples),
+            common.LATENCY_HEADER,
+            common.latency_rows(samples),
         )
     )
     print(
-        table(
+        common.table(
             "Inside Temporal (from the histories of up to 50 dossiers)",
-            LATENCY_HEADER,
-            server_rows(server),
+            common.LATENCY_HEADER,
+            common.server_rows(server),
         )
     )
     print(
-        table(
+        common.table(
             "CPU over the run (s, % of one core)", ["process", "CPU s", "% of a core"], meter.rows()
         )
     )
-    worst = max(summary_ms(v)["p99"] for v in actions.values())
-    p99 = summary_ms(pooled)["p99"]
+    worst = max(common.summary_ms(v)["p99"] for v in actions.values())
+    p99 = common.summary_ms(pooled)["p99"]
     print(
         f"\ntarget p99 of an officer action <= {TARGET_MS:.0f} ms: all actions pooled "
         f"{p99:.0f} ms, worst action {worst:.0f} ms -> "
@@ -177,15 +153,15 @@ async def run(args: Any) -> dict[str, Any]:
     )
     if late > 1:
         print(f"(the arrival loop fell behind by up to {late:.1f} s)")
-    print(f"memory at the end: {fmt_mem(mem)}; errors: {dict(o.errors) or 'none'}")
+    print(f"memory at the end: {common.fmt_mem(mem)}; errors: {dict(o.errors) or 'none'}")
     print(f"activity retries (every dossier, warm-up included): {retries or 'none'}")
     return {
         "machine": info,
         "args": vars(args),
         "arrived": len(tasks),
         "returned": len(done),
-        "latency_ms": {k: summary_ms(v) for k, v in samples.items()},
-        "server_ms": {k: summary_ms(v) for k, v in server.items()},
+        "latency_ms": {k: common.summary_ms(v) for k, v in samples.items()},
+        "server_ms": {k: common.summary_ms(v) for k, v in server.items()},
         "cpu_s": meter.used,
         "wall_s": wall,
         "loadavg": f"{load_before} -> {load_after}",
@@ -197,7 +173,7 @@ async def run(args: Any) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("--rate", type=float, default=1.0, help="dossiers arriving a second")
     parser.add_argument("--duration", type=float, default=600, help="seconds of arrivals")
     parser.add_argument("--pause", type=float, default=20, help="mean officer pause (s)")
@@ -206,7 +182,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.duration, args.pause = 60, 5
-    write_json(args.json, run_main(run(args)))
+    common.write_json(args.json, common.run_main(run(args)))
 
 
 if __name__ == "__main__":

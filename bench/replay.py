@@ -48,24 +48,7 @@ import httpx
 from temporalio.api.history.v1 import History
 from temporalio.client import WorkflowHistory
 
-from bench.common import (
-    CACHE,
-    HttpError,
-    Officers,
-    Profiler,
-    base_parser,
-    http_client,
-    loadavg,
-    machine,
-    pdf_b64,
-    print_machine,
-    run_main,
-    shape_of,
-    stack,
-    submission,
-    table,
-    write_json,
-)
+from bench import common
 from infra.codec import (
     NOT_ENCODED,
     EncryptionCodec,
@@ -83,7 +66,7 @@ PROGRESS = ("accept", "appraise", "approve", "sign", "return")
 # --------------------------------------------------------------------------- recording
 
 
-async def short_dossier(http: httpx.AsyncClient, o: Officers, i: int) -> str:
+async def short_dossier(http: httpx.AsyncClient, o: common.Officers, i: int) -> str:
     code = await o.submit(http)
     url = f"/v1/dossiers/{quote(code, safe='')}"
     if i % 20 == 19:
@@ -122,7 +105,9 @@ async def short_dossier(http: httpx.AsyncClient, o: Officers, i: int) -> str:
     return code
 
 
-async def long_land_dossier(http: httpx.AsyncClient, o: Officers, catalog: Any, rounds: int) -> str:
+async def long_land_dossier(
+    http: httpx.AsyncClient, o: common.Officers, catalog: Any, rounds: int
+) -> str:
     """9.000003 at a remote commune, every appraisal and the posting asking for supplements
     `rounds` times, one extension, walked by whichever officer each step names."""
     centre = next(
@@ -130,7 +115,7 @@ async def long_land_dossier(http: httpx.AsyncClient, o: Officers, catalog: Any, 
         for a in catalog.agencies.values()
         if a.kind.value == "centre" and a.level == "commune"
     )
-    body = submission(o.pdf_b64)
+    body = common.submission(o.pdf_b64)
     body.update(procedure_code=LAND, centre_agency=centre, remote_area=True)
     body["documents"] = [
         {"kind": "don_dang_ky", "filename": "don-15.pdf", "content_base64": o.pdf_b64}
@@ -227,14 +212,14 @@ async def plain(st: Any, history: WorkflowHistory) -> WorkflowHistory:
 async def record(args: Any, short_path: Path, long_path: Path) -> None:
     print(f"recording {args.histories} dossiers and one long land dossier ...", flush=True)
     t0 = time.perf_counter()
-    async with stack(db="sqlite") as st:
-        o = Officers(st.tokens(), pdf_b64(), st.settings)
-        async with http_client(st.api_url, 40) as http:
+    async with common.stack(db="sqlite") as st:
+        o = common.Officers(st.tokens(), common.pdf_b64(), st.settings)
+        async with common.http_client(st.api_url, 40) as http:
             code = await long_land_dossier(http, o, st.catalog, args.rounds)
             await st.client.get_workflow_handle(code).result()
             history = await plain(st, await st.client.get_workflow_handle(code).fetch_history())
             long_path.write_text(history.to_json(), encoding="utf-8")  # noqa: ASYNC240
-            print(f"  long land dossier {code}: {shape_of(history)}", flush=True)
+            print(f"  long land dossier {code}: {common.shape_of(history)}", flush=True)
             sem = asyncio.Semaphore(8)  # an overloaded worker answers 503s
             codes: list[str] = []
 
@@ -245,7 +230,7 @@ async def record(args: Any, short_path: Path, long_path: Path) -> None:
                 async with sem:
                     try:
                         c = await short_dossier(http, o, i)
-                    except HttpError as exc:  # an overloaded worker's 503: walk another
+                    except common.HttpError as exc:  # an overloaded worker's 503: walk another
                         failed += 1
                         print(f"  skipped one: {exc}", flush=True)
                         return
@@ -297,7 +282,7 @@ async def audit_end_to_end(st: Any, args: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     rows = []
     for sandboxed, processes in ((False, max(args.processes)), (False, 1), (True, 1)):
-        load_before = loadavg()
+        load_before = common.loadavg()
         t0 = time.perf_counter()
         report = await service.replay_many(
             procedure="3.000333", since=None, sandboxed=sandboxed, processes=processes
@@ -308,11 +293,11 @@ async def audit_end_to_end(st: Any, args: Any) -> dict[str, Any]:
         out[f"end_to_end_{name}"] = {
             "seconds": seconds,
             "dossiers": report.checked,
-            "loadavg": f"{load_before} -> {loadavg()}",
+            "loadavg": f"{load_before} -> {common.loadavg()}",
         }
         rows.append([name, report.checked, seconds, load_before])
     print(
-        table(
+        common.table(
             "motcua audit replay --procedure 3.000333, end to end (histories from Temporal)",
             ["how", "dossiers", "seconds", "load before"],
             rows,
@@ -379,7 +364,7 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
     many = load_many(short_path)[: args.histories]
     load_s = time.perf_counter() - t0
     events = sum(len(h.events) for h in many)
-    long_shape = shape_of(long_history)
+    long_shape = common.shape_of(long_history)
     print(
         f"loaded {len(many)} histories ({events:,} events) in {load_s:.1f} s; "
         f"the long one has {long_shape['events']} events, {long_shape['updates']} updates, "
@@ -410,7 +395,7 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
         rows.append([f"long land dossier 9.000003, {name}, warm (median of 5)", "", warm])
 
         # The 1,000 through one Replayer.
-        spy = Profiler(args.profile, {f"replay-{name}": os.getpid()})
+        spy = common.Profiler(args.profile, {f"replay-{name}": os.getpid()})
         spy.start()
         prof = None
         if args.pyinstrument:
@@ -418,7 +403,7 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
 
             prof = PyInstrument(interval=0.001)
             prof.start()
-        load_before = loadavg()
+        load_before = common.loadavg()
         t0 = time.perf_counter()
         results = await replayer(CONVERTER, sandboxed=sandboxed).replay_workflows(
             aiter_of(many), raise_on_replay_failure=False
@@ -435,22 +420,22 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
                 "workflow changed since they were recorded: run again with --regenerate"
             )
         result[f"{name}_batch_s"] = batch
-        result[f"{name}_batch_loadavg"] = f"{load_before} -> {loadavg()}"
+        result[f"{name}_batch_loadavg"] = f"{load_before} -> {common.loadavg()}"
         rows.append([f"{n:,} histories, {name}, one Replayer", events, batch])
         verdicts.append((f"{name}, one Replayer", batch))
 
         # The same, split over processes (one per core).
         for procs in sorted({p for p in args.processes if p > 1}):
-            load_before = loadavg()
+            load_before = common.loadavg()
             seconds = replay_in_processes(short_path, n, procs, sandboxed)
             result[f"{name}_processes_{procs}_s"] = seconds
-            result[f"{name}_processes_{procs}_loadavg"] = f"{load_before} -> {loadavg()}"
+            result[f"{name}_processes_{procs}_loadavg"] = f"{load_before} -> {common.loadavg()}"
             rows.append([f"{n:,} histories, {name}, {procs} processes", events, seconds])
             verdicts.append((f"{name}, {procs} processes", seconds))
 
         # What `motcua audit replay --procedure` runs: replay_histories, 200 at a time,
         # with a verdict (run id, source, error) for every history.
-        load_before = loadavg()
+        load_before = common.loadavg()
         t0 = time.perf_counter()
         for first in range(0, n, 200):
             chunk = many[first : first + 200]
@@ -460,12 +445,12 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
             assert all(v.deterministic for v in out), [v.error for v in out if v.error][:1]
         audit = time.perf_counter() - t0
         result[f"{name}_audit_s"] = audit
-        result[f"{name}_audit_loadavg"] = f"{load_before} -> {loadavg()}"
+        result[f"{name}_audit_loadavg"] = f"{load_before} -> {common.loadavg()}"
         rows.append([f"{n:,} histories, {name}, as `motcua audit replay` does", events, audit])
         verdicts.append((f"{name}, motcua audit replay", audit))
 
     print(
-        table(
+        common.table(
             "Replay (temporalio Replayer, motcua's runner and data converter)",
             ["what", "events", "seconds", "ms per history"],
             [
@@ -484,7 +469,7 @@ async def measure(args: Any, short_path: Path, long_path: Path) -> dict[str, Any
             for k, v in verdicts
         )
     )
-    print(f"load average at the end: {loadavg()}")
+    print(f"load average at the end: {common.loadavg()}")
     return result
 
 
@@ -540,7 +525,7 @@ def replay_in_processes(path: Path, n: int, procs: int, sandboxed: bool) -> floa
 
 
 def main() -> None:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("--histories", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=8, help="supplement rounds per step (long)")
     parser.add_argument("--regenerate", action="store_true")
@@ -564,16 +549,16 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.histories, args.rounds = min(args.histories, 50), 2
-    info = machine()
-    print_machine(info)
-    CACHE.mkdir(exist_ok=True)
-    short_path = CACHE / f"replay-{args.histories}.pb.gz"
-    long_path = CACHE / f"replay-long-land-{args.rounds}.json"
+    info = common.machine()
+    common.print_machine(info)
+    common.CACHE.mkdir(exist_ok=True)
+    short_path = common.CACHE / f"replay-{args.histories}.pb.gz"
+    long_path = common.CACHE / f"replay-long-land-{args.rounds}.json"
     if args.regenerate or args.end_to_end or not short_path.exists() or not long_path.exists():
-        run_main(record(args, short_path, long_path))
-    result = run_main(measure(args, short_path, long_path)) | END_TO_END
+        common.run_main(record(args, short_path, long_path))
+    result = common.run_main(measure(args, short_path, long_path)) | END_TO_END
     result["machine"] = info
-    write_json(args.json, result)
+    common.write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -34,25 +34,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from bench.common import (
-    LATENCY_HEADER,
-    Officers,
-    base_parser,
-    fmt_mem,
-    http_client,
-    latency_rows,
-    loadavg,
-    machine,
-    pdf_b64,
-    print_machine,
-    run_main,
-    sample_pdf,
-    stack,
-    stack_options,
-    summary_ms,
-    table,
-    write_json,
-)
+from bench import common
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -78,17 +60,19 @@ async def run(args: Any) -> dict[str, Any]:
     from infra.docstore import open_document_store
     from services.dossiers import DossierService, ServiceError, SubmitRequest
 
-    info = machine()
-    print_machine(info)
+    info = common.machine()
+    common.print_machine(info)
     result: dict[str, Any] = {"machine": info, "args": vars(args)}
-    async with stack(**stack_options(args)) as st:
+    async with common.stack(**common.stack_options(args)) as st:
         service = DossierService(st.client, st.engine, st.catalog, st.settings)
-        pdf = sample_pdf()
+        pdf = common.sample_pdf()
         open_document_store(st.settings.resolved_document_store).put(pdf)
         ref = DocumentRef(
             kind="to_khai", filename="to-khai.pdf", sha256=hashlib.sha256(pdf).hexdigest()
         )
-        people = {role: (sub, agency, name) for role, sub, agency, name in DEMO_USERS}
+        people: dict[str, tuple[str, str | None, str]] = {}
+        for role, sub, agency, name in DEMO_USERS:  # the first of each role
+            people.setdefault(role, (sub, agency, name))
 
         def actor(role: str) -> Actor:
             sub, agency, name = people[role]
@@ -123,7 +107,8 @@ async def run(args: Any) -> dict[str, Any]:
                 if len(codes) % 1000 == 0:
                     rate = len(codes) / (time.perf_counter() - t0)
                     print(
-                        f"  {len(codes):,} submitted ({rate:.1f}/s), load {loadavg()}", flush=True
+                        f"  {len(codes):,} submitted ({rate:.1f}/s), load {common.loadavg()}",
+                        flush=True,
                     )
 
         print(f"submitting {args.dossiers:,} dossiers ...", flush=True)
@@ -169,16 +154,16 @@ async def run(args: Any) -> dict[str, Any]:
         db_file = st.server.db_path
         db_mib = sum(p.stat().st_size for p in db_file.parent.glob("temporal.db*")) / 2**20
         print(
-            f"settled in {settle_s:.0f} s ({running:,} workflows running): {fmt_mem(mem)}; "
+            f"settled in {settle_s:.0f} s ({running:,} workflows running): {common.fmt_mem(mem)}; "
             f"Temporal database {db_mib:.0f} MiB",
             flush=True,
         )
 
-        o = Officers(st.tokens(), pdf_b64(), st.settings)
+        o = common.Officers(st.tokens(), common.pdf_b64(), st.settings)
         period = datetime.now(TZ).strftime("%Y-%m")
         name_q = quote("Quy Mô 77")
         timings: list[list[Any]] = []
-        async with http_client(st.api_url, 20) as http:
+        async with common.http_client(st.api_url, 20) as http:
             checks = [
                 ("GET /v1/dossiers?limit=50 (auditor: all)", "/v1/dossiers?limit=50", "auditor"),
                 (
@@ -228,7 +213,7 @@ async def run(args: Any) -> dict[str, Any]:
                     "leader",
                 ),
             ]
-            load_before = loadavg()
+            load_before = common.loadavg()
             for label, url, role in checks:
                 seconds, body = await timed_get(http, url, o.h(role))
                 extra = ""
@@ -274,8 +259,8 @@ async def run(args: Any) -> dict[str, Any]:
                 await o.state(http, code, "intake_officer")
             for code in cold:
                 await o.act(http, code, "accept (evicted dossier)", "accept", "intake_officer", {})
-            load_after = loadavg()
-        cold_rows = latency_rows(
+            load_after = common.loadavg()
+        cold_rows = common.latency_rows(
             {
                 "state (evicted dossier)": o.timings["state"],
                 "action accept (evicted dossier)": o.timings["action accept (evicted dossier)"],
@@ -284,7 +269,7 @@ async def run(args: Any) -> dict[str, Any]:
         mem_end = st.memory()
 
     print(
-        table(
+        common.table(
             f"{len(codes) + len(late):,} open dossiers ({len(to_accept):,} accepted), "
             f"read model {args.db}, "
             f"load {load_before} -> {load_after}",
@@ -304,16 +289,20 @@ async def run(args: Any) -> dict[str, Any]:
         )
     )
     print(
-        table("Listing and the index (median of 5, at the client)", ["request", "ms", ""], timings)
+        common.table(
+            "Listing and the index (median of 5, at the client)", ["request", "ms", ""], timings
+        )
     )
     print(
-        table(
+        common.table(
             "Dossiers the worker had evicted (history replayed on demand)",
-            LATENCY_HEADER,
+            common.LATENCY_HEADER,
             cold_rows,
         )
     )
-    print(f"\nmemory after those: {fmt_mem(mem_end)}; load average at the end: {loadavg()}")
+    print(
+        f"\nmemory after those: {common.fmt_mem(mem_end)}; load average at the end: {common.loadavg()}"
+    )
     result.update(
         {
             "dossiers": len(codes) + len(late),
@@ -328,8 +317,8 @@ async def run(args: Any) -> dict[str, Any]:
             "temporal_db_mib": db_mib,
             "timings_ms": {row[0]: row[1] for row in timings},
             "evicted_ms": {
-                "state": summary_ms(o.timings["state"]),
-                "accept": summary_ms(o.timings["action accept (evicted dossier)"]),
+                "state": common.summary_ms(o.timings["state"]),
+                "accept": common.summary_ms(o.timings["action accept (evicted dossier)"]),
             },
             "loadavg": f"{load_before} -> {load_after}",
         }
@@ -354,7 +343,7 @@ def _count(engine: Any, sql: str) -> int:
 
 
 def main() -> None:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("--dossiers", type=int, default=10_000)
     parser.add_argument(
         "--accept", type=int, default=500, help="of them accepted (Form 01, handoff)"
@@ -365,7 +354,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.dossiers, args.accept, args.cold, args.settle = 300, 30, 5, 2
-    write_json(args.json, run_main(run(args)))
+    common.write_json(args.json, common.run_main(run(args)))
 
 
 if __name__ == "__main__":

@@ -31,48 +31,24 @@ from typing import Any
 
 from temporalio.client import Client
 
-from bench import bare
-from bench.common import (
-    LATENCY_HEADER,
-    CpuMeter,
-    HttpError,
-    Officers,
-    Profiler,
-    Stack,
-    activity_retries,
-    base_parser,
-    fmt_mem,
-    http_client,
-    latency_rows,
-    loadavg,
-    machine,
-    pdf_b64,
-    print_machine,
-    run_main,
-    shape_of,
-    stack,
-    stack_options,
-    summary_ms,
-    table,
-    write_json,
-)
+from bench import bare, common
 
 SHAPE_KEYS = ("activities", "updates", "timers", "workflow_tasks", "upserts", "events")
 
 
 async def app_batch(
-    officers: Officers, st: Stack, n: int, concurrency: int
+    officers: common.Officers, st: common.Stack, n: int, concurrency: int
 ) -> tuple[float, list[str]]:
     """n dossiers through the API, `concurrency` at a time, each until its workflow ends."""
     sem = asyncio.Semaphore(concurrency)
     codes: list[str] = []
-    async with http_client(st.api_url, concurrency + 10) as http:
+    async with common.http_client(st.api_url, concurrency + 10) as http:
 
         async def one() -> None:
             async with sem:
                 try:
                     code = await officers.walk(http)
-                except HttpError as exc:  # counted in officers.errors, reported at the end
+                except common.HttpError as exc:  # counted in officers.errors, reported at the end
                     print(f"  error: {exc}", flush=True)
                     return
                 codes.append(code)
@@ -84,7 +60,7 @@ async def app_batch(
 
 
 async def median_shape(client: Client, ids: list[str]) -> dict[str, float]:
-    found = [shape_of(await client.get_workflow_handle(i).fetch_history()) for i in ids]
+    found = [common.shape_of(await client.get_workflow_handle(i).fetch_history()) for i in ids]
     return {k: statistics.median(s[k] for s in found) for k in SHAPE_KEYS}
 
 
@@ -103,11 +79,11 @@ def bare_shape(app: dict[str, float]) -> bare.Shape:
 
 
 async def run(args: Any) -> dict[str, Any]:
-    info = machine()
-    print_machine(info)
+    info = common.machine()
+    common.print_machine(info)
     result: dict[str, Any] = {"machine": info, "args": vars(args), "rounds": []}
-    async with stack(**stack_options(args)) as st:
-        officers = Officers(st.tokens(), pdf_b64())
+    async with common.stack(**common.stack_options(args)) as st:
+        officers = common.Officers(st.tokens(), common.pdf_b64())
         bare_proc = st.start_process(
             "bare worker",
             [sys.executable, "-m", "bench.bare", "worker", "--address", st.server.address],
@@ -122,16 +98,16 @@ async def run(args: Any) -> dict[str, Any]:
         print(f"warm-up: {args.warmup} dossiers each side ({wall:.1f} s for the application)")
         officers.timings.clear()
 
-        app_profiler = Profiler(args.profile, st.app_pids())
-        bare_profiler = Profiler(args.profile, {"bare-worker": bare_proc.pid})
+        app_profiler = common.Profiler(args.profile, st.app_pids())
+        bare_profiler = common.Profiler(args.profile, {"bare-worker": bare_proc.pid})
         walls = {"app": 0.0, "bare": 0.0}
         cpu: dict[str, dict[str, float]] = {"app": {}, "bare": {}}
         shapes: dict[str, list[dict[str, float]]] = {"app": [], "bare": []}
         done = 0  # bare dossiers (every one completes)
         app_done = 0  # application dossiers walked without an error
         for r in range(args.rounds):
-            load_before = loadavg()
-            meter = CpuMeter(st.watched(), st.app_procs())
+            load_before = common.loadavg()
+            meter = common.CpuMeter(st.watched(), st.app_procs())
             meter.start()
             app_profiler.start()
             wall_app, codes = await app_batch(officers, st, args.n, args.concurrency)
@@ -140,7 +116,7 @@ async def run(args: Any) -> dict[str, Any]:
                 cpu["app"][k] = cpu["app"].get(k, 0.0) + v
             app_shape = await median_shape(st.client, sample(codes))
             shape = bare_shape(app_shape)
-            meter = CpuMeter(st.watched())
+            meter = common.CpuMeter(st.watched())
             meter.start()
             bare_profiler.start()
             before = time.time()
@@ -167,7 +143,7 @@ async def run(args: Any) -> dict[str, Any]:
                 "bare_per_s": args.n / wall_bare,
                 "ratio": (len(codes) / wall_app) / (args.n / wall_bare),
                 "loadavg_before": load_before,
-                "loadavg_after": loadavg(),
+                "loadavg_after": common.loadavg(),
                 "shape_app": app_shape,
                 "shape_bare": shapes["bare"][-1],
             }
@@ -179,7 +155,7 @@ async def run(args: Any) -> dict[str, Any]:
                 flush=True,
             )
         mem = st.memory()
-        retries = await activity_retries(st.client)
+        retries = await common.activity_retries(st.client)
 
     app_rate, bare_rate = app_done / walls["app"], done / walls["bare"]
     count = {"app": max(app_done, 1), "bare": done}
@@ -190,15 +166,15 @@ async def run(args: Any) -> dict[str, Any]:
             "bare_dossiers_per_s": bare_rate,
             "ratio": app_rate / bare_rate,
             "cpu_ms_per_dossier": per,
-            "latency_ms": {k: summary_ms(v) for k, v in officers.timings.items()},
+            "latency_ms": {k: common.summary_ms(v) for k, v in officers.timings.items()},
             "memory_mib": mem,
             "errors": dict(officers.errors),
             "activity_retries": retries,
-            "loadavg_end": loadavg(),
+            "loadavg_end": common.loadavg(),
         }
     )
     print(
-        table(
+        common.table(
             f"Throughput ({args.rounds} rounds x {args.n} dossiers a side, concurrency "
             f"{args.concurrency}, read model {args.db})",
             ["", "dossiers/s"],
@@ -210,7 +186,7 @@ async def run(args: Any) -> dict[str, Any]:
         )
     )
     print(
-        table(
+        common.table(
             "Shape per round (medians of ten histories)",
             ["round", "side", *SHAPE_KEYS],
             [
@@ -222,7 +198,7 @@ async def run(args: Any) -> dict[str, Any]:
     )
     names = sorted(set(per["app"]) | set(per["bare"]))
     print(
-        table(
+        common.table(
             "CPU per dossier (ms; wall time per dossier: "
             f"application {1000 / app_rate:.0f}, bare {1000 / bare_rate:.0f})",
             ["process", "application", "bare"],
@@ -237,20 +213,20 @@ async def run(args: Any) -> dict[str, Any]:
         )
     )
     print(
-        table(
+        common.table(
             "HTTP latency of the application's calls",
-            LATENCY_HEADER,
-            latency_rows(officers.timings),
+            common.LATENCY_HEADER,
+            common.latency_rows(officers.timings),
         )
     )
-    print(f"\nmemory at the end: {fmt_mem(mem)}; errors: {dict(officers.errors) or 'none'}")
+    print(f"\nmemory at the end: {common.fmt_mem(mem)}; errors: {dict(officers.errors) or 'none'}")
     print(f"activity retries (every application dossier, warm-up included): {retries or 'none'}")
-    print(f"load average at the end: {loadavg()}")
+    print(f"load average at the end: {common.loadavg()}")
     return result
 
 
 def main() -> None:
-    parser = base_parser(__doc__)
+    parser = common.base_parser(__doc__)
     parser.add_argument("-n", type=int, default=200, help="dossiers per round and side")
     parser.add_argument("--concurrency", type=int, default=20, help="dossiers in flight")
     parser.add_argument("--rounds", type=int, default=2)
@@ -258,7 +234,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.quick:
         args.n, args.rounds, args.warmup = 20, 1, 5
-    write_json(args.json, run_main(run(args)))
+    common.write_json(args.json, common.run_main(run(args)))
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
+from domain.vietnamese import duration
+
 VIETNAM_TZ = "Asia/Ho_Chi_Minh"
 MINUTES_PER_CALENDAR_DAY = 24 * 60
 
@@ -74,6 +76,11 @@ class Duration(BaseModel):
     def __str__(self) -> str:
         value = int(self.value) if self.value == int(self.value) else self.value
         return f"{value} {self.unit.value.replace('_', ' ')}"
+
+    @property
+    def vi(self) -> str:
+        """In Vietnamese: "15 ngày làm việc", "0,5 giờ làm việc"."""
+        return duration(str(self))
 
 
 class OfficeSession(BaseModel):

@@ -16,7 +16,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.calendar import TimeUnit, WorkingCalendar
-from domain.catalog import Procedure, Role, StepKind
+from domain.catalog import Procedure, ResultTemplate, Role, StepKind
+from domain.checklist import IntakeChecklist
+from domain.datasources import DataConsent, DataRecordSource, FetchedComponent
+from domain.findings import StepFinding
 
 
 class Status(StrEnum):
@@ -78,6 +81,8 @@ class Action(StrEnum):
     WITHDRAW = "withdraw"
     REQUEST_EXTENSION = "request_extension"
     SCHEDULE_INSPECTION = "schedule_inspection"
+    ASSIGN = "assign"  # phân công: a leader gives the step to a named officer
+    CLAIM = "claim"  # nhận xử lý: an officer of the step's role takes unassigned work
 
 
 class Channel(StrEnum):
@@ -144,6 +149,14 @@ class DocumentRef(BaseModel):
         default=False,
         description="named by hash, not uploaded again: data reused from the centre's store",
     )
+    # A file's reference dumps as it always did (no `source` key): the events that list
+    # documents keep their shape.
+    source: DataRecordSource | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="taken from a national database instead of a file (sha256: of what was "
+        "fetched)",
+    )
 
 
 class ActionInput(BaseModel):
@@ -196,9 +209,19 @@ class DossierInput(BaseModel):
     parent_code: str | None = Field(
         default=None, description="set on a child dossier: the linked group it belongs to"
     )
+    data_consents: list[DataConsent] = Field(
+        default_factory=list,
+        description="components the citizen agreed to have taken from a national database",
+    )
     carried_state: DossierState | None = Field(
         default=None, description="set when the workflow continues as new"
     )
+    # Boundary-free intake (Decree 118/2025): the centre the citizen collects the result at
+    # when not the one they filed at (the return step's agency), or by post.
+    return_agency: str | None = Field(
+        default=None, description="the centre that returns the result (None: centre_agency)"
+    )
+    return_by_post: bool = Field(default=False, description="the result is sent by post")
 
 
 class Event(BaseModel):
@@ -270,6 +293,23 @@ class Escalation(BaseModel):
     agency: str | None
     to_role: Role
     message: str
+    to_officer: str | None = Field(
+        default=None, description="the officer who assigned the late step (besides the role)"
+    )
+
+
+class Assignment(BaseModel):
+    """Who holds a step by name (phân công): given by a leader, or claimed by the officer."""
+
+    officer_id: str
+    officer_name: str = ""
+    role: Role
+    agency: str
+    by_id: str = Field(description="who assigned it: a leader, or the officer (a claim)")
+    by_name: str = ""
+    by_role: Role
+    at: datetime
+    claimed: bool = False
 
 
 class StepRun(BaseModel):
@@ -287,6 +327,7 @@ class StepRun(BaseModel):
     outcome: str | None = None
     actor_id: str | None = None
     verdict: Literal["early", "on_time", "late"] | None = None  # trước hạn / đúng hạn / quá hạn
+    assignment: Assignment | None = None  # the named officer holding this run, if any
 
 
 class ChildRun(BaseModel):
@@ -350,9 +391,14 @@ class ResultRequest(BaseModel):
     signer: Actor
     signer_title: str
     signing_agency: str
-    seal_agency: str = Field(description="the centre whose seal follows the signature")
+    seal_agency: str = Field(
+        description="the issuing agency whose seal follows the signature (kept and applied at the centre)"
+    )
     legal_basis: list[str]
     requested_at: datetime
+    template: ResultTemplate | None = Field(
+        default=None, description="the procedure's result template (granted results only)"
+    )
 
 
 class ResultDocument(BaseModel):
@@ -380,6 +426,44 @@ class Issuing(BaseModel):
     action: Action
     actor: Actor
     started_at: datetime
+
+
+class AgencyMove(BaseModel):
+    """An agency's open work taken over by its successor (communes merged, two-level
+    local government): from then on the dossier's steps at `from_agency` are at
+    `to_agency`; the intake centre it was received at stays as it was."""
+
+    model_config = ConfigDict(frozen=True)
+
+    from_agency: str = Field(min_length=1)
+    to_agency: str = Field(min_length=1)
+    decision: str = Field(default="", description="the merger resolution, e.g. NQ 1234/NQ-UBTVQH15")
+    at: datetime | None = None
+
+
+class MoveAgencyInput(BaseModel):
+    """The `move_agency` update: who moves the dossier's work from which agency to which."""
+
+    actor: Actor
+    from_agency: str = Field(min_length=1)
+    to_agency: str = Field(min_length=1)
+    decision: str = ""
+    request_id: str | None = None
+
+
+class FeePayment(BaseModel):
+    """A fee payment the machine accepted: checked against the catalog (domain/fees.py)."""
+
+    stage: str  # intake | payment | return
+    amount_vnd: int
+    method: str
+    copies: int = 1
+    group: str | None = None  # the exempted group named, if any
+    collector: str = Field(description="the agency that collected it (its receipt series)")
+    at: datetime
+    actor_id: str
+    event_id: str
+    online: bool = False  # confirmed by a gateway
 
 
 class DossierState(BaseModel):
@@ -417,6 +501,15 @@ class DossierState(BaseModel):
     signing_failures: int = 0
     # The last requests taken (`ActionInput.request_id`), carried across continue-as-new.
     requests_taken: list[str] = Field(default_factory=list)
+    # What each step concluded (domain/findings.py), for the next holders to read.
+    findings: list[StepFinding] = Field(default_factory=list)
+    # What each consented component's database answered (domain/datasources.py).
+    data_fetches: list[FetchedComponent] = Field(default_factory=list)
+    agency_moves: list[AgencyMove] = Field(
+        default_factory=list, description="agencies whose work the dossier moved to successors"
+    )
+    # The fees paid, as checked against the catalog (behind the fees patch).
+    fee_payments: list[FeePayment] = Field(default_factory=list)
 
 
 class AllowedAction(BaseModel):
@@ -424,6 +517,10 @@ class AllowedAction(BaseModel):
     role: Role
     agency: str | None
     step_id: str | None = None
+    officer_id: str | None = Field(
+        default=None, description="only this officer (the step's assignee) may take it"
+    )
+    officer_name: str = ""
 
 
 class StepView(BaseModel):
@@ -439,6 +536,9 @@ class StepView(BaseModel):
     ended_at: datetime | None = None
     escalated: bool = False
     verdict: str | None = None
+    assignment: Assignment | None = Field(
+        default=None, description="the named officer who holds (or held) the step"
+    )
 
 
 class DossierView(BaseModel):
@@ -487,6 +587,11 @@ class DossierView(BaseModel):
     documents: list[DocumentRef] = Field(
         default_factory=list, description="the dossier's documents (references, no content)"
     )
+    checklist: IntakeChecklist | None = Field(
+        default=None,
+        description="the procedure's components (thành phần hồ sơ), the files or reused "
+        "records that satisfy each, and the required ones missing",
+    )
     applicant_account: str | None = Field(
         default=None, description="login subject of the applicant who may act on it"
     )
@@ -506,6 +611,30 @@ class DossierView(BaseModel):
         default=False,
         description="a handoff to the receiving agency is due or in flight (automatic, or "
         "forwarded): the next step's actions wait for its acknowledgement",
+    )
+    findings: list[StepFinding] = Field(
+        default_factory=list,
+        description="what the steps so far concluded, oldest first: the latest of each "
+        "action at each step (the appraisal's opinion and recommendation, the approval ...)",
+    )
+    assignment: Assignment | None = Field(
+        default=None, description="the named officer the current step is assigned to"
+    )
+    return_agency: str | None = Field(
+        default=None,
+        description="the centre the citizen collects the result at, when not the one they "
+        "filed at (boundary-free intake)",
+    )
+    return_by_post: bool = Field(default=False, description="the result is sent by post")
+    agency_moves: list[AgencyMove] = Field(
+        default_factory=list,
+        description="agencies whose work moved to a successor (merged communes); "
+        "centre_agency stays the centre it was received at",
+    )
+    fee_due_vnd: int | None = Field(
+        default=None,
+        description="the fees (phí, lệ phí) a payment (`pay`) now must come to, for an "
+        "applicant of no exempted group; None: none is open or the catalog sets no amount",
     )
 
 

@@ -55,6 +55,10 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.converter import PayloadCodec
 
+from domain.i18n import Catalogue, Text
+from domain.validation import Invalid, text_of
+from infra.settings_messages import os_reason
+
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
 KEY_BYTES = 32  # AES-256
@@ -67,11 +71,117 @@ DEV_KEYRING_FILE = "payload-keys.json"
 KEYRING_FORMAT = '{"current": "<key id>", "keys": {"<key id>": "<base64 of 32 bytes>"}}'
 
 
-class PayloadKeyError(ValueError):
+# What the codec server answers when a payload cannot be read (domain/i18n.py): in the
+# caller's language through `PayloadError.text`, Vietnamese as the exception's own text.
+T = Catalogue(
+    {
+        "no_key_id": (
+            "Một payload đã mã hóa không có {field}: không phải của motcua",
+            "an encrypted payload has no {field}: not one of motcua's",
+        ),
+        "unknown_key": (
+            "Payload được mã hóa bằng khóa {key}, khóa này không có trong bộ khóa (bộ khóa có "
+            "{held}): hãy thêm khóa đó vào MOTCUA_PAYLOAD_KEYS_FILE để đọc",
+            "payload encrypted under key {key}, which is not in the key ring (it holds "
+            "{held}): add that key to MOTCUA_PAYLOAD_KEYS_FILE to read it",
+        ),
+        "truncated": (
+            "Payload mã hóa bằng khóa {key} bị cắt cụt",
+            "payload under key {key} is truncated",
+        ),
+        "not_authentic": (
+            "Payload mã hóa bằng khóa {key} không xác thực được: đã bị sửa, hoặc được mã hóa "
+            "bằng một khóa khác cùng mã",
+            "payload under key {key} fails authentication: altered, or encrypted with another "
+            "key of that id",
+        ),
+        "not_a_payload": (
+            "Payload mã hóa bằng khóa {key} giải mã ra dữ liệu không phải payload",
+            "payload under key {key} decrypts to something not a payload",
+        ),
+        "no_keyring": (
+            "Các payload của lịch sử đã được mã hóa (binary/encrypted) nhưng không có bộ khóa "
+            "nào được cung cấp để đọc",
+            "the history's payloads are encrypted (binary/encrypted) and no key ring was given "
+            "to read them",
+        ),
+        "count": (
+            "Bộ mã hóa trả về số payload khác với số đã gửi",
+            "the codec returned another number of payloads",
+        ),
+        # what is wrong with a key ring (MOTCUA_PAYLOAD_KEYS_FILE, `motcua keys`): the
+        # source names the variable or file; key material is never repeated
+        "in_source": ("{source}: {reason}", "{source}: {reason}"),
+        "key_size": (
+            "khóa {key} dài {size} byte; AES-256 cần {needed} byte",
+            "key {key} is {size} bytes; AES-256 needs {needed}",
+        ),
+        "key_size_make": (
+            "khóa {key} dài {size} byte; AES-256 cần {needed} byte (tạo khóa bằng "
+            "`motcua keys new`)",
+            "key {key} is {size} bytes; AES-256 needs {needed} (make one with `motcua keys new`)",
+        ),
+        "current_not_among": (
+            "khóa hiện hành {current} không có trong các khóa ({ids})",
+            "the current key {current} is not among the keys ({ids})",
+        ),
+        "duplicate_key": ("bộ khóa đã có khóa {key}", "the key ring already has a key {key}"),
+        "key_id": (
+            "{value} không phải mã khóa hợp lệ (1-64 chữ cái, chữ số, '.', '_' hoặc '-'; mã "
+            "khóa được lưu ở dạng rõ bên cạnh mọi payload nên không được chứa tên người)",
+            "{value} is not a key id (1-64 letters, digits, '.', '_' or '-'; it is stored in "
+            "clear beside every payload, so it must name no person)",
+        ),
+        "not_json": (
+            "{source} không phải JSON ({error}); cần có dạng {format}",
+            "{source} is not JSON ({error}); expected {format}",
+        ),
+        "not_a_ring": (
+            "{source} không phải một bộ khóa; cần có dạng {format}",
+            "{source} is not a key ring; expected {format}",
+        ),
+        "key_not_string": (
+            "khóa {key} không phải một chuỗi base64",
+            "key {key} is not a base64 string",
+        ),
+        "key_not_base64": (
+            "khóa {key} không phải base64 hợp lệ",
+            "key {key} is not valid base64",
+        ),
+        "no_key": (
+            "{source} không có khóa nào; cần có dạng {format}",
+            "{source} holds no key; expected {format}",
+        ),
+        "no_current": (
+            "{source} có nhiều khóa ({ids}) nhưng không nêu khóa 'current' dùng để mã hóa",
+            "{source} has several keys ({ids}) and names no 'current' one to encrypt with",
+        ),
+        "current_not_in_source": (
+            "{source}: khóa hiện hành {current} không có trong các khóa của nó ({ids})",
+            "{source}: the current key {current} is not among its keys ({ids})",
+        ),
+        "cannot_read": (
+            "không đọc được bộ khóa {path}: {error}",
+            "cannot read the key ring {path}: {error}",
+        ),
+    },
+    "codec",
+)
+
+
+class PayloadError(ValueError):
+    """A payload cannot be read; `text` is why, in either language."""
+
+    def __init__(self, text: Text) -> None:
+        self.text = text
+        super().__init__(str(text))
+
+
+class PayloadKeyError(PayloadError):
     """A payload names a key the ring does not hold."""
 
 
-class PayloadDecryptionError(ValueError):
+class PayloadDecryptionError(PayloadError):
     """A payload marked encrypted is malformed, tampered with, or not under its key."""
 
 
@@ -86,14 +196,12 @@ class KeyRing:
         for key_id, key in self.keys.items():
             check_key_id(key_id)
             if len(key) != KEY_BYTES:
-                raise ValueError(f"key {key_id!r} is {len(key)} bytes; AES-256 needs {KEY_BYTES}")
+                raise Invalid(T("key_size", key=repr(key_id), size=len(key), needed=KEY_BYTES))
         if self.current not in self.keys:
-            raise ValueError(
-                f"the current key {self.current!r} is not among the keys ({self._ids()})"
-            )
+            raise Invalid(T("current_not_among", current=repr(self.current), ids=self._ids()))
 
     def _ids(self) -> str:
-        return ", ".join(sorted(self.keys)) or "none"
+        return ", ".join(sorted(self.keys)) or "-"
 
     @property
     def ids(self) -> list[str]:
@@ -101,7 +209,7 @@ class KeyRing:
 
     def with_key(self, key_id: str, key: bytes, *, current: bool = False) -> KeyRing:
         if key_id in self.keys:
-            raise ValueError(f"the key ring already has a key {key_id!r}")
+            raise Invalid(T("duplicate_key", key=repr(key_id)))
         return KeyRing(current=key_id if current else self.current, keys={**self.keys, key_id: key})
 
     def with_current(self, key_id: str) -> KeyRing:
@@ -114,10 +222,7 @@ class KeyRing:
 
 def check_key_id(key_id: str) -> str:
     if not isinstance(key_id, str) or not _KEY_ID.fullmatch(key_id):
-        raise ValueError(
-            f"{key_id!r} is not a key id (1-64 letters, digits, '.', '_' or '-'; "
-            "it is stored in clear beside every payload, so it must name no person)"
-        )
+        raise Invalid(T("key_id", value=repr(key_id)))
     return key_id
 
 
@@ -137,47 +242,49 @@ def parse_keyring(text: str, source: str) -> KeyRing:
         data = json.loads(text)
     except ValueError as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "invalid"
-        raise ValueError(f"{source} is not JSON ({msg}); expected {KEYRING_FORMAT}") from None
+        raise Invalid(T("not_json", source=source, error=msg, format=KEYRING_FORMAT)) from None
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("keys"), dict)
         or set(data) - {"current", "keys"}
     ):
-        raise ValueError(f"{source} is not a key ring; expected {KEYRING_FORMAT}")
+        raise Invalid(T("not_a_ring", source=source, format=KEYRING_FORMAT))
     keys: dict[str, bytes] = {}
     for key_id, encoded in data["keys"].items():
         try:
             check_key_id(key_id)
         except ValueError as exc:
-            raise ValueError(f"{source}: {exc}") from None
+            raise Invalid(T("in_source", source=source, reason=text_of(exc))) from None
         if not isinstance(encoded, str):
-            raise ValueError(f"{source}: key {key_id!r} is not a base64 string")
+            raise _in(source, T("key_not_string", key=repr(key_id)))
         try:
             key = base64.b64decode(encoded.strip(), validate=True)
         except (binascii.Error, ValueError):
-            raise ValueError(f"{source}: key {key_id!r} is not valid base64") from None
+            raise _in(source, T("key_not_base64", key=repr(key_id))) from None
         if len(key) != KEY_BYTES:
-            raise ValueError(
-                f"{source}: key {key_id!r} is {len(key)} bytes; AES-256 needs {KEY_BYTES} "
-                "(make one with `motcua keys new`)"
-            )
+            raise _in(source, T("key_size_make", key=repr(key_id), size=len(key), needed=KEY_BYTES))
         keys[key_id] = key
     if not keys:
-        raise ValueError(f"{source} holds no key; expected {KEYRING_FORMAT}")
+        raise Invalid(T("no_key", source=source, format=KEYRING_FORMAT))
     current = data.get("current")
     if current is None:
         if len(keys) > 1:
-            raise ValueError(
-                f"{source} has several keys ({', '.join(sorted(keys))}) and names no "
-                "'current' one to encrypt with"
-            )
+            raise Invalid(T("no_current", source=source, ids=", ".join(sorted(keys))))
         current = next(iter(keys))
     if not isinstance(current, str) or current not in keys:
-        raise ValueError(
-            f"{source}: the current key {current!r} is not among its keys "
-            f"({', '.join(sorted(keys))})"
+        raise Invalid(
+            T(
+                "current_not_in_source",
+                source=source,
+                current=repr(current),
+                ids=", ".join(sorted(keys)),
+            )
         )
     return KeyRing(current=current, keys=keys)
+
+
+def _in(source: str, reason: Text) -> Invalid:
+    return Invalid(T("in_source", source=source, reason=reason))
 
 
 def read_keyring(path: Path, source: str | None = None) -> KeyRing:
@@ -185,7 +292,7 @@ def read_keyring(path: Path, source: str | None = None) -> KeyRing:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ValueError(f"cannot read the key ring {path}: {exc.strerror}") from None
+        raise Invalid(T("cannot_read", path=str(path), error=os_reason(exc))) from None
     return parse_keyring(text, source)
 
 
@@ -258,33 +365,22 @@ class EncryptionCodec(PayloadCodec):
             return payload
         raw_id = payload.metadata.get(KEY_ID_METADATA)
         if raw_id is None:
-            raise PayloadDecryptionError(
-                f"an encrypted payload has no {KEY_ID_METADATA!r}: not one of motcua's"
-            )
+            raise PayloadDecryptionError(T("no_key_id", field=repr(KEY_ID_METADATA)))
         key_id = raw_id.decode(errors="replace")
         cipher = self._ciphers.get(key_id)
         if cipher is None:
-            raise PayloadKeyError(
-                f"payload encrypted under key {key_id!r}, which is not in the key ring "
-                f"(it holds {', '.join(self.ring.ids)}): add that key to "
-                "MOTCUA_PAYLOAD_KEYS_FILE to read it"
-            )
+            raise PayloadKeyError(T("unknown_key", key=repr(key_id), held=", ".join(self.ring.ids)))
         data = payload.data
         if len(data) < NONCE_BYTES + TAG_BYTES:
-            raise PayloadDecryptionError(f"payload under key {key_id!r} is truncated")
+            raise PayloadDecryptionError(T("truncated", key=repr(key_id)))
         try:
             plain = cipher.decrypt(data[:NONCE_BYTES], data[NONCE_BYTES:], _aad(key_id))
         except InvalidTag:
-            raise PayloadDecryptionError(
-                f"payload under key {key_id!r} fails authentication: altered, or encrypted "
-                "with another key of that id"
-            ) from None
+            raise PayloadDecryptionError(T("not_authentic", key=repr(key_id))) from None
         try:
             return Payload.FromString(plain)
         except DecodeError:
-            raise PayloadDecryptionError(
-                f"payload under key {key_id!r} decrypts to something not a payload"
-            ) from None
+            raise PayloadDecryptionError(T("not_a_payload", key=repr(key_id))) from None
 
 
 def is_encrypted(payload: Payload) -> bool:
@@ -335,7 +431,7 @@ async def decode_message(message: Message, codec: PayloadCodec) -> None:
         return
     decoded = await codec.decode(payloads)
     if len(decoded) != len(payloads):
-        raise PayloadDecryptionError("the codec returned another number of payloads")
+        raise PayloadDecryptionError(T("count"))
     for target, plain in zip(payloads, decoded, strict=True):
         if plain is not target:
             target.CopyFrom(plain)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import itertools
+import mimetypes
 import os
 import struct
 import tempfile
@@ -29,7 +30,10 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.crypt import AuthStatus
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from domain.vietnamese import number
+from domain.i18n import Text
+from domain.validation import Invalid
+from infra.messages import T as U
+from infra.settings_messages import S
 
 
 class DocumentNotFound(KeyError):
@@ -42,6 +46,7 @@ class DocumentStore(Protocol):
     def has(self, sha256: str) -> bool: ...
     def staging(self) -> Path: ...
     def put_file(self, path: Path, sha256: str) -> str: ...
+    def peek(self, sha256: str, n: int = 16) -> tuple[int, bytes]: ...
 
 
 # Files still being received (a multipart upload): a folder inside the store, so that
@@ -102,6 +107,14 @@ class FolderStore:
         os.replace(path, target)
         return sha256
 
+    def peek(self, sha256: str, n: int = 16) -> tuple[int, bytes]:
+        """The stored file's size and its first `n` bytes, without reading the rest."""
+        try:
+            with self.path(sha256).open("rb") as f:
+                return os.fstat(f.fileno()).st_size, f.read(n)
+        except FileNotFoundError:
+            raise DocumentNotFound(sha256) from None
+
 
 def open_document_store(location: str) -> DocumentStore:
     """`location` is a folder path (or file:// URL). Object storage plugs in here."""
@@ -109,10 +122,7 @@ def open_document_store(location: str) -> DocumentStore:
         return FolderStore(Path(location.removeprefix("file://")))
     if "://" in location:
         scheme = location.split("://", 1)[0]
-        raise ValueError(
-            f"document store '{scheme}://' is not supported by this build; "
-            "use a folder path (shared by the API and the workers)"
-        )
+        raise Invalid(S("document_store", scheme=scheme))
     return FolderStore(Path(location))
 
 
@@ -153,6 +163,15 @@ def sniff_media_type(content: bytes, filename: str) -> str | None:
     return None
 
 
+def stored_file_facts(store: DocumentStore, sha256: str, filename: str) -> tuple[int, str]:
+    """The size and media type of a file the store holds (an upload): the type its
+    first bytes show (what `validate_upload` accepted it as), else the one its name
+    suggests, else application/octet-stream. Raises DocumentNotFound."""
+    size, head = store.peek(sha256)
+    media_type = sniff_media_type(head, filename) or mimetypes.guess_type(filename)[0]
+    return size, media_type or "application/octet-stream"
+
+
 # --------------------------------------------------------------------------- validation
 #
 # An upload is judged by its content, before anything is stored: its first bytes say
@@ -189,9 +208,10 @@ _MARK_LEN = max(len(m) for m in _DTD_MARKS)
 
 
 class UploadRefused(ValueError):
-    """An upload refused for its content, before anything is stored. The message, in
-    Vietnamese, tells the person who sent it why; `status` and `code` are the API's
-    answer (422 invalid: the file is not a valid file of its type)."""
+    """An upload refused for its content, before anything is stored. The message, a
+    `Text` (infra/messages.py; `str()` is its Vietnamese), tells the person who sent it
+    why; `status` and `code` are the API's answer (422 invalid: the file is not a valid
+    file of its type)."""
 
     status = 422
     code = "invalid"
@@ -218,11 +238,11 @@ def validate_upload(content: bytes, filename: str, allowed: Collection[str] | No
     if media_type is None or media_type not in accepted:
         names = ", ".join(SHORT_NAMES.get(t, t) for t in accepted)
         found = (
-            f"là tệp {SHORT_NAMES.get(media_type, media_type)}"
+            U("found", kind=SHORT_NAMES.get(media_type, media_type))
             if media_type
-            else "không phải loại tệp nhận biết được theo nội dung"
+            else U("unrecognised")
         )
-        raise UnsupportedUpload(f"{found}; chỉ nhận các loại tệp: {names}")
+        raise UnsupportedUpload(U("unsupported", found=found, names=names))
     short = SHORT_NAMES[media_type]
     if media_type == "application/pdf":
         _check_pdf(content)
@@ -235,8 +255,8 @@ def validate_upload(content: bytes, filename: str, allowed: Collection[str] | No
     return media_type
 
 
-def _damaged(short: str, why: str) -> UploadRefused:
-    return UploadRefused(f"không phải tệp {short} hợp lệ: {why}")
+def _damaged(short: str, why: Text) -> UploadRefused:
+    return UploadRefused(U("damaged", kind=short, why=why))
 
 
 def _check_pdf(content: bytes) -> None:
@@ -246,20 +266,14 @@ def _check_pdf(content: bytes) -> None:
     try:
         reader = PdfFileReader(io.BytesIO(content), strict=False)
         if reader.encrypted and reader.decrypt("").status is AuthStatus.FAILED:
-            raise UploadRefused(
-                "là tệp PDF có đặt mật khẩu; hãy gửi bản không đặt mật khẩu để cán bộ đọc được"
-            )
+            raise UploadRefused(U("pdf_password"))
         pages = _pdf_pages(reader)
     except UploadRefused:
         raise
     except Exception:  # whatever a parser of untrusted bytes raises: not a readable PDF
-        raise _damaged(
-            "PDF",
-            "không đọc được cấu trúc của tệp (bảng tham chiếu, danh mục, các trang); "
-            "tệp bị hỏng, không trọn vẹn hoặc chỉ có phần đầu giống PDF",
-        ) from None
+        raise _damaged("PDF", U("pdf_unreadable")) from None
     if pages < 1:
-        raise _damaged("PDF", "tệp không có trang nào")
+        raise _damaged("PDF", U("pdf_no_pages"))
 
 
 def _pdf_pages(reader: PdfFileReader) -> int:
@@ -300,7 +314,7 @@ def _check_image(content: bytes, short: str) -> None:
             if image.format == "TIFF":
                 frames = getattr(image, "n_frames", 1)  # reads every page's directory
                 if frames > MAX_TIFF_PAGES:
-                    raise UploadRefused(f"tệp TIFF có hơn {number(MAX_TIFF_PAGES)} trang")
+                    raise UploadRefused(U("tiff_pages", pages=MAX_TIFF_PAGES))
                 for frame in range(frames):
                     image.seek(frame)
                     _check_pixels(*image.size)
@@ -309,10 +323,7 @@ def _check_image(content: bytes, short: str) -> None:
                 image.verify()  # every chunk's CRC, to IEND; nothing is inflated
             elif image.format == "JPEG":
                 if content.count(b"\xff\xda") > MAX_JPEG_SCANS:  # start-of-scan markers
-                    raise UploadRefused(
-                        f"ảnh JPEG có hơn {MAX_JPEG_SCANS} lượt quét (scan); "
-                        "hãy lưu lại ảnh bằng phần mềm khác"
-                    )
+                    raise UploadRefused(U("jpeg_scans", scans=MAX_JPEG_SCANS))
                 # Decoded at 1/8 scale: all of the data is read (a truncated file
                 # fails), a sixty-fourth of the pixels are made.
                 width, height = image.size
@@ -323,12 +334,13 @@ def _check_image(content: bytes, short: str) -> None:
     except Image.DecompressionBombError:
         raise UploadRefused(_too_many_pixels()) from None
     except Exception:  # whatever a decoder of untrusted bytes raises
-        raise _damaged(short, "ảnh bị hỏng hoặc không trọn vẹn") from None
+        raise _damaged(short, U("image_damaged")) from None
 
 
-def _too_many_pixels(width: int | None = None, height: int | None = None) -> str:
-    size = f"ảnh {number(width)} × {number(height)} điểm ảnh" if width and height else "ảnh"
-    return f"{size} quá giới hạn {number(MAX_IMAGE_PIXELS)} điểm ảnh; hãy gửi ảnh có độ phân giải thấp hơn"
+def _too_many_pixels(width: int | None = None, height: int | None = None) -> Text:
+    if width and height:
+        return U("pixels_sized", width=width, height=height, limit=MAX_IMAGE_PIXELS)
+    return U("pixels", limit=MAX_IMAGE_PIXELS)
 
 
 def _check_pixels(width: int, height: int) -> None:
@@ -353,12 +365,9 @@ def _check_xml(content: bytes) -> None:
     try:
         SafeXml.fromstring(content)  # entities and external references refused
     except DefusedXmlException:
-        raise UploadRefused(
-            "tệp XML khai báo thực thể (ENTITY) hoặc tham chiếu tới tài nguyên bên ngoài; "
-            "không nhận tệp như vậy"
-        ) from None
+        raise UploadRefused(U("xml_entities")) from None
     except (ParseError, ValueError) as exc:
-        raise _damaged("XML", f"sai cú pháp ({exc})") from None
+        raise _damaged("XML", U("xml_syntax", error=str(exc))) from None
 
 
 def _check_office(content: bytes, short: str) -> None:
@@ -369,38 +378,37 @@ def _check_office(content: bytes, short: str) -> None:
     (a small size in front of a large stream) are caught after at most the budget."""
     end = content.rfind(_ZIP_END_MAGIC, max(0, len(content) - 65_557))
     if end < 0:
-        raise _damaged(short, "không tìm thấy mục lục của tệp nén (tệp không trọn vẹn)")
+        raise _damaged(short, U("zip_no_directory"))
     entries = int.from_bytes(content[end + 10 : end + 12], "little")
     if entries != 0xFFFF and entries > MAX_ARCHIVE_ENTRIES:
         raise UploadRefused(
-            f"tệp {short} có {number(entries)} mục, quá {number(MAX_ARCHIVE_ENTRIES)} mục"
+            U("zip_entries", kind=short, entries=entries, limit=MAX_ARCHIVE_ENTRIES)
         )
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             infos = archive.infolist()
     except (zipfile.BadZipFile, NotImplementedError, ValueError, OSError, EOFError):
-        raise _damaged(short, "mục lục của tệp nén bị hỏng") from None
+        raise _damaged(short, U("zip_directory_damaged")) from None
     if len(infos) > MAX_ARCHIVE_ENTRIES:
         raise UploadRefused(
-            f"tệp {short} có {number(len(infos))} mục, quá {number(MAX_ARCHIVE_ENTRIES)} mục"
+            U("zip_entries", kind=short, entries=len(infos), limit=MAX_ARCHIVE_ENTRIES)
         )
     declared = sum(info.file_size for info in infos)
     if declared > MAX_UNPACKED_BYTES:
         raise UploadRefused(
-            f"tệp {short} khi giải nén ra {number(declared // MiB)} MB, quá giới hạn "
-            f"{number(MAX_UNPACKED_BYTES // MiB)} MB"
+            U("zip_unpacked", kind=short, mb=declared // MiB, limit=MAX_UNPACKED_BYTES // MiB)
         )
     if "[Content_Types].xml" not in {info.filename for info in infos}:
-        raise _damaged(short, "thiếu [Content_Types].xml của gói Office Open XML")
+        raise _damaged(short, U("ooxml_no_content_types"))
     spans = []
     for info in infos:
         name = info.filename
         if name.startswith("/") or "\\" in name or ".." in name.split("/"):
-            raise _damaged(short, f"tên mục không hợp lệ: {name!r}")
+            raise _damaged(short, U("zip_bad_name", name=repr(name)))
         spans.append(_entry_span(content, info, short))
     ordered = sorted(spans)
     if any(a[1] > b[0] for a, b in itertools.pairwise(ordered)):
-        raise _damaged(short, "các mục của tệp nén chồng lên nhau")
+        raise _damaged(short, U("zip_overlap"))
     budget = MAX_UNPACKED_BYTES
     for info, (start, stop) in zip(infos, spans, strict=True):
         budget -= _inflate_entry(content[start:stop], info, budget, short)
@@ -414,20 +422,20 @@ def _entry_span(content: bytes, info: zipfile.ZipInfo, short: str) -> tuple[int,
             content, at
         )
     except struct.error:
-        raise _damaged(short, "tệp nén không trọn vẹn") from None
+        raise _damaged(short, U("zip_truncated")) from None
     if magic != _ZIP_LOCAL_MAGIC:
-        raise _damaged(short, "đầu mục của tệp nén bị hỏng")
+        raise _damaged(short, U("zip_header_damaged"))
     if flags & 0x1:
-        raise _damaged(short, "tệp nén có đặt mật khẩu")
+        raise _damaged(short, U("zip_password"))
     if method != info.compress_type or info.compress_type not in (
         zipfile.ZIP_STORED,
         zipfile.ZIP_DEFLATED,
     ):
-        raise _damaged(short, "mục nén theo cách không phải Deflate")
+        raise _damaged(short, U("zip_not_deflate"))
     start = at + _ZIP_LOCAL_HEADER.size + name_len + extra_len
     stop = start + info.compress_size
     if stop > len(content):
-        raise _damaged(short, "tệp nén không trọn vẹn")
+        raise _damaged(short, U("zip_truncated"))
     return start, stop
 
 
@@ -445,29 +453,21 @@ def _inflate_entry(raw: bytes, info: zipfile.ZipInfo, budget: int, short: str) -
             try:
                 chunk = inflater.decompress(pending, MiB)
             except zlib.error:
-                raise _damaged(short, f"mục {info.filename} bị hỏng") from None
+                raise _damaged(short, U("zip_entry_damaged", entry=info.filename)) from None
             pending = inflater.unconsumed_tail
             if not chunk:
                 break
         size += len(chunk)
         if size > info.file_size or size > budget:
-            raise UploadRefused(
-                f"tệp {short} khi giải nén lớn hơn kích thước ghi trong mục lục "
-                f"(mục {info.filename}); không nhận tệp như vậy"
-            )
+            raise UploadRefused(U("zip_larger", kind=short, entry=info.filename))
         crc = zlib.crc32(chunk, crc)
         if xml:
             window = carry + chunk
             if any(mark in window for mark in _DTD_MARKS):
-                raise UploadRefused(
-                    f"tệp {short} có khai báo DTD hoặc thực thể trong {info.filename}; "
-                    "gói Office Open XML không được có"
-                )
+                raise UploadRefused(U("ooxml_dtd", kind=short, entry=info.filename))
             carry = window[-_MARK_LEN:]
     if not stored and (not inflater.eof or inflater.unused_data):
-        raise _damaged(short, f"mục {info.filename} bị hỏng")
+        raise _damaged(short, U("zip_entry_damaged", entry=info.filename))
     if size != info.file_size or crc != info.CRC:
-        raise _damaged(
-            short, f"mục {info.filename} không khớp kích thước hoặc CRC ghi trong mục lục"
-        )
+        raise _damaged(short, U("zip_entry_mismatch", entry=info.filename))
     return size

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 from activities.pdf import DocumentMetadata, DocumentSpec, render_pdf
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, Actor, Applicant, Channel, DocumentRef, DossierView
+from domain.machine.messages import role
+from domain.vietnamese import VERDICTS
 from infra.docstore import FolderStore, open_document_store
 from services.dossiers import DossierService, SubmitRequest
 from store import repository
@@ -36,8 +38,8 @@ def describe(view: DossierView) -> str:
     lines = [f"    trạng thái: {view.status_code} {view.status_label} ({view.status.value})"]
     if step:
         lines.append(
-            f"    bước hiện tại: {step.name} [{step.kind.value}] – {step.role.value} @ {step.agency}, "
-            f"hạn bước {_t(step.due_at)}"
+            f"    bước hiện tại: {step.name} [{step.kind.value}] – {role(step.role)} @ "
+            f"{step.agency}, hạn bước {_t(step.due_at)}"
         )
     lines.append(f"    ngày hẹn trả kết quả: {_t(view.appointment_at)}")
     return "\n".join(lines)
@@ -51,7 +53,9 @@ async def _wait_for(
         if done(view):
             return view
         await asyncio.sleep(0.1)
-    raise TimeoutError(f"dossier {code} did not move on; are the agency workers running?")
+    raise TimeoutError(
+        f"Hồ sơ {code} không chuyển bước; các worker của cơ quan có đang chạy không?"
+    )
 
 
 async def _documents_recorded(service: DossierService, code: str) -> list[DocumentRow]:
@@ -81,22 +85,35 @@ async def run_demo(service: DossierService, say: Callable[[str], None] = print) 
     signer = Actor(id="ca-ky-01", name="Hoàng Văn Em", role=Role.SIGNER, agency=police)
     returner = Actor(id="tkq-03", name="Ngô Thị Phương", role=Role.RETURN_OFFICER, agency=centre)
 
-    say(f"Thủ tục: {procedure.name} ({procedure.code}), thời hạn {procedure.statutory_time}")
+    say(f"Thủ tục: {procedure.name} ({procedure.code}), thời hạn {procedure.statutory_time.vi}")
     say(
         f"Nơi tiếp nhận: {catalog.agency(centre).name}; cơ quan giải quyết: {catalog.agency(police).name}"
     )
-    # The applicant's declaration, a real PDF kept in the document store like any upload.
-    form = render_pdf(
-        DocumentSpec(
-            issuer="",
-            title="TỜ KHAI YÊU CẦU CẤP PHIẾU LÝ LỊCH TƯ PHÁP",
-            created_at=datetime.now(UTC),
-            metadata=DocumentMetadata(title="Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp"),
-            fields=[("Họ và tên", "Nguyễn Văn An"), ("Yêu cầu", "Phiếu lý lịch tư pháp số 1")],
-        )
-    )
+    # The applicant's declaration and the copy of their identity card (the procedure's two
+    # required components), real PDFs kept in the document store like any upload.
     store = open_document_store(service.settings.resolved_document_store)
-    await asyncio.to_thread(store.put, form)
+    files = []
+    for kind, filename, title, name in (
+        (
+            "to_khai",
+            "to-khai.pdf",
+            "TỜ KHAI YÊU CẦU CẤP PHIẾU LÝ LỊCH TƯ PHÁP",
+            "Tờ khai yêu cầu cấp Phiếu lý lịch tư pháp",
+        ),
+        ("giay_to_tuy_than", "can-cuoc.pdf", "BẢN CHỤP CĂN CƯỚC", "Bản chụp Căn cước"),
+    ):
+        content = render_pdf(
+            DocumentSpec(
+                issuer="",
+                title=title,
+                created_at=datetime.now(UTC),
+                metadata=DocumentMetadata(title=name),
+                fields=[("Họ và tên", "Nguyễn Văn An"), ("Số định danh", "022090001234")],
+            )
+        )
+        await asyncio.to_thread(store.put, content)
+        digest = hashlib.sha256(content).hexdigest()
+        files.append(DocumentRef(kind=kind, filename=filename, sha256=digest))
     view = await service.submit(
         SubmitRequest(
             procedure_code=procedure.code,
@@ -108,17 +125,20 @@ async def run_demo(service: DossierService, say: Callable[[str], None] = print) 
                 address="Phường Hồng Gai, tỉnh Quảng Ninh",
             ),
             channel=Channel.COUNTER,
-            documents=[
-                DocumentRef(
-                    kind="to_khai", filename="to-khai.pdf", sha256=hashlib.sha256(form).hexdigest()
-                )
-            ],
+            documents=files,
         ),
         intake,
     )
     code = view.code
     say(f"\n1. Nộp hồ sơ tại quầy: mã hồ sơ {code}\n{describe(view)}")
 
+    if due := view.fee_due_vnd:
+        # Phí, lệ phí collected at the counter, as the procedure says (an e-receipt follows).
+        view = await service.act(
+            code, Action.PAY, ActionInput(actor=intake, data={"amount_vnd": due, "method": "cash"})
+        )
+        amount = f"{due:,}".replace(",", ".")
+        say(f"\n   Thu phí, lệ phí tại quầy: {amount} đồng, tiền mặt (biên lai điện tử)")
     view = await service.act(
         code, Action.ACCEPT, ActionInput(actor=intake, comment="Hồ sơ đầy đủ, hợp lệ")
     )
@@ -184,6 +204,6 @@ async def run_demo(service: DossierService, say: Callable[[str], None] = print) 
     for step in view.steps:
         say(
             f"    {step.name}: {_t(step.started_at)} → {_t(step.ended_at)} "
-            f"(hạn {_t(step.due_at)}, {step.verdict or '—'})"
+            f"(hạn {_t(step.due_at)}, {VERDICTS.get(step.verdict or '', '—')})"
         )
     return view

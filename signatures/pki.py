@@ -16,6 +16,14 @@ manifest ``keys.yaml`` that :class:`signatures.signing.KeyStore` reads; producti
 the same manifest by hand, pointing at certificates from a real CA and keys in files or on a
 PKCS#11 token. The development keys are unencrypted PKCS#8 PEM files, chmod 600.
 
+Given ``ca_url`` (``motcua pki init`` and ``motcua dev`` give one), the development CA behaves
+like a real one: every certificate it issues names where its status is published, a CRL
+distribution point (``<ca_url>/crl/<issuer>.crl``) and, in its Authority Information Access,
+an OCSP responder (``<ca_url>/ocsp/<issuer>``) and its issuer's certificate
+(``<ca_url>/certs/<issuer>.cer``), ``<issuer>`` being ``root`` or ``intermediate``. The
+services behind those addresses, and the time-stamping authority at ``<ca_url>/tsa``, are
+:mod:`signatures.dev_ca`'s; ``ca_url`` is kept in the manifest.
+
 Layout of a development PKI directory::
 
     root.pem root.key intermediate.pem intermediate.key tsa.pem tsa.key keys.yaml
@@ -40,25 +48,32 @@ from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 __all__ = [
     "DEV_PKI_VERSION",
     "MANIFEST_NAME",
+    "REVOCATIONS_NAME",
     "SEAL_TITLE",
+    "CaName",
     "Identity",
+    "ca_cert_url",
+    "crl_url",
     "ensure_certificate",
     "identity_of",
     "init_dev_pki",
     "issue_certificate",
     "load_certificate",
     "load_private_key",
+    "manifest_lock",
+    "ocsp_url",
     "read_manifest",
     "subject_of",
+    "tsa_url",
     "write_manifest",
 ]
 
-DEV_PKI_VERSION = 1
+DEV_PKI_VERSION = 2
 """Bumped when the layout or the certificate profile of the development PKI changes."""
 
 MANIFEST_NAME = "keys.yaml"
@@ -71,6 +86,66 @@ ROOT_VALIDITY = dt.timedelta(days=20 * 365)
 INTERMEDIATE_VALIDITY = dt.timedelta(days=10 * 365)
 END_ENTITY_VALIDITY = dt.timedelta(days=3 * 365)
 BACKDATE = dt.timedelta(hours=1)  # tolerate clock skew between the issuing and a verifying host
+
+CaName = Literal["root", "intermediate"]
+
+
+def crl_url(ca_url: str, ca: CaName) -> str:
+    """Where the development CA publishes the CRL of the certificates ``ca`` issued."""
+    return f"{ca_url.rstrip('/')}/crl/{ca}.crl"
+
+
+def ocsp_url(ca_url: str, ca: CaName) -> str:
+    """Where the development CA answers OCSP requests about certificates ``ca`` issued."""
+    return f"{ca_url.rstrip('/')}/ocsp/{ca}"
+
+
+def ca_cert_url(ca_url: str, ca: CaName) -> str:
+    return f"{ca_url.rstrip('/')}/certs/{ca}.cer"
+
+
+def tsa_url(ca_url: str) -> str:
+    """The development time-stamping authority's address (RFC 3161 over HTTP)."""
+    return f"{ca_url.rstrip('/')}/tsa"
+
+
+def _revocation_pointers(
+    builder: x509.CertificateBuilder, ca_url: str | None, issuer: CaName
+) -> x509.CertificateBuilder:
+    """A CRL distribution point and the AIA (OCSP, the issuer's certificate) of a certificate
+    issued by ``issuer``: how a verifier learns, years later, whether it was revoked."""
+    if ca_url is None:
+        return builder
+    uri = x509.UniformResourceIdentifier
+    access = [
+        x509.AccessDescription(
+            AuthorityInformationAccessOID.CA_ISSUERS, uri(ca_cert_url(ca_url, issuer))
+        )
+    ]
+    if issuer == "intermediate":
+        # the root publishes a CRL only, as real roots do (an offline key): OCSP answers for
+        # a CA certificate signed by the trust anchor itself are not matched by pyHanko's
+        # AdES (long-term) validation
+        access.insert(
+            0,
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP, uri(ocsp_url(ca_url, issuer))
+            ),
+        )
+    return builder.add_extension(
+        x509.CRLDistributionPoints(
+            [
+                x509.DistributionPoint(
+                    full_name=[uri(crl_url(ca_url, issuer))],
+                    relative_name=None,
+                    reasons=None,
+                    crl_issuer=None,
+                )
+            ]
+        ),
+        critical=False,
+    ).add_extension(x509.AuthorityInformationAccess(access), critical=False)
+
 
 IdentityKind = Literal["signer", "seal", "tsa"]
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -92,6 +167,13 @@ class Identity:
             raise ValueError("a signer identity needs a user_id")
         if not self.agency_code or not self.agency_name or not self.name:
             raise ValueError("an identity needs agency_code, agency_name and name")
+
+    @classmethod
+    def signer(
+        cls, agency_code: str, agency_name: str, name: str, user_id: str, title: str | None
+    ) -> Identity:
+        """Officer `user_id` (`name`, `title`) of agency `agency_code`."""
+        return cls("signer", agency_code, agency_name, name, user_id=user_id, title=title)
 
     @classmethod
     def seal(cls, agency_code: str, agency_name: str) -> Identity:
@@ -189,14 +271,7 @@ def identity_of(cert: x509.Certificate | asn1_x509.Certificate) -> Identity | No
     if _has_timestamping_eku(cert):
         return Identity(kind="tsa", agency_code=agency_code, agency_name=agency_name, name=name)
     if user_id is not None:
-        return Identity(
-            kind="signer",
-            agency_code=agency_code,
-            agency_name=agency_name,
-            name=name,
-            user_id=user_id,
-            title=title,
-        )
+        return Identity.signer(agency_code, agency_name, name, user_id, title)
     if title == SEAL_TITLE:
         return Identity(
             kind="seal", agency_code=agency_code, agency_name=agency_name, name=name, title=title
@@ -294,6 +369,47 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+def _builder(
+    subject: x509.Name,
+    issuer_name: x509.Name,
+    key: PrivateKey,
+    issuer_key: PrivateKey,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    *,
+    ca: bool,
+) -> x509.CertificateBuilder:
+    """What every certificate of the PKI has: names, key, serial, validity, the key usage
+    of a CA (certificates and CRLs) or of a signer (signatures, non-repudiation), and the
+    key identifiers. The caller adds its basic constraints and the rest."""
+    usage = x509.KeyUsage(
+        digital_signature=not ca,
+        content_commitment=not ca,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            critical=False,
+        )
+    )
+
+
 def _ca_cert(
     subject: x509.Name,
     key: PrivateKey,
@@ -302,37 +418,14 @@ def _ca_cert(
     *,
     path_length: int | None,
     validity: dt.timedelta,
+    ca_url: str | None = None,
 ) -> x509.Certificate:
     now = _now()
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + validity)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
-        )
-    )
+    builder = _builder(
+        subject, issuer_name, key, issuer_key, now - BACKDATE, now + validity, ca=True
+    ).add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
+    if subject != issuer_name:  # the intermediate: its status is the root's to publish
+        builder = _revocation_pointers(builder, ca_url, "root")
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -344,41 +437,24 @@ def _end_entity_cert(
     *,
     not_before: dt.datetime,
     not_after: dt.datetime,
+    ca_url: str | None = None,
 ) -> x509.Certificate:
     subject = subject_of(identity)
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuer_name if issuer_name is not None else subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
-            critical=False,
-        )
-    )
+    builder = _builder(
+        subject,
+        issuer_name if issuer_name is not None else subject,
+        key,
+        issuer_key,
+        not_before,
+        not_after,
+        ca=False,
+    ).add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
     if identity.kind == "tsa":
         builder = builder.add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True
         )
+    if issuer_name is not None:
+        builder = _revocation_pointers(builder, ca_url, "intermediate")
     return builder.sign(issuer_key, hashes.SHA256())
 
 
@@ -399,6 +475,7 @@ def _issue(
     not_after: dt.datetime | None,
     issuer: Literal["intermediate", "self"],
     ca: tuple[x509.Certificate, PrivateKey] | None,
+    ca_url: str | None,
 ) -> tuple[Path, Path]:
     now = _now()
     if not_before is not None:
@@ -425,7 +502,13 @@ def _issue(
             )
         ca_cert, ca_key = ca
         cert = _end_entity_cert(
-            identity, key, ca_cert.subject, ca_key, not_before=start, not_after=end
+            identity,
+            key,
+            ca_cert.subject,
+            ca_key,
+            not_before=start,
+            not_after=end,
+            ca_url=ca_url,
         )
     cert_path = directory / f"{identity.file_stem}.pem"
     key_path = directory / f"{identity.file_stem}.key"
@@ -463,6 +546,8 @@ def issue_certificate(
     """
     directory = Path(directory)
     with manifest_lock(directory):
+        manifest_path = directory / MANIFEST_NAME
+        manifest = read_manifest(manifest_path) if manifest_path.exists() else {}
         paths = _issue(
             directory,
             identity,
@@ -470,9 +555,8 @@ def issue_certificate(
             not_after=not_after,
             issuer=issuer,
             ca=None,
+            ca_url=_ca_url(manifest),
         )
-        manifest_path = directory / MANIFEST_NAME
-        manifest = read_manifest(manifest_path) if manifest_path.exists() else {}
         _register(manifest, identity)
         write_manifest(manifest_path, manifest)
     return paths
@@ -497,14 +581,36 @@ def ensure_certificate(
                 assert isinstance(entry, dict)
                 return directory / str(entry.get("cert")), directory / str(entry.get("key"))
         paths = _issue(
-            directory, identity, not_before=None, not_after=None, issuer="intermediate", ca=None
+            directory,
+            identity,
+            not_before=None,
+            not_after=None,
+            issuer="intermediate",
+            ca=None,
+            ca_url=_ca_url(manifest),
         )
         _register(manifest, identity)
         write_manifest(manifest_path, manifest)
     return paths
 
 
-_OWNED = ("root.pem", "root.key", "intermediate.pem", "intermediate.key", "tsa.pem", "tsa.key")
+REVOCATIONS_NAME = "revoked.yaml"
+"""The development CA's record of the certificates it revoked (signatures.dev_ca)."""
+
+_OWNED = (
+    "root.pem",
+    "root.key",
+    "intermediate.pem",
+    "intermediate.key",
+    "tsa.pem",
+    "tsa.key",
+    REVOCATIONS_NAME,
+)
+
+
+def _ca_url(manifest: Mapping[str, Any]) -> str | None:
+    value = manifest.get("ca_url")
+    return str(value) if value else None
 
 
 def _entry_present(directory: Path, entry: Any) -> bool:
@@ -524,12 +630,15 @@ def init_dev_pki(
     agencies: Mapping[str, str],
     signers: Iterable[Identity],
     force: bool = False,
+    ca_url: str | None = None,
 ) -> Path:
     """Create (or complete) a development PKI in ``directory``; return its manifest's path.
 
     ``agencies`` maps agency code to agency name: each gets a seal. ``signers`` are officer
     identities (kind "signer"). Idempotent: an existing PKI keeps its CA and keys, and only the
-    missing seals, officers and TSA are issued; ``force`` starts from scratch.
+    missing seals, officers and TSA are issued; ``force`` starts from scratch, and so does a
+    ``ca_url`` other than the one the existing certificates name (they would point nowhere).
+    With ``ca_url``, every certificate names the CRL and OCSP addresses under it.
     """
     directory = Path(directory)
     signer_list = list(signers)
@@ -538,6 +647,8 @@ def init_dev_pki(
             raise ValueError(f"not an officer identity: {identity}")
     manifest_path = directory / MANIFEST_NAME
     with manifest_lock(directory):
+        if ca_url is not None and manifest_path.exists():
+            force = force or _ca_url(read_manifest(manifest_path)) != ca_url
         if force:
             for name in (*_OWNED, MANIFEST_NAME):
                 (directory / name).unlink(missing_ok=True)
@@ -556,8 +667,11 @@ def init_dev_pki(
             )
         else:
             manifest = {}
-            ca = _new_ca(directory)
+            ca = _new_ca(directory, ca_url)
         manifest["dev_pki_version"] = DEV_PKI_VERSION
+        if ca_url is not None:
+            manifest["ca_url"] = ca_url
+        ca_url = _ca_url(manifest)
         manifest.setdefault("trust_roots", ["root.pem"])
         manifest.setdefault("chain", ["intermediate.pem"])
         manifest.setdefault("issue_missing", True)
@@ -572,7 +686,13 @@ def init_dev_pki(
             if _entry_present(directory, manifest[section].get(name)):
                 continue
             _issue(
-                directory, identity, not_before=None, not_after=None, issuer="intermediate", ca=ca
+                directory,
+                identity,
+                not_before=None,
+                not_after=None,
+                issuer="intermediate",
+                ca=ca,
+                ca_url=ca_url,
             )
             _register(manifest, identity)
         if not _entry_present(directory, manifest.get("tsa")):
@@ -583,6 +703,7 @@ def init_dev_pki(
                 not_after=None,
                 issuer="intermediate",
                 ca=ca,
+                ca_url=ca_url,
             )
             _register(manifest, DEV_TSA_IDENTITY)
         # keep the canonical key order on first write
@@ -590,6 +711,7 @@ def init_dev_pki(
             key: manifest[key]
             for key in (
                 "dev_pki_version",
+                "ca_url",
                 "trust_roots",
                 "chain",
                 "issue_missing",
@@ -604,7 +726,7 @@ def init_dev_pki(
     return manifest_path
 
 
-def _new_ca(directory: Path) -> tuple[x509.Certificate, PrivateKey]:
+def _new_ca(directory: Path, ca_url: str | None) -> tuple[x509.Certificate, PrivateKey]:
     directory.mkdir(parents=True, exist_ok=True)
     root_key = ec.generate_private_key(ec.SECP256R1())
     root_name = x509.Name(
@@ -626,7 +748,13 @@ def _new_ca(directory: Path) -> tuple[x509.Certificate, PrivateKey]:
         ]
     )
     inter = _ca_cert(
-        inter_name, inter_key, root_name, root_key, path_length=0, validity=INTERMEDIATE_VALIDITY
+        inter_name,
+        inter_key,
+        root_name,
+        root_key,
+        path_length=0,
+        validity=INTERMEDIATE_VALIDITY,
+        ca_url=ca_url,
     )
     _write_private(directory / "root.key", _key_pem(root_key))
     _write_public(directory / "root.pem", _cert_pem(root))

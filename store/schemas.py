@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from domain.calendar import TimeUnit
 from domain.catalog import Role, StepKind
 from domain.dossier import Actor, Channel, Status
 
@@ -61,6 +62,15 @@ class DossierSummary(BaseModel):
     supplement_requests: int = 0
     resolution_minutes: int | None = None
     step_agencies: list[str] | None = None
+    # The statutory clock, for countdowns read at read time in working time: its unit, and
+    # while it stands still (a supplement, an excluded step) why and how much is left.
+    clock_unit: TimeUnit | None = None
+    clock_paused_reason: str | None = None
+    clock_left_minutes: int | None = None
+    # The named officer the current step is assigned to (phân công), and who assigned it.
+    assignee_id: str | None = None
+    assignee_name: str | None = None
+    assigned_by: str | None = None
 
     @model_validator(mode="after")
     def _derive_status_code(self) -> DossierSummary:
@@ -78,7 +88,8 @@ class OutboxMessage(BaseModel):
     recipient_role: Role | None = None
     recipient_agency: str | None = None
     recipient: str = Field(
-        min_length=1, description='applicant id number, account, or "role@agency"'
+        min_length=1,
+        description='applicant id number, account, "role@agency" or "officer:<login id>"',
     )
     channel: str = Field(default="portal", pattern=r"^(portal|sms|email|dvcqg)$")
     subject: str = ""
@@ -107,7 +118,9 @@ class DocumentRecord(BaseModel):
     event_id: str | None = None
     filename: str = ""
     size: int = 0
-    source: Literal["form", "result", "upload"] = "form"
+    # "database": a component taken from a national database (no file; its hash is of
+    # what was fetched)
+    source: Literal["form", "result", "upload", "database", "receipt"] = "form"
     signers: list[str] | None = None
     reused: bool = False
 
@@ -191,8 +204,8 @@ class DossierQuery(BaseModel):
     The user's filters: ``status``, ``procedure`` (code), ``agency`` (the
     dossier's centre, competent or current agency), ``overdue``, the receipt
     window ``received_from`` .. ``received_to`` and ``q`` (case-insensitive
-    substring of the dossier code or the applicant's name; ``%`` and ``_`` match
-    themselves). A plain date means that whole day in Vietnam (Asia/Ho_Chi_Minh),
+    substring of the dossier code or the applicant's name, or the applicant's whole ID
+    number; ``%`` and ``_`` match themselves). A plain date means that whole day in Vietnam (Asia/Ho_Chi_Minh),
     both bounds inclusive; a datetime is an instant (naive means UTC), from
     inclusive, to inclusive.
 
@@ -200,7 +213,7 @@ class DossierQuery(BaseModel):
     the request: ``scope_agency`` (same match as ``agency``),
     ``scope_account`` (the applicant account that owns the dossier) and
     ``q_matches_names`` (False: ``q`` matches the code only, for a caller who sees
-    names masked: a search must not confirm a name it may not read).
+    names masked: a search must not confirm a name or an ID number it may not read).
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -226,10 +239,67 @@ class DossierQuery(BaseModel):
     @field_validator("q")
     @classmethod
     def _normalise_text(cls, v: str | None) -> str | None:
-        if v is None:
-            return None
-        v = unicodedata.normalize("NFC", v).strip()
-        return v or None
+        return _search_text(v)
+
+
+def _search_text(v: str | None) -> str | None:
+    """A search text in NFC, trimmed; None when nothing is left."""
+    if v is None:
+        return None
+    v = unicodedata.normalize("NFC", v).strip()
+    return v or None
+
+
+def id_number_in(text: str | None) -> str | None:
+    """The ID number a search text is (a CMND's 9 or a CCCD's 12 digits, spaces and dots
+    ignored), or None: such a text matches a dossier's applicant ID number exactly."""
+    if not text:
+        return None
+    digits = re.sub(r"[\s.]", "", text)
+    return digits if digits.isdigit() and len(digits) in (9, 12) else None
+
+
+WorklistSort = Literal[
+    "urgency",
+    "due",
+    "-due",
+    "appointment",
+    "-appointment",
+    "received",
+    "-received",
+    "code",
+    "-code",
+]
+
+
+class WorklistQuery(BaseModel):
+    """What an officer narrows their queue to (all optional, combined with AND), and its
+    order. ``q`` matches the dossier code (a substring); when ``q_matches_personal``, also
+    the applicant's name (a substring) and, when it is an ID number, the applicant's ID
+    number exactly. ``due_today``: the step's due time or the appointment falls later
+    today (in Vietnam; what is past is overdue); ``overdue``: past the appointment, or the step past its due time.
+    ``assignee``: the step is assigned to this officer; ``unassigned``: to nobody.
+    ``unit``: every open dossier whose current step is at the agency, whatever its role
+    (a leader's view of the unit), instead of the officer's own roles."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    procedure: str | None = None
+    status: Status | None = None
+    due_today: bool = False
+    overdue: bool = False
+    assignee: str | None = None
+    unassigned: bool = False
+    unit: bool = False
+    q: str | None = Field(default=None, max_length=200)
+    q_matches_personal: bool = True
+    sort: WorklistSort = "urgency"
+    now: datetime | None = Field(default=None, description="for due_today and overdue")
+
+    @field_validator("q")
+    @classmethod
+    def _normalise_text(cls, v: str | None) -> str | None:
+        return _search_text(v)
 
 
 class DossierItem(DossierSummary):

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from temporalio.client import WorkflowHistory
 
-from activities.notifications import notifications_for, portal_sync
+from activities.notifications import notifications_for, paid_online_by, portal_sync
 from domain.dossier import DossierView, Event, ResultDocument
 from infra.docstore import FolderStore
 from services.audit.history import decode
@@ -100,8 +101,22 @@ def expected_documents(code: str, events: list[Event]) -> Counter[str]:
         uploads = e.data.get("documents")
         if e.kind in ("submitted", "supplement") and isinstance(uploads, list):
             ids.update(f"{e.id}:upload-{i}" for i in range(1, len(uploads) + 1))
+        fees = e.data.get("fees")
+        if e.kind == "pay" and isinstance(fees, dict) and int(fees.get("total_vnd", 0)) > 0:
+            # The e-receipt: numbered in its unit's series (the number is the database's),
+            # so named here by the payment it was issued for.
+            ids[receipt_for(e.id)] += 1
     ids[f"{code}:form-06"] += 1
     return ids
+
+
+def receipt_for(event_id: str) -> str:
+    return f"receipt issued for {event_id}"
+
+
+def document_key(d: Any) -> str:
+    """A document row's id; an e-receipt's, by the payment it was issued for."""
+    return receipt_for(d.event_id) if d.id.startswith("receipt:") else str(d.id)
 
 
 def rows(engine: Engine, model: type) -> list:  # type: ignore[type-arg]
@@ -158,10 +173,14 @@ def assert_read_model_holds_exactly(
         row = by_code[code]
         assert (row.status, row.last_event_seq) == (result.status.value, result.event_seq), code
         emitted[code] = events
+        paid: str | None = None  # how a gateway confirmed the payment, so far
         for batch in record.batches:
-            for e in batch.events:
+            for i, e in enumerate(batch.events):
                 wanted = notifications_for(e, batch.view, record.input.applicant)
-                sync = portal_sync(e, batch.view, public_base_url)
+                sync = portal_sync(
+                    e, batch.view, public_base_url, payment_method=paid, later=batch.events[i + 1 :]
+                )
+                paid = paid or paid_online_by(e)
                 for m in [*wanted, *([sync] if sync else [])]:
                     expected_outbox.append(
                         (m.id, m.dossier_code, m.recipient, m.channel, m.subject, m.body)
@@ -175,7 +194,9 @@ def assert_read_model_holds_exactly(
         for o in rows(engine, OutboxRow)
     ) == sorted(expected_outbox), "every notification queued exactly once"
     documents = rows(engine, DocumentRow)
-    assert Counter(d.id for d in documents) == expected_docs, "every document exactly once"
+    assert Counter(document_key(d) for d in documents) == expected_docs, (
+        "every document exactly once"
+    )
     if store is not None:
         assert all(store.has(d.sha256) for d in documents if d.source != "upload")
     return out

@@ -39,7 +39,9 @@ def procedure(**overrides: Any) -> Procedure:
             step("approval", "approval", "leader", 2, name="Phê duyệt"),
             step("signature", "signature", "signer", 1, name="Ký số"),
         ),
-        "fees": [{"name": "Lệ phí", "amount_vnd": 75000}],
+        # No fee: a fee collected at intake must be paid before return (fees-v1), and
+        # these procedures test other rules (tests/unit/test_fees.py tests fees).
+        "fees": [],
     }
     data.update(overrides)
     return Procedure.model_validate(data)

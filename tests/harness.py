@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 from activities.documents import DocumentServices
 from domain.catalog import load_catalog
 from domain.dossier import ActionInput, Actor, DossierInput, DossierView
+from domain.i18n import Text
 from infra.settings import Settings
 from signatures.pki import init_dev_pki
 from workers.agency import agency_worker
@@ -78,18 +79,25 @@ async def running_workers(
     *,
     task_queue: str | None = None,
     docs: DocumentServices | None = None,
+    data_source_url: str | None = None,
 ) -> AsyncIterator[Settings]:
     """The centre's worker plus one worker per agency, on a fresh task queue, with
-    the test PKI's keys (tests/conftest.py) unless `docs` says otherwise."""
-    settings = Settings(centre_task_queue=task_queue or f"centre-{uuid.uuid4().hex[:8]}")
+    the test PKI's keys (tests/conftest.py) unless `docs` says otherwise, asking
+    `data_source_url` (tests/datasource_server.py) for components from databases."""
+    settings = Settings(
+        centre_task_queue=task_queue or f"centre-{uuid.uuid4().hex[:8]}",
+        data_source_url=data_source_url,
+    )
     docs = docs or documents_for_tests()
-    executor = ThreadPoolExecutor(max_workers=8)
+    # Each worker its own threads, as in production (workers.centre.activity_slots).
+    executors = [ThreadPoolExecutor(max_workers=8) for _ in range(1 + len(agencies))]
     async with AsyncExitStack() as stack:
-        await stack.enter_async_context(centre_worker(client, settings, engine, executor, docs))
-        for code in agencies:
+        await stack.enter_async_context(centre_worker(client, settings, engine, executors[0], docs))
+        for code, executor in zip(agencies, executors[1:], strict=True):
             await stack.enter_async_context(agency_worker(client, code, engine, executor, docs))
         yield settings
-    executor.shutdown(wait=False)
+    for executor in executors:
+        executor.shutdown(wait=False)
 
 
 async def start_dossier(
@@ -117,6 +125,15 @@ async def refusal(
         assert isinstance(exc.cause, ApplicationError), exc.cause
         return exc.cause
     raise AssertionError(f"'{action}' by {actor.role}@{actor.agency} was not refused")
+
+
+def in_english(err: ApplicationError) -> str:
+    """A refusal's message in English: the key and parameters its details carry (the API
+    renders them in the caller's language), checked against its Vietnamese message."""
+    assert err.details, err
+    text = Text.from_json(err.details[0])
+    assert text is not None and text.render("vi") == err.message, (err.details, err.message)
+    return text.render("en")
 
 
 async def state(handle: WorkflowHandle[Any, Any]) -> DossierView:

@@ -19,7 +19,7 @@ from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
 from infra import telemetry
-from workers.centre import DRAIN_TIMEOUT
+from workers.centre import DRAIN_TIMEOUT, activity_slots
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 
@@ -49,6 +49,7 @@ def agency_worker(
             signing.seal_result,
         ],
         activity_executor=executor,
+        max_concurrent_activities=activity_slots(executor),
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=telemetry.worker_interceptors(client),
         graceful_shutdown_timeout=DRAIN_TIMEOUT,

@@ -1,21 +1,30 @@
-"""The centre's worker: runs DossierWorkflow and the centre's activities (read
-model projection with its forms, calendar extension, the seal on results) on the
-centre's task queue."""
+"""The centre's worker: runs DossierWorkflow, FeedbackWorkflow, PaymentWorkflow and the
+centre's activities (read model projection with its forms, calendar extension, the seal
+on results, components taken from national databases, online payment, and the national
+portal's pull when it is configured) on the centre's task queue."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
 from activities.calendar import CalendarActivities
+from activities.data_requests import DataRequestActivities
+from activities.datasources import DataSourceActivities
 from activities.documents import DocumentServices, SigningActivities
+from activities.feedback import FeedbackActivities
 from activities.read_model import ReadModelActivities
 from infra import telemetry
 from infra.settings import Settings
+from services.catalog import CatalogCache
+from services.payments import PaymentActivities
+from services.portal_intake import PortalPullActivities, portal_intake_for
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 # What workers (and a replayer) run workflows and activities with: tracing. A worker
@@ -29,6 +38,15 @@ INTERCEPTORS: list[Interceptor] = [telemetry.TRACING]
 DRAIN_TIMEOUT = timedelta(seconds=30)
 
 
+def activity_slots(executor: ThreadPoolExecutor) -> int:
+    """A worker takes no more activity tasks than its executor has threads (the SDK's
+    default is 100 whatever the executor): a task taken and not yet running waits in the
+    executor's queue on its start-to-close clock, where in the server's queue it waits on
+    its schedule-to-close alone and another worker may take it. Give each worker an
+    executor of its own; one shared by several is over-subscribed again."""
+    return executor._max_workers
+
+
 def centre_worker(
     client: Client,
     settings: Settings,
@@ -40,16 +58,56 @@ def centre_worker(
     calendar = CalendarActivities(settings.calendar_overrides)
     # The centre's seal goes on every result after the signer's signature.
     signing = SigningActivities(docs)
+    token = settings.data_source_token
+    data = DataSourceActivities(
+        settings.data_source_url,
+        token.get_secret_value() if token else None,
+        settings.data_source_timeout_seconds,
+    )
+    activities: list[Callable[..., Any]] = [
+        read_model.record_dossier_events,
+        calendar.extend_calendar,
+        signing.seal_result,
+        data.fetch_component,
+        # The citizen's voice: each PAKN item's FeedbackWorkflow records through this.
+        FeedbackActivities(engine).record_feedback,
+    ]
+    # Personal-data requests (DataRequestWorkflow runs here too).
+    requests = DataRequestActivities(
+        engine, docs.store, settings.calendar_overrides, settings.data_request_working_days
+    )
+    activities += [
+        requests.open_data_request,
+        requests.export_personal_data,
+        requests.escalate_data_request,
+        requests.decide_data_request,
+    ]
+    # Online payment (each request's PaymentWorkflow runs here too): the gateway, the
+    # dossier's `pay` as the gateway, the request's row.
+    payments = PaymentActivities(client, engine, settings)
+    activities += [
+        payments.open_payment,
+        payments.query_payment,
+        payments.refund_payment,
+        payments.settle_payment,
+        payments.record_payment,
+    ]
+    if settings.portal_pull_url:
+        # The national portal's pull (its poller, PortalPullWorkflow, runs here too).
+        # The catalog the database holds (services/catalog.py), as the API's: a version
+        # published there reaches this worker's intake within catalog_refresh_seconds.
+        catalog = CatalogCache(engine, settings.catalog_refresh_seconds)
+        intake = portal_intake_for(client, engine, catalog.catalog, settings, docs.store)
+        catalog.on_change(lambda new: setattr(intake.service, "catalog", new))
+        catalog.refresh_in_background()
+        activities.append(PortalPullActivities(intake, settings).pull_portal_dossiers)
     return Worker(
         client,
         task_queue=settings.centre_task_queue,
         workflows=WORKFLOWS,
-        activities=[
-            read_model.record_dossier_events,
-            calendar.extend_calendar,
-            signing.seal_result,
-        ],
+        activities=activities,
         activity_executor=executor,
+        max_concurrent_activities=activity_slots(executor),
         workflow_runner=WORKFLOW_RUNNER,
         interceptors=telemetry.worker_interceptors(client),
         graceful_shutdown_timeout=DRAIN_TIMEOUT,

@@ -20,6 +20,7 @@ from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUp
 from temporalio.exceptions import (
     ActivityError,
     ApplicationError,
+    CancelledError,
     WorkflowAlreadyStartedError,
 )
 from temporalio.exceptions import (
@@ -29,13 +30,17 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import (
+        DATA_SOURCE_NON_RETRYABLE,
         EXTEND_CALENDAR,
+        FETCH_COMPONENT,
         RECEIVE_HANDOFF,
         RECORD_EVENTS,
         SEAL_RESULT,
         SIGN_RESULT,
         SIGNING_NON_RETRYABLE,
         ExtendCalendarInput,
+        FetchedComponent,
+        FetchRequest,
         HandoffAck,
         HandoffInput,
         RecordEventsInput,
@@ -45,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.calendar import WorkingCalendar
     from domain.catalog import agency_task_queue
+    from domain.datasources import FetchOutcome
     from domain.dossier import (
         Action,
         ActionInput,
@@ -52,10 +58,13 @@ with workflow.unsafe.imports_passed_through():
         DossierDetail,
         DossierInput,
         DossierView,
+        MoveAgencyInput,
         ResultDocument,
         Status,
     )
+    from domain.i18n import Text
     from domain.machine import DossierMachine, Refusal
+    from domain.machine.messages import T
 
 DOSSIER_STATUS = SearchAttributeKey.for_keyword("DossierStatus")
 PROCEDURE_CODE = SearchAttributeKey.for_keyword("ProcedureCode")
@@ -91,30 +100,74 @@ SIGN_RETRY = RetryPolicy(
     non_retryable_error_types=SIGNING_NON_RETRYABLE,
 )
 SIGNING_PATIENCE = timedelta(minutes=10)
+# One attempt at rendering and signing (or sealing) a result. It is CPU work, done in a
+# worker's thread: when a worker renders many at once they share its one interpreter, and
+# on a loaded two-core machine a 2-minute attempt ran out and was retried (the
+# multi-worker test, in CI). An attempt that hangs on the TSA or OCSP is still cut off
+# well within SIGNING_PATIENCE.
+SIGNING_ATTEMPT = timedelta(minutes=5)
 # An action that arrives with the handoff's acknowledgement in one workflow task waits
 # this long for it to land (it lands at once); one that is simply too early is refused
 # after it.
 HANDOFF_LANDING = timedelta(seconds=2)
 # Histories recorded before results were signed replay without these activities.
 SIGNED_RESULTS_PATCH = "signed-results-v1"
+# Histories recorded before the intake checklist replay with online dossiers accepted
+# whatever their components (domain.machine.intake: `held_for_components`).
+INTAKE_CHECKLIST_PATCH = "intake-checklist-v1"
+# An action answers once the read model holds its events (read-your-writes); histories
+# recorded before answered at once. It waits so long at most, and once it has waited in
+# vain the next actions do not wait until the read model has caught up: with the read
+# model's database away, the officers still act (the read model catches up later).
+PROJECTED_ANSWERS_PATCH = "answer-after-projection-v1"
+PROJECTION_PATIENCE = timedelta(seconds=10)
+# Components taken from a national database at intake (domain/machine/reuse.py): only
+# dossiers with the citizen's consent schedule the fetch, and they did not exist before.
+DATA_SOURCES_PATCH = "data-sources-v1"
+# A national database that does not answer is asked again for about two minutes (eight
+# attempts); then the component is left to the intake officer as a paper (recorded as
+# `unavailable`). A refusal of the centre's credentials is not retried.
+FETCH_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=30),
+    maximum_attempts=8,
+    non_retryable_error_types=DATA_SOURCE_NON_RETRYABLE,
+)
+# Assignment by name (the `assign` and `claim` updates). A history without the marker has
+# no assignment, so every step in it stays open to its role and agency, as it was.
+ASSIGNMENT_PATCH = "assignment-v1"
+# Mergers (the `move_agency` update): a history without the marker never moved an
+# agency's work, and replays as it ran.
+AGENCY_MOVES_PATCH = "agency-moves-v1"
+# A move while a handoff to the merged agency is in flight (sent, not acknowledged: its
+# worker may be gone) cancels it and sends the dossier to the successor instead. Histories
+# without the marker kept waiting on the old agency's queue.
+HANDOFF_REDIRECT_PATCH = "agency-moves-handoff-v1"
+# Fees checked against the catalog, collected at the counter, required before return
+# (domain/machine/fees.py). Histories without the marker take any payment, as before.
+FEES_PATCH = "fees-v1"
 
 # Keep a year of calendar ahead of the clock; extend through an activity so the
 # new data is recorded in history and replays identically.
 CALENDAR_MARGIN = timedelta(days=400)
 
 
-def _failure_reason(exc: ActivityError) -> str:
+def _failure_reason(exc: ActivityError) -> Text | str:
     cause = exc.cause
     if isinstance(cause, ActivityTimeoutError):
-        return f"no answer within {SIGNING_PATIENCE} (is the signing agency's worker running?)"
+        return T("signing_no_answer", minutes=int(SIGNING_PATIENCE.total_seconds() // 60))
     if isinstance(cause, ApplicationError):
         return cause.message
     return str(cause or exc)
 
 
-def _refused(r: Refusal) -> ApplicationError:
-    # The type carries the refusal code so the API can choose 403 / 409 / 422.
-    return ApplicationError(r.message, type=r.code, non_retryable=True)
+def _refused(r: Refusal | Text, code: str = "") -> ApplicationError:
+    # The type carries the refusal code so the API can choose 403 / 409 / 422; the
+    # details, the message's key and parameters, so it can answer in the caller's language.
+    if isinstance(r, Text):
+        return ApplicationError(str(r), r.to_json(), type=code, non_retryable=True)
+    details = (r.text.to_json(),) if r.text is not None else ()
+    return ApplicationError(r.message, *details, type=r.code, non_retryable=True)
 
 
 @workflow.defn
@@ -123,10 +176,17 @@ class DossierWorkflow:
     def __init__(self, inp: DossierInput) -> None:
         self.m = DossierMachine(inp)
         self.m.signs_results = workflow.patched(SIGNED_RESULTS_PATCH)
+        self.m.holds_incomplete = workflow.patched(INTAKE_CHECKLIST_PATCH)
+        self.m.collects_fees = workflow.patched(FEES_PATCH)
+        self._answers_after_projection = workflow.patched(PROJECTED_ANSWERS_PATCH)
+        # Every event up to this one is in the read model (a carried state was settled).
+        self._recorded_seq = self.m.s.event_seq
+        self._projection_late = False  # an action waited for the read model in vain
         # Start in __init__ so that updates delivered with the first task see the intake step.
         self.m.start(workflow.now())
         self._changed = False
         self._handoff: asyncio.Task[None] | None = None
+        self._handoff_to: str | None = None  # the agency the handoff in flight goes to
         self._published: dict[str, object] = {}
         self._told_parent: tuple[object, object] | None = None
 
@@ -144,6 +204,7 @@ class DossierWorkflow:
             await self._record()
             if self.m.closed:
                 break
+            await self._fetch_components()
             await self._report_progress_to_parent()
             self._send_handoff_if_due()
             await self._start_children()
@@ -194,7 +255,13 @@ class DossierWorkflow:
         """Before the run ends: no update in flight (one may arrive while events are being
         recorded, and a signature's update runs activities), every event recorded."""
         while True:
-            await workflow.wait_condition(workflow.all_handlers_finished)
+            # An action waits for its events to be recorded: record them, or it never ends.
+            await workflow.wait_condition(
+                lambda: (
+                    workflow.all_handlers_finished()
+                    or (self._answers_after_projection and self.m.has_new_events)
+                )
+            )
             if not self.m.has_new_events:
                 return
             await self._record()
@@ -218,7 +285,30 @@ class DossierWorkflow:
             retry_policy=RECORD_RETRY,
             summary=f"record {len(events)} event(s) up to #{events[-1].seq}",
         )
+        self._recorded_seq = events[-1].seq
+        self._projection_late = False
         self._publish(view)
+
+    async def _projected(self) -> None:
+        """Until the read model holds every event emitted so far: an action answers only
+        then, so that whoever reads lists, tracking or the worklist after the answer sees
+        its effect. At most PROJECTION_PATIENCE, and not at all while an earlier action's
+        wait has run out and the read model has not caught up since: a read model whose
+        database is away must not stop the officers (its recording is retried until it is
+        back)."""
+        seq = self.m.s.event_seq
+        if not self._answers_after_projection or self._recorded_seq >= seq:
+            return
+        if self._projection_late:
+            return  # an earlier action waited in vain: not again until it has caught up
+        try:
+            await workflow.wait_condition(
+                lambda: self._recorded_seq >= seq,
+                timeout=PROJECTION_PATIENCE,
+                timeout_summary="the read model records the action",
+            )
+        except TimeoutError:
+            self._projection_late = True
 
     def _publish(self, view: DossierView) -> None:
         """Keep the operator-facing search attributes current (never personal data)."""
@@ -258,6 +348,40 @@ class DossierWorkflow:
         )
         self.m.calendar = cal.merged(more)
 
+    # -- data instead of paper: components from national databases ----------------
+
+    async def _fetch_components(self) -> None:
+        """Once the dossier is recorded, take each consented component from its database
+        (an activity: the workflow does no I/O); the answers are applied together, so a
+        missing record and a missing file make one supplement request."""
+        requests = self.m.components_to_fetch()
+        if not requests or not workflow.patched(DATA_SOURCES_PATCH):
+            return
+        answers = [await self._fetch(r) for r in requests]
+        self.m.components_fetched(answers, workflow.now())
+        self._changed = True
+
+    async def _fetch(self, request: FetchRequest) -> FetchedComponent:
+        try:
+            answer: FetchedComponent = await workflow.execute_activity(
+                FETCH_COMPONENT,
+                request,
+                result_type=FetchedComponent,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=FETCH_RETRY,
+                summary=f"take {request.component} from {request.source.database.value}",
+            )
+        except ActivityError as exc:
+            cause = exc.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+            return FetchedComponent(
+                component=request.component,
+                database=request.source.database,
+                outcome=FetchOutcome.UNAVAILABLE,
+                message=reason,
+            )
+        return answer
+
     # -- handoff to the receiving agency -------------------------------------------
 
     def _send_handoff_if_due(self) -> None:
@@ -280,21 +404,28 @@ class DossierWorkflow:
             sent_at=workflow.now(),
         )
         self._handoff = asyncio.create_task(self._hand_off(request))
+        self._handoff_to = request.to_agency
 
     async def _hand_off(self, request: HandoffInput) -> None:
         # Runs on the receiving agency's task queue: only that agency's worker can
         # acknowledge, which is how agencies stay separate systems.
-        ack = await workflow.execute_activity(
-            RECEIVE_HANDOFF,
-            request,
-            result_type=HandoffAck,
-            task_queue=agency_task_queue(request.to_agency),
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=HANDOFF_RETRY,
-            summary=f"hand dossier to {request.to_agency}",
-        )
+        try:
+            ack = await workflow.execute_activity(
+                RECEIVE_HANDOFF,
+                request,
+                result_type=HandoffAck,
+                task_queue=agency_task_queue(request.to_agency),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=HANDOFF_RETRY,
+                summary=f"hand dossier to {request.to_agency}",
+            )
+        except ActivityError as exc:
+            if isinstance(exc.cause, CancelledError):
+                return  # sent to a merged agency's successor instead, or the run ended
+            raise
         self.m.handoff_acknowledged(ack.model_dump(mode="json"), workflow.now())
         self._handoff = None
+        self._handoff_to = None
         self._changed = True
 
     # -- linked sub-procedures: child dossiers at other agencies ---------------------
@@ -349,7 +480,7 @@ class DossierWorkflow:
             try:
                 await workflow.get_external_workflow_handle(child.code).signal(
                     "stop_by_parent",
-                    f"the linked group {self.m.inp.code} ended: {self.m.s.outcome}",
+                    str(T("group_ended", code=self.m.inp.code, outcome=self.m.s.outcome)),
                 )
             except ApplicationError as exc:
                 workflow.logger.warning("could not stop %s: %s", child.code, exc)
@@ -415,13 +546,13 @@ class DossierWorkflow:
                 # refuse the action for a step that is about to end. The caller may wait
                 # for the handoff and ask again (the API does).
                 raise _refused(
-                    Refusal(
-                        "handoff_in_flight",
-                        f"dossier {self.m.inp.code} is still being handed to another "
-                        "agency; try again in a moment",
-                    )
+                    Refusal("handoff_in_flight", T("handoff_in_flight", code=self.m.inp.code))
                 )
-        return await self._act_or_issue(action, cmd)
+        try:
+            return await self._act_or_issue(action, cmd)
+        finally:
+            # A refusal or a failed signature answers after its events too (if it has any).
+            await self._projected()
 
     def _needs_handoff_first(self, action: Action, cmd: ActionInput) -> bool:
         try:
@@ -465,7 +596,7 @@ class DossierWorkflow:
                 ),
                 result_type=ResultDocument,
                 task_queue=agency_task_queue(request.signing_agency),
-                start_to_close_timeout=timedelta(minutes=2),
+                start_to_close_timeout=SIGNING_ATTEMPT,
                 schedule_to_close_timeout=SIGNING_PATIENCE,
                 retry_policy=SIGN_RETRY,
                 summary=f"sign the result as {request.signer.id}",
@@ -478,20 +609,16 @@ class DossierWorkflow:
                     seal_agency=request.seal_agency,
                 ),
                 result_type=ResultDocument,
-                start_to_close_timeout=timedelta(minutes=2),
+                start_to_close_timeout=SIGNING_ATTEMPT,
                 schedule_to_close_timeout=SIGNING_PATIENCE,
                 retry_policy=SIGN_RETRY,
                 summary=f"seal the result for {request.seal_agency}",
             )
         except ActivityError as exc:
             reason = _failure_reason(exc)
-            self.m.issuing_failed(reason, workflow.now())
+            self.m.issuing_failed(str(reason), workflow.now())
             self._changed = True
-            raise ApplicationError(
-                f"the result could not be signed: {reason}; the step is back with the signer",
-                type="signing_failed",
-                non_retryable=True,
-            ) from None
+            raise _refused(T("signing_failed", reason=reason), "signing_failed") from None
         try:
             self.m.finish_issuing(action, cmd, sealed, workflow.now())
         except Refusal as r:
@@ -606,9 +733,66 @@ class DossierWorkflow:
         self._check(Action.SCHEDULE_INSPECTION, cmd)
 
     @workflow.update
+    async def assign(self, cmd: ActionInput) -> DossierView:
+        return await self._assign_or_claim(Action.ASSIGN, cmd)
+
+    @assign.validator
+    def _assign_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.ASSIGN, cmd)
+
+    @workflow.update
+    async def claim(self, cmd: ActionInput) -> DossierView:
+        return await self._assign_or_claim(Action.CLAIM, cmd)
+
+    @claim.validator
+    def _claim_ok(self, cmd: ActionInput) -> None:
+        self._check(Action.CLAIM, cmd)
+
+    async def _assign_or_claim(self, action: Action, cmd: ActionInput) -> DossierView:
+        # The marker records where assignment began in this history; from it on, the step
+        # may be held by name (who acts is then the assignee: DossierMachine._authorise).
+        if not workflow.patched(ASSIGNMENT_PATCH):
+            raise _refused(Refusal("wrong_step", T("assignment_unavailable", code=self.m.inp.code)))
+        return await self._handle(action, cmd)
+
+    @workflow.update
     async def request_extension(self, cmd: ActionInput) -> DossierView:
         return await self._handle(Action.REQUEST_EXTENSION, cmd)
 
     @request_extension.validator
     def _request_extension_ok(self, cmd: ActionInput) -> None:
         self._check(Action.REQUEST_EXTENSION, cmd)
+
+    # -- mergers: an agency's open work taken over by its successor -------------------
+
+    @workflow.update
+    async def move_agency(self, cmd: MoveAgencyInput) -> DossierView:
+        if not workflow.patched(AGENCY_MOVES_PATCH):
+            raise _refused(Refusal("wrong_step", T("move_unavailable", code=self.m.inp.code)))
+        now = workflow.now()
+        try:
+            self.m.move_agency(cmd, now)
+        except Refusal as r:
+            raise _refused(r) from None
+        if (
+            self._handoff is not None
+            and self._handoff_to == cmd.from_agency
+            and workflow.patched(HANDOFF_REDIRECT_PATCH)
+        ):
+            # Nobody may acknowledge for the merged agency any more: the loop sends the
+            # dossier to the successor, whose worker acknowledges it.
+            self._handoff.cancel()
+            self._handoff = None
+            self._handoff_to = None
+        self._changed = True
+        try:
+            return self.m.view(now)
+        finally:
+            await self._projected()
+
+    @move_agency.validator
+    def _move_agency_ok(self, cmd: MoveAgencyInput) -> None:
+        try:
+            self.m.check_move(cmd)
+        except Refusal as r:
+            raise _refused(r) from None

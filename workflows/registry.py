@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from workflows.data_request import DataRequestWorkflow
 from workflows.dossier import DossierWorkflow
+from workflows.feedback import FeedbackWorkflow
+from workflows.payment import PaymentWorkflow
+from workflows.portal_pull import PortalPullWorkflow
 
 # Domain and contract modules are pure and deterministic; passing them through
 # the sandbox saves re-importing pydantic models for every workflow run.
@@ -15,4 +19,10 @@ WORKFLOW_RUNNER = SandboxedWorkflowRunner(
         "domain", "activities.contracts"
     )
 )
-WORKFLOWS = [DossierWorkflow]
+WORKFLOWS = [
+    DossierWorkflow,
+    PortalPullWorkflow,
+    FeedbackWorkflow,
+    DataRequestWorkflow,
+    PaymentWorkflow,
+]

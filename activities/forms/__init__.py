@@ -24,7 +24,14 @@ One file per family of forms; callers import from ``activities.forms``:
 
 from __future__ import annotations
 
-from activities.forms._common import CIRCULAR, FORM_TITLES, TZ, Issuers, RenderedDocument
+from activities.forms._common import (
+    CIRCULAR,
+    FORM_TITLES,
+    TZ,
+    Issuers,
+    RenderedDocument,
+    verify_url,
+)
 from activities.forms._common import _place_date as _place_date  # tests/unit/test_pdf.py
 from activities.forms._common import _when as _when  # tests/unit/test_pdf.py
 from activities.forms.control_slip import (
@@ -55,4 +62,5 @@ __all__ = [
     "render_form",
     "render_result",
     "render_tracking_book",
+    "verify_url",
 ]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from activities import render_pool
 from activities.pdf import DocumentMetadata, DocumentSpec
 from domain.dossier import DossierView
+from domain.ratings import rating_code
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -39,6 +40,15 @@ class RenderedDocument:
     media_type: str = "application/pdf"
 
 
+def verify_url(public_base_url: str, dossier_code: str) -> str | None:
+    """The public verification page of what was issued for a dossier, on the public
+    address (MOTCUA_PUBLIC_BASE_URL); None without one."""
+    if not public_base_url:
+        return None
+    base = public_base_url.rstrip("/")
+    return f"{base}/ui/verify?code={quote(dossier_code, safe='-._~')}"
+
+
 @dataclass(frozen=True)
 class Issuers:
     """How documents name agencies: code -> name, code -> parent body (the line above
@@ -49,6 +59,7 @@ class Issuers:
     tracking_base_url: str = ""
     public_base_url: str = ""  # where the API is reached (links to documents)
     places: Mapping[str, str] = field(default_factory=dict)
+    rating_key: bytes = b""  # the key of receipts' rating codes (none: no code printed)
 
     def name(self, code: str) -> str:
         return self.names.get(code, code)
@@ -60,9 +71,26 @@ class Issuers:
         return self.places.get(code, "")
 
     def tracking_url(self, dossier_code: str) -> str | None:
+        """The public tracking page, the dossier's code filled in (the applicant adds
+        their ID number)."""
         if not self.tracking_base_url:
             return None
         return self.tracking_base_url + quote(dossier_code, safe="-._~")
+
+    def verify_url(self, dossier_code: str) -> str | None:
+        """The public verification page of what was issued for the dossier."""
+        return verify_url(self.public_base_url, dossier_code)
+
+    def rating_code(self, dossier_code: str) -> str | None:
+        """The receipt's rating code (domain/ratings.py), when a key is configured."""
+        return rating_code(self.rating_key, dossier_code) if self.rating_key else None
+
+    def rating_url(self, dossier_code: str) -> str | None:
+        """The counter kiosk's page for the dossier, its rating code filled in."""
+        code = self.rating_code(dossier_code)
+        if not code or not self.public_base_url:
+            return None
+        return f"{self.public_base_url}/ui/rate?code={quote(dossier_code, safe='-._~')}&t={code}"
 
 
 def _dt(value: str | datetime | None) -> datetime | None:
@@ -117,9 +145,16 @@ def _form_label(form: str) -> str:
     return f"Mẫu số {form} – Phụ lục I, {CIRCULAR}"
 
 
-def _qr(view_code: str, issuers: Issuers) -> tuple[str, str | None]:
-    url = issuers.tracking_url(view_code)
-    return (f"{view_code}|{url}" if url else view_code), url
+# What the QR code under a result says: it opens the verification page.
+VERIFY_CAPTION = "Quét mã QR hoặc truy cập đường dẫn dưới đây để kiểm tra văn bản này:"
+
+
+def _qr(view_code: str, issuers: Issuers, *, verify: bool = False) -> tuple[str, str | None]:
+    """The QR code's content and the link printed under it: the link itself (a phone's
+    camera opens it), to the tracking page, or for a result to its verification page;
+    the bare dossier code where no public address is configured."""
+    url = issuers.verify_url(view_code) if verify else issuers.tracking_url(view_code)
+    return (url or view_code), url
 
 
 def _form_metadata(form: str, title: str, author: str, view: DossierView) -> DocumentMetadata:

@@ -40,6 +40,8 @@ ROLE_LABELS: dict[Role, str] = {
 
 # Events that end a step but are not an officer's act.
 _NOT_OFFICERS = (Role.SYSTEM, Role.APPLICANT)
+# A leader's assignment (or a claim) names who holds a step, not who worked it.
+_NOT_STEP_WORK = ("assign", "claim")
 
 
 @dataclass(frozen=True)
@@ -73,14 +75,15 @@ def _verdict(step: StepView) -> str | None:
 def control_slip_rows(view: DossierView, events: list[Event]) -> list[HandoverRow]:
     """One row per hand-over: each step that ended, given on to the next step that
     started (or, for the return step, to the applicant). The officer of a step is the
-    actor of its last event that is not the system's (nor the applicant's)."""
+    actor of its last event that is not the system's (nor the applicant's, nor an
+    assignment or a claim)."""
     officers: dict[str, str] = {}
     supplements: dict[str, int] = {}
     extensions: dict[str, list[str]] = {}
     for e in sorted(events, key=lambda e: e.seq):
         if e.step_id is None:
             continue
-        if e.role not in _NOT_OFFICERS:
+        if e.role not in _NOT_OFFICERS and e.kind not in _NOT_STEP_WORK:
             officers[e.step_id] = e.actor_name or e.actor_id
         if e.kind == "request_supplement":
             supplements[e.step_id] = supplements.get(e.step_id, 0) + 1

@@ -18,7 +18,9 @@ from activities.forms._common import (
 )
 from activities.pdf import DocumentSpec, Paragraph, SignatureBlock
 from domain.catalog import Role
+from domain.checklist import component_line
 from domain.dossier import Applicant, Channel, DossierView, Event
+from domain.vietnamese import duration
 
 # The signature title of whoever issued a form, by role.
 _SIGNER_TITLES: dict[Role, str] = {
@@ -38,21 +40,6 @@ _RETURN_CHANNELS = {
     Channel.POST.value: "Qua dịch vụ bưu chính công ích",
 }
 
-_UNITS_VI = {
-    "working days": "ngày làm việc",
-    "working hours": "giờ làm việc",
-    "calendar days": "ngày",
-}
-
-
-def _duration_vi(value: object) -> str:
-    """'15 working days' (a Duration's str) in Vietnamese."""
-    text = str(value or "").strip()
-    if not text:
-        return "—"
-    number, _, unit = text.partition(" ")
-    return f"{number.replace('.', ',')} {_UNITS_VI.get(unit, unit)}".strip()
-
 
 def _actor_signature(event: Event, title_override: str | None = None) -> SignatureBlock:
     if event.role is Role.SYSTEM:
@@ -62,9 +49,22 @@ def _actor_signature(event: Event, title_override: str | None = None) -> Signatu
 
 
 def _documents_list(view: DossierView) -> str:
-    if not view.documents:
+    """What was handed in, as the receipt (Form 01) names it: each component of the
+    procedure by its name, original or copy and count (a reused record says so), then any
+    file that is none of them by its name; a view from before the checklist, by file."""
+    checklist = view.checklist
+    if checklist is None:
+        lines = [f"{d.kind}: {d.filename}" for d in view.documents]
+    else:
+        lines = [
+            component_line(item) + (" – khai thác lại" if all(f.reused for f in item.files) else "")
+            for item in checklist.items
+            if item.files
+        ]
+        lines += [f.filename for f in checklist.unmatched]
+    if not lines:
         return "—"
-    return "\n".join(f"{i}) {d.kind}: {d.filename}" for i, d in enumerate(view.documents, 1))
+    return "\n".join(f"{i}) {line}" for i, line in enumerate(lines, 1))
 
 
 def _numbered(items: Sequence[object]) -> str:
@@ -105,18 +105,30 @@ def _form_01(
         ("Cơ quan giải quyết", issuers.name(view.competent_agency)),
         ("1. Thành phần hồ sơ nộp gồm", _documents_list(view)),
         ("2. Số lượng hồ sơ", "01 bộ"),
-        ("3. Thời gian giải quyết hồ sơ theo quy định", _duration_vi(d.get("statutory_time"))),
+        (
+            "3. Thời gian giải quyết hồ sơ theo quy định",
+            duration(str(d.get("statutory_time") or "")),
+        ),
         ("4. Thời gian nhận hồ sơ", _when(d.get("received_at") or view.received_at)),
         (
             "5. Thời gian trả kết quả giải quyết hồ sơ",
             _when(d.get("appointment_at") or view.appointment_at),
         ),
     ]
-    channel = d.get("return_channel")
+    # Where the citizen collects the result: as the officer recorded it at intake, else
+    # as the citizen chose when filing (boundary-free intake: another centre, or by post).
+    channel = d.get("return_channel") or (
+        Channel.POST.value
+        if view.return_by_post
+        else Channel.COUNTER.value
+        if view.return_agency
+        else None
+    )
     if channel:
         where = _RETURN_CHANNELS.get(str(channel), str(channel))
         if str(channel) == Channel.COUNTER.value:
-            where = f"{where} ({centre})"
+            returning = issuers.name(view.return_agency) if view.return_agency else centre
+            where = f"{where} ({returning})"
         fields.append(("6. Đăng ký nhận kết quả tại", where))
     closing: list[str | Paragraph] = []
     if d.get("remote_area"):
@@ -132,6 +144,19 @@ def _form_01(
             size=10,
         )
     )
+    rating = issuers.rating_code(view.code)
+    if rating:
+        # The kiosk at the counter asks for it: only the receipt's holder rates the dossier.
+        closing.append(
+            Paragraph(
+                f"Mã đánh giá sự hài lòng: {rating}. Khi nhận kết quả, ông/bà đánh giá tại "
+                "máy tính bảng ở quầy (nhập mã hồ sơ và mã đánh giá)"
+                + (f" hoặc tại {url}" if (url := issuers.rating_url(view.code)) else "")
+                + ".",
+                style="I",
+                size=10,
+            )
+        )
     return [f"{centre} tiếp nhận hồ sơ của:"], fields, closing
 
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from activities.forms._common import (
+    VERIFY_CAPTION,
     Issuers,
     RenderedDocument,
     _date,
@@ -15,6 +18,7 @@ from activities.forms._common import (
     _require_aware,
 )
 from activities.pdf import DocumentMetadata, DocumentSpec, Paragraph, SignatureBlock
+from domain.catalog import ResultTemplate
 from domain.dossier import Applicant, DossierView
 
 COMPLAINTS_LAW = "Luật Khiếu nại năm 2011"
@@ -31,6 +35,7 @@ class ResultInfo:
     signer_title: str  # "CHỦ TỊCH", "TRƯỞNG PHÒNG"
     signing_agency: str  # agency code
     legal_basis: list[str] = field(default_factory=list)
+    template: ResultTemplate | None = None  # what a granted result holds (the catalog's)
 
 
 def _split_title(kind_title: str) -> tuple[str, str]:
@@ -45,6 +50,58 @@ def _split_title(kind_title: str) -> tuple[str, str]:
     return kind_title, ""
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z_.]+)\}")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return _date(value)
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value if _text(v))
+    return str(value).strip()
+
+
+class _Sources:
+    """The values a result template names (domain.catalog.RESULT_SOURCE), from the
+    dossier, its applicant, the steps' findings and the result itself."""
+
+    def __init__(
+        self, view: DossierView, applicant: Applicant, info: ResultInfo, at: datetime
+    ) -> None:
+        self.view, self.applicant, self.info, self.at = view, applicant, info, at
+
+    def value(self, source: str, text: str = "") -> str:
+        if source == "text":
+            return text
+        head, _, rest = source.partition(".")
+        found: Any = None
+        if head == "applicant":
+            found = getattr(self.applicant, rest, None)
+        elif head == "dossier":
+            found = getattr(self.view, rest, None)
+        elif head == "result":
+            found = {
+                "number": self.info.number,
+                "date": _date(self.at),
+                "decision_text": self.info.decision_text,
+            }.get(rest)
+        elif head == "finding":
+            kind, _, key = rest.partition(".")
+            latest = [f for f in self.view.findings if f.kind == kind]
+            if latest:
+                finding = latest[-1]
+                if key in ("comment", "actor_name", "at"):
+                    found = getattr(finding, key)
+                else:
+                    found = finding.data.get(key)
+        return _text(found) or text
+
+    def fill(self, line: str) -> str:
+        return _PLACEHOLDER.sub(lambda m: self.value(m.group(1)) or "—", line)
+
+
 def render_result(
     view: DossierView, applicant: Applicant, info: ResultInfo, issuers: Issuers, at: datetime
 ) -> RenderedDocument:
@@ -52,13 +109,17 @@ def render_result(
     _require_aware(at)
     title, subtitle = _split_title(info.kind_title)
     agency = issuers.name(info.signing_agency)
+    template = info.template if info.granted else None
+    legal_basis = (
+        template.basis if template is not None and template.basis is not None else info.legal_basis
+    )
     bases: list[str | Paragraph] = [
         Paragraph(
             (basis if basis.lower().startswith("căn cứ") else f"Căn cứ {basis}").rstrip(" ;.")
             + ";",
             style="I",
         )
-        for basis in info.legal_basis
+        for basis in legal_basis
     ]
     bases.append(
         Paragraph(
@@ -83,7 +144,18 @@ def render_result(
     ]
     effect = _date(at)
     closing: list[str | Paragraph]
-    if info.granted and not is_decision:
+    if template is not None:
+        # The procedure's own result: its fields and closing lines, as the catalog says.
+        sources = _Sources(view, applicant, info, at)
+        paragraphs = [
+            *bases,
+            *(sources.fill(line) for line in template.intro),
+            Paragraph(f"{agency}".upper(), style="B", align="C") if is_decision else Paragraph(""),
+            Paragraph(template.heading, style="B", align="C"),
+        ]
+        fields = [(f.label, sources.value(f.source, f.text) or "—") for f in template.fields]
+        closing = [sources.fill(line) for line in template.closing]
+    elif info.granted and not is_decision:
         fields.append(("Nội dung", info.decision_text or "—"))
         closing = [
             f"{title[:1]}{title[1:].lower()} này có hiệu lực kể từ ngày {effect}.",
@@ -91,7 +163,7 @@ def render_result(
             "và các quy định của pháp luật có liên quan./.",
         ]
     elif info.granted:
-        fields.append(("Nội dung", info.decision_text or "—"))
+        # The decision's content is its Article 1, not a row above it as well.
         closing = [
             f"Điều 1. Chấp thuận đề nghị của ông/bà {applicant.name} đối với thủ tục "
             f"{view.procedure_name}. {info.decision_text}".rstrip(),
@@ -100,7 +172,7 @@ def render_result(
             "nhiệm thi hành văn bản này./.",
         ]
     else:
-        fields.append(("Lý do từ chối", info.reasons or "—"))
+        # The reason is stated once, in Article 1.
         closing = [
             f"Điều 1. Từ chối giải quyết hồ sơ mã {view.code} của ông/bà {applicant.name} đề "
             f"nghị giải quyết thủ tục {view.procedure_name}. Lý do: {info.reasons or '—'}",
@@ -113,7 +185,7 @@ def render_result(
             "định của pháp luật.",
             f"Điều 3. Quyết định này có hiệu lực kể từ ngày {effect}./.",
         ]
-    qr_payload, url = _qr(view.code, issuers)
+    qr_payload, url = _qr(view.code, issuers, verify=True)
     spec = DocumentSpec(
         issuer=agency,
         issuer_parent=issuers.parent(info.signing_agency),
@@ -131,6 +203,7 @@ def render_result(
         recipients=[f"Ông/bà {applicant.name};", f"Lưu: VT, hồ sơ {view.code}."],
         qr_payload=qr_payload,
         tracking_url=url,
+        qr_caption=VERIFY_CAPTION,
         metadata=DocumentMetadata(
             title=f"{info.kind_title} – {view.code}",
             subject=f"Kết quả giải quyết thủ tục {view.procedure_name}",

@@ -13,7 +13,8 @@ from fastapi import APIRouter, Depends, Query
 
 from api.auth import CurrentPrincipal, Principal
 from api.deps import AppContext, Context, record_user
-from api.errors import ERROR_RESPONSES, ApiError
+from api.errors import ERROR_RESPONSES, ApiError, reason_of
+from api.messages import T
 from domain.catalog import Role
 from services.audit.archive import ArchiveTampered
 from services.audit.integrity import AuditLogReport
@@ -39,7 +40,7 @@ router = APIRouter(
 
 def _auditor(principal: Principal) -> Auditor:
     if not principal.has(Role.AUDITOR):
-        raise ApiError(403, "forbidden", "audit routes are for the auditor role only")
+        raise ApiError(403, "forbidden", T("audit_role"))
     return Auditor(
         id=principal.sub,
         name=principal.name,
@@ -56,7 +57,7 @@ async def _answer(coro: Any) -> Any:
     try:
         return await coro
     except NoHistory as exc:
-        raise ApiError(404, "not_found", str(exc)) from None
+        raise ApiError(404, "not_found", reason_of(exc)) from None
     except ArchiveTampered as exc:
         # The stored history is not the one archived: answered, never read as intact.
         raise ApiError(409, "archive_tampered", str(exc)) from None
@@ -117,11 +118,13 @@ async def dossier_timeline(
     s = service(ctx)
     record = await _answer(s.record(code))
     if at is not None and at.tzinfo is None:
-        raise ApiError(422, "invalid", "at: give the instant with its offset, e.g. +07:00")
+        raise ApiError(422, "invalid", T("instant_offset", name="at"))
     try:
         states = [state_at(record, at)] if at is not None else timeline(record)
     except ValueError as exc:
-        raise ApiError(422, "invalid", f"at: {exc}") from None
+        raise ApiError(
+            422, "invalid", T("where_reason", where="at", reason=reason_of(exc))
+        ) from None
     await s.log(who, "timeline", code, at=at.isoformat() if at else None)
     return states
 
@@ -137,7 +140,7 @@ async def dossier_trail(code: str, principal: CurrentPrincipal, ctx: Context) ->
     events = await asyncio.to_thread(repository.list_events, ctx.engine, code)
     refused = await asyncio.to_thread(repository.list_refused_attempts, ctx.engine, code)
     if not events and not refused:
-        raise ApiError(404, "not_found", f"no dossier {code} in the read model")
+        raise ApiError(404, "not_found", T("audit_no_dossier", code=code))
     await service(ctx).log(who, "trail", code)
     return trail(events, refused)
 
@@ -170,7 +173,7 @@ async def delays(
     who = _auditor(principal)
     for name, value in (("since", since), ("until", until)):
         if value is not None and value.tzinfo is None:
-            raise ApiError(422, "invalid", f"{name}: give the instant with its offset")
+            raise ApiError(422, "invalid", T("instant_offset", name=name))
     s = service(ctx)
     found: list[DelayAttribution] = await _answer(s.late_in_period(since=since, until=until))
     await s.log(

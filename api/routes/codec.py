@@ -30,7 +30,9 @@ from temporalio.api.common.v1 import Payload
 from api.auth import Principal, require_roles
 from api.bodies import body_policy
 from api.deps import Context, record_user
-from api.errors import ERROR_RESPONSES, ApiError, error_json
+from api.errors import ERROR_RESPONSES, ApiError, localised_error
+from api.language import scope_lang
+from api.messages import T
 from domain.catalog import Role
 from infra.codec import PayloadDecryptionError, PayloadKeyError, is_encrypted, payload_json
 from store import repository
@@ -71,25 +73,25 @@ def _bytes(value: str, where: str) -> bytes:
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
-        raise ApiError(422, "invalid", f"{where}: not base64") from None
+        raise ApiError(422, "invalid", T("codec_base64", where=where)) from None
 
 
 def _payloads(body: CodecPayloads) -> list[Payload]:
     # Limits checked here rather than in the schema, whose generated examples they would
     # make huge.
     if len(body.payloads) > MAX_PAYLOADS:
-        raise ApiError(422, "invalid", f"payloads: at most {MAX_PAYLOADS} in one request")
+        raise ApiError(422, "invalid", T("codec_max_payloads", count=MAX_PAYLOADS))
     out = []
     for i, p in enumerate(body.payloads):
         if len(p.metadata) > MAX_METADATA:
-            raise ApiError(422, "invalid", f"payloads[{i}].metadata: at most {MAX_METADATA} keys")
+            raise ApiError(422, "invalid", T("codec_max_metadata", index=i, count=MAX_METADATA))
         metadata = {
             k: _bytes(v, f"payloads[{i}].metadata[{k[:40]!r}]") for k, v in p.metadata.items()
         }
         try:
             payload = Payload(metadata=metadata, data=_bytes(p.data, f"payloads[{i}].data"))
         except (ValueError, TypeError):  # e.g. a metadata key that is not valid UTF-8
-            raise ApiError(422, "invalid", f"payloads[{i}]: not a Temporal payload") from None
+            raise ApiError(422, "invalid", T("codec_not_payload", index=i)) from None
         out.append(payload)
     return out
 
@@ -120,7 +122,7 @@ async def decode(
         try:
             decoded = await codec.decode(payloads)
         except (PayloadKeyError, PayloadDecryptionError) as exc:
-            raise ApiError(422, "invalid", str(exc)) from None
+            raise ApiError(422, "invalid", exc.text) from None
     if encrypted:  # who read personal data, when, through what
         row = AuditLogRow(
             at=datetime.now(UTC),
@@ -162,10 +164,11 @@ class CodecCors:
         preflight = scope["method"] == "OPTIONS"
         if origin not in self.allowed:
             if preflight:
-                refusal = error_json(
+                refusal = localised_error(
                     403,
                     "forbidden",
-                    f"origin {origin[:100]!r} may not call the codec (MOTCUA_CODEC_CORS_ORIGINS)",
+                    T("codec_origin", origin=repr(origin[:100])),
+                    scope_lang(scope),
                 )
                 await refusal(scope, receive, send)
             else:  # no CORS headers: the browser hides the answer

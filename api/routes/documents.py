@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from functools import partial
 from typing import Annotated
 from urllib.parse import quote
 
@@ -15,41 +16,25 @@ from activities.forms import BookRow, render_control_slip, render_tracking_book
 from api.auth import OFFICER_ROLES, CurrentPrincipal
 from api.bodies import body_policy
 from api.deps import Context, record_user
+from api.document_rows import document_out
 from api.errors import ERROR_RESPONSES, ApiError
+from api.language import request_lang
+from api.messages import T
 from api.privacy import row_shows_personal_data, shown_name
 from api.routes.dossiers import _visible_state, readable_record
 from api.routes.index import month
-from api.schemas import DocumentOut, DocumentsOut
+from api.schemas import DocumentsOut
 from domain.catalog import Role
 from domain.dossier import Event, Status
 from infra.docstore import DocumentNotFound, sniff_media_type
 from services.verification import DocumentVerification, verify_document
 from store import repository
-from store.models import DocumentRow
 
 router = APIRouter(tags=["documents"], responses=ERROR_RESPONSES)
 authenticated = [Depends(record_user)]
 
 PDF = "application/pdf"
 MAX_VERIFY_BYTES = 20 * 1024 * 1024
-
-
-def _out(row: DocumentRow) -> DocumentOut:
-    return DocumentOut(
-        id=row.id,
-        dossier_code=row.dossier_code,
-        form=row.form,
-        source=row.source,
-        title=row.title,
-        filename=row.filename or f"{row.id.replace(':', '-')}.html",
-        media_type=row.media_type or "application/octet-stream",
-        size=row.size or len(row.content.encode()),
-        sha256=row.sha256,
-        signers=row.signers or [],
-        created_at=row.created_at,
-        event_id=row.event_id,
-        href=f"/v1/dossiers/{row.dossier_code}/documents/{quote(row.id, safe='')}",
-    )
 
 
 def _attachment(content: bytes, media_type: str, filename: str) -> Response:
@@ -76,7 +61,8 @@ async def list_documents(code: str, principal: CurrentPrincipal, ctx: Context) -
     rows = await asyncio.to_thread(
         repository.list_documents, ctx.engine, code, with_sub_dossiers=True
     )
-    return DocumentsOut(code=code, documents=[_out(r) for r in rows])
+    listed = await asyncio.to_thread(lambda: [document_out(r, ctx.documents) for r in rows])
+    return DocumentsOut(code=code, documents=listed)
 
 
 @router.get(
@@ -91,24 +77,32 @@ async def download_document(
 ) -> Response:
     row = await asyncio.to_thread(repository.get_document, ctx.engine, document_id)
     if row is None or not (row.dossier_code == code or row.dossier_code.startswith(f"{code}.")):
-        raise ApiError(404, "not_found", f"dossier {code} has no document {document_id}")
+        raise ApiError(404, "not_found", T("no_document", code=code, document=document_id))
     await readable_record(ctx, code, principal)
+    if row.source == "database":
+        raise ApiError(
+            404,
+            "not_found",
+            f"document {document_id} was taken from a national database ({row.title}): "
+            "there is no file, only its source and the hash of what was fetched",
+        )
     if row.content and not row.size:
         # Revision 0001 kept forms as HTML in the row itself.
-        return _attachment(row.content.encode(), "text/html; charset=utf-8", _out(row).filename)
+        return _attachment(
+            row.content.encode(), "text/html; charset=utf-8", document_out(row).filename
+        )
     try:
         content = await asyncio.to_thread(ctx.documents.get, row.sha256)
     except DocumentNotFound:
         raise ApiError(
             503,
             "unavailable",
-            f"the file of document {document_id} (sha256 {row.sha256}) is not in this "
-            "API's document store; is MOTCUA_DOCUMENT_STORE shared with the workers?",
+            T("document_file_missing", document=document_id, sha256=row.sha256),
         ) from None
     media_type = (
         row.media_type or sniff_media_type(content, row.filename) or "application/octet-stream"
     )
-    return _attachment(content, media_type, _out(row).filename)
+    return _attachment(content, media_type, document_out(row).filename)
 
 
 @router.get(
@@ -146,7 +140,7 @@ async def tracking_book(
     period: Annotated[str, Query(description="the month, YYYY-MM")],
 ) -> Response:
     if agency not in ctx.catalog.agencies:
-        raise ApiError(404, "not_found", f"no agency {agency} in the catalog")
+        raise ApiError(404, "not_found", T("no_agency", agency=agency))
     # The agency's officers: an agency claim alone (an applicant's token may carry one)
     # is not enough, the book lists every applicant of the month.
     officer = any(principal.has(r) for r in OFFICER_ROLES)
@@ -155,9 +149,7 @@ async def tracking_book(
         or principal.has(Role.ADMIN)
         or (officer and principal.agency == agency)
     ):
-        raise ApiError(
-            403, "forbidden", f"the tracking book of {agency} is for its officers and auditors"
-        )
+        raise ApiError(403, "forbidden", T("book_officers", agency=agency))
     start, end = month(period)
     label = f"tháng {start.month:02d}/{start.year}"
     dossiers = await asyncio.to_thread(
@@ -207,12 +199,15 @@ async def tracking_book(
 async def verify(request: Request, ctx: Context) -> DocumentVerification:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_VERIFY_BYTES:
-        raise ApiError(413, "too_large", f"the file is over {MAX_VERIFY_BYTES:,} bytes")
+        raise ApiError(413, "too_large", T("verify_too_large", limit=MAX_VERIFY_BYTES))
     body = await request.body()
     if len(body) > MAX_VERIFY_BYTES:
-        raise ApiError(413, "too_large", f"the file is over {MAX_VERIFY_BYTES:,} bytes")
+        raise ApiError(413, "too_large", T("verify_too_large", limit=MAX_VERIFY_BYTES))
     if not body:
-        raise ApiError(
-            422, "invalid", "send the PDF as the request body (Content-Type: application/pdf)"
-        )
-    return await asyncio.to_thread(verify_document, body, ctx.trust_roots, ctx.engine)
+        raise ApiError(422, "invalid", T("verify_empty"))
+    return await asyncio.to_thread(
+        partial(verify_document, store=ctx.documents, lang=request_lang(request)),
+        body,
+        ctx.trust_roots,
+        ctx.engine,
+    )

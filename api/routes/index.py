@@ -15,16 +15,20 @@ from pydantic import Field
 from api.auth import CurrentPrincipal
 from api.deps import Context, record_user
 from api.errors import ERROR_RESPONSES, ApiError
+from api.messages import T
 from api.routes.dossiers import _visible_state
 from api.schemas import ApiModel
 from domain.calendar import VIETNAM_TZ
 from domain.catalog import Role
 from domain.dossier import Status
+from domain.feedback import FeedbackKind, Filer
+from domain.machine.messages import status as status_text
 from services.audit.service import AuditService
 from services.audit.timeline import DelayAttribution
+from services.feedback import FeedbackService
 from services.index import ServiceIndex, service_index, to_csv
 from store import repository
-from store.models import FeedbackRow, RatingRow
+from store.models import RatingRow
 
 router = APIRouter(tags=["index"], responses=ERROR_RESPONSES, dependencies=[Depends(record_user)])
 PERIOD = re.compile(r"^(\d{4})-(\d{2})$")
@@ -35,7 +39,7 @@ def month(value: str) -> tuple[datetime, datetime]:
     """A period YYYY-MM as [first instant, first instant of the next month), local time."""
     m = PERIOD.match(value)
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ApiError(422, "invalid", f"period: '{value}' is not a month like 2026-11")
+        raise ApiError(422, "invalid", T("period", value=value))
     y, mo = int(m.group(1)), int(m.group(2))
     tz = ZoneInfo(VIETNAM_TZ)
     start = datetime.combine(date(y, mo, 1), time(0), tz)
@@ -45,9 +49,7 @@ def month(value: str) -> tuple[datetime, datetime]:
 
 def _reader(principal: CurrentPrincipal) -> None:
     if not any(principal.has(r) for r in READERS):
-        raise ApiError(
-            403, "forbidden", "the service index is for leaders, auditors and administrators"
-        )
+        raise ApiError(403, "forbidden", T("index_roles"))
 
 
 @router.get(
@@ -82,17 +84,24 @@ async def index(
     "/index/late",
     response_model=list[DelayAttribution],
     summary="The month's late list: every overdue dossier with the step, agency and officer "
-    "that consumed the time (published monthly by the centre)",
+    "that consumed the time (published monthly by the centre), a page at a time, oldest "
+    "first; X-Total-Count: how many the index counts late",
 )
 async def late(
     principal: CurrentPrincipal,
     ctx: Context,
+    response: Response,
     period: Annotated[str, Query(description="the month, YYYY-MM")],
+    limit: Annotated[int, Query(ge=1, le=500, description="most dossiers, oldest first")] = 100,
+    offset: Annotated[int, Query(ge=0, description="dossiers skipped (the page's start)")] = 0,
 ) -> list[DelayAttribution]:
     _reader(principal)
     start, end = month(period)
     audit = AuditService(ctx.service.client, ctx.engine, ctx.documents, ctx.trust_roots)
-    return await audit.late_in_period(since=start, until=end)
+    now = datetime.now(UTC)  # the page and its total judged at the same instant
+    total = await audit.late_total(since=start, until=end, now=now)
+    response.headers["X-Total-Count"] = str(total)
+    return await audit.late_in_period(since=start, until=end, now=now, limit=limit, offset=offset)
 
 
 class RatingIn(ApiModel):
@@ -113,7 +122,7 @@ class Recorded(ApiModel):
 async def _own_dossier(ctx: Context, code: str, principal: CurrentPrincipal) -> Status:
     view = await _visible_state(ctx, code, principal)
     if not principal.has(Role.APPLICANT) or view.applicant_account != principal.sub:
-        raise ApiError(403, "forbidden", f"only the applicant of {code} rates it or complains")
+        raise ApiError(403, "forbidden", T("rate_applicant", code=code))
     return view.status
 
 
@@ -126,7 +135,9 @@ async def _own_dossier(ctx: Context, code: str, principal: CurrentPrincipal) -> 
 async def rate(code: str, body: RatingIn, principal: CurrentPrincipal, ctx: Context) -> Recorded:
     state = await _own_dossier(ctx, code, principal)
     if state is not Status.RETURNED:
-        raise ApiError(409, "wrong_step", f"{code} is {state.value}: rate it once it is returned")
+        raise ApiError(
+            409, "wrong_step", T("rate_not_returned", code=code, status=status_text(state))
+        )
     at = datetime.now(UTC)
     row = RatingRow(
         dossier_code=code, rating=body.rating, comment=body.comment, by=principal.sub, at=at
@@ -135,17 +146,35 @@ async def rate(code: str, body: RatingIn, principal: CurrentPrincipal, ctx: Cont
     return Recorded(dossier_code=code, at=at)
 
 
+class FeedbackRecorded(Recorded):
+    code: str = Field(description="the PAKN item's code: its answer is tracked by it")
+    agency: str = Field(description="the agency that answers it")
+    due_at: datetime = Field(description="the answer's deadline")
+
+
 @router.post(
     "/dossiers/{code}/feedback",
-    response_model=Recorded,
+    response_model=FeedbackRecorded,
     status_code=status.HTTP_201_CREATED,
-    summary="The applicant's complaint or suggestion about the dossier (phản ánh, kiến nghị)",
+    summary="The applicant's complaint or suggestion about the dossier (phản ánh, kiến nghị): "
+    "a PAKN item routed to the agency handling it (as POST /v1/feedback)",
 )
 async def feedback(
     code: str, body: FeedbackIn, principal: CurrentPrincipal, ctx: Context
-) -> Recorded:
+) -> FeedbackRecorded:
     await _own_dossier(ctx, code, principal)
-    at = datetime.now(UTC)
-    row = FeedbackRow(dossier_code=code, kind=body.kind, text=body.text, by=principal.sub, at=at)
-    await asyncio.to_thread(repository.add_feedback, ctx.engine, row)
-    return Recorded(dossier_code=code, at=at)
+    row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
+    if row is None:  # visible to the workflow, not yet in the read model
+        raise ApiError(409, "wrong_step", T("feedback_not_found", code=code))
+    filer = Filer(account=principal.sub, name=row.applicant_name, id_number=row.applicant_id_number)
+    service = FeedbackService(ctx.service.client, ctx.engine, ctx.settings)
+    item = await service.file(
+        kind=FeedbackKind(body.kind), text=body.text, filer=filer, dossier=row, channel="online"
+    )
+    return FeedbackRecorded(
+        dossier_code=code,
+        at=datetime.now(UTC),
+        code=item.code,
+        agency=item.agency,
+        due_at=item.due_at.astimezone(ZoneInfo(VIETNAM_TZ)),
+    )

@@ -1,25 +1,28 @@
-"""Routes without a token: public tracking, liveness and readiness."""
+"""Routes without a token: public tracking, the citizens' procedure search, liveness and
+readiness."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from api import readiness
-from api.deps import Context, limit_tracking
+from api.deps import Context, limit_search, limit_tracking
 from api.errors import ERROR_RESPONSES, ApiError
+from api.messages import T
+from api.procedure_search import ProcedureSearchOut, run_search
 from api.schemas import Health, TrackingOut
 from domain.calendar import VIETNAM_TZ
 from domain.dossier import Status
+from services.working_time import Countdowns
 from store import repository
 
 router = APIRouter(responses=ERROR_RESPONSES)
 
-NOT_FOUND = "no dossier with this code and ID number"
 VN = ZoneInfo(VIETNAM_TZ)
 
 
@@ -38,7 +41,7 @@ async def track(
     row = await asyncio.to_thread(repository.get_dossier, ctx.engine, code)
     # One answer for "no such dossier" and "wrong ID number": tracking reveals nothing else.
     if row is None or not hmac.compare_digest(row.applicant_id_number.encode(), id_number.encode()):
-        raise ApiError(404, "not_found", NOT_FOUND)
+        raise ApiError(404, "not_found", T("no_tracking_match"))
     status = Status(row.status)
     step = None
     if row.current_step_id:
@@ -51,6 +54,50 @@ async def track(
         status_label=status.label_vi,
         step=step,
         appointment_at=row.appointment_at.astimezone(VN) if row.appointment_at else None,
+        time_left=Countdowns(ctx.settings, ctx.catalog, ctx.clock()).of_row(row)["time_left"],
+    )
+
+
+@router.get(
+    "/public/procedures",
+    response_model=ProcedureSearchOut,
+    tags=["public"],
+    summary="Search the procedures in force, for citizens: by words of the name (with or "
+    "without diacritics), code, field, agency and level; each with its components, fees, "
+    "time, where to file and result",
+    dependencies=[Depends(limit_search)],
+)
+async def search_procedures(
+    ctx: Context,
+    q: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description='Words of the name, field or agency, or a national code: "cap phieu '
+            'ly lich tu phap" finds "Cấp Phiếu lý lịch tư pháp"; empty lists every procedure',
+        ),
+    ] = "",
+    field: Annotated[
+        str | None,
+        Query(max_length=200, description="A field (lĩnh vực), with or without diacritics"),
+    ] = None,
+    agency: Annotated[
+        str | None, Query(max_length=40, description="The competent agency's code")
+    ] = None,
+    level: Annotated[Literal["province", "commune"] | None, Query()] = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> ProcedureSearchOut:
+    return run_search(
+        ctx.catalog,
+        on=ctx.clock().astimezone(VN).date(),
+        query=q,
+        field=field,
+        agency=agency,
+        level=level,
+        page=page,
+        page_size=page_size,
+        listed=ctx.settings.boundary_free_procedures,
     )
 
 

@@ -6,17 +6,23 @@ fills them from the /v1 API with the user's bearer token, so the browser is one 
 client and every rule (roles, agencies, the step's allowed actions) is enforced in one
 place. No build step: the JavaScript and CSS under static/ are what the browser runs.
 
-In development a login page lists the demo users and `POST /ui/dev-login` issues their
-tokens; in production that route does not exist and users sign in with a token from the
-province's identity provider.
+People sign in with OpenID Connect (api/ui/signin.py): citizens through VNeID by the
+national portal's single sign-on, officers through the province's, as configured in
+MOTCUA_OIDC_PROVIDERS; the session is then an HttpOnly cookie the API accepts. A token
+from the province's identity provider can also be pasted. In development (HS256) the
+login page lists the demo users too and `POST /ui/dev-login` issues their tokens; in
+production that route is not even registered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -25,11 +31,29 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from api.errors import ApiError
+from api.messages import T
+from api.ui.procedure_search import install_procedure_search
+from api.ui.signin import install_signin, providers
+from domain.calendar import VIETNAM_TZ
 from infra.settings import Settings
+from services.index_publication import NotPublished, published_month
 
 HERE = Path(__file__).parent
 STATIC = HERE / "static"
 templates = Jinja2Templates(directory=HERE / "templates")
+VN = ZoneInfo(VIETNAM_TZ)
+
+
+def _vn_datetime(value: datetime | None) -> str:
+    return value.astimezone(VN).strftime("%H:%M %d/%m/%Y") if value is not None else ""
+
+
+def _pct(value: float | None) -> str:
+    return f"{value:.2f} %".replace(".", ",") if value is not None else "—"
+
+
+templates.env.filters["vn_datetime"] = _vn_datetime
+templates.env.filters["pct"] = _pct
 
 # Pages never embed scripts or styles inline, so the policy can forbid them.
 CONTENT_SECURITY_POLICY = (
@@ -52,10 +76,19 @@ PAGES = [
     Page("/ui/submit", "submit", "Nộp hồ sơ"),
     Page("/ui/my", "my", "Hồ sơ của tôi"),
     Page("/ui/track", "track", "Tra cứu hồ sơ"),
+    Page("/ui/rate", "rate", "Đánh giá sự hài lòng"),
+    Page("/ui/verify", "verify", "Kiểm tra văn bản đã cấp"),
     Page("/ui/audit", "audit", "Kiểm toán hồ sơ"),
     Page("/ui/audit/{code:path}", "audit", "Kiểm toán hồ sơ"),
     Page("/ui/index", "index", "Chỉ số phục vụ (Quyết định 766)"),
+    Page("/ui/feedback", "feedback", "Phản ánh, kiến nghị"),
+    Page("/ui/pakn", "pakn", "Gửi phản ánh, kiến nghị"),
+    Page("/ui/du-lieu-ca-nhan", "personal_data", "Dữ liệu cá nhân"),
+    Page("/ui/catalog", "catalog", "Danh mục thủ tục hành chính"),
+    Page("/ui/catalog/{code:path}", "catalog", "Danh mục thủ tục hành chính"),
 ]
+# Public, rendered with its results on the server (api/ui/procedure_search.py).
+SEARCH_PAGE = Page("/ui/procedures", "procedures", "Tra cứu thủ tục hành chính")
 
 
 def static_version() -> str:
@@ -99,8 +132,9 @@ def _dev_login_enabled(settings: Settings) -> bool:
     return settings.environment == "development" and settings.jwt_algorithm == "HS256"
 
 
-def install_ui(app: FastAPI) -> None:
-    """Mount the pages, their static files and the development login on `app`."""
+def install_ui(app: FastAPI, settings: Settings | None = None) -> None:
+    """Mount the pages, their static files, the sign-in routes and (in development only:
+    never with production `settings`) the development login on `app`."""
     version = static_version()
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     router = APIRouter(include_in_schema=False)
@@ -120,6 +154,9 @@ def install_ui(app: FastAPI) -> None:
                 "version": version,
                 "environment": settings.environment,
                 "dev_users": users,
+                "providers": [(p.name, p.config.title) for p in providers(request)]
+                if page.name == "login"
+                else [],
                 **extra,
             },
         )
@@ -138,6 +175,35 @@ def install_ui(app: FastAPI) -> None:
     for page in PAGES:
         add(page)
 
+    install_procedure_search(router, render, SEARCH_PAGE)
+
+    @router.get("/ui/cong-khai/{period}")
+    async def published_index(
+        request: Request, period: str, revision: int | None = None
+    ) -> Response:
+        """A published month of the service index, for anyone (no token, no script needed):
+        drawn from the frozen snapshot; 404 when the month was not published."""
+        ctx = request.app.state.ctx
+        page = Page("/ui/cong-khai/{period}", "public_index", f"Công khai chỉ số phục vụ {period}")
+        try:
+            month = await asyncio.to_thread(published_month, ctx.engine, period, revision)
+        except (ValueError, NotPublished):
+            month = None
+        names = {code: a.name for code, a in ctx.catalog.agencies.items()}
+        label = "/".join(reversed(period.split("-"))) if len(period) == 7 else period
+        response = render(
+            request,
+            page,
+            code="",
+            published=month,
+            period=period,
+            month_label=label,
+            agency_names=names,
+        )
+        if month is None:
+            response.status_code = 404
+        return response
+
     @router.get("/")
     async def root() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=307)
@@ -145,6 +211,21 @@ def install_ui(app: FastAPI) -> None:
     @router.get("/ui")
     async def ui_root() -> RedirectResponse:
         return RedirectResponse("/ui/", status_code=307)
+
+    def render_login(request: Request, error: str, status: int) -> Response:
+        response = render(request, PAGES[0], code="", signin_error=error)
+        response.status_code = status
+        return response
+
+    install_signin(router, render_login)
+
+    if settings is None or _dev_login_enabled(settings):
+        install_dev_login(router)
+    app.include_router(router)
+
+
+def install_dev_login(router: APIRouter) -> None:
+    """`POST /ui/dev-login`: a token for a demo user (development only)."""
 
     @router.post("/ui/dev-login")
     async def dev_login(body: DevLogin, request: Request) -> dict[str, str]:
@@ -154,7 +235,7 @@ def install_ui(app: FastAPI) -> None:
 
         settings: Settings = request.app.state.ctx.settings
         if not _dev_login_enabled(settings):
-            raise ApiError(404, "not_found", "development login is off in this environment")
+            raise ApiError(404, "not_found", T("dev_login_off"))
         for user in dev_users(settings, {}):
             if user.sub == body.sub:
                 token = issue_token(
@@ -165,6 +246,4 @@ def install_ui(app: FastAPI) -> None:
                     name=user.name,
                 )
                 return {"token": token}
-        raise ApiError(404, "not_found", f"no demo user {body.sub!r}")
-
-    app.include_router(router)
+        raise ApiError(404, "not_found", T("no_demo_user", sub=body.sub))

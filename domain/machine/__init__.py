@@ -18,10 +18,13 @@ DossierMachine is put together from one class per phase of the procedure:
 - linked.py: LinkedProcedures, the child dossiers of a linked step
 - deadlines.py: Deadlines, timers and escalations, the appointment's extension
 - closing.py: Closing, return of the result, withdrawal; RETURN_CHANNELS
+- assignment.py: Assigning, a step assigned to a named officer (assign) or claimed (claim)
 - authorisation.py: Authorisation, who may do what now, `check` and `apply`;
   STEP_ACTIONS, REQUESTS_KEPT
 - result.py: ResultIssuing, the signed result
 - view.py: LiveView, the DossierView
+- reuse.py: DataReuse, components taken from a national database at intake
+- merger.py: Merging, an agency's work taken over by its successor (merged communes)
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from __future__ import annotations
 from domain.machine._core import Refusal
 from domain.machine.authorisation import REQUESTS_KEPT, STEP_ACTIONS
 from domain.machine.closing import RETURN_CHANNELS
+from domain.machine.merger import Merging
 from domain.machine.result import ResultIssuing
+from domain.machine.reuse import DataReuse
 from domain.machine.steps import STATUS_FOR_KIND
 from domain.machine.view import LiveView
 
@@ -43,5 +48,5 @@ __all__ = [
 ]
 
 
-class DossierMachine(ResultIssuing, LiveView):
+class DossierMachine(ResultIssuing, LiveView, DataReuse, Merging):
     """Every rule of one dossier; see the phases above."""

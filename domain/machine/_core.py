@@ -17,16 +17,21 @@ from domain.dossier import (
     Status,
     StepRun,
 )
+from domain.findings import StepFinding, capped, is_finding, with_finding
+from domain.i18n import Text
 
 
 class Refusal(Exception):
     """An action refused with a reason. `code` tells the API which HTTP status fits:
-    forbidden (403), wrong_step / closed (409), invalid (422)."""
+    forbidden (403), wrong_step / closed (409), invalid (422). The reason is a `Text`
+    (domain/machine/messages.py): `message` is its Vietnamese, the API renders it in the
+    caller's language."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, code: str, message: Text | str) -> None:
+        self.text = message if isinstance(message, Text) else None
+        self.message = str(message)
+        super().__init__(self.message)
         self.code = code
-        self.message = message
 
 
 class MachineCore:
@@ -42,6 +47,12 @@ class MachineCore:
         # Results are rendered, signed and sealed by activities (the workflow turns this
         # on behind a patch; histories from before it replay with plain sign events).
         self.signs_results = False
+        # An online dossier missing a required component is held at intake: `accept` waits
+        # for the supplement (the workflow turns this on behind a patch, like the above).
+        self.holds_incomplete = False
+        # Fees are checked against the catalog, collected at the counter and required
+        # before return (behind a patch, like the above: domain/machine/fees.py).
+        self.collects_fees = False
         if self.s.arrival_at is None:
             self.s.arrival_at = inp.submitted_at
 
@@ -66,7 +77,20 @@ class MachineCore:
         return self.s.runs[-1]
 
     def step_agency(self, index: int | None = None) -> str:
-        return self.inp.step_agencies[self.s.step_index if index is None else index]
+        return self.moved(self.inp.step_agencies[self.s.step_index if index is None else index])
+
+    def moved(self, agency: str) -> str:
+        """Where `agency`'s work on this dossier is now: its successor's, after a merger
+        (`AgencyMove`s in order), else itself."""
+        for move in self.s.agency_moves:
+            if move.from_agency == agency:
+                agency = move.to_agency
+        return agency
+
+    @property
+    def competent_agency(self) -> str:
+        """The agency that decides now (its successor, once merged)."""
+        return self.moved(self.inp.competent_agency)
 
     def copy(self) -> Self:
         twin = type(self)(
@@ -75,6 +99,8 @@ class MachineCore:
         )
         twin.s.event_seq = self.s.event_seq
         twin.signs_results = self.signs_results
+        twin.holds_incomplete = self.holds_incomplete
+        twin.collects_fees = self.collects_fees
         return twin
 
     def _emit_action(
@@ -127,7 +153,18 @@ class MachineCore:
         event.hash = event.content_hash(self.s.chain_head)
         self.s.chain_head = event.hash
         self._new_events.append(event)
+        if run is not None and is_finding(kind, actor.role):
+            self._note_finding(event, run)
         return event
+
+    def _note_finding(self, event: Event, run: StepRun) -> None:
+        """Keep what this action concluded at its step, for the next holders."""
+        finding = StepFinding(
+            **capped(event.model_dump(include=set(StepFinding.model_fields) - {"event_id"})),
+            event_id=event.id,
+            step_name=self.procedure.steps[run.index].name,
+        )
+        self.s.findings = with_finding(self.s.findings, finding)
 
     @staticmethod
     def _iso(dt: datetime | None) -> str | None:

@@ -14,10 +14,13 @@ from domain.dossier import (
     Status,
     find_nul,
 )
+from domain.i18n import Text
 from domain.machine._core import Refusal
+from domain.machine.assignment import Assigning
 from domain.machine.closing import RETURN_CHANNELS, Closing
 from domain.machine.deadlines import Deadlines
 from domain.machine.intake import Intake
+from domain.machine.messages import T, either, role, role_of, status
 from domain.machine.processing import Processing
 
 # How many of the last requests taken a dossier remembers (`DossierState.requests_taken`):
@@ -45,9 +48,10 @@ STEP_ACTIONS: dict[StepKind, tuple[Action, ...]] = {
 }
 
 
-class Authorisation(Deadlines, Intake, Processing, Closing):
-    """`check` and `apply`: an action is taken only at its step, by its role and agency,
-    once, with valid data, after due timers have fired."""
+class Authorisation(Deadlines, Intake, Processing, Closing, Assigning):
+    """`check` and `apply`: an action is taken only at its step, by its role and agency
+    (and, once the step is assigned, by its assignee), once, with valid data, after due
+    timers have fired."""
 
     def allowed_actions(self, now: datetime) -> list[AllowedAction]:
         """Every action that may be taken now, with the role and agency that may take it
@@ -73,6 +77,8 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
         # leader's extension stay open: they do not depend on the step).
         if run is not None and not waiting_for_applicant and self.s.issuing is None:
             step = self.step()
+            # Assigned by name: the step's actions are the assignee's alone.
+            held = run.assignment if self._assignable_run() is not None else None
             for action in STEP_ACTIONS[step.kind]:
                 if action is Action.FORWARD:
                     # The sending centre forwards a manual handoff; the receiver acknowledges.
@@ -86,9 +92,16 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
                             )
                         )
                     continue
+                if action is Action.ACCEPT and self.held_for_components():
+                    continue  # held at intake: the components must come first
                 allowed.append(
                     AllowedAction(
-                        action=action, role=step.role, agency=self.step_agency(), step_id=step.id
+                        action=action,
+                        role=step.role,
+                        agency=self.step_agency(),
+                        step_id=step.id,
+                        officer_id=held.officer_id if held else None,
+                        officer_name=held.officer_name if held else "",
                     )
                 )
                 if action is Action.PAY:
@@ -96,6 +109,8 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
                     allowed.append(
                         AllowedAction(action=action, role=Role.SYSTEM, agency=None, step_id=step.id)
                     )
+            allowed.extend(self._fee_actions(step.role, self.step_agency(), step.id))
+            allowed.extend(self._assignment_actions())
         if waiting_for_applicant:
             allowed.append(
                 AllowedAction(action=Action.SUPPLEMENT, role=Role.APPLICANT, agency=None)
@@ -124,6 +139,9 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
     def _authorise(self, action: Action, actor: Actor, now: datetime) -> None:
         options = [a for a in self._allowed_now(now) if a.action is action]
         if not options:
+            held = self.held_for_components() if action is Action.ACCEPT else []
+            if held:
+                raise self._incomplete(held)
             code = "closed" if self.closed else "wrong_step"
             raise Refusal(code, self._why_not_now(action, now))
         for option in options:
@@ -134,60 +152,95 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
                 if account is not None and account == actor.id:
                     return
                 continue
-            if option.agency == actor.agency:
+            if option.agency != actor.agency:
+                continue
+            if option.officer_id is None or option.officer_id == actor.id:
                 return
-        who = " or ".join(
-            f"{o.role.value}"
-            + (f" of {o.agency}" if o.agency else " (the dossier's own applicant)")
-            for o in options
+            raise Refusal(
+                "forbidden",
+                T(
+                    "assigned_to_other",
+                    step=option.step_id,
+                    code=self.inp.code,
+                    officer=option.officer_name or option.officer_id,
+                    officer_id=option.officer_id,
+                    action=action.value,
+                ),
+            )
+        who = either(
+            [
+                role_of(o.role, o.agency) if o.agency else T("own_applicant", role=role(o.role))
+                for o in options
+            ]
         )
         raise Refusal(
             "forbidden",
-            f"'{action.value}' on {self.inp.code} must be taken by {who}; "
-            f"{actor.id} is {actor.role.value}" + (f" of {actor.agency}" if actor.agency else ""),
+            T(
+                "forbidden",
+                action=action.value,
+                code=self.inp.code,
+                who=who,
+                actor=actor.id,
+                as_=role_of(actor.role, actor.agency),
+            ),
         )
 
-    def _why_not_now(self, action: Action, now: datetime) -> str:
+    def _why_not_now(self, action: Action, now: datetime) -> Text:
         where = self._where()
         if self.closed:
-            return f"dossier {self.inp.code} is closed ({self.s.status.value}); '{action.value}' is no longer possible"
+            return T(
+                "closed", code=self.inp.code, status=status(self.s.status), action=action.value
+            )
         if action is Action.SUPPLEMENT:
-            return f"no supplement was requested; the dossier is {where}"
+            return T("no_supplement_requested", where=where)
+        run = self.run()
+        if action is Action.CLAIM and run is not None and run.assignment is not None:
+            a = run.assignment
+            return T(
+                "already_held",
+                step=run.step_id,
+                officer=a.officer_name or a.officer_id,
+                officer_id=a.officer_id,
+            )
         if action is Action.WITHDRAW:
-            return f"the decision has been made; a withdrawal is no longer possible ({where})"
+            return T("withdraw_after_decision", where=where)
         if action is Action.REQUEST_EXTENSION:
             c = self.s.clock
             if c is None:
-                return "the dossier has not been received yet, so it has no appointment to extend"
+                return T("extension_not_received")
             if self.s.processed_at is not None:
-                return "the dossier has been processed; no extension is needed"
+                return T("extension_processed")
             if len(self.s.extensions) >= self.procedure.max_extensions:
-                return "the appointment may be set anew only once, and it already was"
+                return T("extension_once")
             if c.due_at is None:
-                return "the clock is paused while the applicant supplements; there is no appointment to extend"
+                return T("extension_paused")
             latest = self.calendar.latest_extension_request(c.due_at)
-            return (
-                f"the apology and extension request (Form 04) had to be sent by "
-                f"{latest.isoformat()}, one working day before the appointment {c.due_at.isoformat()}"
-            )
+            return T("extension_too_late", latest=latest, due=c.due_at)
         if self.s.status is Status.SUPPLEMENT_REQUESTED:
-            return f"the dossier is waiting for the applicant's supplement ({where})"
+            return T("waiting_supplement", where=where)
         if self.s.issuing is not None:
             i = self.s.issuing
-            return (
-                f"the result is being signed ('{i.action.value}' by {i.actor.id} since "
-                f"{i.started_at.isoformat()}); wait for the signature ({where})"
+            return T(
+                "being_signed",
+                action=i.action.value,
+                actor=i.actor.id,
+                since=i.started_at,
+                where=where,
             )
-        return f"'{action.value}' is not possible now: the dossier is {where}"
+        return T("not_now", action=action.value, where=where)
 
-    def _where(self) -> str:
+    def _where(self) -> Text:
         run = self.run()
         if run is None:
-            return f"closed as {self.s.status.value}"
+            return T("where_closed", status=status(self.s.status))
         step = self.step()
-        return (
-            f"at step '{step.id}' ({step.kind.value}, held by {step.role.value} of "
-            f"{self.step_agency()}), status {self.s.status.value}"
+        return T(
+            "where_step",
+            step=step.id,
+            name=step.name,
+            role=role(step.role),
+            agency=self.step_agency(),
+            status=status(self.s.status),
         )
 
     def check(self, action: Action, cmd: ActionInput, now: datetime) -> None:
@@ -204,11 +257,7 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
 
     def _not_taken_yet(self, request_id: str | None) -> None:
         if request_id is not None and request_id in self.s.requests_taken:
-            raise Refusal(
-                "already_taken",
-                f"Yêu cầu này (cùng Idempotency-Key) đã được thực hiện trên hồ sơ "
-                f"{self.inp.code}; thao tác không được thực hiện lần nữa",
-            )
+            raise Refusal("already_taken", T("already_taken", code=self.inp.code))
 
     def _expect_step(self, expected: str | None) -> None:
         """The caller acts on the step it saw (`ActionInput.expected_step`): refused when
@@ -219,16 +268,26 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
         if run is None:
             raise Refusal(
                 "closed",
-                f"Hồ sơ {self.inp.code} không còn ở bước '{expected}': hồ sơ đã kết thúc "
-                f"({self.s.status.value})",
+                T(
+                    "expected_closed",
+                    code=self.inp.code,
+                    expected=expected,
+                    status=status(self.s.status),
+                ),
             )
         step = self.step()
         if step.id != expected:
             raise Refusal(
                 "wrong_step",
-                f"Hồ sơ {self.inp.code} không còn ở bước '{expected}': hồ sơ đang ở bước "
-                f"'{step.id}' ({step.name}), do {step.role.value} của {self.step_agency()} "
-                "xử lý",
+                T(
+                    "expected_moved",
+                    code=self.inp.code,
+                    expected=expected,
+                    step=step.id,
+                    name=step.name,
+                    role=role(step.role),
+                    agency=self.step_agency(),
+                ),
             )
 
     def apply(self, action: Action, cmd: ActionInput, now: datetime) -> None:
@@ -245,10 +304,10 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
     def _validate_data(self, action: Action, cmd: ActionInput, now: datetime) -> None:
         nul = find_nul({"comment": cmd.comment, "data": cmd.data})
         if nul:
-            raise Refusal("invalid", f"{nul}: text may not contain NUL characters")
+            raise Refusal("invalid", T("nul", where=nul))
         needs_reason = (Action.REFUSE, Action.REJECT, Action.REQUEST_EXTENSION, Action.WITHDRAW)
         if action in needs_reason and not cmd.comment.strip():
-            raise Refusal("invalid", f"'{action.value}' needs a reason in 'comment'")
+            raise Refusal("invalid", T("needs_reason", action=action.value))
         if action is Action.REQUEST_SUPPLEMENT:
             missing = cmd.data.get("missing")
             if (
@@ -256,31 +315,29 @@ class Authorisation(Deadlines, Intake, Processing, Closing):
                 or not missing
                 or not all(isinstance(m, str) and m.strip() for m in missing)
             ):
-                raise Refusal(
-                    "invalid",
-                    "data.missing must list every missing or incorrect "
-                    "document at once (a non-empty list of strings; Form 02)",
-                )
+                raise Refusal("invalid", T("missing_list"))
         if action is Action.SUPPLEMENT:
             self._documents(cmd)
         if action is Action.APPRAISE:
             opinion = cmd.data.get("opinion", cmd.comment)
             if not isinstance(opinion, str) or not opinion.strip():
-                raise Refusal(
-                    "invalid", "'appraise' needs the appraisal opinion in data.opinion or comment"
-                )
+                raise Refusal("invalid", T("appraise_opinion"))
             rec = cmd.data.get("recommendation", "grant")
             if rec not in ("grant", "refuse"):
-                raise Refusal("invalid", "data.recommendation must be 'grant' or 'refuse'")
+                raise Refusal("invalid", T("recommendation"))
         if action is Action.RETURN:
             channel = cmd.data.get("channel", "counter")
             if channel not in RETURN_CHANNELS:
-                raise Refusal(
-                    "invalid", f"data.channel must be one of {', '.join(RETURN_CHANNELS)}"
-                )
+                raise Refusal("invalid", T("channel", channels=", ".join(RETURN_CHANNELS)))
             if self.signs_results:
                 self._return_record(cmd)
+        if action is Action.PAY:
+            self._validate_pay(cmd)
+        if action is Action.RETURN and (unpaid := self.counter_fees_unpaid()):
+            raise Refusal("wrong_step", T("fee_unpaid", code=self.inp.code, expected=unpaid))
         if action is Action.REQUEST_EXTENSION:
             self._new_appointment(cmd, now)
         if action is Action.SCHEDULE_INSPECTION:
             self._inspection_time(cmd, now)
+        if action in (Action.ASSIGN, Action.CLAIM):
+            self._validate_assignment(action, cmd)

@@ -12,6 +12,7 @@ from domain.dossier import (
     Status,
 )
 from domain.machine._core import Refusal
+from domain.machine.messages import T
 from domain.machine.steps import StepFlow
 
 RETURN_CHANNELS = ("counter", "post", "online")
@@ -32,7 +33,7 @@ class Closing(StepFlow):
         def text(key: str, default: str = "") -> str:
             value = d.get(key, default)
             if not isinstance(value, str) or len(value) > 500:
-                raise Refusal("invalid", f"data.{key} must be text (at most 500 characters)")
+                raise Refusal("invalid", T("return_text", key=key))
             return value.strip()
 
         record: dict[str, Any] = {"channel": channel}
@@ -42,25 +43,17 @@ class Closing(StepFlow):
             if received_by.casefold() != applicant.name.casefold():
                 authorization = text("authorization")
                 if not authorization:
-                    raise Refusal(
-                        "invalid",
-                        # Not the applicant's name: the refusal reaches the caller, the
-                        # refused attempts and, as a failure, the history (plaintext).
-                        f"{received_by} is not the applicant named on the dossier: give "
-                        "data.authorization, the power of attorney (giấy ủy quyền) shown",
-                    )
+                    # Not the applicant's name: the refusal reaches the caller, the
+                    # refused attempts and, as a failure, the history (plaintext).
+                    raise Refusal("invalid", T("not_the_applicant", received_by=received_by))
                 record["authorization"] = authorization
         elif channel == "post":
             tracking = text("tracking_number")
             address = text("address", applicant.address) or applicant.address
             if not tracking:
-                raise Refusal(
-                    "invalid", "data.tracking_number: the postal item number of the sending"
-                )
+                raise Refusal("invalid", T("tracking_number"))
             if not address:
-                raise Refusal(
-                    "invalid", "data.address: the applicant gave none; give the postal address"
-                )
+                raise Refusal("invalid", T("address"))
             record.update(
                 tracking_number=tracking,
                 address=address,
@@ -68,11 +61,7 @@ class Closing(StepFlow):
             )
         else:
             if self.s.result is None and self.procedure.issuing_step() is not None:
-                raise Refusal(
-                    "invalid",
-                    "an online return hands over the signed electronic result, and this "
-                    "dossier has none; return it at the counter or by post",
-                )
+                raise Refusal("invalid", T("online_no_result"))
             record["received_by"] = applicant.account or applicant.name
         if self.s.result is not None:
             record["document"] = self.s.result.document_id

@@ -19,6 +19,7 @@ from domain.dossier import (
 )
 from domain.machine._core import Refusal
 from domain.machine.linked import LinkedProcedures
+from domain.machine.messages import T
 
 
 class Deadlines(LinkedProcedures):
@@ -88,7 +89,7 @@ class Deadlines(LinkedProcedures):
                     "inspection_due",
                     SYSTEM_ACTOR,
                     now,
-                    comment=f"site inspection at {inspection.at.isoformat()} {inspection.place}",
+                    comment=str(T("inspection_due", at=inspection.at, place=inspection.place)),
                     data={
                         "inspection_at": inspection.at.isoformat(),
                         "to_agency": inspection.agency,
@@ -103,8 +104,14 @@ class Deadlines(LinkedProcedures):
                     now,
                     "child_unacknowledged",
                     run,
-                    f"{child.agency} has not acknowledged sub-dossier {child.code} "
-                    f"({child.procedure_name}) within 2 working hours; it is being retried",
+                    str(
+                        T(
+                            "esc_child_unacknowledged",
+                            agency=child.agency,
+                            child=child.code,
+                            procedure=child.procedure_name,
+                        )
+                    ),
                     agency=child.agency,
                 )
         if (
@@ -119,8 +126,7 @@ class Deadlines(LinkedProcedures):
                 "deemed_consent",
                 SYSTEM_ACTOR,
                 now,
-                comment=f"{run.agency} did not reply by {run.ledger.due_at.isoformat()}: "
-                "deemed to agree",
+                comment=str(T("deemed_consent", agency=run.agency, due=run.ledger.due_at)),
                 data={"consulted_agency": run.agency},
             )
             self._finish_run(now, "deemed_consent", SYSTEM_ACTOR)
@@ -140,8 +146,14 @@ class Deadlines(LinkedProcedures):
                 now,
                 kind,
                 run,
-                f"step '{run.step_id}' ran past its budget of {self.step().budget} "
-                f"(due {run.ledger.due_at.isoformat()})",
+                str(
+                    T(
+                        "esc_step_budget",
+                        step=run.step_id,
+                        budget=self.step().budget,
+                        due=run.ledger.due_at,
+                    )
+                ),
             )
         c = self.s.clock
         if c and c.due_at and self.s.processed_at is None:
@@ -154,8 +166,7 @@ class Deadlines(LinkedProcedures):
                     now,
                     "apology_due",
                     run,
-                    f"appointment {c.due_at.isoformat()} is near: if the dossier will be late, "
-                    f"send the apology and extension request (Form 04) by {latest.isoformat()}",
+                    str(T("esc_apology_due", due=c.due_at, latest=latest)),
                 )
             if self.s.overdue is None and now >= c.due_at:
                 late = [
@@ -174,8 +185,14 @@ class Deadlines(LinkedProcedures):
                     now,
                     "overdue",
                     run,
-                    f"dossier is past its appointment {c.due_at.isoformat()} at step "
-                    f"'{run.step_id if run else '-'}' of {run.agency if run else '-'}",
+                    str(
+                        T(
+                            "esc_overdue",
+                            due=c.due_at,
+                            step=run.step_id if run else "-",
+                            agency=run.agency if run else "-",
+                        )
+                    ),
                 )
 
     def _escalate(
@@ -187,9 +204,13 @@ class Deadlines(LinkedProcedures):
         *,
         agency: str | None = None,
     ) -> None:
-        agency = agency or (run.agency if run else self.inp.competent_agency)
+        agency = agency or (run.agency if run else self.competent_agency)
         if kind == "apology_due" and agency not in self._extension_agencies():
-            agency = self.inp.competent_agency  # who may send Form 04
+            agency = self.competent_agency  # who may send Form 04
+        # A step a leader assigned by name: that leader hears of it too (a claimed step
+        # has nobody but the leader role above it).
+        held = run.assignment if run is not None and run.ended_at is None else None
+        assigner = held.by_id if held is not None and not held.claimed else None
         esc = Escalation(
             at=now,
             kind=kind,
@@ -197,14 +218,26 @@ class Deadlines(LinkedProcedures):
             agency=agency,
             to_role=Role.LEADER,
             message=message,
+            to_officer=assigner,
         )
         self.s.escalations.append(esc)
+        data: dict[str, str] = {
+            "escalation": kind,
+            "to_role": Role.LEADER.value,
+            "to_agency": agency,
+        }
+        if held is not None:
+            # Only on assigned steps: events of dossiers without assignment are as before.
+            data["assignee_id"] = held.officer_id
+            if assigner is not None:
+                data["to_officer"] = assigner
+                data["to_officer_name"] = held.by_name
         self._emit(
             "escalated" if kind != "overdue" else "overdue",
             SYSTEM_ACTOR,
             now,
             comment=message,
-            data={"escalation": kind, "to_role": Role.LEADER.value, "to_agency": agency},
+            data=data,
         )
 
     def _supplement_expired(self, now: datetime) -> None:
@@ -215,14 +248,14 @@ class Deadlines(LinkedProcedures):
             SYSTEM_ACTOR,
             now,
             status_after=status,
-            comment="the applicant did not supplement in time",
+            comment=str(T("supplement_expired")),
             data={"form": "03" if at_intake else "05"},
         )
         self._finish_run(now, "abandoned", SYSTEM_ACTOR)
         self._close(now, status, "abandoned")
 
     def _extension_agencies(self) -> list[str]:
-        agencies = [self.inp.competent_agency]
+        agencies = [self.competent_agency]
         run = self.run()
         if run is not None and run.agency not in agencies and run.agency != self.inp.centre_agency:
             agencies.append(run.agency)
@@ -246,37 +279,23 @@ class Deadlines(LinkedProcedures):
             if raw is not None:
                 day = date.fromisoformat(str(raw)[:10])
                 if not cal.is_working_day(day):
-                    raise Refusal(
-                        "invalid", f"data.new_appointment {day.isoformat()} is not a working day"
-                    )
+                    raise Refusal("invalid", T("not_working_day", day=day))
                 new = cal.closing(day)
             elif isinstance(extra, int) and not isinstance(extra, bool) and extra > 0:
                 new = cal.closing(cal.nth_working_day_after(cal.local(c.due_at).date(), extra))
             else:
-                raise Refusal(
-                    "invalid",
-                    "give data.new_appointment (YYYY-MM-DD) or data.extra_days "
-                    "(a positive number of working days)",
-                )
+                raise Refusal("invalid", T("extension_how"))
         except ValueError as exc:
             if isinstance(exc, Refusal):
                 raise
-            raise Refusal("invalid", f"data.new_appointment: {exc}") from None
+            raise Refusal("invalid", T("new_appointment_format")) from None
         if new <= c.due_at:
-            raise Refusal(
-                "invalid",
-                f"the new appointment {new.isoformat()} must be after the "
-                f"current one {c.due_at.isoformat()}",
-            )
+            raise Refusal("invalid", T("new_not_later", new=new, current=c.due_at))
         cap = self.procedure.max_extension
         if cap is not None:
             limit = cal.due(c.due_at, cap.minutes(cal.day_minutes), cap.unit)
             if new > limit:
-                raise Refusal(
-                    "invalid",
-                    f"the new appointment may add at most {cap} "
-                    f"(until {limit.isoformat()}); {new.isoformat()} is later",
-                )
+                raise Refusal("invalid", T("extension_cap", cap=cap, limit=limit, new=new))
         return new
 
     def _do_request_extension(self, cmd: ActionInput, now: datetime) -> None:

@@ -10,14 +10,17 @@ from pydantic import TypeAdapter, ValidationError
 from domain import clock
 from domain.calendar import Duration, TimeUnit
 from domain.catalog import StepKind
+from domain.checklist import ChecklistItem, component_line, intake_checklist
 from domain.dossier import (
     Action,
     ActionInput,
+    Channel,
     DocumentRef,
     Exclusion,
     Status,
 )
 from domain.machine._core import Refusal
+from domain.machine.messages import T
 from domain.machine.steps import STATUS_FOR_KIND, StepFlow
 
 _documents = TypeAdapter(list[DocumentRef])
@@ -31,17 +34,48 @@ class Intake(StepFlow):
         """Open the intake step. Called once, at the very start of the first run."""
         if self.s.runs:
             return
+        data: dict[str, Any] = {
+            "channel": self.inp.channel.value,
+            "documents": [d.model_dump() for d in self.inp.documents],
+        }
+        if self.inp.data_consents:
+            # Who agreed, when, that which component be taken from a database (no ID numbers).
+            data["data_consents"] = [c.record() for c in self.inp.data_consents]
         self._emit(
             "submitted",
             self.inp.submitted_by,
             self.inp.submitted_at,
             status_after=Status.SUBMITTED,
-            data={
-                "channel": self.inp.channel.value,
-                "documents": [d.model_dump() for d in self.inp.documents],
-            },
+            data=data,
         )
         self._enter_step(0, self.inp.submitted_at)
+
+    def held_for_components(self) -> list[ChecklistItem]:
+        """The required components an online dossier still lacks while it waits at intake:
+        nobody saw its papers, so it is not received (`accept`) until they come; the intake
+        officer asks for them all at once, or refuses. A sub-dossier of a linked group was
+        checked by the group's own intake."""
+        if (
+            not self.holds_incomplete
+            or self.inp.channel is not Channel.ONLINE
+            or self.inp.parent_code is not None
+            or self.closed
+            or self.step().kind is not StepKind.INTAKE
+            or self.s.status is Status.SUPPLEMENT_REQUESTED
+        ):
+            return []
+        return intake_checklist(
+            self.procedure.documents, self.s.documents, self.s.data_fetches
+        ).missing
+
+    def _incomplete(self, missing: list[ChecklistItem]) -> Refusal:
+        names = "; ".join(component_line(i) for i in missing)
+        return Refusal(
+            "incomplete",
+            f"Hồ sơ {self.inp.code} nộp trực tuyến còn thiếu thành phần bắt buộc: {names}. "
+            "Chưa thể tiếp nhận: yêu cầu bổ sung một lần, đầy đủ các thành phần còn thiếu "
+            "(request_supplement), hoặc từ chối tiếp nhận (refuse).",
+        )
 
     def _statutory_time(self, verification: bool) -> Duration:
         """The time that applies to this dossier: the verification time when the intake
@@ -127,9 +161,12 @@ class Intake(StepFlow):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise Refusal("invalid", f"data.documents.{where}: {first['msg']}") from None
+            raise Refusal(
+                "invalid",
+                T("documents_invalid", where=where, kind=first["type"], msg=first["msg"]),
+            ) from None
         if not docs:
-            raise Refusal("invalid", "data.documents must list the supplemented documents")
+            raise Refusal("invalid", T("documents_empty"))
         return docs
 
     def _do_supplement(self, cmd: ActionInput, now: datetime) -> None:

@@ -14,6 +14,7 @@ from domain.dossier import (
     DossierInput,
     Status,
 )
+from domain.machine.messages import T
 from domain.machine.steps import StepFlow
 
 
@@ -167,7 +168,9 @@ class LinkedProcedures(StepFlow):
             return
         step = self.step()
         if outcome != "granted" and step.on_child_refused == "refuse":
-            reason = f"sub-procedure {child.procedure_name} ({child.code}) ended {outcome}"
+            reason = str(
+                T("child_ended", procedure=child.procedure_name, child=child.code, outcome=outcome)
+            )
             self._decide(
                 ActionInput(actor=SYSTEM_ACTOR, comment=reason), now, granted=False, kind="reject"
             )

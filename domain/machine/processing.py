@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.catalog import StepKind
 from domain.dossier import (
     Action,
     ActionInput,
     Inspection,
 )
 from domain.machine._core import Refusal
-from domain.machine.steps import StepFlow
+from domain.machine.fees import FeeCollection
+from domain.machine.messages import T
 
 
-class Processing(StepFlow):
+class Processing(FeeCollection):
     """The handlers of the steps between handoff and return. Handlers run only after
     check() passed."""
 
@@ -22,18 +24,14 @@ class Processing(StepFlow):
         try:
             at = datetime.fromisoformat(str(raw))
         except ValueError:
-            raise Refusal(
-                "invalid", "data.at must be the inspection's date and time (ISO 8601)"
-            ) from None
+            raise Refusal("invalid", T("inspection_format")) from None
         cal = self.calendar
         if at.tzinfo is None:
             at = at.replace(tzinfo=cal.tz)
         if at <= now:
-            raise Refusal("invalid", f"data.at {at.isoformat()} is not in the future")
+            raise Refusal("invalid", T("inspection_past", at=at))
         if cal.clamp_forward(at) != cal.local(at):
-            raise Refusal(
-                "invalid", f"data.at {at.isoformat()} is outside office hours on a working day"
-            )
+            raise Refusal("invalid", T("inspection_off_hours", at=at))
         # An inspection later than the appraisal's budget is allowed: the step will then
         # run late and escalate, which is the honest record of it.
         return at
@@ -89,13 +87,22 @@ class Processing(StepFlow):
         self._advance(now)
 
     def _do_pay(self, cmd: ActionInput, now: datetime) -> None:
+        # At an intake or return step the fee is recorded and the step stays open; at a
+        # payment step the payment settles the step (machine/fees.py).
+        fees = self._fee_record(cmd, now, f"{self.inp.code}:{self.s.event_seq + 1}")
         self._emit_action(
             Action.PAY,
             cmd,
             now,
             data={
-                k: v for k, v in cmd.data.items() if k in ("receipt_number", "amount_vnd", "method")
+                **{
+                    k: v
+                    for k, v in cmd.data.items()
+                    if k in ("receipt_number", "amount_vnd", "method")
+                },
+                **fees,
             },
         )
-        self._finish_run(now, "paid", cmd.actor)
-        self._advance(now)
+        if self.step().kind is StepKind.PAYMENT:
+            self._finish_run(now, "paid", cmd.actor)
+            self._advance(now)

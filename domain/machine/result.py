@@ -65,9 +65,10 @@ class ResultIssuing(Authorisation):
             signer=cmd.actor,
             signer_title=spec.signer_title,
             signing_agency=self.step_agency(),
-            seal_agency=self.inp.centre_agency,
+            seal_agency=self.step_agency(),
             legal_basis=list(p.legal_basis),
             requested_at=now,
+            template=spec.template if granted else None,
         )
 
     def issuing_failed(self, message: str, now: datetime) -> None:

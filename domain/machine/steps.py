@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from domain import clock
 from domain.catalog import Step, StepKind
@@ -106,18 +107,18 @@ class StepFlow(MachineCore):
             # The result (or the refusal notice) is ready: end of processing for the 766 index.
             self.s.processed_at = now
             self._stop_clock(now)
-        self._emit(
-            "step_started",
-            SYSTEM_ACTOR,
-            now,
-            status_after=status,
-            data={
-                "owner_role": step.role.value,
-                "owner_agency": agency,
-                "due_at": self._iso(ledger.due_at),
-                "budget": str(step.budget),
-            },
-        )
+        data: dict[str, Any] = {
+            "owner_role": step.role.value,
+            "owner_agency": agency,
+            "due_at": self._iso(ledger.due_at),
+            "budget": str(step.budget),
+        }
+        if step.kind is StepKind.RETURN and (self.inp.return_agency or self.inp.return_by_post):
+            # Boundary-free intake: the result goes to the centre the citizen chose (or
+            # is posted by the filing centre), Circular 03/2025's handoff of the result.
+            data["result_to"] = "post" if self.inp.return_by_post else agency
+            data["received_at_centre"] = self.inp.centre_agency
+        self._emit("step_started", SYSTEM_ACTOR, now, status_after=status, data=data)
 
     @staticmethod
     def _exclusion_reason(step: Step) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import clock
+from domain.checklist import intake_checklist
 from domain.dossier import (
+    Action,
+    AllowedAction,
     DossierView,
     Status,
     StepView,
@@ -33,18 +36,27 @@ class LiveView(Authorisation, Handoff):
                     name=step.name,
                     kind=step.kind,
                     role=step.role,
-                    agency=self.step_agency(i),
+                    # a finished step stays where it was done (before any merger)
+                    agency=r.agency if r and r.ended_at else self.step_agency(i),
                     budget=str(step.budget),
                     started_at=r.started_at if r else None,
                     due_at=r.ledger.due_at if r else None,
                     ended_at=r.ended_at if r else None,
                     escalated=bool(r and r.escalated_at),
                     verdict=r.verdict if r else None,
+                    assignment=r.assignment if r else None,
                 )
             )
         run = self.run()
         current = steps[run.index] if run else None
-        holder = next((a for a in allowed if a.step_id is not None), None)
+        holder = next(
+            (
+                a
+                for a in allowed
+                if a.step_id is not None and a.action not in (Action.ASSIGN, Action.CLAIM)
+            ),
+            None,
+        )
         if holder is None and s.status is Status.SUPPLEMENT_REQUESTED and allowed:
             holder = allowed[0]
         c = s.clock
@@ -58,7 +70,7 @@ class LiveView(Authorisation, Handoff):
             status_label=s.status.label_vi,
             channel=self.inp.channel,
             centre_agency=self.inp.centre_agency,
-            competent_agency=self.inp.competent_agency,
+            competent_agency=self.competent_agency,
             submitted_at=self.inp.submitted_at,
             received_at=s.received_at,
             appointment_at=c.due_at if c and c.due_at else None,
@@ -95,9 +107,23 @@ class LiveView(Authorisation, Handoff):
             inspections=s.inspections,
             parent_code=self.inp.parent_code,
             documents=s.documents,
+            checklist=intake_checklist(p.documents, s.documents, s.data_fetches),
             applicant_account=self.inp.applicant.account,
             issuing=s.issuing,
             result=s.result,
             chain_head=s.chain_head,
             handoff_pending=self.pending_handoff() is not None,
+            findings=s.findings,
+            assignment=run.assignment if run else None,
+            return_agency=self.inp.return_agency,
+            return_by_post=self.inp.return_by_post,
+            agency_moves=s.agency_moves,
+            fee_due_vnd=self._fee_due_now(allowed),
         )
+
+    def _fee_due_now(self, allowed: list[AllowedAction]) -> int | None:
+        """What a payment now must come to, when one is open and the catalog sets it."""
+        if not self.collects_fees or not any(a.action is Action.PAY for a in allowed):
+            return None
+        owed = self.fees_owed()
+        return owed.total_vnd if owed is not None and owed.lines else None

@@ -7,7 +7,7 @@ One module per command group; this file assembles `app` (the console script
   (`_fail`, `_settings`, `_catalog`, dates in Viet Nam)
 - `configuration`: `config`
 - `clock`: `deadline`, `calendar`
-- `catalog`: `procedures list|show|validate`
+- `catalog`: `procedures list|show|validate|import|export`
 - `processes`: `worker`, `dev`, `api`
 - `tokens`: `token`
 - `dossiers`: `demo`, `state`, `history export|replay`
@@ -16,6 +16,10 @@ One module per command group; this file assembles `app` (the console script
 - `keys`: `keys new|use|list`
 - `audit`: `audit archive|export|replay|verify|timeline|late`
 - `retention`: `retention list|schedule`
+- `outbox`: `outbox list|retry`
+- `portal`: `portal skipped`
+- `index`: `index publish|show`
+- `agencies`: `agencies merge`
 
 Heavy imports (Temporal, the stack, uvicorn, the audit service) stay inside the
 commands, so `motcua --help` starts fast.
@@ -52,6 +56,10 @@ from motcua.cli.audit import (
     audit_verify,
 )
 from motcua.cli.retention import retention_app, retention_list, retention_schedule
+from motcua.cli.outbox import outbox_app, outbox_list, outbox_retry
+from motcua.cli.portal import portal_app, portal_skipped
+from motcua.cli.index import index_app, index_publish, index_show
+from motcua.cli.agencies import agencies_app, agencies_merge
 # isort: on
 
 app.add_typer(procedures_app, name="procedures")
@@ -61,11 +69,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(retention_app, name="retention")
+app.add_typer(outbox_app, name="outbox")
+app.add_typer(portal_app, name="portal")
+app.add_typer(index_app, name="index")
+app.add_typer(agencies_app, name="agencies")
 
 __all__ = [
     "AS_OPTION",
     "FILE_OPTION",
     "TZ",
+    "agencies_app",
+    "agencies_merge",
     "api",
     "app",
     "audit_app",
@@ -87,13 +101,21 @@ __all__ = [
     "history_app",
     "history_export",
     "history_replay",
+    "index_app",
+    "index_publish",
+    "index_show",
     "keys_app",
     "keys_list",
     "keys_new",
     "keys_use",
     "main",
+    "outbox_app",
+    "outbox_list",
+    "outbox_retry",
     "pki_app",
     "pki_init",
+    "portal_app",
+    "portal_skipped",
     "procedures_app",
     "procedures_list",
     "procedures_show",

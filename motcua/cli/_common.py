@@ -10,19 +10,27 @@ import typer
 
 from domain.calendar import VIETNAM_TZ
 from domain.catalog import CatalogError, load_catalog
+from domain.i18n import DEFAULT_LANG, Lang
 from infra.settings import Settings, SettingsError, get_settings
+from motcua.cli._frame import OPTIONS_METAVAR, SUBCOMMAND_METAVAR, speak_vietnamese
 
+speak_vietnamese()
 app = typer.Typer(
-    help="motcua: durable one-stop dossier engine on Temporal.",
+    help="motcua: hệ thống xử lý hồ sơ một cửa, bền vững trên Temporal.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
+    # Shell completion is not offered (nothing documents it): no English
+    # --install-completion / --show-completion in every `motcua --help`.
+    add_completion=False,
+    options_metavar=OPTIONS_METAVAR,
+    subcommand_metavar=SUBCOMMAND_METAVAR,
 )
 
 TZ = ZoneInfo(VIETNAM_TZ)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
+    typer.echo(f"lỗi: {message}", err=True)
     return typer.Exit(code)
 
 
@@ -31,12 +39,12 @@ def _settings() -> Settings:
         return get_settings()
     except SettingsError as exc:
         lines = "\n".join(f"  {line}" for line in str(exc).splitlines())
-        raise _fail(f"invalid settings (see `motcua config --help`):\n{lines}") from None
+        raise _fail(f"cấu hình không hợp lệ (xem `motcua config --help`):\n{lines}") from None
 
 
 @app.callback()
 def main() -> None:
-    """Every command starts by reading the settings: a wrong one stops it here (exit 2)."""
+    """Mọi lệnh bắt đầu bằng việc đọc cấu hình: thiết lập sai thì dừng ngay (mã thoát 2)."""
     _settings()
 
 
@@ -45,7 +53,7 @@ def _parse_instant(value: str) -> datetime:
         dt = datetime.fromisoformat(value)
     except ValueError:
         raise _fail(
-            f"--from: '{value}' is not an ISO 8601 date-time like 2025-01-20T10:00"
+            f"--from: '{value}' không phải ngày giờ ISO 8601 như 2025-01-20T10:00"
         ) from None
     return dt.replace(tzinfo=TZ) if dt.tzinfo is None else dt
 
@@ -57,12 +65,12 @@ def _day(value: str | None) -> datetime | None:
     try:
         return datetime.combine(date.fromisoformat(value), time(0), TZ)
     except ValueError:
-        raise _fail(f"'{value}' is not a date (YYYY-MM-DD)") from None
+        raise _fail(f"'{value}' không phải một ngày (YYYY-MM-DD)") from None
 
 
-def _catalog(directory: Path | None = None):  # type: ignore[no-untyped-def]
+def _catalog(directory: Path | None = None, lang: Lang = DEFAULT_LANG):  # type: ignore[no-untyped-def]
     try:
         return load_catalog(directory or _settings().catalog_dir)
     except CatalogError as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo(exc.render(lang), err=True)
         raise typer.Exit(1) from None

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 
+from domain.vietnamese import VERDICTS
 from motcua.cli._common import TZ, _day, _fail, _parse_instant, _settings
+from motcua.cli._frame import OPTIONS_METAVAR, SUBCOMMAND_METAVAR
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -20,10 +22,16 @@ if TYPE_CHECKING:
 
 
 audit_app = typer.Typer(
-    help="Auditors: history export, replay, record integrity, timeline, delays.",
+    options_metavar=OPTIONS_METAVAR,
+    subcommand_metavar=SUBCOMMAND_METAVAR,
+    help="Dành cho kiểm tra viên: xuất lịch sử, phát lại, tính toàn vẹn của hồ sơ, diễn biến, "
+    "chậm trễ.",
     no_args_is_help=True,
 )
-AS_OPTION = typer.Option("--as", help="the auditor's id, for the audit log (default: OS user)")
+AS_OPTION = typer.Option(
+    "--as",
+    help="mã của kiểm tra viên, ghi vào nhật ký kiểm tra (mặc định: người dùng hệ điều hành)",
+)
 
 
 def _auditing(who: str | None) -> tuple[Callable[[], Awaitable[AuditService]], Auditor]:
@@ -47,7 +55,7 @@ def _auditing(who: str | None) -> tuple[Callable[[], Awaitable[AuditService]], A
         try:
             client = await asyncio.wait_for(connect(settings), timeout=5)
         except Exception as exc:  # Temporal away: the archive still answers
-            typer.echo(f"note: Temporal not reachable ({exc}); using the archive", err=True)
+            typer.echo(f"lưu ý: không kết nối được Temporal ({exc}); dùng kho lưu trữ", err=True)
         return AuditService(
             client,
             engine,
@@ -63,8 +71,8 @@ def _auditing(who: str | None) -> tuple[Callable[[], Awaitable[AuditService]], A
 
 @audit_app.command("archive")
 def audit_archive() -> None:
-    """Archive every closed dossier history Temporal still holds (the centre's worker
-    also does this every MOTCUA_ARCHIVE_INTERVAL_SECONDS)."""
+    """Lưu trữ mọi lịch sử hồ sơ đã kết thúc mà Temporal còn giữ (worker của trung tâm
+    cũng làm việc này mỗi MOTCUA_ARCHIVE_INTERVAL_SECONDS giây)."""
     from services.audit.archive import archive_closed
 
     service, _ = _auditing(None)
@@ -72,19 +80,19 @@ def audit_archive() -> None:
     async def main() -> int:
         s = await service()
         if s.client is None:
-            raise _fail("Temporal is not reachable: nothing to archive from", 1)
+            raise _fail("không kết nối được Temporal: không có gì để lưu trữ", 1)
         return await archive_closed(s.client, s.engine, s.store)
 
-    typer.echo(f"archived {asyncio.run(main())} run(s)")
+    typer.echo(f"đã lưu trữ {asyncio.run(main())} lần chạy")
 
 
 @audit_app.command("export")
 def audit_export(
     code: str,
-    out: Annotated[Optional[Path], typer.Option(help="file to write (default: stdout)")] = None,  # noqa: UP045
+    out: Annotated[Optional[Path], typer.Option(help="tệp để ghi (mặc định: stdout)")] = None,  # noqa: UP045
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
-    """Every run of a dossier's history as JSON, from Temporal or the archive."""
+    """Mọi lần chạy trong lịch sử của một hồ sơ, dạng JSON, lấy từ Temporal hoặc kho lưu trữ."""
     from services.audit.archive import ArchiveTampered
     from services.audit.service import NoHistory
 
@@ -103,44 +111,45 @@ def audit_export(
     text = json.dumps(data, ensure_ascii=False, indent=1)
     if out:
         out.write_text(text + "\n", encoding="utf-8")
-        typer.echo(f"wrote {out} ({len(data['runs'])} run(s))")  # type: ignore[arg-type]
+        typer.echo(f"đã ghi {out} ({len(data['runs'])} lần chạy)")  # type: ignore[arg-type]
     else:
         sys.stdout.write(text + "\n")
 
 
 @audit_app.command("replay")
 def audit_replay(
-    code: Annotated[Optional[str], typer.Argument(help="one dossier")] = None,  # noqa: UP045
-    procedure: Annotated[Optional[str], typer.Option(help="every dossier of a procedure")] = None,  # noqa: UP045
-    since: Annotated[Optional[str], typer.Option(help="submitted on or after (YYYY-MM-DD)")] = None,  # noqa: UP045
-    until: Annotated[Optional[str], typer.Option(help="submitted before (YYYY-MM-DD)")] = None,  # noqa: UP045
+    code: Annotated[Optional[str], typer.Argument(help="một hồ sơ")] = None,  # noqa: UP045
+    procedure: Annotated[Optional[str], typer.Option(help="mọi hồ sơ của một thủ tục")] = None,  # noqa: UP045
+    since: Annotated[Optional[str], typer.Option(help="nộp từ ngày (YYYY-MM-DD)")] = None,  # noqa: UP045
+    until: Annotated[Optional[str], typer.Option(help="nộp trước ngày (YYYY-MM-DD)")] = None,  # noqa: UP045
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
     sandbox: Annotated[
         bool,
         typer.Option(
-            help="replay in the workers' sandbox, which also refuses calls workflow code "
-            "must not make (the check before a deployment); --no-sandbox checks the same "
-            "commands several times faster (going through many dossiers)",
+            help="phát lại trong sandbox của worker, nơi các lời gọi mà mã workflow không "
+            "được phép thực hiện cũng bị từ chối (kiểm tra trước khi triển khai); --no-sandbox "
+            "kiểm tra cùng các lệnh nhanh hơn nhiều lần (khi duyệt nhiều hồ sơ)",
         ),
     ] = True,
     processes: Annotated[
         int,
         typer.Option(
-            min=1, help="replay a bulk run's histories in this many processes (one per core)"
+            min=1, help="phát lại hàng loạt bằng chừng này tiến trình (mỗi lõi CPU một tiến trình)"
         ),
     ] = 1,
 ) -> None:
-    """Replay histories against today's workflow code (exit 1 if any is not
-    deterministic): one dossier, or all of a procedure and/or period."""
+    """Phát lại lịch sử với mã workflow hiện tại (mã thoát 1 nếu có lịch sử không tất
+    định): một hồ sơ, hoặc mọi hồ sơ của một thủ tục và/hoặc một khoảng thời gian."""
     from services.audit.archive import ArchiveTampered
     from services.audit.service import DossierReplay, NoHistory
 
     if code is None and procedure is None and since is None:
-        raise _fail("give a dossier code, or --procedure and/or --since")
+        raise _fail("cần một mã hồ sơ, hoặc --procedure và/hoặc --since")
     if code is not None and (procedure or since or until or processes > 1):
         raise _fail(
-            "give a dossier code, or --procedure/--since/--until, not both; --processes "
-            "spreads a bulk run (one dossier's runs replay in this process)"
+            "cần một mã hồ sơ, hoặc --procedure/--since/--until, không dùng cả hai; --processes "
+            "chia một lần chạy hàng loạt (các lần chạy của một hồ sơ được phát lại trong tiến "
+            "trình này)"
         )
     service, auditor = _auditing(who)
 
@@ -148,9 +157,9 @@ def audit_replay(
 
     def progress(i: int, n: int, result: DossierReplay | None, c: str) -> None:
         verdict = (
-            "no history"
+            "không có lịch sử"
             if result is None
-            else ("ok" if result.deterministic else "NOT DETERMINISTIC")
+            else ("ok" if result.deterministic else "KHÔNG TẤT ĐỊNH (NOT DETERMINISTIC)")
         )
         typer.echo(f"[{i}/{n}] {c}: {verdict}", err=True)
 
@@ -163,8 +172,12 @@ def audit_replay(
             )
             for run in result.runs:
                 typer.echo(
-                    f"{code} run {run.run_id} ({run.source}, {run.events} events): "
-                    + ("deterministic" if run.deterministic else f"NOT DETERMINISTIC: {run.error}")
+                    f"{code} lần chạy {run.run_id} ({run.source}, {run.events} sự kiện): "
+                    + (
+                        "tất định (deterministic)"
+                        if run.deterministic
+                        else f"KHÔNG TẤT ĐỊNH (NOT DETERMINISTIC): {run.error}"
+                    )
                 )
             return result.deterministic
         report = await s.replay_many(
@@ -187,13 +200,13 @@ def audit_replay(
             failed=[f.dossier_code for f in report.failed],
         )
         typer.echo(
-            f"{report.checked} dossier(s) replayed: {report.deterministic} deterministic, "
-            f"{len(report.failed)} not; {len(report.without_history)} without a history"
+            f"đã phát lại {report.checked} hồ sơ: {report.deterministic} tất định, "
+            f"{len(report.failed)} không; {len(report.without_history)} không có lịch sử"
         )
         for failed in report.failed:
             for run in failed.runs:
                 if not run.deterministic:
-                    typer.echo(f"  {failed.dossier_code} run {run.run_id}: {run.error}")
+                    typer.echo(f"  {failed.dossier_code} lần chạy {run.run_id}: {run.error}")
         for message in report.tampered:
             typer.echo(f"  {message}")
         return not report.failed and not report.tampered
@@ -209,15 +222,15 @@ def audit_replay(
 def audit_verify(
     code: Annotated[
         Optional[str],  # noqa: UP045
-        typer.Argument(help="one dossier; without it, the audit log's own hash chain"),
+        typer.Argument(help="một hồ sơ; không có: chuỗi băm của chính nhật ký kiểm tra"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="the full report as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="toàn bộ báo cáo dạng JSON")] = False,
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
-    """Prove the read model's record is the workflow's (hash chain, event by event against
-    the history) and check the signatures on the dossier's documents; without a dossier,
-    prove the audit log is whole (its hash chain: no row edited, deleted or moved).
-    Exit 1 if not."""
+    """Chứng minh hồ sơ trong dữ liệu đọc đúng là của workflow (chuỗi băm, đối chiếu từng
+    sự kiện với lịch sử) và kiểm tra chữ ký trên các văn bản của hồ sơ; không nêu hồ sơ:
+    chứng minh nhật ký kiểm tra còn nguyên vẹn (chuỗi băm: không dòng nào bị sửa, xóa hay
+    di chuyển). Mã thoát 1 nếu không."""
     from services.audit.service import DossierVerification, NoHistory
 
     service, auditor = _auditing(who)
@@ -239,16 +252,16 @@ def audit_verify(
     else:
         r = report.record
         typer.echo(
-            f"{code}: {'INTACT' if report.intact else 'NOT INTACT'} — {r.events_in_read_model} "
-            f"events in the read model, {r.events_in_history} in the history, "
-            f"{r.chained_events} chained"
+            f"{code}: {'NGUYÊN VẸN (INTACT)' if report.intact else 'KHÔNG NGUYÊN VẸN (NOT INTACT)'}"
+            f" — {r.events_in_read_model} sự kiện trong dữ liệu đọc, {r.events_in_history} trong "
+            f"lịch sử, {r.chained_events} trong chuỗi băm"
         )
         for p in r.problems:
             typer.echo(f"  {p.message}")
         for d in report.documents:
             v = d.verification
-            state = d.problem or ("valid" if v and v.valid else "; ".join(v.problems if v else []))
-            typer.echo(f"  document {d.form} ({d.title}): {state or 'unsigned'}")
+            state = d.problem or ("hợp lệ" if v and v.valid else "; ".join(v.problems if v else []))
+            typer.echo(f"  văn bản {d.form} ({d.title}): {state or 'chưa ký'}")
     raise typer.Exit(0 if report.intact else 1)
 
 
@@ -281,11 +294,11 @@ def _verify_audit_log(
 def audit_timeline(
     code: str,
     at: Annotated[
-        str | None, typer.Option(help="one instant (ISO 8601; local time if no offset)")
+        str | None, typer.Option(help="một thời điểm (ISO 8601; không có múi giờ: giờ Việt Nam)")
     ] = None,
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
-    """The dossier's state after each change, or as of one instant, from its history alone."""
+    """Trạng thái của hồ sơ sau mỗi thay đổi, hoặc tại một thời điểm, chỉ từ lịch sử của nó."""
     from services.audit.archive import ArchiveTampered
     from services.audit.service import NoHistory
     from services.audit.timeline import TimelineState, state_at, timeline
@@ -307,34 +320,34 @@ def audit_timeline(
         step = f"{st.step_id} ({st.holder_role.value if st.holder_role else '-'} @ {st.holder_agency or '-'})"
         typer.echo(
             f"{st.at.astimezone(TZ):%d/%m/%Y %H:%M}  {st.status.value:22} {step:50} "
-            f"step due {st.step_due_at.astimezone(TZ):%d/%m %H:%M}"
+            f"hạn bước {st.step_due_at.astimezone(TZ):%d/%m %H:%M}"
             if st.step_due_at
             else f"{st.at.astimezone(TZ):%d/%m/%Y %H:%M}  {st.status.value:22} {step:50}"
         )
         extra = []
         if st.appointment_at:
-            extra.append(f"appointment {st.appointment_at.astimezone(TZ):%d/%m/%Y %H:%M}")
+            extra.append(f"ngày hẹn {st.appointment_at.astimezone(TZ):%d/%m/%Y %H:%M}")
         if st.clock_paused:
-            extra.append("clock paused")
+            extra.append("thời hạn tạm dừng")
         if st.escalations:
-            extra.append(f"{st.escalations} escalation(s)")
+            extra.append(f"{st.escalations} cảnh báo")
         if st.overdue:
-            extra.append("OVERDUE")
+            extra.append("QUÁ HẠN")
         if extra:
             typer.echo("                   " + ", ".join(extra))
 
 
 @audit_app.command("late")
 def audit_late(
-    code: Annotated[Optional[str], typer.Argument(help="one dossier")] = None,  # noqa: UP045
+    code: Annotated[Optional[str], typer.Argument(help="một hồ sơ")] = None,  # noqa: UP045
     since: Annotated[
-        str | None, typer.Option(help="overdue dossiers submitted on/after (YYYY-MM-DD)")
+        str | None, typer.Option(help="hồ sơ quá hạn nộp từ ngày (YYYY-MM-DD)")
     ] = None,
-    until: Annotated[Optional[str], typer.Option(help="... and before (YYYY-MM-DD)")] = None,  # noqa: UP045
+    until: Annotated[Optional[str], typer.Option(help="... và trước ngày (YYYY-MM-DD)")] = None,  # noqa: UP045
     who: Annotated[Optional[str], AS_OPTION] = None,  # noqa: UP045
 ) -> None:
-    """Who was late for what: one dossier's steps planned against actual, or every
-    overdue dossier of a period with the step, agency and officer that consumed the time."""
+    """Ai chậm ở việc gì: các bước của một hồ sơ theo kế hoạch và thực tế, hoặc mọi hồ sơ
+    quá hạn trong một khoảng thời gian cùng bước, cơ quan và cán bộ đã dùng hết thời gian."""
     from services.audit.archive import ArchiveTampered
     from services.audit.service import NoHistory
 
@@ -345,24 +358,24 @@ def audit_late(
         report = await s.late(c)
         await s.log(auditor, "late", c, overdue=report.delay is not None)
         for r in report.steps:
-            when = r.ended_at.astimezone(TZ).strftime("%d/%m %H:%M") if r.ended_at else "open"
+            when = r.ended_at.astimezone(TZ).strftime("%d/%m %H:%M") if r.ended_at else "chưa xong"
             due = (
                 r.planned_due_at.astimezone(TZ).strftime("%d/%m %H:%M") if r.planned_due_at else "-"
             )
             late = (
-                f" LATE by {r.late_by_working_minutes} working min"
+                f" TRỄ {r.late_by_working_minutes} phút làm việc"
                 if r.late_by_working_minutes
                 else ""
             )
             typer.echo(
                 f"{r.step_id:28} {r.agency:14} {r.officer_name or r.officer_id or '-':24} "
-                f"due {due:11} done {when:11} {r.verdict or '-'}{late}"
+                f"hạn {due:11} xong {when:11} {VERDICTS.get(r.verdict or '', '-')}{late}"
             )
         if report.delay is None:
-            typer.echo(f"{c}: not overdue")
+            typer.echo(f"{c}: không quá hạn")
         else:
             d = report.delay
-            typer.echo(f"{c}: overdue by {d.overdue_by_working_minutes} working minutes")
+            typer.echo(f"{c}: quá hạn {d.overdue_by_working_minutes} phút làm việc")
 
     async def period() -> None:
         s = await service()
@@ -371,11 +384,11 @@ def audit_late(
         for d in found:
             for c in d.culprits:
                 typer.echo(
-                    f"{d.dossier_code}  {d.procedure_code}  step {c.step_id} at {c.agency}, "
-                    f"{c.officer_name or c.officer_id or 'nobody acted'}: "
-                    f"late by {c.late_by_working_minutes} working min"
+                    f"{d.dossier_code}  {d.procedure_code}  bước {c.step_id} tại {c.agency}, "
+                    f"{c.officer_name or c.officer_id or 'chưa ai xử lý'}: "
+                    f"trễ {c.late_by_working_minutes} phút làm việc"
                 )
-        typer.echo(f"{len(found)} overdue dossier(s)")
+        typer.echo(f"{len(found)} hồ sơ quá hạn")
 
     try:
         asyncio.run(one(code) if code else period())

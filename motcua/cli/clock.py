@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from domain.calendar import CalendarRangeError, Duration, TimeUnit
 from domain.calendar_source import CalendarConfigError, build_calendar, load_overrides
 from motcua.cli._common import _fail, _parse_instant, _settings, app
+
+WEEKDAYS = ("T2", "T3", "T4", "T5", "T6", "T7", "CN")
 
 
 def _parse_cutoff(value: str | None) -> time | None:
@@ -18,25 +20,33 @@ def _parse_cutoff(value: str | None) -> time | None:
     try:
         return time.fromisoformat(value)
     except ValueError:
-        raise _fail(f"--cutoff: '{value}' is not a time like 15:00") from None
+        raise _fail(f"--cutoff: '{value}' không phải giờ dạng 15:00") from None
 
 
 @app.command()
 def deadline(
     start: Annotated[
-        str, typer.Option("--from", help="receipt time, ISO 8601; naive = Asia/Ho_Chi_Minh")
+        str,
+        typer.Option(
+            "--from", help="thời điểm tiếp nhận, ISO 8601; không có múi giờ: giờ Việt Nam"
+        ),
     ],
-    days: Annotated[Optional[float], typer.Option(help="statutory time in working days")] = None,  # noqa: UP045
-    hours: Annotated[Optional[float], typer.Option(help="statutory time in working hours")] = None,  # noqa: UP045
+    days: Annotated[
+        float | None, typer.Option(help="thời hạn giải quyết theo ngày làm việc")
+    ] = None,
+    hours: Annotated[
+        float | None, typer.Option(help="thời hạn giải quyết theo giờ làm việc")
+    ] = None,
     calendar_days: Annotated[
-        float | None, typer.Option(help="statutory time in calendar days")
+        float | None, typer.Option(help="thời hạn giải quyết theo ngày (kể cả ngày nghỉ)")
     ] = None,
     cutoff: Annotated[
-        str | None, typer.Option(help="receipt cut-off, e.g. 15:00 (default: close of office)")
+        str | None,
+        typer.Option(help="giờ chốt tiếp nhận, ví dụ 15:00 (mặc định: giờ hết làm việc)"),
     ] = None,
-    explain: Annotated[bool, typer.Option(help="also print how the date was counted")] = False,
+    explain: Annotated[bool, typer.Option(help="in thêm cách tính ngày hẹn")] = False,
 ) -> None:
-    """Print the appointment (ngày hẹn trả kết quả) for a dossier received at --from."""
+    """Ngày hẹn trả kết quả của một hồ sơ tiếp nhận lúc --from."""
     given = [
         (v, u)
         for v, u in (
@@ -47,10 +57,10 @@ def deadline(
         if v is not None
     ]
     if len(given) != 1:
-        raise _fail("give exactly one of --days, --hours, --calendar-days")
+        raise _fail("cần đúng một trong --days, --hours, --calendar-days")
     value, unit = given[0]
     if value <= 0:
-        raise _fail("the statutory time must be positive")
+        raise _fail("thời hạn giải quyết phải lớn hơn 0")
     received = _parse_instant(start)
     limit = _parse_cutoff(cutoff)
     settings = _settings()
@@ -66,23 +76,23 @@ def deadline(
     if explain:
         effective = calendar.effective_receipt_day(received, limit)
         typer.echo(
-            f"received {calendar.local(received).isoformat()}; counts as received on "
-            f"{effective.isoformat()}; {duration} counted from "
-            f"{calendar.counting_start(received, unit, limit).isoformat()}"
+            f"tiếp nhận lúc {calendar.local(received):%H:%M %d/%m/%Y}; tính là tiếp nhận ngày "
+            f"{effective:%d/%m/%Y}; {duration.vi} tính từ "
+            f"{calendar.counting_start(received, unit, limit):%H:%M %d/%m/%Y}"
         )
         day = calendar.local(received).date()
         while day <= appointment.date():
             name = calendar.day_name(day)
             if name:
                 typer.echo(
-                    f"  {day.isoformat()} {'làm việc' if calendar.is_working_day(day) else 'nghỉ'}: {name}"
+                    f"  {day:%d/%m/%Y} {'làm việc' if calendar.is_working_day(day) else 'nghỉ'}: {name}"
                 )
             day = date.fromordinal(day.toordinal() + 1)
 
 
 @app.command("calendar")
 def calendar_cmd(year: int) -> None:
-    """List the days off and make-up working days of a year (holidays package + overrides)."""
+    """Các ngày nghỉ và ngày làm bù của một năm (gói holidays và các điều chỉnh của tỉnh)."""
     settings = _settings()
     try:
         cal = build_calendar(year, year, load_overrides(settings.calendar_overrides))
@@ -90,5 +100,5 @@ def calendar_cmd(year: int) -> None:
         raise _fail(str(exc)) from None
     typer.echo(f"# {cal.version}")
     for note in sorted((*cal.days_off, *cal.working_weekend_days), key=lambda n: n.day):
-        kind = "working" if note in cal.working_weekend_days else "off"
-        typer.echo(f"{note.day.isoformat()} {note.day:%a} {kind:7} {note.name}")
+        kind = "làm bù" if note in cal.working_weekend_days else "nghỉ"
+        typer.echo(f"{note.day:%d/%m/%Y} {WEEKDAYS[note.day.weekday()]:2} {kind:6} {note.name}")

@@ -12,12 +12,12 @@ from motcua.cli._common import _settings, app
 
 @app.command("config")
 def config_cmd(
-    as_json: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
-    describe: Annotated[bool, typer.Option(help="each setting's meaning too")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="một đối tượng JSON")] = False,
+    describe: Annotated[bool, typer.Option(help="kèm ý nghĩa của từng thiết lập")] = False,
 ) -> None:
-    """Print the effective settings, as environment variables, with secrets masked.
+    """Các thiết lập đang có hiệu lực, dưới dạng biến môi trường, che các giá trị bí mật.
 
-    A '#' marks the values that come from defaults, not from the environment."""
+    Dấu '#' đánh dấu giá trị lấy từ mặc định ("mặc định"), không phải từ môi trường."""
     from infra.settings import effective_settings
 
     rows = effective_settings(_settings())
@@ -28,6 +28,6 @@ def config_cmd(
     for r in rows:
         line = f"{r.env}={r.value}"
         notes = [
-            n for n in ("default" if r.default else "", r.description if describe else "") if n
+            n for n in ("mặc định" if r.default else "", r.description if describe else "") if n
         ]
         typer.echo(f"{line:<{width}}  # {'; '.join(notes)}" if notes else line)

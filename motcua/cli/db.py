@@ -7,14 +7,20 @@ from typing import Annotated
 import typer
 
 from motcua.cli._common import _fail, _settings
+from motcua.cli._frame import OPTIONS_METAVAR, SUBCOMMAND_METAVAR
 
-db_app = typer.Typer(help="The read model's schema (Alembic migrations).", no_args_is_help=True)
+db_app = typer.Typer(
+    options_metavar=OPTIONS_METAVAR,
+    subcommand_metavar=SUBCOMMAND_METAVAR,
+    help="Lược đồ của dữ liệu đọc (migration Alembic).",
+    no_args_is_help=True,
+)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Migrate the read model to the newest schema (what the API and workers do at start;
-    run it as a one-shot job before a rolling upgrade)."""
+    """Nâng dữ liệu đọc lên lược đồ mới nhất (API và worker tự làm khi khởi động; chạy
+    lệnh này một lần trước khi nâng cấp cuốn chiếu)."""
     from store.db import MigrationError, current_revision, make_engine, migrate
 
     settings = _settings()
@@ -26,38 +32,42 @@ def db_upgrade() -> None:
     except MigrationError as exc:
         raise _fail(str(exc), 1) from None
     except Exception as exc:  # an unreachable server, wrong credentials
-        raise _fail(f"cannot migrate the read model: {exc.__class__.__name__}: {exc}", 1) from None
+        raise _fail(
+            f"không nâng cấp được dữ liệu đọc: {exc.__class__.__name__}: {exc}", 1
+        ) from None
     finally:
         engine.dispose()
-    typer.echo(f"read model at revision {after}" + ("" if before == after else f" (was {before})"))
+    typer.echo(
+        f"dữ liệu đọc ở phiên bản {after}" + ("" if before == after else f" (trước đó: {before})")
+    )
 
 
 @db_app.command("current")
 def db_current() -> None:
-    """Print the read model's schema revision and the newest one this release ships;
-    exit 1 when they differ."""
+    """Phiên bản lược đồ của dữ liệu đọc và phiên bản mới nhất của bản phát hành này; mã
+    thoát 1 khi hai phiên bản khác nhau."""
     from store.db import current_revision, head_revision, make_engine
 
     engine = make_engine(_settings().resolved_database_url)
     try:
         current = current_revision(engine)
     except Exception as exc:
-        raise _fail(f"cannot read the read model: {exc.__class__.__name__}: {exc}", 1) from None
+        raise _fail(f"không đọc được dữ liệu đọc: {exc.__class__.__name__}: {exc}", 1) from None
     finally:
         engine.dispose()
     head = head_revision()
-    typer.echo(f"current: {current or '(empty)'}\nhead:    {head}")
+    typer.echo(f"hiện tại: {current or '(trống)'}\nmới nhất: {head}")
     if current != head:
         raise typer.Exit(1)
 
 
 @db_app.command("downgrade")
 def db_downgrade(
-    revision: Annotated[str, typer.Argument(help="target revision, e.g. 0003, or 'base'")],
-    yes: Annotated[bool, typer.Option("--yes", help="no confirmation question")] = False,
+    revision: Annotated[str, typer.Argument(help="phiên bản đích, ví dụ 0003, hoặc 'base'")],
+    yes: Annotated[bool, typer.Option("--yes", help="không hỏi xác nhận")] = False,
 ) -> None:
-    """Downgrade the read model to an earlier revision (to roll back a release). Columns
-    and tables newer than the target are dropped with their data."""
+    """Hạ dữ liệu đọc về một phiên bản trước (để quay lại bản phát hành cũ). Các cột và
+    bảng mới hơn phiên bản đích bị xóa cùng dữ liệu của chúng."""
     from alembic import command
     from alembic.util import CommandError
 
@@ -65,9 +75,9 @@ def db_downgrade(
 
     url = _settings().resolved_database_url
     if not yes:
-        typer.confirm(f"Downgrade the read model to {revision}, dropping newer data?", abort=True)
+        typer.confirm(f"Hạ dữ liệu đọc về phiên bản {revision}, xóa dữ liệu mới hơn?", abort=True)
     try:
         command.downgrade(alembic_config(url), revision)
     except CommandError as exc:
         raise _fail(str(exc)) from None
-    typer.echo(f"read model downgraded to {revision}")
+    typer.echo(f"dữ liệu đọc đã hạ về phiên bản {revision}")

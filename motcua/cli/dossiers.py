@@ -11,15 +11,19 @@ from typing import Annotated, Optional
 import typer
 
 from motcua.cli._common import _catalog, _fail, _settings, app
+from motcua.cli._frame import OPTIONS_METAVAR, SUBCOMMAND_METAVAR
 
 history_app = typer.Typer(
-    help="Workflow histories: export and replay (auditors).", no_args_is_help=True
+    options_metavar=OPTIONS_METAVAR,
+    subcommand_metavar=SUBCOMMAND_METAVAR,
+    help="Lịch sử workflow: xuất và phát lại (dành cho kiểm tra viên).",
+    no_args_is_help=True,
 )
 
 
 @app.command("demo")
 def demo_cmd() -> None:
-    """Walk one dossier through every step on an already running stack."""
+    """Đưa một hồ sơ đi qua mọi bước trên hệ thống đang chạy."""
     from infra.temporal import connect
     from motcua.demo import run_demo
     from motcua.stack import read_model
@@ -37,7 +41,7 @@ def demo_cmd() -> None:
 
 @app.command("state")
 def state_cmd(code: str) -> None:
-    """Print a dossier's live state (the workflow query) as JSON."""
+    """Trạng thái hiện tại của một hồ sơ (truy vấn workflow), dạng JSON."""
     from infra.temporal import connect
     from motcua.stack import read_model
     from services.dossiers import DossierService, ServiceError
@@ -56,8 +60,8 @@ def state_cmd(code: str) -> None:
 
 @history_app.command("export")
 def history_export(code: str, out: Annotated[Optional[Path], typer.Option()] = None) -> None:  # noqa: UP045
-    """Write a dossier's workflow history as JSON, as Temporal holds it (payloads
-    encrypted; `history replay` reads it with the key ring, `audit export` decrypts)."""
+    """Ghi lịch sử workflow của một hồ sơ dạng JSON, đúng như Temporal lưu (payload đã mã
+    hóa; `history replay` đọc bằng bộ khóa, `audit export` giải mã)."""
     from infra.temporal import connect
 
     async def main() -> str:
@@ -68,14 +72,14 @@ def history_export(code: str, out: Annotated[Optional[Path], typer.Option()] = N
     text = asyncio.run(main())
     if out:
         out.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {out}")
+        typer.echo(f"đã ghi {out}")
     else:
         sys.stdout.write(text + "\n")
 
 
 @history_app.command("replay")
 def history_replay(files: list[Path]) -> None:
-    """Replay exported histories with today's workflow code; exit 1 on any divergence."""
+    """Phát lại các lịch sử đã xuất với mã workflow hiện tại; mã thoát 1 nếu có sai khác."""
     from temporalio.client import WorkflowHistory
 
     from infra.temporal import data_converter
@@ -92,9 +96,9 @@ def history_replay(files: list[Path]) -> None:
             )
             if result.replay_failure:
                 failures += 1
-                typer.echo(f"FAIL {path}: {result.replay_failure}")
+                typer.echo(f"LỖI {path}: {result.replay_failure}")
             else:
-                typer.echo(f"ok   {path}")
+                typer.echo(f"ok  {path}")
         return failures
 
     if asyncio.run(main()):

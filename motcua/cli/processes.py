@@ -16,17 +16,17 @@ from motcua.cli._common import _catalog, _fail, _settings, app
 def worker(
     role: Annotated[str, typer.Argument(help="centre | agency | agencies | all")],
     agency: Annotated[
-        list[str] | None, typer.Option(help="agency code (repeatable) for 'agency'")
+        list[str] | None, typer.Option(help="mã cơ quan (lặp lại được) cho vai trò 'agency'")
     ] = None,
     exclude: Annotated[
         list[str] | None,
-        typer.Option(help="for 'agencies': an agency (repeatable) served by its own workers"),
+        typer.Option(help="cho vai trò 'agencies': cơ quan (lặp lại được) có worker riêng"),
     ] = None,
 ) -> None:
-    """Run workers until Ctrl-C or SIGTERM: the centre's (`centre`), the named agencies'
-    (`agency --agency CODE`), every agency of the catalog but those excluded (`agencies
-    --exclude CODE`), or the centre and every agency (`all`). Run as many processes of each
-    as the load needs: processes on the same task queue share its work."""
+    """Chạy worker cho đến khi nhận Ctrl-C hoặc SIGTERM: của trung tâm (`centre`), của các
+    cơ quan được nêu (`agency --agency MÃ`), của mọi cơ quan trong danh mục trừ các cơ quan
+    loại ra (`agencies --exclude MÃ`), hoặc của trung tâm và mọi cơ quan (`all`). Chạy bao
+    nhiêu tiến trình mỗi loại tùy tải: các tiến trình cùng hàng đợi tác vụ chia nhau việc."""
     from infra.telemetry import SERVICE_WORKER, setup_telemetry
     from motcua.stack import run_worker_process
 
@@ -34,23 +34,23 @@ def worker(
     named = list(agency or []) + list(exclude or [])
     unknown = [a for a in named if a not in catalog.agencies]
     if unknown:
-        raise _fail(f"unknown agency {', '.join(unknown)}")
+        raise _fail(f"không có cơ quan {', '.join(unknown)} trong danh mục")
     if role == "centre":
         centre, agencies = True, []
     elif role == "agency":
         if not agency:
-            raise _fail("give --agency CODE")
+            raise _fail("cần --agency MÃ_CƠ_QUAN")
         centre, agencies = False, list(agency)
     elif role == "agencies":
         centre, agencies = False, sorted(set(catalog.agencies) - set(exclude or []))
     elif role == "all":
         centre, agencies = True, sorted(catalog.agencies)
     else:
-        raise _fail("the worker role is one of: centre, agency, agencies, all")
+        raise _fail("vai trò của worker là một trong: centre, agency, agencies, all")
     if exclude and role != "agencies":
-        raise _fail("--exclude goes with the 'agencies' role")
+        raise _fail("--exclude chỉ dùng với vai trò 'agencies'")
     if agency and role != "agency":
-        raise _fail("--agency goes with the 'agency' role")
+        raise _fail("--agency chỉ dùng với vai trò 'agency'")
     settings = _settings()
     setup_telemetry(settings, SERVICE_WORKER)
     asyncio.run(run_worker_process(settings, centre=centre, agencies=agencies))
@@ -77,15 +77,17 @@ def _exit_after_drain() -> None:
 
 @app.command()
 def dev(
-    state_dir: Annotated[Optional[Path], typer.Option(help="local state folder")] = None,  # noqa: UP045
-    temporal_port: Annotated[int, typer.Option(help="Temporal frontend port (UI on +1000)")] = 7233,
-    api_port: Annotated[Optional[int], typer.Option(help="HTTP API port (default 8000)")] = None,  # noqa: UP045
-    demo: Annotated[bool, typer.Option(help="walk one demo dossier at start")] = True,
+    state_dir: Annotated[Optional[Path], typer.Option(help="thư mục trạng thái cục bộ")] = None,  # noqa: UP045
+    temporal_port: Annotated[
+        int, typer.Option(help="cổng frontend của Temporal (giao diện web ở +1000)")
+    ] = 7233,
+    api_port: Annotated[int | None, typer.Option(help="cổng của HTTP API (mặc định 8000)")] = None,
+    demo: Annotated[bool, typer.Option(help="chạy một hồ sơ minh họa khi khởi động")] = True,
     exit_after_demo: Annotated[
-        bool, typer.Option(help="stop after the demo (for scripts)")
+        bool, typer.Option(help="dừng sau phần minh họa (cho script)")
     ] = False,
 ) -> None:
-    """Run the embedded stack: Temporal dev server, workers, API, demo dossier."""
+    """Chạy toàn bộ hệ thống cục bộ: máy chủ Temporal (dev), worker, API, hồ sơ minh họa."""
     from infra.telemetry import SERVICE_DEV, setup_telemetry
     from motcua.devserver import DevServerError
     from motcua.stack import run_dev_stack
@@ -99,8 +101,9 @@ def dev(
     settings = settings.model_copy(update=updates)
     if settings.api_port in (temporal_port, temporal_port + 1000):
         raise _fail(
-            f"--api-port {settings.api_port} is the Temporal dev server's "
-            f"{'frontend' if settings.api_port == temporal_port else 'web UI'} port; choose another"
+            f"--api-port {settings.api_port} là cổng "
+            f"{'frontend' if settings.api_port == temporal_port else 'giao diện web'} của máy chủ "
+            "Temporal (dev); hãy chọn cổng khác"
         )
     try:
         setup_telemetry(settings, SERVICE_DEV)
@@ -119,17 +122,22 @@ def dev(
 
 @app.command()
 def api(
-    host: Annotated[Optional[str], typer.Option(help="listen address")] = None,  # noqa: UP045
-    port: Annotated[Optional[int], typer.Option(help="listen port")] = None,  # noqa: UP045
+    host: Annotated[Optional[str], typer.Option(help="địa chỉ lắng nghe")] = None,  # noqa: UP045
+    port: Annotated[Optional[int], typer.Option(help="cổng lắng nghe")] = None,  # noqa: UP045
 ) -> None:
-    """Serve the HTTP API (migrations are applied first)."""
+    """Chạy HTTP API (áp dụng migration trước)."""
     import uvicorn
 
     from api.app import create_app
+    from api.auth import TokenVerifier
     from infra.telemetry import SERVICE_API, setup_telemetry
     from motcua.stack import proxy_options, read_model
 
     settings = _settings()
+    try:  # the bearer-token keys: a wrong key file stops here, not in the server's startup
+        TokenVerifier.from_settings(settings)
+    except ValueError as exc:
+        raise _fail(f"cấu hình không hợp lệ:\n  {exc}") from None
     setup_telemetry(settings, SERVICE_API)
     engine = read_model(settings)  # applies migrations
     uvicorn.run(

@@ -9,9 +9,12 @@ from typing import Annotated
 import typer
 
 from motcua.cli._common import TZ, _catalog, _fail, _settings
+from motcua.cli._frame import OPTIONS_METAVAR, SUBCOMMAND_METAVAR
 
 retention_app = typer.Typer(
-    help="Records retention (archives law): which closed dossiers are past their period.",
+    options_metavar=OPTIONS_METAVAR,
+    subcommand_metavar=SUBCOMMAND_METAVAR,
+    help="Thời hạn lưu trữ hồ sơ (Luật Lưu trữ): các hồ sơ đã kết thúc và hết thời hạn.",
     no_args_is_help=True,
 )
 
@@ -20,15 +23,13 @@ retention_app = typer.Typer(
 def retention_list(
     as_of: Annotated[
         str | None,
-        typer.Option(
-            "--as-of", help="the day to judge on (YYYY-MM-DD, default: today in Viet Nam)"
-        ),
+        typer.Option("--as-of", help="ngày xét (YYYY-MM-DD, mặc định: hôm nay theo giờ Việt Nam)"),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON")] = False,
 ) -> None:
-    """List closed dossiers whose retention period has ended: code, procedure, result
-    type, closing day and the end of the period (no personal data). Only lists: what
-    happens to each dossier is the archives officer's decision (docs/personal-data.md)."""
+    """Liệt kê các hồ sơ đã kết thúc và hết thời hạn lưu trữ: mã, thủ tục, loại kết quả,
+    ngày kết thúc và ngày hết thời hạn (không có dữ liệu cá nhân). Chỉ liệt kê: xử lý từng
+    hồ sơ ra sao là quyết định của cán bộ lưu trữ (docs/personal-data.md)."""
     from domain.retention import past_retention
     from motcua.stack import read_model
     from store.retention import retention_candidates
@@ -40,7 +41,7 @@ def retention_list(
         try:
             day = date.fromisoformat(as_of)
         except ValueError:
-            raise _fail(f"--as-of: '{as_of}' is not a date (YYYY-MM-DD)") from None
+            raise _fail(f"--as-of: '{as_of}' không phải một ngày (YYYY-MM-DD)") from None
     catalog = _catalog()
     engine = read_model(settings)
     try:
@@ -74,21 +75,21 @@ def retention_list(
         )
         return
     for d in past:
-        source = "" if d.from_catalog else " (default)"
+        source = "" if d.from_catalog else " (mặc định)"
         typer.echo(
             f"{d.code:28} {d.procedure_code} v{d.procedure_version:<3} "
-            f"{d.result_type or '-':13} closed {d.closed_on.isoformat()}  "
-            f"{d.retention_years:>3} y{source:10} ended {d.retention_end.isoformat()}"
+            f"{d.result_type or '-':13} kết thúc {d.closed_on:%d/%m/%Y}  "
+            f"{d.retention_years:>3} năm{source:11} hết hạn lưu trữ {d.retention_end:%d/%m/%Y}"
         )
-    typer.echo(f"{len(past)} dossier(s) past retention on {day.isoformat()}")
+    typer.echo(f"{len(past)} hồ sơ đã hết thời hạn lưu trữ vào ngày {day:%d/%m/%Y}")
 
 
 @retention_app.command("schedule")
 def retention_schedule(
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="in dạng JSON")] = False,
 ) -> None:
-    """The retention period of each procedure version per result type: from the catalog
-    (procedures/*.yaml `retention:`), else the default (MOTCUA_RETENTION_DEFAULT_YEARS)."""
+    """Thời hạn lưu trữ của mỗi phiên bản thủ tục theo loại kết quả: theo danh mục
+    (procedures/*.yaml `retention:`), nếu không có thì mặc định (MOTCUA_RETENTION_DEFAULT_YEARS)."""
     from domain.catalog import RESULT_TYPES
 
     settings = _settings()
@@ -119,12 +120,12 @@ def retention_schedule(
             )
         )
         return
-    typer.echo(f"{'procedure':12} " + " ".join(f"{t:>13}" for t in RESULT_TYPES))
+    typer.echo(f"{'thủ tục':12} " + " ".join(f"{t:>13}" for t in RESULT_TYPES))
     for p, periods in rows:
         cells = []
         for t in RESULT_TYPES:
             value = periods[t]["period"]
-            text = "permanent" if value == "permanent" else f"{value} y"
+            text = "vĩnh viễn" if value == "permanent" else f"{value} năm"
             cells.append(f"{text + ('*' if periods[t]['from'] == 'default' else ''):>13}")
         typer.echo(f"{p.code + ' v' + str(p.version):12} " + " ".join(cells))
-    typer.echo(f"* the default, MOTCUA_RETENTION_DEFAULT_YEARS={default}")
+    typer.echo(f"* mặc định, MOTCUA_RETENTION_DEFAULT_YEARS={default}")

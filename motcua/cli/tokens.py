@@ -11,25 +11,34 @@ from motcua.cli._common import _fail, _settings, app
 
 @app.command()
 def token(
-    role: Annotated[list[str], typer.Option(help="role (repeatable)")],
-    sub: Annotated[str, typer.Option(help="subject: the user's id")],
-    agency: Annotated[Optional[str], typer.Option(help="agency code (officers)")] = None,  # noqa: UP045
-    name: Annotated[str, typer.Option(help="display name")] = "",
+    role: Annotated[list[str], typer.Option(help="vai trò (lặp lại được)")],
+    sub: Annotated[str, typer.Option(help="subject: mã người dùng")],
+    agency: Annotated[Optional[str], typer.Option(help="mã cơ quan (với cán bộ)")] = None,  # noqa: UP045
+    name: Annotated[str, typer.Option(help="tên hiển thị")] = "",
     hours: Annotated[
         Optional[float],  # noqa: UP045
-        typer.Option(help="validity in hours (default: MOTCUA_JWT_MAX_LIFETIME_SECONDS, 12 h)"),
+        typer.Option(
+            help="thời hạn hiệu lực, tính bằng giờ (mặc định: "
+            "MOTCUA_JWT_MAX_LIFETIME_SECONDS, 12 giờ)"
+        ),
     ] = None,
 ) -> None:
-    """Print a development token (HS256) to stdout, and nothing else."""
+    """In một token thử nghiệm (HS256) ra stdout, và không in gì khác."""
     from datetime import timedelta
+
+    from pydantic import ValidationError
 
     from api.auth import issue_token
     from domain.catalog import Role
+    from domain.validation import explain
 
     try:
         roles = [Role(r) for r in role]
-    except ValueError as exc:
-        raise _fail(f"--role: {exc}") from None
+    except ValueError:
+        raise _fail(
+            f"--role: vai trò không xác định trong {', '.join(role)} (các vai trò: "
+            f"{', '.join(r.value for r in Role)})"
+        ) from None
     try:
         text = issue_token(
             _settings(),
@@ -39,6 +48,8 @@ def token(
             name=name,
             ttl=None if hours is None else timedelta(hours=hours),
         )
+    except ValidationError as exc:  # the claims (an officer without an agency, ...)
+        raise _fail(explain(exc.errors()[0])) from None
     except ValueError as exc:
         raise _fail(str(exc)) from None
     typer.echo(text)

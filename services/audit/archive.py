@@ -52,7 +52,7 @@ class ArchiveTampered(Exception):
         )
 
 
-def _read_archived(store: DocumentStore, code: str, row: HistoryArchiveRow) -> bytes:
+def read_archived(store: DocumentStore, code: str, row: HistoryArchiveRow) -> bytes:
     """The archived file `row` names, checked against its recorded SHA-256 and size."""
     try:
         data = store.get(row.sha256)
@@ -164,7 +164,7 @@ async def load_histories(
     others from Temporal while it has them."""
     runs: dict[str, Run] = {}
     for row in await asyncio.to_thread(repository.archived_runs, engine, code):
-        data = await asyncio.to_thread(_read_archived, store, code, row)
+        data = await asyncio.to_thread(read_archived, store, code, row)
         history = WorkflowHistory.from_json(code, data.decode())
         runs[row.run_id] = Run(
             row.run_id, row.status, row.started_at, history, "archive", row.sha256

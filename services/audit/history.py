@@ -7,7 +7,8 @@ What a DossierWorkflow history holds, and where:
 - ActivityTaskScheduled of `record_dossier_events`: each batch of events the dossier
   emitted, with the dossier's view right after the batch (`RecordEventsInput`);
 - ActivityTaskCompleted of `extend_calendar`: calendar years fetched while it ran;
-- WorkflowExecutionUpdateAccepted: every officer or applicant action (`ActionInput`).
+- WorkflowExecutionUpdateAccepted: every officer or applicant action (`ActionInput`), and
+  a merger's move of an agency's work (`move_agency`: `MoveAgencyInput`).
 
 `decode` reads plain payloads: pass a history whose payloads were decrypted first
 (`infra.codec.decoded_history`, which `AuditService` does); an encrypted one is
@@ -29,7 +30,7 @@ from temporalio.client import WorkflowHistory
 
 from activities.contracts import EXTEND_CALENDAR, RECORD_EVENTS, RecordEventsInput
 from domain.calendar import WorkingCalendar
-from domain.dossier import ActionInput, DossierInput, DossierView, Event
+from domain.dossier import ActionInput, DossierInput, DossierView, Event, MoveAgencyInput
 from infra.temporal import converter_with
 
 WORKFLOW_TYPE = "DossierWorkflow"
@@ -53,7 +54,7 @@ class AcceptedUpdate:
 
     at: datetime
     name: str
-    input: ActionInput
+    input: ActionInput | MoveAgencyInput
     update_id: str
 
 
@@ -151,9 +152,14 @@ def decode(histories: Sequence[WorkflowHistory]) -> DossierRecord:
                     calendar = calendar.merged(more)
             elif event.HasField("workflow_execution_update_accepted_event_attributes"):
                 request = event.workflow_execution_update_accepted_event_attributes.accepted_request
+                # A merger's move (`move_agency`) names the agencies; every other update
+                # is an officer's or applicant's action.
+                model: type[ActionInput | MoveAgencyInput] = (
+                    MoveAgencyInput if request.input.name == "move_agency" else ActionInput
+                )
                 cmd = _decode(
                     request.input.args.payloads,
-                    ActionInput,
+                    model,
                     f"{where}: event {event.event_id} (update {request.input.name!r})",
                 )
                 updates.append(

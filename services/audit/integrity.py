@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.dossier import Event
+from services.messages import T
 from store.models import AuditLogHeadRow, AuditLogRow, EventRow
 
 COMPARED = (
@@ -84,7 +85,7 @@ def verify_record(
     # 1. Numbering: 1..n, no gaps, no repeats.
     seqs = [e.seq for e in events]
     for missing in sorted(set(range(1, max(seqs, default=0) + 1)) - set(seqs)):
-        problem(missing, f"{code}:{missing}", f"event #{missing} is missing from the read model")
+        problem(missing, f"{code}:{missing}", str(T("event_missing", seq=str(missing))))
     # 2. The chain over the rows themselves.
     previous: Event | None = None
     chained = 0
@@ -95,19 +96,17 @@ def verify_record(
                 problem(
                     e.seq,
                     e.id,
-                    f"event #{e.seq} ({e.kind}) does not match its hash: "
-                    "the row was changed after it was recorded",
+                    str(T("event_hash", seq=str(e.seq), kind=e.kind)),
                 )
             expected_prev = previous.hash if previous is not None else ""
             if e.prev_hash != expected_prev:
                 problem(
                     e.seq,
                     e.id,
-                    f"event #{e.seq} ({e.kind}) does not follow event #{e.seq - 1} in the "
-                    "chain: an event before it was changed, removed or inserted",
+                    str(T("event_chain", seq=str(e.seq), kind=e.kind, before=str(e.seq - 1))),
                 )
         elif previous is not None and previous.hash:
-            problem(e.seq, e.id, f"event #{e.seq} ({e.kind}) has lost its hash")
+            problem(e.seq, e.id, str(T("event_hash_lost", seq=str(e.seq), kind=e.kind)))
         previous = e
     head = events[-1].hash if events else ""
     # 3. The rows against the workflow's own history.
@@ -117,7 +116,9 @@ def verify_record(
             row = by_seq.pop(h.seq, None)
             if row is None:
                 if h.seq not in set(range(1, max(seqs, default=0) + 1)) - set(seqs):
-                    problem(h.seq, h.id, f"event #{h.seq} ({h.kind}) is not in the read model")
+                    problem(
+                        h.seq, h.id, str(T("event_not_in_read_model", seq=str(h.seq), kind=h.kind))
+                    )
                 continue
             for field in COMPARED:
                 recorded, original = getattr(row, field), getattr(h, field)
@@ -125,21 +126,28 @@ def verify_record(
                     problem(
                         h.seq,
                         h.id,
-                        f"event #{h.seq} ({h.kind}): {field} is {_show(recorded)} in the read "
-                        f"model but {_show(original)} in the workflow history",
+                        str(
+                            T(
+                                "event_differs",
+                                seq=str(h.seq),
+                                kind=h.kind,
+                                field=field,
+                                recorded=_show(recorded),
+                                original=_show(original),
+                            )
+                        ),
                     )
         for extra in by_seq.values():
             problem(
                 extra.seq,
                 extra.id,
-                f"event #{extra.seq} ({extra.kind}) is in the read model but not in the history",
+                str(T("event_not_in_history", seq=str(extra.seq), kind=extra.kind)),
             )
     if chain_head and head != chain_head:
         problem(
             None,
             None,
-            f"the read model's chain ends at {head[:12] or 'nothing'}…, the workflow's at "
-            f"{chain_head[:12]}…: events are missing or were changed",
+            str(T("chain_head", head=head[:12] or T("nothing"), workflow=chain_head[:12])),
         )
     return IntegrityReport(
         dossier_code=code,

@@ -34,6 +34,7 @@ from infra.codec import (
     is_encrypted,
     payloads_in,
 )
+from infra.codec import T as CODEC_TEXT
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 log = logging.getLogger(__name__)
@@ -67,10 +68,7 @@ async def _unreadable(history: WorkflowHistory, converter: DataConverter) -> str
     try:
         if codec is None:
             if any(is_encrypted(p) for e in history.events for p in payloads_in(e)):
-                raise PayloadKeyError(
-                    "the history's payloads are encrypted (binary/encrypted) and no key "
-                    "ring was given to read them"
-                )
+                raise PayloadKeyError(CODEC_TEXT("no_keyring"))
         else:
             await decoded_history(history, codec)
     except (PayloadKeyError, PayloadDecryptionError) as exc:

@@ -33,9 +33,17 @@ from services.audit.integrity import (
     verify_record,
 )
 from services.audit.replay import ConverterFactory, ReplayPool, RunReplay, replay_histories
-from services.audit.timeline import DelayAttribution, StepRecord, control_slip, delay_attribution
+from services.audit.timeline import (
+    DelayAttribution,
+    StepRecord,
+    control_slip,
+    delay_attribution,
+    supplement_attribution,
+)
+from services.messages import T
 from services.verification import DocumentVerification, verify_document
 from store import repository
+from store.index import late_codes, late_count
 from store.models import AuditLogRow
 
 
@@ -140,7 +148,7 @@ class AuditService:
     async def runs(self, code: str) -> list[Run]:
         runs = await load_histories(self.client, self.engine, self.store, code)
         if not runs:
-            raise NoHistory(f"no history of dossier {code}: not in Temporal, not in the archive")
+            raise NoHistory(T("no_history", code=code))
         return runs
 
     async def record(self, code: str) -> DossierRecord:
@@ -276,22 +284,41 @@ class AuditService:
         )
 
     async def late_in_period(
-        self, *, since: datetime | None, until: datetime | None
+        self,
+        *,
+        since: datetime | None,
+        until: datetime | None,
+        now: datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[DelayAttribution]:
-        """Who caused the delays: every overdue dossier submitted in the period, with the
-        step, agency and officer that consumed the time (Decision 766's monthly list)."""
+        """Who caused the delays (Decision 766's monthly list): every dossier the index
+        counts late in the period (store.index.late_clause: the same definition, so the
+        list and the index agree), with the step, agency and officer that consumed the
+        time, or who asked for a supplement more than once; `limit` of them from
+        `offset` (oldest first) for a page (`late_total` counts them all)."""
+        start = since or datetime(1970, 1, 1, tzinfo=UTC)  # open-ended: every dossier
+        end = until or now or datetime.now(UTC)
         codes = await asyncio.to_thread(
-            repository.dossier_codes, self.engine, since=since, until=until, overdue=True
+            late_codes, self.engine, start, end, now=now, limit=limit, offset=offset
         )
         out = []
         for code in codes:
             try:
-                delay = delay_attribution(await self.record(code))
+                record = await self.record(code)
             except NoHistory:
                 continue
+            delay = delay_attribution(record) or supplement_attribution(record)
             if delay is not None:
                 out.append(delay)
         return out
+
+    async def late_total(
+        self, *, since: datetime, until: datetime, now: datetime | None = None
+    ) -> int:
+        """How many dossiers the index counts late in the period (the late list's length
+        before those without a history to attribute the delay from)."""
+        return await asyncio.to_thread(late_count, self.engine, since, until, now=now)
 
     async def verify_log(self) -> AuditLogReport:
         """The audit log's own chain: an edited, deleted or moved row is named."""

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain import clock
 from domain.calendar import Duration, TimeUnit, WorkingCalendar
@@ -28,6 +28,7 @@ from domain.catalog import Role, Step, StepKind
 from domain.dossier import Action, DossierView, Event, Ledger, Status, StepView
 from domain.machine import STEP_ACTIONS
 from services.audit.history import DossierRecord, events_of
+from services.messages import T
 
 Verdict = Literal["early", "on_time", "late"]
 
@@ -65,6 +66,9 @@ class TimelineState(BaseModel):
     step_kind: StepKind | None
     holder_role: Role | None  # who must act now
     holder_agency: str | None
+    # The named officer the step is assigned to (phân công), when it is.
+    holder_officer_id: str | None = None
+    holder_officer_name: str | None = None
     step_due_at: datetime | None  # the current step's budget runs out (None while paused)
     appointment_at: datetime | None  # None before receipt and while the clock is paused
     clock_paused: bool
@@ -88,7 +92,8 @@ class StepRecord(BaseModel):
     agency: str
     role: Role  # the role that owns the step
     # Who ended it: the actor of the run's last event taken by an officer (neither the
-    # system nor the applicant); None when no officer acted (an automatic handoff).
+    # system nor the applicant; an assignment or a claim aside); a run not ended yet and
+    # assigned by name: its assignee; None when no officer acted (an automatic handoff).
     officer_id: str | None
     officer_name: str | None
     started_at: datetime
@@ -101,14 +106,29 @@ class StepRecord(BaseModel):
     escalated: bool
 
 
+class SupplementRequestRecord(BaseModel):
+    """Who asked the applicant for a supplement, when (the second and later requests make
+    a dossier late under Decision 766)."""
+
+    at: datetime
+    officer_id: str
+    officer_name: str
+    agency: str | None
+    step_id: str | None
+
+
 class DelayAttribution(BaseModel):
     dossier_code: str
     procedure_code: str
-    appointment_at: datetime  # the appointment as it finally stood
-    overdue_at: datetime  # when the machine declared it overdue
+    appointment_at: datetime | None  # the appointment as it finally stood
+    overdue_at: datetime  # when it became late: the machine's overdue, or the 2nd request
     finished_at: datetime | None  # processed_at (result ready), None if never processed
     overdue_by_working_minutes: int
     culprits: list[StepRecord]  # the late step runs, the largest delay first
+    # Why it is on the late list: past its appointment ("overdue"), or asked for a
+    # supplement more than once ("supplements", Decision 766 counts it late however early).
+    reason: Literal["overdue", "supplements"] = "overdue"
+    supplement_requests: list[SupplementRequestRecord] = Field(default_factory=list)
 
 
 # -- state at an instant ------------------------------------------------------------
@@ -139,19 +159,14 @@ def state_from_events(record: DossierRecord, at: datetime) -> TimelineState:
 
 def _happened(record: DossierRecord, at: datetime) -> list[Event]:
     if at.tzinfo is None:
-        raise ValueError(f"naive datetime {at.isoformat()}: give a timezone")
+        raise ValueError(T("naive_instant", at=at.isoformat()))
     submitted = record.input.submitted_at
     if at < submitted:
-        raise ValueError(
-            f"dossier {record.input.code} was submitted at {submitted.isoformat()}; "
-            f"there is no state at {at.isoformat()}"
-        )
+        raise ValueError(T("before_submission", code=record.input.code, submitted=submitted, at=at))
     events = events_of(record)
     stamped = [e.seq for e in events if e.at <= at]
     if not stamped:
-        raise ValueError(
-            f"dossier {record.input.code} has no recorded event at or before {at.isoformat()}"
-        )
+        raise ValueError(T("no_event_before", code=record.input.code, at=at))
     last = max(stamped)
     return [e for e in events if e.seq <= last]
 
@@ -189,6 +204,8 @@ def _from_view(view: DossierView, upto: list[Event], at: datetime) -> TimelineSt
         step_kind=step.kind if step else None,
         holder_role=holder.role if holder else None,
         holder_agency=holder.agency if holder else None,
+        holder_officer_id=holder.officer_id if holder else None,
+        holder_officer_name=(holder.officer_name or None) if holder and holder.officer_id else None,
         step_due_at=step.due_at if step else None,
         appointment_at=view.appointment_at,
         clock_paused=view.clock_paused,
@@ -241,6 +258,11 @@ def control_slip(record: DossierRecord) -> list[StepRecord]:
         elif ended is None and not closed and due is not None:
             late = cal.office_minutes_between(due, record.last_event_at)
         officer = _officer(events, run)
+        officer_id = officer.actor_id if officer else None
+        officer_name = officer.actor_name if officer else None
+        if ended is None and run.assignee is not None:
+            # Not ended yet, and held by name: the assignee is who must end it.
+            officer_id, officer_name = run.assignee[0], run.assignee[1] or None
         slip.append(
             StepRecord(
                 step_id=run.step.id,
@@ -248,8 +270,8 @@ def control_slip(record: DossierRecord) -> list[StepRecord]:
                 kind=run.step.kind,
                 agency=run.agency,
                 role=run.step.role,
-                officer_id=officer.actor_id if officer else None,
-                officer_name=officer.actor_name if officer else None,
+                officer_id=officer_id,
+                officer_name=officer_name,
                 started_at=run.started_at,
                 planned_due_at=due,
                 ended_at=ended,
@@ -259,6 +281,37 @@ def control_slip(record: DossierRecord) -> list[StepRecord]:
             )
         )
     return slip
+
+
+def supplement_attribution(record: DossierRecord) -> DelayAttribution | None:
+    """A dossier asked for a supplement more than once, on the late list for that
+    (Decision 766): who asked, when; None when it was asked at most once."""
+    if not record.batches:
+        return None
+    view = record.batches[-1].view
+    asked = [e for e in events_of(record) if e.kind == "request_supplement"]
+    if len(asked) < 2:
+        return None
+    return DelayAttribution(
+        dossier_code=view.code,
+        procedure_code=view.procedure_code,
+        appointment_at=view.appointment_at,
+        overdue_at=asked[1].at,
+        finished_at=view.processed_at,
+        overdue_by_working_minutes=0,
+        culprits=[],
+        reason="supplements",
+        supplement_requests=[
+            SupplementRequestRecord(
+                at=e.at,
+                officer_id=e.actor_id,
+                officer_name=e.actor_name,
+                agency=e.agency,
+                step_id=e.step_id,
+            )
+            for e in asked
+        ],
+    )
 
 
 def delay_attribution(record: DossierRecord) -> DelayAttribution | None:
@@ -293,8 +346,13 @@ def delay_attribution(record: DossierRecord) -> DelayAttribution | None:
     )
 
 
+# Who holds a step is not who acted on it: a leader's assignment names no one who ended it.
+_NOT_STEP_WORK = frozenset({Action.ASSIGN.value, Action.CLAIM.value})
+
+
 def _officer(events: list[Event], run: _Run) -> Event | None:
-    """The last event of the run taken by an officer (not the system, not the applicant)."""
+    """The last event of the run taken by an officer (not the system, not the applicant),
+    an assignment or a claim aside."""
     if run.end_seq is not None:
         last = run.end_seq
     elif run.next_seq is not None:
@@ -304,7 +362,7 @@ def _officer(events: list[Event], run: _Run) -> Event | None:
     found = None
     for e in events:
         in_run = run.start_seq <= e.seq <= last and e.step_id == run.step.id
-        if in_run and e.role not in _NOT_OFFICERS:
+        if in_run and e.role not in _NOT_OFFICERS and e.kind not in _NOT_STEP_WORK:
             found = e
     return found
 
@@ -345,6 +403,7 @@ class _Run:
     verdict: Verdict | None = None
     escalated: bool = False
     forwarded: bool = False
+    assignee: tuple[str, str] | None = None  # (login id, name): assigned or claimed
 
 
 @dataclass
@@ -397,6 +456,8 @@ class _Fold:
                     clock.extend_to(self.cal, self.clock, new)
         elif kind == Action.FORWARD.value and run is not None:
             run.forwarded = True
+        elif kind in (Action.ASSIGN.value, Action.CLAIM.value) and run is not None:
+            run.assignee = (str(data["assignee_id"]), str(data.get("assignee_name") or ""))
         elif kind == "signing_started":
             self.issuing = True
         elif kind in ("signing_failed", "result_issued"):
@@ -493,6 +554,7 @@ class _Fold:
         run = self.current()
         holder = self._holder()
         c = self.clock
+        named = run.assignee if run and holder and holder[0] is not Role.APPLICANT else None
         return TimelineState(
             at=at,
             status=self.status,
@@ -502,6 +564,8 @@ class _Fold:
             step_kind=run.step.kind if run else None,
             holder_role=holder[0] if holder else None,
             holder_agency=holder[1] if holder else None,
+            holder_officer_id=named[0] if named else None,
+            holder_officer_name=(named[1] or None) if named else None,
             step_due_at=run.ledger.due_at if run else None,
             appointment_at=c.due_at if c and c.due_at else None,
             clock_paused=bool(c and c.paused_since),

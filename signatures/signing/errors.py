@@ -23,6 +23,10 @@ class CertificateNotValid(SigningError):
     """The certificate is expired or not yet valid at signing time."""
 
 
+class CertificateRevoked(CertificateNotValid):
+    """The certificate's CA says it was revoked: this key may never sign again."""
+
+
 class SigningUnavailable(SigningError):
     """A transient failure: the time-stamping authority or the token can't be reached."""
 

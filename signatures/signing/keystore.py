@@ -27,7 +27,12 @@ from signatures.signing.errors import (
     WrongAgency,
 )
 from signatures.signing.keys import _KeySigner, _Loaded, _parse_names, _pkcs11_signer_cls
-from signatures.signing.trust import _to_crypto, load_trust_roots, validation_context
+from signatures.signing.trust import (
+    _to_crypto,
+    load_trust_roots,
+    signing_context,
+    validation_context,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +133,13 @@ class KeyStore:
     def validation_context(self, at: dt.datetime | None = None) -> ValidationContext:
         return validation_context(self._trust_roots, at)
 
+    def signing_context(self, signer: Signer, timeout: float = 10) -> ValidationContext:
+        """A fresh online validation context for one signature by ``signer``
+        (signatures.signing.trust)."""
+        return signing_context(
+            self._trust_roots, self._chain, signer_cert=signer.signing_cert, timeout=timeout
+        )
+
     # signers ----------------------------------------------------------------------------------
 
     def signer(
@@ -142,14 +154,7 @@ class KeyStore:
         """The signer of officer ``user_id`` of agency ``agency_code``.
 
         Raises KeyNotFound, WrongAgency, CertificateNotValid, SigningUnavailable."""
-        wanted = Identity(
-            kind="signer",
-            agency_code=agency_code,
-            agency_name=agency_name,
-            name=name,
-            user_id=user_id,
-            title=title,
-        )
+        wanted = Identity.signer(agency_code, agency_name, name, user_id, title)
         return self._get("signers", user_id, wanted, f"officer {user_id} of {agency_code}")
 
     def seal(self, agency_code: str, *, agency_name: str) -> Signer:

@@ -1,4 +1,14 @@
-"""Making signatures: an incremental PAdES signature, with a TSA's timestamp when configured."""
+"""Making signatures: an incremental PAdES signature; long-term (B-LTA) with a TSA.
+
+With a time-stamping authority and a validation context (the key store's
+``signing_context``), a signature is PAdES B-LTA: the signature's own timestamp (B-T), the
+chain and the CRLs or OCSP responses of the signer's and the TSA's certificates in the
+document's /DSS (B-LT), then a document timestamp over it all (B-LTA), which an archive
+renews before its TSA certificate expires (:func:`signatures.signing.archival.renew_timestamp`). Before signing, the
+signer's own certificate is checked the same way: a revoked one is refused
+(:class:`CertificateRevoked`), one whose status cannot be learnt is retried
+(:class:`SigningUnavailable`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +16,7 @@ import io
 import threading
 import weakref
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -14,12 +25,29 @@ from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
 from pyhanko.sign.signers import Signer
 from pyhanko.sign.timestamps import HTTPTimeStamper, TimestampRequestError
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    InsufficientRevinfoError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+)
 
+from signatures.pki import identity_of
 from signatures.signing._common import _run
-from signatures.signing.errors import KeyNotFound, SigningError, SigningUnavailable
+from signatures.signing.errors import (
+    CertificateNotValid,
+    CertificateRevoked,
+    KeyNotFound,
+    SigningError,
+    SigningUnavailable,
+)
+from signatures.signing.trust import _to_crypto
 
 if TYPE_CHECKING:
     from asn1crypto import cms, tsp
+
+_VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class _GuardedTimeStamper(HTTPTimeStamper):
@@ -90,6 +118,70 @@ def _cert_der(cert: asn1_x509.Certificate | None) -> bytes | None:
     return cert.dump() if cert is not None else None
 
 
+def _who(cert: asn1_x509.Certificate) -> str:
+    identity = identity_of(_to_crypto(cert))
+    if identity is None:
+        return str(cert.subject.human_friendly)
+    if identity.kind == "seal":
+        return f"con dấu của {identity.agency_name}"
+    return f"{identity.name} ({identity.agency_name})"
+
+
+_REASONS_VI = {
+    "key_compromise": "lộ khóa bí mật",
+    "ca_compromise": "lộ khóa của tổ chức cấp chứng thư",
+    "affiliation_changed": "thay đổi cơ quan, chức vụ",
+    "superseded": "đã được thay thế",
+    "cessation_of_operation": "ngừng sử dụng",
+    "certificate_hold": "tạm dừng",
+}
+
+
+def _refusal(
+    cert: asn1_x509.Certificate, error: PathValidationError | PathBuildingError
+) -> SigningError:
+    """What a failed check of the signer's own certificate means, in Vietnamese: the officer
+    reads it."""
+    who = _who(cert)
+    serial = f"{cert.serial_number:x}"
+    if isinstance(error, RevokedError):
+        when = error.revocation_dt.astimezone(_VN)
+        reason = _REASONS_VI.get(str(error.reason.native), str(error.reason.native))
+        return CertificateRevoked(
+            f"Chứng thư số của {who} (số hiệu {serial}) đã bị thu hồi lúc "
+            f"{when:%H:%M} ngày {when:%d/%m/%Y} (lý do: {reason}): không thể ký bằng khóa "
+            "này. Đề nghị cấp chứng thư số mới."
+        )
+    if isinstance(error, InsufficientRevinfoError):
+        return SigningUnavailable(
+            f"Chưa kiểm tra được tình trạng chứng thư số của {who} (số hiệu {serial}) với tổ "
+            f"chức cấp (CRL/OCSP không trả lời): {error}"
+        )
+    if isinstance(error, PathBuildingError):
+        return CertificateNotValid(
+            f"Chứng thư số của {who} (số hiệu {serial}) không dẫn tới một tổ chức cấp tin cậy: "
+            f"{error}"
+        )
+    return CertificateNotValid(f"Chứng thư số của {who} (số hiệu {serial}) không hợp lệ: {error}")
+
+
+async def _check_status(signer: Signer, context: ValidationContext) -> None:
+    """The signer's certificate must chain to a trusted root and be neither expired nor
+    revoked, as its CA publishes (CRL or OCSP, fetched). A long-term signature leaves this to
+    pyHanko, which validates the signer the same way before signing (to embed what it
+    fetched); its failure is mapped by ``_refusal`` as well."""
+    cert = signer.signing_cert
+    assert cert is not None
+    registry = signer.cert_registry
+    validator = CertificateValidator(
+        cert, intermediate_certs=list(registry) if registry else [], validation_context=context
+    )
+    try:
+        await validator.async_validate_path()
+    except (PathValidationError, PathBuildingError) as e:
+        raise _refusal(cert, e) from e
+
+
 def sign_pdf(
     pdf: bytes,
     signer: Signer,
@@ -99,15 +191,20 @@ def sign_pdf(
     location: str,
     tsa_url: str | None = None,
     timeout: float = 10,
+    validation_context: ValidationContext | None = None,
 ) -> bytes:
     """Add an incremental PAdES signature in a new invisible field ``field_name``.
 
-    With ``tsa_url`` the signature carries a timestamp from that RFC 3161 TSA (B-T); without,
-    B-B. Earlier signatures stay valid. Idempotent for retries: if ``field_name`` is already
-    signed with this signer's certificate, ``pdf`` comes back unchanged.
+    With ``validation_context`` (online: fetching CRLs and OCSP, hard-fail; the key store's
+    ``signing_context``), the signer's certificate is checked before signing, and with
+    ``tsa_url`` too the signature is long-term: B-LTA (the signature timestamped by that
+    RFC 3161 TSA, validation data in /DSS, a document timestamp). ``tsa_url`` alone: B-T;
+    neither: B-B. Earlier signatures stay valid. Idempotent for retries: if ``field_name`` is
+    already signed with this signer's certificate, ``pdf`` comes back unchanged.
 
-    Raises SigningUnavailable (TSA unreachable or answering garbage, token failure: retryable)
-    or SigningError (not a PDF, the field signed by someone else, ...)."""
+    Raises CertificateRevoked, CertificateNotValid, SigningUnavailable (TSA, CRL or OCSP
+    unreachable or answering garbage, token failure: retryable) or SigningError (not a PDF,
+    the field signed by someone else, ...)."""
     signing_cert = signer.signing_cert
     if signing_cert is None:
         raise KeyNotFound("the signer has no certificate")
@@ -127,18 +224,25 @@ def sign_pdf(
     except Exception as e:
         raise SigningError(f"not a readable PDF: {type(e).__name__}: {e}") from e
 
+    long_term = tsa_url is not None and validation_context is not None
     meta = signers.PdfSignatureMetadata(
         field_name=field_name,
         subfilter=fields.SigSeedSubFilter.PADES,
         md_algorithm="sha256",
         reason=reason,
         location=location,
+        embed_validation_info=long_term,
+        validation_context=validation_context if long_term else None,
+        use_pades_lta=long_term,
+        timestamp_field_name=f"{field_name}_TS" if long_term else None,
     )
     stamper = _timestamper(tsa_url, timeout) if tsa_url else None
     pdf_signer = signers.PdfSigner(meta, signer=signer, timestamper=stamper)
     out = io.BytesIO()
 
     async def go() -> None:
+        if validation_context is not None and not long_term:
+            await _check_status(signer, validation_context)
         reserved = _reserved_size(signer, tsa_url)
         if reserved is None:
             # pyHanko's own estimate (a dummy signature), on a throwaway writer.
@@ -163,5 +267,12 @@ def sign_pdf(
             raise SigningUnavailable(
                 f"the time-stamping authority {tsa_url} failed: {cause}"
             ) from e
+        if "signer's certificate could not be validated" in str(e) and isinstance(
+            cause, PathValidationError | PathBuildingError
+        ):
+            raise _refusal(signing_cert, cause) from e
+        if isinstance(cause, PathValidationError):
+            # the TSA's certificate: its status could not be learnt for the /DSS
+            raise SigningUnavailable(f"no validation data for the /DSS: {cause}") from e
         raise SigningError(f"pyHanko could not sign: {e}") from e
     return out.getvalue()

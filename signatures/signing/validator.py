@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import Iterable
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from asn1crypto import x509 as asn1_x509  # type: ignore[import-untyped]
 from cryptography import x509
@@ -25,8 +26,11 @@ from pyhanko.sign.validation.status import (
     SignatureCoverageLevel,
 )
 
+from domain.calendar import VIETNAM_TZ
+from domain.i18n import DEFAULT_LANG, Lang
 from signatures.pki import identity_of
 from signatures.signing._common import _run, _utc
+from signatures.signing.messages import T
 from signatures.signing.trust import TrustRoot, _to_crypto, load_trust_roots, validation_context
 
 logger = logging.getLogger(__name__)
@@ -104,6 +108,7 @@ class VerificationReport(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
+VIETNAM = ZoneInfo(VIETNAM_TZ)
 _DOSSIER_RE = re.compile(r"(?:^|[\s,;])motcua-dossier=(\S+?)(?=$|[\s,;])")
 _DOCUMENT_RE = re.compile(r"(?:^|[\s,;])motcua-document=(\S+?)(?=$|[\s,;])")
 
@@ -165,11 +170,32 @@ async def _validate(
     )
 
 
+def _when(value: dt.datetime, lang: Lang) -> str:
+    """A certificate's date in the reader's way: "2025-01-01" / "2025-01-01 08:00 UTC" in
+    English; "01/01/2025" / "15:00 01/01/2025" (Asia/Ho_Chi_Minh) in Vietnamese."""
+    if lang == "en":
+        return _date(value)
+    local = _utc(value).astimezone(VIETNAM)
+    midnight = _utc(value).hour == 0 and _utc(value).minute == 0 and _utc(value).second == 0
+    return f"{local:%d/%m/%Y}" if midnight else f"{local:%H:%M %d/%m/%Y}"
+
+
+def _error(e: Exception) -> str:
+    return f"{type(e).__name__}: {e}"
+
+
 def _signature_report(
-    sig: EmbeddedPdfSignature, roots: list[asn1_x509.Certificate], at: dt.datetime
+    sig: EmbeddedPdfSignature,
+    roots: list[asn1_x509.Certificate],
+    at: dt.datetime,
+    lang: Lang = DEFAULT_LANG,
 ) -> SignatureReport:
     report = SignatureReport(field_name=str(sig.field_name))
     problems = report.problems
+
+    def say(key: str, **params: Any) -> None:
+        problems.append(T(key, **params).render(lang))
+
     sig_dict = sig.sig_object
     for attr, key in (("reason", "/Reason"), ("location", "/Location")):
         try:
@@ -182,7 +208,7 @@ def _signature_report(
         cert = sig.signer_cert
         crypto_cert = _to_crypto(cert)
     except Exception as e:
-        problems.append(f"the signature carries no readable signer certificate: {e}")
+        say("no_certificate", error=e)
         return report
     identity = identity_of(crypto_cert)
     if identity is not None:
@@ -198,13 +224,13 @@ def _signature_report(
     report.cert_valid_from = crypto_cert.not_valid_before_utc
     report.cert_valid_until = crypto_cert.not_valid_after_utc
     if sig.sig_object_type == "/DocTimeStamp":
-        return _document_timestamp_report(sig, roots, at, report, crypto_cert)
+        return _document_timestamp_report(sig, roots, at, report, crypto_cert, lang)
 
     try:
         status = _run(lambda: _validate(sig, roots, at))
     except Exception as e:
         logger.info("validation of %s failed", sig.field_name, exc_info=True)
-        problems.append(f"the signature could not be validated: {type(e).__name__}: {e}")
+        say("not_validated", error=_error(e))
         return report
 
     ts = status.timestamp_validity
@@ -228,7 +254,7 @@ def _signature_report(
         try:
             status = _run(lambda: _validate(sig, roots, validated_at))
         except Exception as e:
-            problems.append(f"the signature could not be validated: {type(e).__name__}: {e}")
+            say("not_validated", error=_error(e))
             return report
     report.validated_at = validated_at
 
@@ -246,45 +272,36 @@ def _signature_report(
     report.expired = expired_at_validation or signed_after_expiry
 
     if not report.intact:
-        problems.append(
-            "the document was modified after this signature: the signed bytes no longer "
-            "match the signature"
-        )
+        say("modified_after_signature")
     elif not report.valid:
-        problems.append("the signature value is not valid for the signer's certificate")
+        say("bad_value")
     if report.expired:
         if signed_after_expiry and claimed is not None:
-            problems.append(
-                f"the signer's certificate expired on {_date(not_after)}, before the claimed "
-                f"signing time {_date(claimed)}"
+            say(
+                "expired_before_signing",
+                expired=_when(not_after, lang),
+                claimed=_when(claimed, lang),
             )
         else:
-            problems.append(
-                f"the signer's certificate expired on {_date(not_after)} (validated at "
-                f"{_date(validated_at)})"
-            )
+            say("expired", expired=_when(not_after, lang), at=_when(validated_at, lang))
     if validated_at < not_before:
-        problems.append(f"the signer's certificate is not valid before {_date(not_before)}")
+        say("not_yet_valid", start=_when(not_before, lang))
     if report.intact and report.valid and not report.trusted and not report.expired:
         indic = status.trust_problem_indic
         if indic == AdESIndeterminate.NO_CERTIFICATE_CHAIN_FOUND or status.validation_path is None:
-            problems.append("the signer's certificate does not chain to a trusted root")
+            say("no_chain")
         elif validated_at >= not_before:
             name = str(getattr(indic, "name", indic))
-            problems.append(f"the signer's certificate chain is not trusted ({name})")
+            say("untrusted_chain", reason=name)
     if ts is not None and not ts_ok:
-        problems.append("the signature timestamp is not valid or not from a trusted authority")
+        say("bad_timestamp")
     if report.coverage == "partial":
-        problems.append("the signature does not cover its whole revision of the document")
+        say("partial")
     modifications_ok = level in _ALLOWED_MODIFICATIONS and status.docmdp_ok is not False
     if report.intact and not modifications_ok:
-        problems.append(
-            "the document was modified after this signature (changes other than adding signatures)"
-        )
+        say("modified_not_signatures")
     if not status.seed_value_ok:
-        problems.append(
-            f"the signature breaks its field's constraints: {status.seed_value_constraint_error}"
-        )
+        say("seed_value", error=status.seed_value_constraint_error)
     report.ok = bool(
         report.intact
         and report.valid
@@ -303,9 +320,13 @@ def _document_timestamp_report(
     at: dt.datetime,
     report: SignatureReport,
     cert: x509.Certificate,
+    lang: Lang = DEFAULT_LANG,
 ) -> SignatureReport:
     """A document timestamp (PAdES B-LTA, added by an archive): a TSA's signature over the file."""
     problems = report.problems
+
+    def say(key: str, **params: Any) -> None:
+        problems.append(T(key, **params).render(lang))
 
     async def validate() -> DocumentTimestampStatus:
         return await async_validate_pdf_timestamp(sig, validation_context(roots, at))
@@ -313,7 +334,7 @@ def _document_timestamp_report(
     try:
         status = _run(validate)
     except Exception as e:
-        problems.append(f"the document timestamp could not be validated: {type(e).__name__}: {e}")
+        say("timestamp_not_validated", error=_error(e))
         return report
     report.validated_at = at
     report.signing_time = report.timestamp_time = status.timestamp
@@ -325,45 +346,44 @@ def _document_timestamp_report(
     report.modification_level = level.name.lower() if level is not None else "unknown"
     report.expired = at > cert.not_valid_after_utc
     if not report.intact:
-        problems.append(
-            "the document was modified after this timestamp: the timestamped bytes no longer match"
-        )
+        say("modified_after_timestamp_bytes")
     elif not report.valid:
-        problems.append("the timestamp's signature is not valid")
+        say("timestamp_bad_value")
     elif report.expired:
-        problems.append(
-            f"the time-stamping authority's certificate expired on "
-            f"{_date(cert.not_valid_after_utc)} (validated at {_date(at)})"
-        )
+        say("tsa_expired", expired=_when(cert.not_valid_after_utc, lang), at=_when(at, lang))
     elif not report.trusted:
-        problems.append("the time-stamping authority does not chain to a trusted root")
+        say("tsa_no_chain")
     modifications_ok = level in _ALLOWED_MODIFICATIONS
     if report.intact and not modifications_ok:
-        problems.append("the document was modified after this timestamp")
+        say("modified_after_timestamp")
     report.ok = bool(report.timestamp_valid and report.coverage != "partial" and modifications_ok)
     return report
 
 
 def verify_pdf(
-    pdf: bytes, trust_roots: Iterable[TrustRoot], *, at: dt.datetime | None = None
+    pdf: bytes,
+    trust_roots: Iterable[TrustRoot],
+    *,
+    at: dt.datetime | None = None,
+    lang: Lang = DEFAULT_LANG,
 ) -> VerificationReport:
     """Check every signature of ``pdf`` against ``trust_roots``, offline, at ``at`` (now).
 
     Never raises on bad input: an unreadable file gives a report with ``ok`` False and a
-    problem. The dossier code and document kind come from the Keywords of the revision the
+    problem (in ``lang``: Vietnamese unless English is asked for). The dossier code and document kind come from the Keywords of the revision the
     first signature covers (a later, unsigned change of the Keywords is reported)."""
     report = VerificationReport(sha256=hashlib.sha256(pdf).hexdigest())
     moment = _utc(at) if at is not None else dt.datetime.now(dt.UTC)
     try:
         roots = load_trust_roots(trust_roots)
     except Exception as e:
-        report.problems.append(f"cannot read the trust roots: {e}")
+        report.problems.append(T("bad_roots", error=e).render(lang))
         roots = []
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         embedded = list(reader.embedded_signatures)
     except Exception as e:
-        report.problems.append(f"not a readable PDF: {type(e).__name__}: {e}")
+        report.problems.append(T("not_pdf", error=_error(e)).render(lang))
         return report
 
     keywords, title = _info(reader)
@@ -378,26 +398,24 @@ def verify_pdf(
         except Exception:
             signed = [(keywords, title)]
         if any(kw != keywords for kw, _ in signed):
-            report.problems.append(
-                "the document's keywords (dossier code) were changed after it was signed"
-            )
+            report.problems.append(T("keywords_changed").render(lang))
         keywords, report.title = signed[0]
     report.dossier_code = _keyword(_DOSSIER_RE, keywords)
     report.document = _keyword(_DOCUMENT_RE, keywords)
 
     for sig in embedded:
         try:
-            report.signatures.append(_signature_report(sig, roots, moment))
+            report.signatures.append(_signature_report(sig, roots, moment, lang))
         except Exception as e:  # belt and braces: verify_pdf never raises
             logger.warning("verifying %s failed", getattr(sig, "field_name", "?"), exc_info=True)
             report.signatures.append(
                 SignatureReport(
                     field_name=str(getattr(sig, "field_name", "?")),
-                    problems=[f"the signature could not be verified: {type(e).__name__}: {e}"],
+                    problems=[T("not_verified", error=_error(e)).render(lang)],
                 )
             )
     report.signed = bool(report.signatures)
     if not report.signed:
-        report.problems.append("no signature")
+        report.problems.append(T("unsigned").render(lang))
     report.ok = report.signed and all(s.ok for s in report.signatures) and not report.problems
     return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, TypeVar
@@ -106,8 +106,11 @@ def _now() -> datetime:
 
 
 def _insert_ignoring_duplicates(
-    engine: Engine, model: type[SQLModel], rows: list[dict[str, Any]]
+    engine: Engine, model: type[SQLModel], schema: type[M], records: Iterable[Any]
 ) -> None:
+    """Store `records` (each a `schema`, a `model` row or a mapping) as rows of `model`;
+    ids already stored are ignored (first write wins)."""
+    rows = [_values(_coerce(r, schema), model) for r in records]
     if not rows:
         return
 
@@ -122,6 +125,8 @@ def _read(engine: Engine, stmt: Any) -> list[Any]:
         return list(s.exec(stmt).all())
 
 
-def _rows_in_order(engine: Engine, model: type[R], where: Any, *order: Any) -> list[R]:
-    """The rows of `model` that `where` selects, in `order`."""
-    return _read(engine, sm_select(model).where(where).order_by(*order))
+def _rows_in_order(engine: Engine, key: Any, value: Any, by: Any) -> list[Any]:
+    """The rows whose column `key` (a model's attribute, e.g. ``OutboxRow.dossier_code``)
+    equals `value`, in `by` order, ties in the order they were stored (by id)."""
+    model = key.class_
+    return _read(engine, sm_select(model).where(key == value).order_by(by, model.id))

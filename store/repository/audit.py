@@ -30,13 +30,7 @@ def archive_run(engine: Engine, row: HistoryArchiveRow) -> bool:
 
 def archived_runs(engine: Engine, code: str) -> list[HistoryArchiveRow]:
     """A dossier's archived runs, first run first."""
-    return _rows_in_order(
-        engine,
-        HistoryArchiveRow,
-        col(HistoryArchiveRow.workflow_id) == code,
-        col(HistoryArchiveRow.started_at),
-        col(HistoryArchiveRow.id),
-    )
+    return _rows_in_order(engine, HistoryArchiveRow.workflow_id, code, HistoryArchiveRow.started_at)
 
 
 def archived_run_ids(engine: Engine, run_ids: Iterable[str]) -> set[str]:

@@ -11,6 +11,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as sm_select
 
 from domain.dossier import Event
+from store.index import kept_days, update_facts
 from store.models import DossierRow, DossierSequenceRow, EventRow
 from store.repository._common import _coerce, _insert, _now, _read, _table, _values, _write
 from store.schemas import DossierSummary
@@ -60,19 +61,26 @@ def record_events(
         s = _coerce(summary, DossierSummary)
         dossier_values = _values(s, DossierRow, updated_at=s.updated_at or _now())
 
+    # The index facts of a payment, and of rows recorded before the dossier's own.
+    codes = {e["dossier_code"] for e in event_rows}
+    if dossier_values is not None:
+        codes.add(dossier_values["code"])
+
     def work(conn: Connection) -> None:
-        if event_rows:
-            stmt = _insert(conn, EventRow).on_conflict_do_nothing(index_elements=["id"])
-            conn.execute(stmt, event_rows)
-        if dossier_values is not None:
-            table = _table(DossierRow)
-            ins = _insert(conn, DossierRow).values(**dossier_values)
-            ins = ins.on_conflict_do_update(
-                index_elements=["code"],
-                set_={k: ins.excluded[k] for k in dossier_values if k != "code"},
-                where=table.c.last_event_seq <= ins.excluded.last_event_seq,
-            )
-            conn.execute(ins)
+        with kept_days(conn, codes):  # the daily facts follow the row's change
+            if event_rows:
+                stmt = _insert(conn, EventRow).on_conflict_do_nothing(index_elements=["id"])
+                conn.execute(stmt, event_rows)
+            if dossier_values is not None:
+                table = _table(DossierRow)
+                ins = _insert(conn, DossierRow).values(**dossier_values)
+                ins = ins.on_conflict_do_update(
+                    index_elements=["code"],
+                    set_={k: ins.excluded[k] for k in dossier_values if k != "code"},
+                    where=table.c.last_event_seq <= ins.excluded.last_event_seq,
+                )
+                conn.execute(ins)
+            update_facts(conn, codes)
 
     if event_rows or dossier_values is not None:
         _write(engine, work)

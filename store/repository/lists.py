@@ -12,14 +12,24 @@ from datetime import time as dt_time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, func, or_, select, text
 
 from domain.calendar import VIETNAM_TZ
-from store.models import DossierRow
+from store.models import WORKLIST_WHERE, DossierRow
 from store.repository._common import _table
-from store.schemas import DossierItem, DossierPage, DossierQuery
+from store.schemas import (
+    DossierItem,
+    DossierPage,
+    DossierQuery,
+    WorklistQuery,
+    id_number_in,
+)
 
 MAX_PAGE_SIZE = 500
+# The dossiers on someone's worklist (open, not waiting for the applicant), in the words of
+# the partial index that serves it (store.models.WORKLIST_WHERE), literals and not bound
+# parameters: PostgreSQL matches the index by this condition's text.
+ON_A_WORKLIST: ColumnElement[bool] = text(WORKLIST_WHERE)  # type: ignore[assignment]
 _LIKE_ESCAPE = "\\"
 _SQLITE_LOWER = "motcua_lower"
 
@@ -67,6 +77,19 @@ def _any_agency(table: Table, agency: str) -> ColumnElement[bool]:
     )
 
 
+def _search(dialect: str, t: Table, text: str, *, personal: bool) -> ColumnElement[bool]:
+    """A search text: a substring of the dossier code; for a caller who may read the
+    applicant's personal data, also of the applicant's name, or their ID number exactly
+    (the read model holds it as given at submission: 9 or 12 digits)."""
+    matches = [_contains_ci(dialect, t.c.code, text)]
+    if personal:
+        matches.append(_contains_ci(dialect, t.c.applicant_name, text))
+        id_number = id_number_in(text)
+        if id_number is not None:
+            matches.append(t.c.applicant_id_number == id_number)
+    return or_(*matches)
+
+
 def _dossier_filters(dialect: str, q: DossierQuery) -> list[ColumnElement[bool]]:
     t = _table(DossierRow)
     where: list[ColumnElement[bool]] = []
@@ -89,15 +112,8 @@ def _dossier_filters(dialect: str, q: DossierQuery) -> list[ColumnElement[bool]]
             where.append(t.c.received_at <= end)
         else:
             where.append(t.c.received_at < _day_start(end + timedelta(days=1)))
-    if q.q and q.q_matches_names:
-        where.append(
-            or_(
-                _contains_ci(dialect, t.c.code, q.q),
-                _contains_ci(dialect, t.c.applicant_name, q.q),
-            )
-        )
-    elif q.q:
-        where.append(_contains_ci(dialect, t.c.code, q.q))
+    if q.q:
+        where.append(_search(dialect, t, q.q, personal=q.q_matches_names))
     if q.scope_agency is not None:
         where.append(_any_agency(t, q.scope_agency))
     if q.scope_account is not None:
@@ -180,47 +196,101 @@ def worklist(
     roles: Iterable[str],
     *,
     limit: int = 100,
+    offset: int = 0,
+    query: WorklistQuery | None = None,
 ) -> tuple[list[DossierItem], int]:
-    """The open dossiers an officer of ``agency`` with ``roles`` must act on now, most
-    urgent first (overdue, then by the step's due time, then by the appointment), and how
-    many there are in all.
+    """The open dossiers an officer of ``agency`` with ``roles`` must act on now, narrowed
+    and ordered by ``query`` (most urgent first by default: overdue, then by the step's
+    due time, then by the appointment), ``limit`` from ``offset``, and how many match in
+    all.
 
     A dossier is on the list when its current step belongs to ``agency`` and to one of
     ``roles``; a leader also sees the agency's escalated dossiers, and an intake officer
     the centre's handoffs waiting to be forwarded. Dossiers waiting for the applicant (a
-    supplement, a payment) are on nobody's list until the applicant acts.
+    supplement, a payment) are on nobody's list until the applicant acts. With
+    ``query.unit``, every open dossier whose current step is at ``agency``, whatever its
+    role (a leader's view of the unit).
     """
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit: must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+    if offset < 0:
+        raise ValueError(f"offset: must be 0 or more, got {offset}")
+    q = query or WorklistQuery()
     t = _table(DossierRow)
     role_set = sorted(set(roles))
-    mine = [and_(t.c.current_agency == agency, t.c.current_role.in_(role_set))]
-    if "leader" in role_set:
-        mine.append(and_(t.c.current_agency == agency, t.c.escalated.is_(True)))
+    # The agency's own steps: of these roles, escalated ones for a leader, or all (unit).
+    own = [t.c.current_role.in_(role_set)]
+    if q.unit:
+        own = []
+    elif "leader" in role_set:
+        own.append(t.c.escalated.is_(True))
+    mine = [and_(t.c.current_agency == agency, or_(*own)) if own else t.c.current_agency == agency]
     if "intake_officer" in role_set:
         mine.append(and_(t.c.centre_agency == agency, t.c.current_step_kind == "handoff"))
-    where = [
-        t.c.closed_at.is_(None),
-        t.c.status.not_in(["supplement_requested", "financial_obligation"]),
-        or_(*mine),
-    ]
+    where: list[ColumnElement[bool]] = [ON_A_WORKLIST, or_(*mine)]
     with engine.connect() as conn:
+        _prepare_connection(conn)
+        where += _worklist_filters(conn.dialect.name, t, q)
         total = int(conn.execute(select(func.count()).select_from(t).where(*where)).scalar_one())
-        rows = (
-            conn.execute(
-                select(t)
-                .where(*where)
-                .order_by(
-                    t.c.overdue.desc(),
-                    t.c.step_due_at.is_(None),
-                    t.c.step_due_at.asc(),
-                    t.c.appointment_at.is_(None),
-                    t.c.appointment_at.asc(),
-                    t.c.code.asc(),
-                )
-                .limit(limit)
+        order = _worklist_order(t, q.sort)
+        # The page's codes first (from ix_dossiers_worklist alone on PostgreSQL: the
+        # order's columns are in it), then only their rows.
+        page = select(t.c.code).where(*where).order_by(*order).offset(offset).limit(limit)
+        codes = [r[0] for r in conn.execute(page)]
+        found = {
+            r["code"]: r
+            for r in conn.execute(select(t).where(t.c.code.in_(codes))).mappings().all()
+        }
+    return [DossierItem.model_validate(dict(found[c])) for c in codes if c in found], total
+
+
+def _worklist_filters(dialect: str, t: Table, q: WorklistQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if q.procedure is not None:
+        where.append(t.c.procedure_code == q.procedure)
+    if q.status is not None:
+        where.append(t.c.status == q.status.value)
+    now = q.now or datetime.now(UTC)
+    if q.overdue:
+        where.append(or_(t.c.overdue.is_(True), t.c.step_due_at < now))
+    if q.due_today:
+        today = now.astimezone(ZoneInfo(VIETNAM_TZ)).date()
+        end = _day_start(today + timedelta(days=1))  # what is past is `overdue`
+        where.append(
+            or_(
+                and_(t.c.step_due_at >= now, t.c.step_due_at < end),
+                and_(t.c.appointment_at >= now, t.c.appointment_at < end),
             )
-            .mappings()
-            .all()
         )
-    return [DossierItem.model_validate(dict(r)) for r in rows], total
+    if q.assignee is not None:
+        where.append(t.c.assignee_id == q.assignee)
+    if q.unassigned:
+        where.append(t.c.assignee_id.is_(None))
+    if q.q:
+        where.append(_search(dialect, t, q.q, personal=q.q_matches_personal))
+    return where
+
+
+def _worklist_order(t: Table, sort: str) -> list[Any]:
+    """ORDER BY for a worklist sort; a missing time sorts last either way (SQLite and
+    PostgreSQL put NULL at opposite ends), the code breaks ties."""
+    if sort == "urgency":
+        return [
+            t.c.overdue.desc(),
+            t.c.step_due_at.is_(None),
+            t.c.step_due_at.asc(),
+            t.c.appointment_at.is_(None),
+            t.c.appointment_at.asc(),
+            t.c.code.asc(),
+        ]
+    descending = sort.startswith("-")
+    column = {
+        "due": t.c.step_due_at,
+        "appointment": t.c.appointment_at,
+        "received": t.c.received_at,
+        "code": t.c.code,
+    }[sort.lstrip("-")]
+    order = [column.is_(None), column.desc() if descending else column.asc()]
+    if column is not t.c.code:
+        order.append(t.c.code.desc() if descending else t.c.code.asc())
+    return order

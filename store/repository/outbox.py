@@ -6,19 +6,17 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, func
 from sqlmodel import col
 from sqlmodel import select as sm_select
 
 from store.models import OutboxRow
 from store.repository._common import (
-    _coerce,
     _insert_ignoring_duplicates,
     _now,
     _read,
     _rows_in_order,
     _table,
-    _values,
     _write,
 )
 from store.schemas import OutboxMessage
@@ -28,9 +26,7 @@ def add_outbox(
     engine: Engine, rows: Iterable[OutboxMessage | OutboxRow | Mapping[str, Any]]
 ) -> None:
     """Queue notifications; ids already queued are ignored (``id`` defaults to ``event_id:recipient``)."""
-    _insert_ignoring_duplicates(
-        engine, OutboxRow, [_values(_coerce(r, OutboxMessage), OutboxRow) for r in rows]
-    )
+    _insert_ignoring_duplicates(engine, OutboxRow, OutboxMessage, rows)
 
 
 def mark_outbox_sent(engine: Engine, ids: Iterable[str], at: datetime | None = None) -> int:
@@ -54,20 +50,19 @@ def mark_outbox_sent(engine: Engine, ids: Iterable[str], at: datetime | None = N
 
 def list_outbox(engine: Engine, code: str) -> list[OutboxRow]:
     """The dossier's notifications, oldest first."""
-    return _rows_in_order(
-        engine,
-        OutboxRow,
-        col(OutboxRow.dossier_code) == code,
-        col(OutboxRow.created_at),
-        col(OutboxRow.id),
-    )
+    return _rows_in_order(engine, OutboxRow.dossier_code, code, OutboxRow.created_at)
 
 
 def list_pending_outbox(
     engine: Engine, limit: int = 100, *, channel: str | None = None
 ) -> list[OutboxRow]:
-    """Undelivered notifications (of one channel, if given), oldest first (for the sender)."""
+    """Undelivered notifications (of one channel, if given), oldest first (for the sender).
+
+    Messages of one instant go in the order of their events: an id is
+    "<dossier code>:<event seq>:<recipient>", so among a dossier's messages to one
+    recipient the shorter id has the smaller seq ("…:9:dvcqg" before "…:10:dvcqg")."""
     stmt = sm_select(OutboxRow).where(col(OutboxRow.sent_at).is_(None))
     if channel is not None:
         stmt = stmt.where(OutboxRow.channel == channel)
-    return _read(engine, stmt.order_by(col(OutboxRow.created_at), col(OutboxRow.id)).limit(limit))
+    order = (col(OutboxRow.created_at), func.length(OutboxRow.id), col(OutboxRow.id))
+    return _read(engine, stmt.order_by(*order).limit(limit))

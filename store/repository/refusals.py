@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
-from sqlmodel import col
 
 from store.models import RefusedAttemptRow
 from store.repository._common import (
@@ -51,10 +50,4 @@ def record_refused_attempt(
 
 def list_refused_attempts(engine: Engine, code: str) -> list[RefusedAttemptRow]:
     """Refused attempts on the dossier, oldest first (ties in recording order)."""
-    return _rows_in_order(
-        engine,
-        RefusedAttemptRow,
-        col(RefusedAttemptRow.dossier_code) == code,
-        col(RefusedAttemptRow.at),
-        col(RefusedAttemptRow.id),
-    )
+    return _rows_in_order(engine, RefusedAttemptRow.dossier_code, code, RefusedAttemptRow.at)

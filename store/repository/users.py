@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, case
-from sqlmodel import Session
+from sqlmodel import Session, col
+from sqlmodel import select as sm_select
 
 from store.models import UserSeenRow
 from store.repository._common import _insert, _now, _plain, _row, _table, _write
@@ -58,3 +59,12 @@ def touch_user(
 def get_user(engine: Engine, sub: str) -> UserSeenRow | None:
     with Session(engine, expire_on_commit=False) as s:
         return s.get(UserSeenRow, sub)
+
+
+def officers_of(engine: Engine, agency: str, role: str | None = None) -> list[UserSeenRow]:
+    """The users seen with an ``agency`` claim of ``agency`` (and ``role`` among their roles,
+    when given), by name: whom a leader may assign a step to."""
+    with Session(engine, expire_on_commit=False) as s:
+        rows = s.exec(sm_select(UserSeenRow).where(col(UserSeenRow.agency) == agency)).all()
+    found = [r for r in rows if role is None or role in (r.roles or [])]
+    return sorted(found, key=lambda r: (r.name or r.sub, r.sub))

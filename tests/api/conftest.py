@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from store import repository
 from store.db import init_db, make_engine
 from tests.api.support import Api
 from tests.conftest import fresh_pg_database
+from tests.datasource_server import DataSourceServer, data_source
 from tests.devserver.conftest import devserver, devserver_client, new_namespace  # noqa: F401
 from tests.devserver.journeys import shipped_catalog
 from tests.harness import pki_manifest_for_tests
@@ -55,6 +57,7 @@ def settings_for(state_dir: Path, **kw: Any) -> Settings:
         "rate_limit_per_minute": 100_000,
         "rate_limit_submit_per_minute": 100_000,
         "rate_limit_track_per_minute": 100_000,
+        "rate_limit_search_per_minute": 100_000,
         "api_port": find_free_port(),
         "pki_manifest": pki_manifest_for_tests(),
         "document_store": str(state_dir / "documents"),
@@ -102,6 +105,18 @@ def api_state_postgresql(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("api-state-postgresql")
 
 
+# The bearer token the centre presents to the test data source.
+DATA_SOURCE_TOKEN = "test-data-source-token"
+
+
+@pytest.fixture(scope="session")
+def data_source_server() -> Iterator[DataSourceServer]:
+    """The national databases (a real local HTTP server) every API stack asks for
+    components taken instead of papers; tests add the records they need."""
+    with data_source(DATA_SOURCE_TOKEN) as server:
+        yield server
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 async def api(
     request: pytest.FixtureRequest,
@@ -117,22 +132,28 @@ async def api(
     engine: Engine = request.getfixturevalue(f"api_engine_{request.param}")
     state: Path = request.getfixturevalue(f"api_state_{request.param}")
     client = await _namespace(devserver, devserver_client)
+    databases: DataSourceServer = request.getfixturevalue("data_source_server")
+    settings = settings_for(
+        state, data_source_url=databases.url, data_source_token=DATA_SOURCE_TOKEN
+    )
+    async with serving(request.param, client, settings, engine) as api:
+        yield api
+
+
+@asynccontextmanager
+async def serving(
+    db: str, client: Client, settings: Settings, engine: Engine
+) -> AsyncIterator[Api]:
+    """uvicorn serving the API with `settings`, the centre's worker and every agency
+    worker of the shipped catalog, on `engine`, until the block exits."""
     catalog = shipped_catalog()
-    settings = settings_for(state)
     await asyncio.to_thread(repository.sync_catalog, engine, catalog)
     async with (
         workers_running(client, settings, engine, agencies=sorted(catalog.agencies)),
         api_serving(settings, client, engine, catalog) as url,
     ):
         await wait_ready(url)
-        yield Api(
-            db=request.param,
-            url=url,
-            settings=settings,
-            engine=engine,
-            client=client,
-            catalog=catalog,
-        )
+        yield Api(db=db, url=url, settings=settings, engine=engine, client=client, catalog=catalog)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import itertools
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -23,10 +24,11 @@ from api.auth import issue_token
 from api.errors import STATUS_FOR_CODE
 from domain.catalog import Catalog, Role
 from domain.dossier import Action, ActionInput, Actor
+from domain.fees import fees_due
 from infra.settings import Settings
 from services.dossiers import DossierService, ServiceError
 from store import repository
-from tests.devserver.journeys import CENTRE, COMMUNE_CENTRE, POLICE, PROCEDURE
+from tests.devserver.journeys import CENTRE, COMMUNE_CENTRE, POLICE, PROCEDURE, shipped_catalog
 from tests.files import jpeg, pdf
 
 __all__ = ["CENTRE", "COMMUNE_CENTRE", "POLICE", "PROCEDURE"]
@@ -128,8 +130,26 @@ def submission(
         "documents": [
             document("to_khai", "to-khai-03.pdf", pdf(person.id_number)),
             document("giay_to_tuy_than", "can-cuoc.jpg", jpeg(f"can cuoc {person.id_number}")),
+            *_other_components(procedure, person),
         ],
     }
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> Catalog:
+    return shipped_catalog()
+
+
+def _other_components(procedure: str, person: Person) -> list[dict[str, Any]]:
+    """A file for each required component of another procedure than 3.000333, so that an
+    online dossier of it is complete (one missing a component is held at intake)."""
+    if procedure == PROCEDURE or procedure not in _catalog().procedures:
+        return []
+    return [
+        document(c.kind, f"{c.kind}.pdf", pdf(f"{c.kind} {person.id_number}"))
+        for c in _catalog().procedure(procedure).documents
+        if c.required and c.kind not in ("to_khai", "giay_to_tuy_than")
+    ]
 
 
 def error_of(r: httpx.Response, status: int, code: str | None = None) -> str:
@@ -143,6 +163,25 @@ def error_of(r: httpx.Response, status: int, code: str | None = None) -> str:
     assert body["error"]["message"], body
     message: str = body["error"]["message"]
     return message
+
+
+def fee_due(procedure: str = PROCEDURE, stage: str = "intake") -> int:
+    """The fee of the procedure's stage for an applicant of no exempted group."""
+    return fees_due(_catalog().procedure(procedure), stage).total_vnd  # type: ignore[arg-type]
+
+
+async def pay_fee(
+    api: Api,
+    http: httpx.AsyncClient,
+    code: str,
+    who: tuple[Role, str | None] = INTAKE,
+    procedure: str = PROCEDURE,
+) -> None:
+    """The intake officer collects the procedure's fee at the counter (before return)."""
+    r = await act(
+        api, http, code, who, "pay", data={"amount_vnd": fee_due(procedure), "method": "cash"}
+    )
+    assert r.status_code == 200, r.text
 
 
 # --------------------------------------------------------------------------- waiting

@@ -1,6 +1,6 @@
 """An officer's action goes straight to the workflow: the update's validator authorises
 the actor, so the API reads the dossier's state only when it must: after a refusal (a
-caller who may not see the dossier gets 403 "not visible", not the engine's reason), and
+caller who may not see the dossier gets 403 "không hiển thị" (not visible), not the engine's reason), and
 before acting for an officer with several roles and none named.
 
 The API here is a second uvicorn on the session's stack whose Temporal client counts the
@@ -138,7 +138,7 @@ async def test_a_refusal_is_explained_as_before_and_recorded_once(
             json={"action": "accept"},
             headers=api.headers(Role.INTAKE_OFFICER, TAX),
         )
-        assert "is not visible to" in error_of(r, 403, "forbidden")
+        assert "không hiển thị với" in error_of(r, 403, "forbidden")
         [stranger] = await asyncio.to_thread(repository.list_refused_attempts, api.engine, code)
         assert (stranger.action, stranger.code, stranger.agency) == ("accept", "forbidden", TAX)
         assert stranger.reason == NOT_VISIBLE_REASON
@@ -148,7 +148,7 @@ async def test_a_refusal_is_explained_as_before_and_recorded_once(
             json={"action": "accept"},
             headers=api.headers(Role.INTAKE_OFFICER, POLICE),
         )
-        assert "must be taken by intake_officer of" in error_of(r, 403, "forbidden")
+        assert "phải do cán bộ tiếp nhận (intake_officer) của" in error_of(r, 403, "forbidden")
         # The right officer at the wrong step: 409, asked once and recorded once (the API
         # reads the state after the refusal, to know whom it may tell).
         sent.clear()
@@ -193,11 +193,11 @@ async def test_a_stranger_is_turned_away_by_the_read_model_without_the_engine(
             (citizen, "supplements", {"documents": [document("bo_sung", "bo-sung.pdf")]}),
         ):
             r = await http.post(f"/v1/dossiers/{code}/{path}", json=body, headers=headers)
-            assert "is not visible to" in error_of(r, 403, "forbidden"), path
+            assert "không hiển thị với" in error_of(r, 403, "forbidden"), path
         for headers in (officer, citizen):
             for path in ("", "/events", "/documents", "/control-slip"):
                 r = await http.get(f"/v1/dossiers/{code}{path}", headers=headers)
-                assert "is not visible to" in error_of(r, 403, "forbidden"), path
+                assert "không hiển thị với" in error_of(r, 403, "forbidden"), path
         assert (sent.queries, sent.updates) == ([], []), "the engine was asked"
         refused = await asyncio.to_thread(repository.list_refused_attempts, api.engine, code)
         assert [(a.action, a.role, a.agency, a.code, a.reason) for a in refused] == [

@@ -279,6 +279,7 @@ async def test_tracking_with_the_right_id_number_shows_status_step_appointment_o
         "status_label",
         "step",
         "appointment_at",
+        "time_left",  # in working time, the clock's own units
     }
     assert tracked["code"] == code
     assert (tracked["status"], tracked["status_code"]) == ("in_progress", 4)

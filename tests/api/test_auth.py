@@ -16,7 +16,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from jwt.algorithms import RSAAlgorithm
 
@@ -28,9 +27,10 @@ from api.auth import (
     issue_token,
     require_roles,
 )
-from api.errors import ApiError
+from api.errors import ApiError, install_error_handlers
 from domain.catalog import Role
 from domain.dossier import Actor
+from domain.i18n import Lang
 from infra.settings import Settings, load_settings
 
 SECRET = "test-secret-that-is-long-enough-for-hs256!!"
@@ -67,15 +67,22 @@ def hs256(payload: dict[str, Any], secret: str = SECRET) -> str:
     return jwt.encode(payload, secret, algorithm="HS256")
 
 
-def refused(verifier: TokenVerifier, token: str) -> str:
+def refused(verifier: TokenVerifier, token: str, lang: Lang = "vi") -> str:
+    """Why the token is refused, in `lang` (the API answers Vietnamese unless asked for
+    English); in neither language does the message repeat the token."""
     with pytest.raises(AuthError) as info:
         verifier.verify(token)
-    message = info.value.message
-    assert not token or token not in message
-    for part in token.split("."):
-        if len(part) > 8:
-            assert part not in message
-    return message
+    assert info.value.message == info.value.text.render("vi")
+    for message in (info.value.text.render("vi"), info.value.text.render("en")):
+        assert not token or token not in message
+        for part in token.split("."):
+            if len(part) > 8:
+                assert part not in message
+    return info.value.text.render(lang)
+
+
+def refused_en(verifier: TokenVerifier, token: str) -> str:
+    return refused(verifier, token, "en")
 
 
 @pytest.fixture
@@ -102,7 +109,8 @@ def test_issue_and_verify_roundtrip(verifier: TokenVerifier) -> None:
     )
     with pytest.raises(ApiError) as info:
         p.actor_for(Role.SIGNER)
-    assert info.value.status == 403 and "signer" in info.value.message
+    assert info.value.status == 403 and "'signer'" in info.value.message
+    assert "cần vai trò" in info.value.message
 
     decoded = jwt.decode(token, SECRET, algorithms=["HS256"], audience="motcua")
     assert decoded["exp"] - decoded["iat"] == 12 * 3600
@@ -149,58 +157,63 @@ def test_missing_exp(verifier: TokenVerifier) -> None:
 
 
 def test_wrong_issuer_and_audience(verifier: TokenVerifier) -> None:
-    assert "wrong issuer" in refused(verifier, hs256(claims(iss="someone-else")))
-    assert "wrong audience" in refused(verifier, hs256(claims(aud="another-app")))
-    assert refused(verifier, hs256(claims(iss=None))) == "missing claim 'iss'"
-    assert refused(verifier, hs256(claims(aud=None))) == "missing claim 'aud'"
+    assert "wrong issuer" in refused_en(verifier, hs256(claims(iss="someone-else")))
+    assert "wrong audience" in refused_en(verifier, hs256(claims(aud="another-app")))
+    assert refused_en(verifier, hs256(claims(iss=None))) == "missing claim 'iss'"
+    assert refused_en(verifier, hs256(claims(aud=None))) == "missing claim 'aud'"
     other = TokenVerifier.from_settings(make_settings(jwt_audience="portal"))
-    assert "wrong audience" in refused(
+    assert "wrong audience" in refused_en(
         other, issue_token(make_settings(), sub="u", roles=["admin"])
     )
 
 
 def test_bad_signature(verifier: TokenVerifier) -> None:
-    assert refused(verifier, hs256(claims(), secret="x" * 40)) == "bad signature"
+    assert refused_en(verifier, hs256(claims(), secret="x" * 40)) == "bad signature"
     head, body, sig = hs256(claims()).split(".")
     forged = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
     forged["roles"] = ["admin"]
     body2 = base64.urlsafe_b64encode(json.dumps(forged).encode()).rstrip(b"=").decode()
-    assert refused(verifier, f"{head}.{body2}.{sig}") == "bad signature"
+    assert refused_en(verifier, f"{head}.{body2}.{sig}") == "bad signature"
 
 
 def test_malformed(verifier: TokenVerifier) -> None:
-    assert "malformed" in refused(verifier, "not-a-token")
-    assert "malformed" in refused(verifier, "a.b.c")
-    assert refused(verifier, "") == "empty token"
-    assert refused(verifier, "a" * 20_000) == "token too large"
+    assert "malformed" in refused_en(verifier, "not-a-token")
+    assert "malformed" in refused_en(verifier, "a.b.c")
+    assert refused_en(verifier, "") == "empty token"
+    assert refused_en(verifier, "a" * 20_000) == "token too large"
 
 
 def test_missing_sub_and_roles(verifier: TokenVerifier) -> None:
-    assert refused(verifier, hs256(claims(sub=None))) == "missing claim 'sub'"
-    assert refused(verifier, hs256(claims(sub=""))) == "missing claim 'sub'"
-    assert refused(verifier, hs256(claims(roles=None))) == "missing claim 'roles'"
-    assert "no role" in refused(verifier, hs256(claims(roles=[])))
-    assert "list of strings" in refused(verifier, hs256(claims(roles="leader")))
-    assert "list of strings" in refused(verifier, hs256(claims(roles=[1])))
-    assert "'name' must be a string" in refused(verifier, hs256(claims(name=5)))
+    assert refused_en(verifier, hs256(claims(sub=None))) == "missing claim 'sub'"
+    assert refused_en(verifier, hs256(claims(sub=""))) == "missing claim 'sub'"
+    assert refused_en(verifier, hs256(claims(roles=None))) == "missing claim 'roles'"
+    assert "no role" in refused_en(verifier, hs256(claims(roles=[])))
+    assert "list of strings" in refused_en(verifier, hs256(claims(roles="leader")))
+    assert "list of strings" in refused_en(verifier, hs256(claims(roles=[1])))
+    assert "'name' must be a string" in refused_en(verifier, hs256(claims(name=5)))
 
 
 def test_unknown_role(verifier: TokenVerifier) -> None:
-    assert refused(verifier, hs256(claims(roles=["intake_officer", "god"]))) == "unknown role 'god'"
+    assert (
+        refused_en(verifier, hs256(claims(roles=["intake_officer", "god"]))) == "unknown role 'god'"
+    )
 
 
 def test_officer_role_needs_agency(verifier: TokenVerifier) -> None:
     for role in ("intake_officer", "specialist", "leader", "signer", "return_officer"):
-        message = refused(verifier, hs256(claims(roles=[role], agency=None)))
+        message = refused_en(verifier, hs256(claims(roles=[role], agency=None)))
         assert "missing claim 'agency'" in message and role in message
-    assert "agency" in refused(verifier, hs256(claims(roles=["applicant", "leader"], agency="")))
+    assert "agency" in refused_en(verifier, hs256(claims(roles=["applicant", "leader"], agency="")))
     with pytest.raises(ValueError, match="agency"):
         issue_token(make_settings(), sub="u", roles=["signer"])
 
 
 def test_system_role_refused(verifier: TokenVerifier) -> None:
-    message = refused(verifier, hs256(claims(roles=["system"])))
+    message = refused_en(verifier, hs256(claims(roles=["system"])))
     assert message == "role 'system' cannot be granted by a token"
+    assert refused(verifier, hs256(claims(roles=["system"]))) == (
+        "vai trò 'system' không thể được cấp bằng token"
+    )
     with pytest.raises(ValueError, match="system"):
         issue_token(make_settings(), sub="u", roles=["system"])
     with pytest.raises(ValueError, match="system"):
@@ -209,7 +222,7 @@ def test_system_role_refused(verifier: TokenVerifier) -> None:
 
 def test_alg_none_refused(verifier: TokenVerifier) -> None:
     token = jwt.encode(claims(), None, algorithm="none")
-    assert "algorithm not allowed" in refused(verifier, token)
+    assert "algorithm not allowed" in refused_en(verifier, token)
 
 
 def test_issue_token_refused_in_production_and_for_rs256(tmp_path: Path) -> None:
@@ -221,18 +234,18 @@ def test_issue_token_refused_in_production_and_for_rs256(tmp_path: Path) -> None
     rs = make_settings(jwt_algorithm="RS256")
     with pytest.raises(ValueError, match="RS256"):
         issue_token(rs, sub="u", roles=["admin"])
-    with pytest.raises(ValueError, match="ttl"):
+    with pytest.raises(ValueError, match="thời hạn hiệu lực của token"):
         issue_token(make_settings(), sub="u", roles=["admin"], ttl=timedelta(0))
 
 
 def test_from_settings_configuration_errors(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="RS256 needs"):
+    with pytest.raises(ValueError, match="RS256 cần MOTCUA_JWT_PUBLIC_KEY_FILE"):
         TokenVerifier.from_settings(make_settings(jwt_algorithm="RS256"))
-    with pytest.raises(ValueError, match="cannot read"):
+    with pytest.raises(ValueError, match=r"không đọc được .*missing\.pem: không có tệp này"):
         TokenVerifier.from_settings(
             make_settings(jwt_algorithm="RS256", jwt_public_key_file=tmp_path / "missing.pem")
         )
-    with pytest.raises(ValueError, match="shorter than"):
+    with pytest.raises(ValueError, match="MOTCUA_JWT_SECRET ngắn hơn 32 byte"):
         TokenVerifier.from_settings(
             make_settings(
                 environment="production", jwt_secret="short", payment_gateway_secret="g" * 48
@@ -283,8 +296,8 @@ def pem_verifier(tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]) -> TokenVeri
 def test_rs256_pem(pem_verifier: TokenVerifier, rsa_keys: list[rsa.RSAPrivateKey]) -> None:
     p = pem_verifier.verify(rs256(claims(), rsa_keys[0]))
     assert p.sub == "u1" and p.roles == [Role.INTAKE_OFFICER] and p.agency == AGENCY
-    assert refused(pem_verifier, rs256(claims(), rsa_keys[1])) == "bad signature"
-    assert refused(pem_verifier, rs256(claims(roles=["system"]), rsa_keys[0])).startswith(
+    assert refused_en(pem_verifier, rs256(claims(), rsa_keys[1])) == "bad signature"
+    assert refused_en(pem_verifier, rs256(claims(roles=["system"]), rsa_keys[0])).startswith(
         "role 'system'"
     )
 
@@ -294,11 +307,11 @@ def test_algorithm_confusion_refused(
 ) -> None:
     # The classic attack: HS256 "signed" with the public key PEM as the HMAC secret.
     forged = hmac_token(claims(roles=["admin"]), public_pem(rsa_keys[0]))
-    assert "algorithm not allowed" in refused(pem_verifier, forged)
+    assert "algorithm not allowed" in refused_en(pem_verifier, forged)
     # And the other way: an HS256 service does not take RS256 tokens.
-    assert "algorithm not allowed" in refused(verifier, rs256(claims(), rsa_keys[0]))
-    assert "algorithm not allowed" in refused(pem_verifier, hs256(claims()))
-    assert "algorithm not allowed" in refused(
+    assert "algorithm not allowed" in refused_en(verifier, rs256(claims(), rsa_keys[0]))
+    assert "algorithm not allowed" in refused_en(pem_verifier, hs256(claims()))
+    assert "algorithm not allowed" in refused_en(
         pem_verifier, jwt.encode(claims(), None, algorithm="none")
     )
 
@@ -314,7 +327,7 @@ def test_pem_file_with_private_key_refused(
             serialization.NoEncryption(),
         )
     )
-    with pytest.raises(ValueError, match="not a PEM public key"):
+    with pytest.raises(ValueError, match="không phải khóa công khai hay chứng thư số dạng PEM"):
         TokenVerifier.from_settings(make_settings(jwt_algorithm="RS256", jwt_public_key_file=path))
 
 
@@ -344,14 +357,14 @@ def test_rs256_jwks_selects_key_by_kid(tmp_path: Path, rsa_keys: list[rsa.RSAPri
     assert v.verify(rs256(claims(sub="a"), rsa_keys[0], kid="2025-a")).sub == "a"
     assert v.verify(rs256(claims(sub="b"), rsa_keys[1], kid="2025-b")).sub == "b"
     # right kid, wrong key; a kid that is not in the set; no kid among several keys
-    assert refused(v, rs256(claims(), rsa_keys[1], kid="2025-a")) == "bad signature"
-    assert "not in the key set" in refused(v, rs256(claims(), rsa_keys[2], kid="enc-1"))
-    assert "not in the key set" in refused(v, rs256(claims(), rsa_keys[0], kid="nope"))
-    assert "no 'kid'" in refused(v, rs256(claims(), rsa_keys[0]))
+    assert refused_en(v, rs256(claims(), rsa_keys[1], kid="2025-a")) == "bad signature"
+    assert "not in the key set" in refused_en(v, rs256(claims(), rsa_keys[2], kid="enc-1"))
+    assert "not in the key set" in refused_en(v, rs256(claims(), rsa_keys[0], kid="nope"))
+    assert "no 'kid'" in refused_en(v, rs256(claims(), rsa_keys[0]))
     forged = hmac_token(claims(roles=["admin"]), public_pem(rsa_keys[0]), kid="2025-a")
-    assert "algorithm not allowed" in refused(v, forged)
+    assert "algorithm not allowed" in refused_en(v, forged)
     jwk_json = json.dumps(jwk(rsa_keys[0], "2025-a")).encode()  # the JWK itself as the secret
-    assert "algorithm not allowed" in refused(v, hmac_token(claims(), jwk_json, kid="2025-a"))
+    assert "algorithm not allowed" in refused_en(v, hmac_token(claims(), jwk_json, kid="2025-a"))
 
 
 def test_jwks_single_key_without_kid(tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]) -> None:
@@ -362,17 +375,17 @@ def test_jwks_single_key_without_kid(tmp_path: Path, rsa_keys: list[rsa.RSAPriva
 
 def test_jwks_configuration_errors(tmp_path: Path, rsa_keys: list[rsa.RSAPrivateKey]) -> None:
     private = RSAAlgorithm.to_jwk(rsa_keys[0], as_dict=True) | {"kid": "p"}
-    with pytest.raises(ValueError, match="private key"):
+    with pytest.raises(ValueError, match="chứa một khóa bí mật"):
         jwks_verifier(tmp_path, [private])
-    with pytest.raises(ValueError, match="no RSA signature key"):
+    with pytest.raises(ValueError, match="không có khóa chữ ký RSA nào"):
         jwks_verifier(tmp_path, [{"kty": "oct", "k": "c2VjcmV0"}])
-    with pytest.raises(ValueError, match="two keys with kid"):
+    with pytest.raises(ValueError, match="có hai khóa cùng kid"):
         jwks_verifier(tmp_path, [jwk(rsa_keys[0], "a"), jwk(rsa_keys[1], "a")])
-    with pytest.raises(ValueError, match="needs a 'kid'"):
+    with pytest.raises(ValueError, match="khóa nào cũng phải có 'kid'"):
         jwks_verifier(tmp_path, [jwk(rsa_keys[0], "a"), jwk(rsa_keys[1], None)])
     pem = tmp_path / "k.pem"
     pem.write_bytes(public_pem(rsa_keys[0]))
-    with pytest.raises(ValueError, match="only one"):
+    with pytest.raises(ValueError, match="chỉ được đặt một trong hai biến"):
         TokenVerifier.from_settings(
             make_settings(
                 jwt_algorithm="RS256", jwt_public_key_file=pem, jwt_jwks_file=tmp_path / "jwks.json"
@@ -388,11 +401,7 @@ def client() -> TestClient:
     app = FastAPI()
     app.state.verifier = TokenVerifier.from_settings(make_settings())
 
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.status, content={"error": {"code": exc.code, "message": exc.message}}
-        )
+    install_error_handlers(app)
 
     @app.get("/me")
     async def me(principal: CurrentPrincipal, request: Request) -> dict[str, Any]:
@@ -417,6 +426,9 @@ def test_api_no_header_is_401(client: TestClient) -> None:
         r = client.get("/me", headers=headers)
         assert r.status_code == 401
         assert r.json()["error"]["code"] == "unauthenticated"
+        assert "Thiếu bearer token" in r.json()["error"]["message"]
+        r = client.get("/me", headers=headers | {"Accept-Language": "en"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
         assert "missing bearer token" in r.json()["error"]["message"]
 
 
@@ -424,6 +436,10 @@ def test_api_bad_token_is_401_with_reason(client: TestClient) -> None:
     token = hs256(claims(), secret="w" * 40)
     r = client.get("/me", headers=bearer(token))
     assert r.status_code == 401
+    assert r.json() == {
+        "error": {"code": "unauthenticated", "message": "chữ ký của token không đúng"}
+    }
+    r = client.get("/me", headers=bearer(token) | {"Accept-Language": "en-GB, vi;q=0.5"})
     assert r.json() == {"error": {"code": "unauthenticated", "message": "bad signature"}}
     expired = issue_token(
         make_settings(), sub="u", roles=["admin"], now=datetime.now(UTC) - timedelta(days=1)
@@ -438,7 +454,13 @@ def test_api_wrong_role_is_403(client: TestClient) -> None:
     r = client.post("/approve", headers=bearer(token))
     assert r.status_code == 403
     assert r.json()["error"]["code"] == "forbidden"
-    assert "'leader'" in r.json()["error"]["message"] and "'signer'" in r.json()["error"]["message"]
+    message = r.json()["error"]["message"]
+    assert (
+        "cần một trong các vai trò" in message and "'leader'" in message and "'signer'" in message
+    )
+    r = client.post("/approve", headers=bearer(token) | {"Accept-Language": "en"})
+    assert r.json()["error"]["code"] == "forbidden"
+    assert r.json()["error"]["message"] == "this action needs one of roles 'leader', 'signer'"
 
 
 def test_api_ok(client: TestClient) -> None:
@@ -482,21 +504,21 @@ def test_other_algorithms_than_the_pinned_one_are_refused(
     verifier: TokenVerifier, pem_verifier: TokenVerifier, rsa_keys: list[rsa.RSAPrivateKey]
 ) -> None:
     hs512 = jwt.encode(claims(), SECRET, algorithm="HS512")
-    assert "accepts HS256 only" in refused(verifier, hs512)
+    assert "accepts HS256 only" in refused_en(verifier, hs512)
     rs512 = jwt.encode(claims(), rsa_keys[0], algorithm="RS512")
-    assert "accepts RS256 only" in refused(pem_verifier, rs512)
+    assert "accepts RS256 only" in refused_en(pem_verifier, rs512)
     ps256 = jwt.encode(claims(), rsa_keys[0], algorithm="PS256")
-    assert "accepts RS256 only" in refused(pem_verifier, ps256)
+    assert "accepts RS256 only" in refused_en(pem_verifier, ps256)
     # "alg": "none" in any spelling, with or without a signature part
     for alg in ("none", "None", "NONE"):
         header = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
         body = b64url(json.dumps(claims(roles=["admin"])).encode())
         for unsigned in (f"{header}.{body}.", f"{header}.{body}"):
-            assert refused(pem_verifier, unsigned) in {
+            assert refused_en(pem_verifier, unsigned) in {
                 "token algorithm not allowed (this service accepts RS256 only)",
                 "malformed token",
             }
-            assert refused(verifier, unsigned) in {
+            assert refused_en(verifier, unsigned) in {
                 "token algorithm not allowed (this service accepts HS256 only)",
                 "malformed token",
             }
@@ -537,7 +559,7 @@ def test_jwks_rotation_without_restart(tmp_path: Path, rsa_keys: list[rsa.RSAPri
     old_token = rs256(claims(sub="old"), old, kid="2025-old")
     new_token = rs256(claims(sub="new"), new, kid="2026-new")
     assert v.verify(old_token).sub == "old"
-    assert "not in the key set" in refused(v, new_token)  # not published yet
+    assert "not in the key set" in refused_en(v, new_token)  # not published yet
 
     # Published: a token with the new kid makes the verifier re-read the file at once
     # (the refused attempt above was only just now, so wait out the 10 s guard first).
@@ -551,7 +573,7 @@ def test_jwks_rotation_without_restart(tmp_path: Path, rsa_keys: list[rsa.RSAPri
     clock.now += 299
     assert v.verify(old_token).sub == "old"
     clock.now += 2
-    assert "not in the key set" in refused(v, old_token)
+    assert "not in the key set" in refused_en(v, old_token)
     assert v.verify(new_token).sub == "new"
 
 
@@ -565,10 +587,10 @@ def test_unknown_kids_do_not_make_a_stream_of_file_reads(
     clock.now += 11
     write_jwks(path, [jwk(rsa_keys[0], "a"), jwk(rsa_keys[1], "b")])
     forged = rs256(claims(), rsa_keys[2], kid="forged-1")
-    assert "not in the key set" in refused(v, forged)  # this one re-read the file ...
+    assert "not in the key set" in refused_en(v, forged)  # this one re-read the file ...
     write_jwks(path, [jwk(rsa_keys[0], "a"), jwk(rsa_keys[1], "b"), jwk(rsa_keys[2], "c")])
     token_c = rs256(claims(sub="c"), rsa_keys[2], kid="c")
-    assert "not in the key set" in refused(v, token_c)  # ... so this one, 0 s later, may not
+    assert "not in the key set" in refused_en(v, token_c)  # ... so this one, 0 s later, may not
     assert v.verify(rs256(claims(sub="b"), rsa_keys[1], kid="b")).sub == "b"
     clock.now += 10
     assert v.verify(token_c).sub == "c"
@@ -591,7 +613,7 @@ def test_a_broken_jwks_file_keeps_the_keys_in_use(
     assert v.verify(token).sub == "u1"
     write_jwks(path, [jwk(rsa_keys[1], "b")])
     clock.now += 61
-    assert "not in the key set" in refused(v, token)
+    assert "not in the key set" in refused_en(v, token)
 
 
 def test_from_settings_reads_the_refresh_period(
@@ -606,7 +628,7 @@ def test_from_settings_reads_the_refresh_period(
     clock.now += 41
     assert v.verify(token).sub == "u1"
     clock.now += 2
-    assert "not in the key set" in refused(v, token)
+    assert "not in the key set" in refused_en(v, token)
     with pytest.raises(ValueError, match="MOTCUA_JWT_JWKS_REFRESH_SECONDS"):
         load_settings(jwt_jwks_refresh_seconds=0)
 
@@ -716,6 +738,7 @@ def test_the_dev_stack_prints_its_tokens_ready_for_a_shell(verifier: TokenVerifi
         "RO": Role.RETURN_OFFICER,
         "AU": Role.AUDITOR,
         "AD": Role.ADMIN,
+        "CA": Role.CATALOG_ADMIN,
     }
     assert tokens.keys() == roles.keys()
     for name, role in roles.items():

@@ -46,6 +46,7 @@ from tests.api.support import (
     Person,
     act,
     error_of,
+    pay_fee,
     submit,
     wait_closed,
     wait_for_step,
@@ -74,6 +75,7 @@ async def walk(api: Api, http: httpx.AsyncClient, person: Person) -> str:
     """A judicial record certificate dossier from the counter to its return, the
     applicant's name and ID number also quoted in officers' comments and data."""
     code = await submit(api, http, person)
+    await pay_fee(api, http, code)
     r = await act(api, http, code, INTAKE, "accept", comment=f"Đã nhận hồ sơ của {person.name}")
     assert r.status_code == 200, r.text
     await wait_for_step(api, http, code, "tra_cuu_xac_minh")
@@ -272,18 +274,33 @@ async def test_what_the_codec_server_cannot_read_is_a_clear_4xx(
     r = await http.post(DECODE, json={"payloads": [sealed_with(elsewhere, "x")]}, headers=h)
     message = error_of(r, 422, "invalid")
     assert (
-        "key 'other-ring'" in message
+        "khóa 'other-ring'" in message
         and base64.b64encode(key_for_tests("elsewhere")).decode() not in message
     )
+    r = await http.post(
+        DECODE,
+        json={"payloads": [sealed_with(elsewhere, "x")]},
+        headers=h | {"Accept-Language": "en"},
+    )
+    assert "key 'other-ring', which is not in the key ring" in error_of(r, 422, "invalid")
     tampered = sealed_with(TEST_KEYRING, "x")
     raw = bytearray(base64.b64decode(tampered["data"]))
     raw[-1] ^= 1
     tampered["data"] = base64.b64encode(bytes(raw)).decode()
     r = await http.post(DECODE, json={"payloads": [tampered]}, headers=h)
+    assert "không xác thực được" in error_of(r, 422, "invalid")
+    r = await http.post(
+        DECODE, json={"payloads": [tampered]}, headers=h | {"Accept-Language": "en"}
+    )
     assert "fails authentication" in error_of(r, 422, "invalid")
     bad = {"metadata": {"encoding": base64.b64encode(ENCODING).decode()}, "data": "***"}
-    assert "payloads[0].data: not base64" in error_of(
+    assert "payloads[0].data: không phải base64" in error_of(
         await http.post(DECODE, json={"payloads": [bad]}, headers=h), 422, "invalid"
+    )
+    assert "payloads[0].data: not base64" in error_of(
+        await http.post(DECODE, json={"payloads": [bad]}, headers=h | {"Accept-Language": "en"}),
+        422,
+        "invalid",
     )
     no_id = payload_json(Payload(metadata={"encoding": ENCODING}, data=b"\0" * 40))
     r = await http.post(DECODE, json={"payloads": [no_id]}, headers=h)

@@ -38,6 +38,7 @@ from tests.api.support import (
     b64,
     caught_up,
     error_of,
+    pay_fee,
     submission,
     submit,
     wait_for_step,
@@ -49,6 +50,7 @@ from tests.harness import pki_manifest_for_tests
 async def returned_dossier(api: Api, http: httpx.AsyncClient) -> tuple[str, Any, dict[str, Any]]:
     person = api.person()
     code = await submit(api, http, person, as_applicant=True, channel="online")
+    await pay_fee(api, http, code)
     assert (await act(api, http, code, INTAKE, "accept")).status_code == 200
     await wait_for_step(api, http, code, "tra_cuu_xac_minh")
     r = await act(api, http, code, SPECIALIST, "appraise", data={"opinion": "Không có án tích"})
@@ -63,8 +65,12 @@ async def returned_dossier(api: Api, http: httpx.AsyncClient) -> tuple[str, Any,
     return code, person, view
 
 
-def verify(http: httpx.AsyncClient, pdf: bytes) -> Any:
-    return http.post("/v1/verify", content=pdf, headers={"Content-Type": "application/pdf"})
+def verify(http: httpx.AsyncClient, pdf: bytes, lang: str | None = None) -> Any:
+    """POST /v1/verify; the problems are Vietnamese unless `lang` asks for another."""
+    headers = {"Content-Type": "application/pdf"}
+    if lang:
+        headers["Accept-Language"] = lang
+    return http.post("/v1/verify", content=pdf, headers=headers)
 
 
 def plain_pdf(code: str) -> bytes:
@@ -89,7 +95,7 @@ async def test_the_signed_result_is_listed_downloaded_and_verified(api: Api) -> 
     async with api.http() as http:
         code, person, signed_view = await returned_dossier(api, http)
         result = signed_view["result"]
-        assert result["sealed_by"] == CENTRE and result["signing_agency"] == POLICE
+        assert result["sealed_by"] == POLICE and result["signing_agency"] == POLICE
 
         r = await http.get(f"/v1/dossiers/{code}/documents", headers=api.applicant(person))
         assert r.status_code == 200, r.text
@@ -97,7 +103,7 @@ async def test_the_signed_result_is_listed_downloaded_and_verified(api: Api) -> 
         assert {"01", "06", "result", "to_khai"} <= set(docs)
         assert docs["result"]["sha256"] == result["sha256"]
         signer_sub = f"{SIGNER[0].value}@{POLICE}"  # tests/api/support.py's token subject
-        assert docs["result"]["signers"] == [f"signer:{signer_sub}@{POLICE}", f"seal:{CENTRE}"]
+        assert docs["result"]["signers"] == [f"signer:{signer_sub}@{POLICE}", f"seal:{POLICE}"]
 
         # The applicant downloads the signed result; the file is the one recorded.
         r = await http.get(docs["result"]["href"], headers=api.applicant(person))
@@ -105,6 +111,15 @@ async def test_the_signed_result_is_listed_downloaded_and_verified(api: Api) -> 
         assert hashlib.sha256(r.content).hexdigest() == result["sha256"]
         assert "attachment" in r.headers["content-disposition"]
         pdf = r.content
+        # Dated at the issuing agency's place (the catalog's; Decree 30/2020), in its face.
+        text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages)
+        assert "Cao Bằng, ngày" in text
+        # The Phiếu as its template in the catalog says (procedures/3.000333-v1.yaml): the
+        # person's particulars, and the record the specialist's appraisal found.
+        words = " ".join(text.split())
+        assert "PHIẾU LÝ LỊCH TƯ PHÁP SỐ 1" in words
+        assert f"Họ và tên: {person.name}" in words and person.id_number in words
+        assert "Án tích: Không có án tích" in words and "Nội dung: Đồng ý" not in words
 
         # Another citizen, and an officer of an agency the dossier never reached: no.
         stranger = api.applicant(api.person())
@@ -123,16 +138,31 @@ async def test_the_signed_result_is_listed_downloaded_and_verified(api: Api) -> 
         sigs = report["signatures"]["signatures"]
         assert [(s["kind"], s["agency_code"]) for s in sigs] == [
             ("signer", POLICE),
-            ("seal", CENTRE),
+            ("seal", POLICE),  # the issuing agency's own seal (issue 26), not the centre's
         ]
         assert all(s["intact"] and s["trusted"] for s in sigs)
+
+        # What was issued, in public (the page the result's QR code opens): no token, and
+        # nothing of the applicant; an unknown code answers the same as "nothing issued".
+        r = await http.get(f"/v1/issued/{code}")
+        assert r.status_code == 200, r.text
+        [issued] = r.json()["documents"]
+        assert issued["sha256"] == result["sha256"] and issued["number"] == result["number"]
+        assert issued["agency"] == POLICE and issued["sealed_by_name"] == issued["agency_name"]
+        assert issued["issued_at"].endswith("+07:00") and issued["granted"] is True
+        assert person.name not in r.text and person.id_number not in r.text
+        r = await http.get(f"/v1/issued/{code[:-4]}9999")
+        assert r.status_code == 200 and r.json()["documents"] == []
 
         # One byte changed after signing (inside the page content): not valid, and why.
         offset = pdf.index(b"stream") + 40
         tampered = pdf[:offset] + bytes([pdf[offset] ^ 0x01]) + pdf[offset + 1 :]
         report = (await verify(http, tampered)).json()
         assert report["valid"] is False and not report["dossier"]["recorded"]
-        assert any("modified" in p or "changed" in p for p in report["problems"])
+        assert any("đã bị sửa sau khi ký" in p for p in report["problems"]), report["problems"]
+        report = (await verify(http, tampered, "en")).json()
+        assert any("modified after this signature" in p for p in report["problems"])
+        assert any("not a document recorded for dossier" in p for p in report["problems"])
 
         # Forms are PDFs too, sealed by the centre.
         r = await http.get(docs["01"]["href"], headers=api.headers(*INTAKE))
@@ -166,7 +196,9 @@ async def test_verification_refuses_unknown_ca_wrong_agency_and_expired_certific
         report = (await verify(http, forged)).json()
         assert report["valid"] is False
         assert report["signatures"]["signatures"][0]["trusted"] is False
-        assert any("trusted" in p for p in report["problems"])
+        assert any("không dẫn về chứng thư gốc tin cậy" in p for p in report["problems"])
+        report = (await verify(http, forged, "en-US,en;q=0.9")).json()
+        assert any("does not chain to a trusted root" in p for p in report["problems"])
 
         # Signed by a real officer of the test CA, but of the tax department, not the police.
         keys = KeyStore.load(pki_manifest_for_tests())
@@ -179,7 +211,13 @@ async def test_verification_refuses_unknown_ca_wrong_agency_and_expired_certific
         report = (await verify(http, wrong)).json()
         assert report["signatures"]["signatures"][0]["trusted"] is True  # a genuine certificate
         assert report["valid"] is False
-        assert any(TAX in p and POLICE in p for p in report["problems"]), report["problems"]
+        assert any(
+            TAX in p and POLICE in p and "chỉ được ký bởi" in p for p in report["problems"]
+        ), report["problems"]
+        report = (await verify(http, wrong, "en")).json()
+        assert any(
+            TAX in p and POLICE in p and "may only be signed by" in p for p in report["problems"]
+        ), report["problems"]
 
         # Signed with a certificate that had expired.
         cert, key = issue_certificate(
@@ -198,11 +236,16 @@ async def test_verification_refuses_unknown_ca_wrong_agency_and_expired_certific
         report = (await verify(http, expired)).json()
         assert report["valid"] is False
         assert report["signatures"]["signatures"][0]["expired"] is True
-        assert any("expired" in p for p in report["problems"])
+        assert any("đã hết hạn ngày" in p for p in report["problems"]), report["problems"]
+        report = (await verify(http, expired, "en")).json()
+        assert any("certificate expired on" in p for p in report["problems"])
 
         # Not a PDF at all; nothing sent.
         report = (await verify(http, b"hello")).json()
-        assert report["valid"] is False and report["problems"]
+        assert report["valid"] is False
+        assert report["problems"][0].startswith("Không phải tệp PDF đọc được")
+        report = (await verify(http, b"hello", "en")).json()
+        assert report["problems"][0].startswith("not a readable PDF")
         r = await http.post("/v1/verify", content=b"", headers={"Content-Type": "application/pdf"})
         error_of(r, 422, "invalid")
 

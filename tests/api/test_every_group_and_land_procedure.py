@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from api.routes.payments import sign
-from tests.api.support import Api, submission
+from tests.api.support import Api, fee_due, submission
 
 # Linked groups and land procedures (the land ones carry remote-area times and payments).
 PROCEDURES = ["2.000986", "9.000004", "1.013831", "9.000003", "2.000983"]
@@ -39,13 +39,13 @@ async def _get(api: Api, http: httpx.AsyncClient, code: str) -> dict[str, Any]:
     return body
 
 
-async def _pay(api: Api, http: httpx.AsyncClient, code: str) -> None:
+async def _pay(api: Api, http: httpx.AsyncClient, code: str, amount: int) -> None:
     body = json.dumps(
         {
             "dossier_code": code,
             "transaction_id": f"GD-{code}",
             "receipt_number": f"BL-{code}",
-            "amount_vnd": 1500000,
+            "amount_vnd": amount,
             "paid_at": datetime.now(UTC).isoformat(),
         }
     ).encode()
@@ -85,13 +85,20 @@ async def walk(api: Api, http: httpx.AsyncClient, code: str, walked: set[str]) -
             if not offered:
                 await asyncio.sleep(0.05)  # a handoff, a child starting, the gateway
                 continue
-            a = offered[0]
+            # A fee is paid before the step's own action (the return waits for it).
+            a = next((o for o in offered if o["action"] == "pay"), offered[0])
+            kind = view["current_step"]["kind"]
+            data = _data(a["action"], view)
             if a["action"] == "pay":
-                await _pay(api, http, code)
-                continue
+                stage = {"payment": "payment", "return": "return"}.get(kind, "intake")
+                amount = fee_due(view["procedure_code"], stage)
+                if kind == "payment":
+                    await _pay(api, http, code, amount)
+                    continue
+                data = {"amount_vnd": amount, "method": "cash"}
             r = await http.post(
                 f"/v1/dossiers/{quote(code, safe='')}/actions",
-                json={"action": a["action"], "data": _data(a["action"], view)},
+                json={"action": a["action"], "data": data},
                 headers=api.headers(a["role"], a["agency"]),
             )
             assert r.status_code == 200, (a, r.text)

@@ -84,8 +84,12 @@ def test_submissions_are_limited_per_caller(tmp_path: Path, engine: Engine) -> N
         r = http.post("/v1/dossiers", json={}, headers=bearer(citizen))
         message = error_of(r, 429, "rate_limited")
         seconds = retry_after(r)
+        assert "lượt nộp hồ sơ" in message and "tối đa 3 mỗi phút" in message, message
+        assert f"thử lại sau {seconds} giây" in message, message
+        r = http.post("/v1/dossiers", json={}, headers=bearer(citizen) | {"Accept-Language": "en"})
+        message = error_of(r, 429, "rate_limited")
         assert "dossier submissions" in message and "at most 3 a minute" in message, message
-        assert f"retry in {seconds} s" in message, message
+        assert f"retry in {retry_after(r)} s" in message, message
         # The limit is the caller's, not the token's: a fresh token does not reset it.
         fresh = token(settings, "citizen-1", Role.APPLICANT, ttl=timedelta(hours=1))
         assert fresh != citizen
@@ -154,7 +158,7 @@ async def test_tracking_is_limited_per_client_address_behind_the_proxy(
         assert (await track(http, "203.0.113.7")).status_code == 404
         r = await track(http, "203.0.113.7")
         message = error_of(r, 429, "rate_limited")
-        assert "tracking requests" in message and f"retry in {retry_after(r)} s" in message
+        assert "lượt tra cứu" in message and f"thử lại sau {retry_after(r)} giây" in message
         # A token does not open a new bucket: tracking is counted by address.
         r = await track(http, "203.0.113.7", Authorization=f"Bearer {citizen}")
         error_of(r, 429, "rate_limited")
@@ -330,7 +334,7 @@ def test_cors_origins_are_https_in_production() -> None:
         "jwt_secret": "p" * 48,
         "payment_gateway_secret": "g" * 48,
     }
-    with pytest.raises(SettingsError, match="not https"):
+    with pytest.raises(SettingsError, match="không dùng https"):
         load_settings(**production, cors_origins=["http://portal.example.gov.vn"])
     assert load_settings(**production, cors_origins=[ORIGIN]).cors_origins == [ORIGIN]
 
@@ -349,7 +353,7 @@ def test_the_body_limit_holds_one_file_of_the_upload_limit() -> None:
         load_settings(max_upload_bytes=1000, max_request_bytes=60_000)
     message = str(info.value)
     assert "MOTCUA_MAX_REQUEST_BYTES" in message and "MOTCUA_MAX_UPLOAD_BYTES" in message
-    assert "at least 66872" in message  # 4 * ceil(1000 / 3) + 64 KiB
+    assert "phải ít nhất là 66872" in message  # 4 * ceil(1000 / 3) + 64 KiB
     assert load_settings(max_upload_bytes=1000, max_request_bytes=66_872).max_request_bytes
     defaults = load_settings()
     assert defaults.max_request_bytes >= 4 * defaults.max_upload_bytes // 3 + 65_536
@@ -367,7 +371,13 @@ def test_a_declared_length_over_the_limit_is_413_unread(tmp_path: Path, engine: 
                 path, content=big, headers={**officer, "Content-Type": "application/json"}
             )
             message = error_of(r, 413, "too_large")
-            assert f"{LIMIT:,} bytes" in message, message
+            assert "vượt quá 70.000 byte" in message, message
+            r = http.post(
+                path,
+                content=big,
+                headers={**officer, "Content-Type": "application/json", "Accept-Language": "en"},
+            )
+            assert f"{LIMIT:,} bytes" in error_of(r, 413, "too_large")
             check_common(r)
         # Multipart too (no route takes it today; the limit is the body's, whatever it holds).
         r = http.post("/v1/verify", files={"file": ("big.pdf", b"%PDF-1.7 " + b"0" * LIMIT)})
@@ -479,7 +489,7 @@ async def test_real_submissions_are_limited_and_every_answer_is_hardened(api: Ap
             codes.append(r.json()["code"])
         r = await http.post("/v1/dossiers", json=submission(api.person()), headers=officer)
         message = error_of(r, 429, "rate_limited")
-        assert f"retry in {retry_after(r)} s" in message
+        assert f"thử lại sau {retry_after(r)} giây" in message
 
         code = codes[0]
         await caught_up(api, http, code)  # in the read model: events and documents listed

@@ -72,6 +72,12 @@ async def test_rating_feedback_and_the_months_index(api: Api) -> None:
 
         r = await http.get("/v1/index/late", params={"period": month}, headers=api.headers(*LEADER))
         assert r.status_code == 200 and isinstance(r.json(), list)
+        # A page, with how many the index counts late in all.
+        assert int(r.headers["x-total-count"]) >= len(r.json())
+        r = await http.get(
+            "/v1/index/late", params={"period": month, "limit": 0}, headers=api.headers(*LEADER)
+        )
+        assert r.status_code == 422
 
         error_of(
             await http.get("/v1/index", params={"period": month}, headers=api.headers(*INTAKE)),

@@ -106,13 +106,27 @@ async def test_every_step_by_the_right_role_and_refused_to_the_wrong_ones(
 
     # -- intake: wrong role, right role of a wrong agency, wrong step
     message = await wrong(SPECIALIST, "accept", 403, "forbidden")
-    assert "intake_officer of 000.00.01.H99" in message and "specialist" in message
+    assert "phải do cán bộ tiếp nhận (intake_officer) của 000.00.01.H99" in message, message
+    assert "là chuyên viên (specialist)" in message, message
+    # The same refusal (the machine's, through the workflow's update) in English on request.
+    r = await http.post(
+        f"/v1/dossiers/{code}/actions",
+        json={"action": "accept"},
+        headers=api.headers(*SPECIALIST) | {"Accept-Language": "en"},
+    )
+    expected_refusals.append(("accept", SPECIALIST[0].value, SPECIALIST[1], "forbidden"))
+    english = error_of(r, 403, "forbidden")
+    assert f"'accept' on {code} must be taken by intake_officer of 000.00.01.H99" in english
+    assert "specialist" in english
     message = await wrong((Role.INTAKE_OFFICER, POLICE), "accept", 403, "forbidden")
     assert POLICE in message
     message = await wrong(INTAKE, "appraise", 409, "wrong_step", data={"opinion": "x"})
     assert "tiep_nhan" in message
     await wrong(INTAKE, "sign", 409, "wrong_step")
 
+    # The fee (200.000 đồng) is collected at intake, the step's name says so.
+    r = await act(api, http, code, INTAKE, "pay", data={"amount_vnd": 200_000, "method": "cash"})
+    assert r.status_code == 200, r.text
     r = await act(api, http, code, INTAKE, "accept", comment="Hồ sơ đầy đủ")
     assert r.status_code == 200, r.text
     view = r.json()
@@ -191,7 +205,7 @@ async def test_every_step_by_the_right_role_and_refused_to_the_wrong_ones(
     # -- closed: every further action is refused as such
     await wait_closed(api, code)
     message = await wrong(RETURNER, "return", 409, "closed")
-    assert "closed" in message
+    assert f"Hồ sơ {code} đã kết thúc" in message and "'return'" in message, message
 
     # -- the record: every event, and every refused attempt with its reason
     r = await http.get(f"/v1/dossiers/{code}/events", headers=api.headers(*INTAKE))

@@ -32,6 +32,7 @@ from tests.api.support import (
     caught_up,
     document,
     error_of,
+    fee_due,
     path_code,
     wait_closed,
     wait_view,
@@ -107,7 +108,7 @@ async def test_newborn_group_runs_each_child_at_its_own_agency(
 
     # The provincial centre's officers do not hold (nor see) the commune centre's dossier.
     r = await act(api, http, code, (Role.INTAKE_OFFICER, CENTRE), "accept")
-    assert "not visible" in error_of(r, 403, "forbidden")
+    assert "không hiển thị với" in error_of(r, 403, "forbidden")
 
     r = await act(api, http, code, centre_intake, "accept", comment="Hồ sơ liên thông đầy đủ")
     assert r.status_code == 200, r.text
@@ -304,6 +305,10 @@ async def test_a_child_refused_at_its_intake_refuses_the_group(
     assert first["code"] in decision["comment"] and decision["data"]["outcome"] == "refused"
 
     # The centre hands the refusal back; the group ends refused.
+    # Its fees (collected at intake, where nobody took them) are paid before the return.
+    pay = {"amount_vnd": fee_due(KARAOKE), "method": "cash"}
+    r = await act(api, http, code, (Role.RETURN_OFFICER, CENTRE), "pay", data=pay)
+    assert r.status_code == 200, r.text
     r = await act(api, http, code, (Role.RETURN_OFFICER, CENTRE), "return")
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["outcome"]) == ("returned", "refused")

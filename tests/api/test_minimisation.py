@@ -41,6 +41,7 @@ from tests.api.support import (
     Person,
     act,
     caught_up,
+    pay_fee,
     submission,
     wait_closed,
     wait_for_step,
@@ -77,6 +78,7 @@ async def walk(api: Api, person: Person) -> str:
         r = await http.post("/v1/dossiers", json=body, headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 201, r.text
         code: str = r.json()["code"]
+        await pay_fee(api, http, code)
         r = await act(api, http, code, INTAKE, "accept", comment="Hồ sơ hợp lệ")
         assert r.status_code == 200, r.text
         await wait_for_step(api, http, code, "tra_cuu_xac_minh")

@@ -94,7 +94,7 @@ async def test_rate_limit_answers_429_with_retry_after(api: Api, tmp_path: Path)
         message = error_of(r, 429, "rate_limited")
         retry_after = int(r.headers["Retry-After"])
         assert 1 <= retry_after <= 60, retry_after
-        assert re.search(rf"\b{retry_after} s\b", message), message
+        assert re.search(rf"\b{retry_after} giây\b", message), message
         # Every route under /v1 counts; health checks never do.
         r = await http.get("/v1/dossiers", headers=headers)
         error_of(r, 429, "rate_limited")

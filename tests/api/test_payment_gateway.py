@@ -23,9 +23,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from api.routes.payments import sign
 from domain.catalog import Role
+from store import repository
 from tests.api.support import (
     AUDITOR,
     CENTRE,
@@ -33,6 +35,7 @@ from tests.api.support import (
     INTAKE,
     Api,
     ChildDoor,
+    Person,
     act,
     caught_up,
     document,
@@ -42,6 +45,7 @@ from tests.api.support import (
     wait_view,
 )
 from tests.files import pdf
+from tests.http_serving import answer_json
 
 LAND_TRANSFER = "1.013831"
 TAX_NOTICE = "9.000002"
@@ -75,12 +79,7 @@ class Gateway:
                 pass
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                answer_json(self, status, body)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -217,21 +216,26 @@ async def callback(
 
 
 async def at_payment_step(
-    api: Api, http: httpx.AsyncClient, door: ChildDoor
+    api: Api, http: httpx.AsyncClient, door: ChildDoor, online: Person | None = None
 ) -> tuple[str, dict[str, Any]]:
     """A land transfer walked to its payment step: intake at the centre, appraisal at the
-    land registry branch, the tax notice sub-dossier resolved by the tax office."""
-    person = api.person("sang tên")
+    land registry branch, the tax notice sub-dossier resolved by the tax office. Filed at
+    the counter, or online by `online` (whose account may then pay it)."""
+    person = online or api.person("sang tên")
+    kinds = ["don_dang_ky_bien_dong", "hop_dong_chuyen_quyen", "giay_chung_nhan"]
+    if online:  # complete, or it is held at intake: every required component
+        required = api.catalog.procedure(LAND_TRANSFER).documents
+        kinds += [c.kind for c in required if c.required and c.kind not in kinds]
     body = {
         "procedure_code": LAND_TRANSFER,
         "applicant": {"name": person.name, "id_number": person.id_number, "phone": "0912345678"},
-        "channel": "counter",
+        "channel": "online" if online else "counter",
         "documents": [
-            document(kind, f"{kind}.pdf", pdf(f"{kind} {person.id_number}"))
-            for kind in ("don_dang_ky_bien_dong", "hop_dong_chuyen_quyen", "giay_chung_nhan")
+            document(kind, f"{kind}.pdf", pdf(f"{kind} {person.id_number}")) for kind in kinds
         ],
     }
-    r = await http.post("/v1/dossiers", json=body, headers=api.headers(*INTAKE))
+    who = api.applicant(online) if online else api.headers(*INTAKE)
+    r = await http.post("/v1/dossiers", json=body, headers=who)
     assert r.status_code == 201, r.text
     code: str = r.json()["code"]
     assert code.startswith(f"{LAND_BRANCH}-")
@@ -320,12 +324,17 @@ async def test_the_gateway_settles_the_financial_obligation(
     assert "receipt_number" in error_of(r, 422, "invalid")
     r = await callback(api, http, json.dumps(confirmation(code, amount_vnd="nhiều")).encode())
     assert "amount_vnd" in error_of(r, 422, "invalid")
+    # -- a confirmed amount other than the catalog's (the fee of the payment step: the
+    #    tax itself is paid to the State Treasury on the tax notice): refused, naming it
+    r = await callback(api, http, json.dumps(confirmation(code, amount_vnd=25_000_000)).encode())
+    message = error_of(r, 422, "invalid")
+    assert "25.000 đồng" in message and "25.000.000 đồng" in message, message
     r = await http.get(f"/v1/dossiers/{code}", headers=api.headers(*AUDITOR))
     unchanged(before, r.json())
 
     # -- the applicant pays at the gateway; the gateway confirms over HTTP
     async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as gw:
-        r = await gw.post("/charges", json={"dossier_code": code, "amount_vnd": 52_500_000})
+        r = await gw.post("/charges", json={"dossier_code": code, "amount_vnd": 25_000})
         assert r.status_code == 202, r.text
         txn = r.json()["transaction_id"]
         charge = await charged(gw, txn)
@@ -336,6 +345,11 @@ async def test_the_gateway_settles_the_financial_obligation(
                 "dossier_code": code,
                 "status": "in_progress",
                 "current_step": "cap_nhat_ho_so_dia_chinh",
+                # No order: a confirmation naming the dossier (tests/api/test_online_payment.py
+                # pays orders).
+                "order_id": None,
+                "payment_status": None,
+                "duplicate": False,
             },
         }
 
@@ -376,17 +390,37 @@ async def test_the_gateway_settles_the_financial_obligation(
         "system",
         "nop_nghia_vu_tai_chinh",
     )
+    fees = pay["data"].pop("fees")
     assert pay["data"] == {
         "receipt_number": f"BL-{txn}",
-        "amount_vnd": 52_500_000,
+        "amount_vnd": 25_000,
         "method": "vietqr",
     }
+    assert (fees["stage"], fees["total_vnd"], fees["collector"]) == ("payment", 25_000, CENTRE)
+    # -- the e-receipt: the series of the centre (which holds the payment step), its seal,
+    #    paid online; the
+    #    gateway's own number stays the transaction's, not the receipt's
+    [receipt] = await asyncio.to_thread(repository.receipts_of, api.engine, code)
+    assert (receipt.agency_code, receipt.amount_vnd, receipt.online) == (CENTRE, 25_000, True)
+    r = await http.get(f"/v1/dossiers/{code}/documents", headers=api.headers(*AUDITOR))
+    [doc] = [d for d in r.json()["documents"] if d["form"] == "receipt"]
+    assert doc["id"] == receipt.document_id and doc["signers"] == [f"seal:{CENTRE}"]
+    # -- the portal hears of the online payment (2: a gateway other than the national one)
+    flags = [
+        json.loads(m.body)["DuocThanhToanTrucTuyen"]
+        for m in await asyncio.to_thread(repository.list_outbox, api.engine, code)
+        if m.channel == "dvcqg"
+    ]
+    assert flags[0] == 0 and flags[-1] == 2, flags
     assert txn in pay["comment"]
-    [refused] = [a for a in record["refused_attempts"] if a["action"] == "pay"]
-    assert (refused["actor_id"], refused["code"]) == ("payment-gateway", "wrong_step")
+    # Refused and recorded: the wrong amount, then the retry once past paying.
+    refused = [
+        (a["actor_id"], a["code"]) for a in record["refused_attempts"] if a["action"] == "pay"
+    ]
+    assert refused == [("payment-gateway", "invalid"), ("payment-gateway", "wrong_step")]
 
 
-async def test_a_callback_for_a_dossier_not_at_a_payment_step_is_refused(
+async def test_a_callback_for_an_intake_fee_is_checked_and_one_with_nothing_to_pay_refused(
     api: Api, http: httpx.AsyncClient
 ) -> None:
     person = api.person()
@@ -394,9 +428,20 @@ async def test_a_callback_for_a_dossier_not_at_a_payment_step_is_refused(
     r = await http.get(f"/v1/dossiers/{code}", headers=api.headers(*AUDITOR))
     before = r.json()
 
+    # Its fee (200.000 đồng) may be paid online: another amount is refused, naming it.
+    r = await callback(api, http, json.dumps(confirmation(code)).encode())
+    message = error_of(r, 422, "invalid")
+    assert "200.000 đồng" in message and "1.000.000 đồng" in message, message
+    r = await http.get(f"/v1/dossiers/{code}", headers=api.headers(*AUDITOR))
+    unchanged(before, r.json())
+    # Once the intake officer has collected it, nothing is left to pay at intake.
+    r = await act(api, http, code, INTAKE, "pay", data={"amount_vnd": 200_000, "method": "cash"})
+    assert r.status_code == 200, r.text
+    r = await http.get(f"/v1/dossiers/{code}", headers=api.headers(*AUDITOR))
+    before = r.json()
     r = await callback(api, http, json.dumps(confirmation(code)).encode())
     message = error_of(r, 409, "wrong_step")
-    assert "'pay' is not possible now" in message and "tiep_nhan" in message
+    assert "Chưa thể thực hiện 'pay' lúc này" in message and "tiep_nhan" in message
 
     r = await http.get(f"/v1/dossiers/{code}", headers=api.headers(*AUDITOR))
     unchanged(before, r.json())
@@ -444,3 +489,60 @@ async def test_an_unsigned_callback_is_a_401(
         headers["X-Signature"] = signature
     r = await http.post(CALLBACK, content=json.dumps(confirmation("X")).encode(), headers=headers)
     error_of(r, 401, "bad_signature")
+
+
+async def test_the_index_online_payment_figure_equals_a_hand_count(
+    api: Api, http: httpx.AsyncClient, gateway: Gateway
+) -> None:
+    """This month's land transfers, counted by hand from their records (a dossier counts
+    when received this month; it was paid online when a gateway confirmed its payment):
+    the 766 index says the same, and its rate is the one of the counts. A counter payment
+    (the intake fee of a judicial record certificate) is not an online one."""
+    code, _ = await at_payment_step(api, http, ChildDoor(api, http, over_http=True))
+    async with httpx.AsyncClient(base_url=gateway.url, timeout=30) as gw:
+        r = await gw.post("/charges", json={"dossier_code": code, "amount_vnd": 25_000})
+        assert r.status_code == 202, r.text
+        await charged(gw, r.json()["transaction_id"])
+    # Another, left at its payment step unpaid.
+    unpaid, _ = await at_payment_step(api, http, ChildDoor(api, http, over_http=True))
+    await caught_up(api, http, code, unpaid)
+
+    now = datetime.now(UTC).astimezone(repository.receipts.TZ)  # type: ignore[attr-defined]
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+    def hand_count() -> tuple[int, int]:
+        with api.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT code, received_at FROM dossiers WHERE procedure_code = :p "
+                    "AND received_at IS NOT NULL"
+                ),
+                {"p": LAND_TRANSFER},
+            ).all()
+        counted = paid = 0
+        for dossier_code, received in rows:
+            received = (
+                received
+                if isinstance(received, datetime)
+                else datetime.fromisoformat(str(received))
+            )
+            if received.tzinfo is None:
+                received = received.replace(tzinfo=UTC)
+            if received < start:
+                continue  # (none finish this month from earlier ones in a fresh database)
+            counted += 1
+            events = repository.list_events(api.engine, dossier_code)
+            paid += any(e.kind == "pay" and e.role == "system" for e in events)
+        return counted, paid
+
+    counted, paid = await asyncio.to_thread(hand_count)
+    assert counted >= 2 and 1 <= paid < counted
+    r = await http.get(
+        "/v1/index",
+        params={"period": f"{now:%Y-%m}", "procedure": LAND_TRANSFER},
+        headers=api.headers(*AUDITOR),
+    )
+    assert r.status_code == 200, r.text
+    [row] = [x for x in r.json()["rows"] if x["procedure_code"] == LAND_TRANSFER]
+    assert (row["counts"]["fee_bearing"], row["counts"]["paid_online"]) == (counted, paid)
+    assert row["online_payment_rate"] == round(100 * paid / counted, 2)

@@ -38,6 +38,7 @@ from tests.api.support import (
     Person,
     act,
     caught_up,
+    fee_due,
     submission,
     wait_closed,
     wait_for_step,
@@ -121,6 +122,7 @@ async def walked(api: Api) -> Walked:
         assert r.status_code == 201, r.text
         code: str = r.json()["code"]
         steps: list[tuple[tuple[Role, str | None], str, dict[str, Any]]] = [
+            (INTAKE, "pay", {"amount_vnd": fee_due(), "method": "cash"}),
             (INTAKE, "accept", {}),
             (SPECIALIST, "appraise", {"opinion": "Không có án tích", "recommendation": "grant"}),
             (LEADER, "approve", {}),

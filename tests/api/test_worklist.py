@@ -3,10 +3,14 @@ urgent first; and GET /v1/agencies, the names the web console shows."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
+from api.auth import issue_token
 from domain.catalog import Role
 from tests.api.support import (
     AUDITOR,
@@ -23,6 +27,8 @@ from tests.api.support import (
     submit,
     wait_for_step,
 )
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 async def worklist(
@@ -92,7 +98,13 @@ async def test_only_officers_of_an_agency_have_a_worklist(
         message = error_of(
             await http.get("/v1/worklist", headers=api.headers(*who)), 403, "forbidden"
         )
-        assert "officers" in message
+        assert "Chỉ cán bộ của một cơ quan" in message
+        english = error_of(
+            await http.get("/v1/worklist", headers=api.headers(*who) | {"Accept-Language": "en"}),
+            403,
+            "forbidden",
+        )
+        assert english == "only officers of an agency have a worklist"
     error_of(await http.get("/v1/worklist"), 401)
     error_of(await http.get("/v1/worklist", params={"limit": 0}, headers=api.headers(*INTAKE)), 422)
 
@@ -105,3 +117,97 @@ async def test_agencies_names(api: Api, http: httpx.AsyncClient) -> None:
     assert by_code[CENTRE]["kind"] == "centre"
     assert set(by_code) == set(api.catalog.agencies)
     error_of(await http.get("/v1/agencies"), 401)
+
+
+async def test_the_queue_filters_sorts_pages_and_searches(
+    api: Api, http: httpx.AsyncClient
+) -> None:
+    """Three dossiers at the centre's counter, found by their applicants' shared tag: paged
+    with the total, sorted by code either way, narrowed by procedure and by assignment,
+    searched by code, name and exact ID number (never answered with the ID number), and
+    the leader's whole unit."""
+    tag = f"hàng đợi {uuid.uuid4().hex[:6]}"
+    people = [api.person(tag) for _ in range(3)]
+    submitted = [await submit(api, http, p) for p in people]
+    await caught_up(api, http, *submitted)
+
+    async def queue(who: dict[str, str], **params: Any) -> dict[str, Any]:
+        r = await http.get("/v1/worklist", params={"q": tag, **params}, headers=who)
+        assert r.status_code == 200, r.text
+        for person in people:
+            assert person.id_number not in r.text  # the queue never shows an ID number
+        body: dict[str, Any] = r.json()
+        return body
+
+    counter = api.headers(*INTAKE)
+    body = await queue(counter, sort="code")
+    assert body["total"] == 3 and codes(body) == set(submitted)
+    in_order = [i["code"] for i in body["items"]]
+    assert in_order == sorted(submitted)
+    first = await queue(counter, sort="-code", limit=2)
+    assert [i["code"] for i in first["items"]] == in_order[::-1][:2]
+    assert (first["total"], first["offset"], first["next_offset"]) == (3, 0, 2)
+    rest = await queue(counter, sort="-code", limit=2, offset=first["next_offset"])
+    assert [i["code"] for i in rest["items"]] == in_order[::-1][2:]
+    assert (rest["total"], rest["next_offset"]) == (3, None)
+
+    assert (await queue(counter, procedure="2.000635"))["total"] == 0
+    assert (await queue(counter, procedure="3.000333"))["total"] == 3
+    assert (await queue(counter, status="in_progress"))["total"] == 0
+    assert (await queue(counter, due="overdue"))["total"] == 0
+    for item in (await queue(counter, due="today"))["items"]:
+        today = datetime.now(VN).date()
+        dues = [item["step_due_at"], item["appointment_at"]]
+        assert any(d and datetime.fromisoformat(d).astimezone(VN).date() == today for d in dues)
+
+    # Search: a code, an applicant's name, an applicant's whole ID number (only).
+    r = await http.get("/v1/worklist", params={"q": submitted[1]}, headers=counter)
+    assert codes(r.json()) == {submitted[1]}
+    r = await http.get("/v1/worklist", params={"q": people[2].name}, headers=counter)
+    assert codes(r.json()) == {submitted[2]}
+    r = await http.get("/v1/worklist", params={"q": people[0].id_number}, headers=counter)
+    assert codes(r.json()) == {submitted[0]}
+    assert people[0].id_number not in r.text
+    r = await http.get("/v1/worklist", params={"q": people[0].id_number[:-1]}, headers=counter)
+    assert submitted[0] not in codes(r.json())
+
+    # Assigned to me, or to nobody: the centre's leader gives one intake to a named officer.
+    sub = f"tn-{uuid.uuid4().hex[:6]}"
+    token = issue_token(
+        api.settings, sub=sub, roles=[Role.INTAKE_OFFICER], agency=CENTRE, name="Cán bộ Một cửa"
+    )
+    named = {"Authorization": f"Bearer {token}"}
+    assert (await queue(named, assigned="me"))["total"] == 0  # now in the directory
+    r = await act(api, http, submitted[0], (Role.LEADER, CENTRE), "assign", data={"assignee": sub})
+    assert r.status_code == 200, r.text
+    await caught_up(api, http, submitted[0])
+    mine = await queue(named, assigned="me")
+    assert codes(mine) == {submitted[0]} and mine["items"][0]["assignee_name"] == "Cán bộ Một cửa"
+    assert codes(await queue(named, assigned="unassigned")) == set(submitted[1:])
+    assert (await queue(counter, assigned="me"))["total"] == 0
+
+    # The unit: a leader sees every dossier at the agency, whatever the step's role.
+    leader = api.headers(Role.LEADER, CENTRE)
+    assert (await queue(leader))["total"] == 0
+    assert codes(await queue(leader, scope="unit")) == set(submitted)
+    error_of(
+        await http.get("/v1/worklist", params={"scope": "unit"}, headers=counter), 403, "forbidden"
+    )
+    for bad in ({"sort": "name"}, {"due": "tomorrow"}, {"assigned": "you"}, {"offset": -1}):
+        error_of(await http.get("/v1/worklist", params=bad, headers=counter), 422)
+
+
+async def test_an_id_number_finds_a_dossier_only_for_who_may_read_it(
+    api: Api, http: httpx.AsyncClient
+) -> None:
+    """GET /v1/dossiers?q=<ID number>: an auditor finds the dossier; an administrator, who
+    sees personal data masked, finds nothing (a search must not confirm an ID number)."""
+    person = api.person("định danh")
+    code = await submit(api, http, person)
+    await caught_up(api, http, code)
+    params = {"q": person.id_number}
+    r = await http.get("/v1/dossiers", params=params, headers=api.headers(*AUDITOR))
+    assert [i["code"] for i in r.json()["items"]] == [code]
+    assert person.id_number not in r.text
+    r = await http.get("/v1/dossiers", params=params, headers=api.headers(Role.ADMIN, None))
+    assert r.status_code == 200 and r.json()["items"] == []

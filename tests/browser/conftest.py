@@ -35,9 +35,14 @@ from motcua.devserver import DevServer
 from motcua.stack import api_serving, workers_running
 from store import repository
 from store.db import init_db, make_engine
-from tests.api.conftest import settings_for
+from tests.api.conftest import (  # noqa: F401
+    DATA_SOURCE_TOKEN,
+    data_source_server,
+    settings_for,
+)
 from tests.api.support import Api
 from tests.conftest import in_ci
+from tests.datasource_server import DataSourceServer
 from tests.devserver.conftest import devserver, devserver_client, new_namespace  # noqa: F401
 from tests.devserver.journeys import shipped_catalog
 
@@ -81,15 +86,20 @@ async def ui_stack(
     devserver: DevServer,  # noqa: F811
     devserver_client: Client,  # noqa: F811
     tmp_path_factory: pytest.TempPathFactory,
+    data_source_server: DataSourceServer,  # noqa: F811
 ) -> AsyncIterator[Api]:
     """A real uvicorn serving the app (API and UI), with every worker of the catalog, on
-    a SQLite read model."""
+    a SQLite read model, asking the local data source for components from databases."""
     engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('ui-sqlite') / 'motcua.db'}")
     try:
         init_db(engine)
         client = await new_namespace(devserver_client, devserver.address, "ui")
         catalog = shipped_catalog()
-        settings = settings_for(tmp_path_factory.mktemp("ui-state"))
+        settings = settings_for(
+            tmp_path_factory.mktemp("ui-state"),
+            data_source_url=data_source_server.url,
+            data_source_token=DATA_SOURCE_TOKEN,
+        )
         await asyncio.to_thread(repository.sync_catalog, engine, catalog)
         async with (
             workers_running(client, settings, engine, agencies=sorted(catalog.agencies)),
@@ -144,7 +154,9 @@ async def shot(page: Page, name: str) -> Path:
 
 @asynccontextmanager
 async def _page(browser: Browser, name: str, **kw: Any) -> AsyncIterator[Page]:
-    context = await browser.new_context(locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh", **kw)
+    context = await browser.new_context(
+        **({"locale": "vi-VN", "timezone_id": "Asia/Ho_Chi_Minh"} | kw)
+    )
     # Only the stack under test is reachable: anything else fails at once (and shows up in
     # console_errors) instead of waiting on a network this machine does not have.
     await context.route(OUTSIDE, lambda route: route.abort("blockedbyclient"))
@@ -166,6 +178,14 @@ async def _page(browser: Browser, name: str, **kw: Any) -> AsyncIterator[Page]:
 async def page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
     """A fresh desktop page (1280x900, vi-VN, Asia/Ho_Chi_Minh)."""
     async with _page(browser, request.node.name, **DESKTOP) as p:
+        yield p
+
+
+@pytest.fixture
+async def english_page(browser: Browser, request: pytest.FixtureRequest) -> AsyncIterator[Page]:
+    """A desktop page of a browser set to English (en-US: its requests say
+    Accept-Language: en-US): the pages must still show the API's messages in Vietnamese."""
+    async with _page(browser, f"{request.node.name}-en", **DESKTOP, locale="en-US") as p:
         yield p
 
 

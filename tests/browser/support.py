@@ -10,6 +10,10 @@ from playwright.async_api import Page, expect
 
 # The demo users of `motcua dev` (api/demo_users.py DEMO_USERS): their agencies are the
 # shipped catalog's centre and provincial police, as in tests/api/support.py.
+# A submission answers once its files are stored, its workflow started and the read model
+# holds it: on a loaded machine (the whole suite on two cores) more than Playwright's 5 s.
+SUBMISSION_MS = 30_000
+
 APPLICANT = "citizen-001"
 INTAKE = "tnhs-01"
 SPECIALIST = "ca-cv-07"

@@ -27,6 +27,7 @@ from tests.api.support import wait_view as wait_view_api
 from tests.browser.conftest import shot
 from tests.browser.support import (
     APPLICANT,
+    SUBMISSION_MS,
     action_form,
     open_dossier,
     sign_in,
@@ -73,7 +74,7 @@ async def test_an_applicant_submits_supplements_and_downloads_the_signed_result(
         files=[{"name": "cccd.png", "mimeType": "image/png", "buffer": png("cccd")}]
     )
     await page.click("#submit-button")
-    await expect(page.locator("#submitted")).to_be_visible()
+    await expect(page.locator("#submitted")).to_be_visible(timeout=SUBMISSION_MS)
     code = (await page.locator("#new-code").text_content()) or ""
     assert code.startswith("000.00.20.H99-"), code
     await shot(page, "submitted")
@@ -124,7 +125,7 @@ async def test_an_applicant_submits_supplements_and_downloads_the_signed_result(
     await expect(page.locator("#status")).to_contain_text("Đã xử lý xong")
     result = page.locator("#documents tbody tr", has_text="PHIẾU LÝ LỊCH TƯ PHÁP SỐ 1")
     await expect(result).to_contain_text("Ký số: signer@000.00.20.H99 (Công an tỉnh)")
-    await expect(result).to_contain_text("Đóng dấu: Trung tâm Phục vụ hành chính công tỉnh")
+    await expect(result).to_contain_text("Đóng dấu: Công an tỉnh")
     async with page.expect_download() as info:
         await result.locator("button").click()
     download = await info.value

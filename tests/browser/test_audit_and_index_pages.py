@@ -57,6 +57,8 @@ def percent(value: float | None) -> str:
 async def returned_dossier(api: Api, http: httpx.AsyncClient) -> str:
     """A 3.000333 dossier taken to "returned" by the officers who own its steps."""
     code = await submit(api, http, api.person("kiem-toan"))
+    pay = {"amount_vnd": 200_000, "method": "cash"}
+    assert (await act(api, http, code, INTAKE, "pay", data=pay)).status_code == 200
     assert (await act(api, http, code, INTAKE, "accept")).status_code == 200
     await wait_for_step(api, http, code, "tra_cuu_xac_minh")
     steps: list[tuple[tuple[Role, str | None], str, dict[str, Any]]] = [

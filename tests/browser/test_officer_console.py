@@ -41,8 +41,7 @@ async def test_officers_take_a_dossier_through_intake_and_appraisal(
         code = await submit(ui_stack, http, person)
         await caught_up(ui_stack, http, code)
 
-    # The intake officer's queue lists it, with a live countdown to the step's due time.
-    await page.clock.install()  # the page's own clock, so the test can move it on
+    # The intake officer's queue lists it, with the working time left to the step's due time.
     await sign_in(page, base, INTAKE)
     assert page.url.endswith("/ui/queue")
     await wait_for_row(page, f"{base}/ui/queue", code, "#queue")
@@ -63,7 +62,10 @@ async def test_officers_take_a_dossier_through_intake_and_appraisal(
     offered = await page.locator("#actions form").evaluate_all(
         "forms => forms.map(f => f.dataset.action)"
     )
-    assert set(offered) == {"accept", "request_supplement", "refuse", "withdraw"}, offered
+    # The fee (200.000 đồng) is collected at intake, so `pay` is offered there too.
+    assert set(offered) == {"accept", "request_supplement", "refuse", "withdraw", "claim", "pay"}, (
+        offered
+    )
     await expect(page.locator("#status")).to_contain_text("Mới đăng ký")
     assert DATE_TIME.match((await page.locator("#step-due time").text_content()) or "")
     await take_action(page, "accept", {"comment": "Hồ sơ đầy đủ, hợp lệ"})
@@ -87,18 +89,16 @@ async def test_officers_take_a_dossier_through_intake_and_appraisal(
     await shot(page, "dossier-after-appraisal")
     assert page.console_errors == []  # type: ignore[attr-defined]
 
-    # In the leader's queue now; past the step's due time (on the page's clock, moved on)
-    # its countdown turns red.
+    # In the leader's queue now, with the working time left to the step's due time and to
+    # the appointment, as the API counted them (tests/api/test_working_time.py moves the
+    # reading's clock past them).
     await sign_in(page, base, LEADER)
     await wait_for_row(page, f"{base}/ui/queue", code, "#queue")
-    countdown = page.locator(f"#queue tbody tr[data-code='{code}'] .countdown").first
-    await expect(countdown).to_have_text(re.compile(r"^Còn "))
-    due = await countdown.get_attribute("data-due")
-    left_ms = await page.evaluate("due => Date.parse(due) - Date.now()", due)
-    await page.clock.fast_forward(int(left_ms) + 60_000)
-    await expect(countdown).to_have_text(re.compile(r"^Quá hạn "))
-    await expect(countdown).to_have_class(re.compile("overdue"))
-    await shot(page, "queue-leader-step-overdue")
+    countdowns = page.locator(f"#queue tbody tr[data-code='{code}'] .countdown.working-time")
+    await expect(countdowns).to_have_count(2)
+    await expect(countdowns.first).to_have_text(re.compile(r"^Còn .+ làm việc$"))
+    await expect(countdowns.first).not_to_have_class(re.compile("overdue"))
+    await shot(page, "queue-leader-working-time")
 
     async with ui_stack.http() as http:
         r = await http.get(f"/v1/dossiers/{code}", headers=ui_stack.headers(*LEADER_ROLE))
@@ -109,12 +109,16 @@ async def test_officers_take_a_dossier_through_intake_and_appraisal(
         assert "accept" in kinds and "appraise" in kinds
 
 
-async def test_a_refused_action_shows_the_engines_reason(ui_stack: Api, page: Page) -> None:
+async def test_a_refused_action_shows_the_engines_reason(ui_stack: Api, english_page: Page) -> None:
+    """In Vietnamese, even in a browser set to English (the pages ask the API for
+    Vietnamese)."""
+    page = english_page
     base = ui_stack.url
     async with ui_stack.http() as http:
         person = ui_stack.person("refused")
         code = await submit(ui_stack, http, person)
         for who, action, body in [
+            (INTAKE_ROLE, "pay", {"data": {"amount_vnd": 200_000, "method": "cash"}}),
             (INTAKE_ROLE, "accept", {}),
             (SPECIALIST_ROLE, "appraise", {"data": {"opinion": "Không có án tích"}}),
             (LEADER_ROLE, "approve", {}),
@@ -125,7 +129,7 @@ async def test_a_refused_action_shows_the_engines_reason(ui_stack: Api, page: Pa
                 await wait_for_step(ui_stack, http, code, step)
             r = await act(ui_stack, http, code, who, action, **body)
             assert r.status_code in (200, 202), r.text
-        await wait_for_step(ui_stack, http, code, "tra_ket_qua")
+        await wait_for_step(ui_stack, http, code, "tra_ket_qua")  # the fee was paid at intake
 
     await sign_in(page, base, RETURNER)
     await open_dossier(page, base, code)
@@ -134,7 +138,7 @@ async def test_a_refused_action_shows_the_engines_reason(ui_stack: Api, page: Pa
     alert = action_form(page, "return").locator("[role=alert]")
     await expect(alert).to_be_visible()
     await expect(alert).to_contain_text("Dữ liệu chưa hợp lệ")
-    await expect(alert).to_contain_text("Lê Thị Mười is not the applicant")
+    await expect(alert).to_contain_text("Lê Thị Mười không phải người nộp hồ sơ")
     await expect(alert).to_contain_text("giấy ủy quyền")
     await shot(page, "refused-return")
     # Nothing changed; with the authorisation it goes through.

@@ -46,11 +46,11 @@ def test_deadline_prints_the_appointment(args: list[str], expected: str) -> None
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--from", "yesterday", "--days", "3"], "not an ISO 8601 date-time"),
-        (["--from", "2026-01-05T10:00"], "exactly one of"),
-        (["--from", "2026-01-05T10:00", "--days", "2", "--hours", "3"], "exactly one of"),
-        (["--from", "2026-01-05T10:00", "--days", "0"], "must be positive"),
-        (["--from", "2026-01-05T10:00", "--hours", "3", "--cutoff", "25:00"], "not a time"),
+        (["--from", "yesterday", "--days", "3"], "không phải ngày giờ ISO 8601"),
+        (["--from", "2026-01-05T10:00"], "cần đúng một trong"),
+        (["--from", "2026-01-05T10:00", "--days", "2", "--hours", "3"], "cần đúng một trong"),
+        (["--from", "2026-01-05T10:00", "--days", "0"], "phải lớn hơn 0"),
+        (["--from", "2026-01-05T10:00", "--hours", "3", "--cutoff", "25:00"], "không phải giờ"),
     ],
 )
 def test_deadline_refuses_bad_input_with_exit_code_2(args: list[str], message: str) -> None:
@@ -63,19 +63,19 @@ def test_calendar_lists_days_off_and_make_up_saturdays() -> None:
     result = runner.invoke(app, ["calendar", "2026"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert any(line.startswith("2026-08-22 Sat working") for line in lines)
-    assert any(line.startswith("2026-08-31 Mon off") for line in lines)
-    assert any(line.startswith("2026-02-17 Tue off") for line in lines)
+    assert any(line.startswith("22/08/2026 T7 làm bù") for line in lines)
+    assert any(line.startswith("31/08/2026 T2 nghỉ") for line in lines)
+    assert any(line.startswith("17/02/2026 T3 nghỉ") for line in lines)
 
 
 def test_procedures_list_and_show() -> None:
     listed = runner.invoke(app, ["procedures", "list"])
     assert listed.exit_code == 0
-    assert "3.000333" in listed.stdout and "10 working days" in listed.stdout
+    assert "3.000333" in listed.stdout and "10 ngày làm việc" in listed.stdout
     shown = runner.invoke(app, ["procedures", "show", "2.000635"])
     assert shown.exit_code == 0 and '"receipt_cutoff": "15:00:00"' in shown.stdout
     missing = runner.invoke(app, ["procedures", "show", "9.999999"])
-    assert missing.exit_code == 1 and "unknown procedure 9.999999" in missing.output
+    assert missing.exit_code == 1 and "không có thủ tục 9.999999" in missing.output
 
 
 def test_procedures_validate_names_file_and_field(tmp_path: Path) -> None:
@@ -157,11 +157,11 @@ def test_pki_init_then_verify_a_sealed_document(
     bad.write_bytes(signed[:offset] + bytes([signed[offset] ^ 1]) + signed[offset + 1 :])
     result = runner.invoke(app, ["verify", str(bad), "--offline", "--json"])
     assert result.exit_code == 1
-    assert '"valid": false' in result.output and "modified" in result.output
+    assert '"valid": false' in result.output and "đã bị sửa" in result.output
 
     # Checked against the read model too: a file motcua never issued is not valid.
     result = runner.invoke(app, ["verify", str(good)])
-    assert result.exit_code == 1 and "not a document motcua issued" in result.output
+    assert result.exit_code == 1 and "không phải văn bản do motcua cấp" in result.output
 
     state_dir(tmp_path / "empty")
     result = runner.invoke(app, ["verify", str(good)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -24,17 +23,10 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def database(engine: Engine, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Engine]:
+def database(operator_env: Engine) -> Engine:
     """The seeded read model, named by DATABASE_URL as an operator sets it."""
-    for name in list(os.environ):
-        if name.startswith("MOTCUA_") or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("MOTCUA_STATE_DIR", str(tmp_path / "state"))
-    monkeypatch.setenv("DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    seed(engine)
-    get_settings.cache_clear()
-    yield engine
-    get_settings.cache_clear()
+    seed(operator_env)
+    return operator_env
 
 
 def invoke(*args: str, env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
@@ -92,15 +84,16 @@ def test_text_output(database: Engine) -> None:
     result = invoke("--as-of", "2024-03-10")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[-1] == "7 dossier(s) past retention on 2024-03-10"
+    assert lines[-1] == "7 hồ sơ đã hết thời hạn lưu trữ vào ngày 10/03/2024"
     a = next(line for line in lines if line.startswith("A-granted-5y"))
-    assert "2.000815" in a and "granted" in a and "2019-03-10" in a and "2024-03-10" in a
+    assert "2.000815" in a and "granted" in a and "10/03/2019" in a and "10/03/2024" in a
     f = next(line for line in lines if line.startswith("F-withdrawn-default"))
-    assert "(default)" in f
+    assert "(mặc định)" in f
     assert PERSON not in result.output and ID_NUMBER not in result.output
     early = invoke("--as-of", "2000-01-01")
     assert (
-        early.exit_code == 0 and early.stdout.strip() == "0 dossier(s) past retention on 2000-01-01"
+        early.exit_code == 0
+        and early.stdout.strip() == "0 hồ sơ đã hết thời hạn lưu trữ vào ngày 01/01/2000"
     )
 
 
@@ -149,5 +142,5 @@ def test_schedule_shows_each_procedure_period(
     text = runner.invoke(app, ["retention", "schedule"])
     assert text.exit_code == 0, text.output
     line = next(x for x in text.stdout.splitlines() if x.startswith("1.001193 v1"))
-    assert line.split()[2:5] == ["permanent", "5", "y"], line
-    assert "10 y*" in line and text.stdout.rstrip().endswith("MOTCUA_RETENTION_DEFAULT_YEARS=10")
+    assert line.split()[2:6] == ["vĩnh", "viễn", "5", "năm"], line
+    assert "10 năm*" in line and text.stdout.rstrip().endswith("MOTCUA_RETENTION_DEFAULT_YEARS=10")

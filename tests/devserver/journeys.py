@@ -67,6 +67,7 @@ async def workers(service: DossierService) -> AsyncIterator[None]:
         service.engine,
         list(service.catalog.agencies),
         task_queue=service.settings.centre_task_queue,
+        data_source_url=service.settings.data_source_url,
     ):
         yield
 
@@ -123,6 +124,8 @@ async def walk_to_returned(service: DossierService, code: str) -> DossierView:
         Role.RETURN_OFFICER,
         CENTRE,
     )
+    # The fee was not collected at intake: the return officer collects it first.
+    await act(service, code, Action.PAY, RETURNER, data={"amount_vnd": 200_000, "method": "cash"})
     return await act(
         service,
         code,

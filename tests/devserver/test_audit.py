@@ -6,23 +6,30 @@ with the field that changed; every audit read is logged, and the log is append-o
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import uuid
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 
-from domain.dossier import Action
+from api.app import create_app
+from api.auth import issue_token
+from domain.catalog import Role
+from domain.dossier import Action, DossierDetail
+from infra.docstore import open_document_store
 from infra.settings import Settings
 from services.audit.archive import ArchiveTampered, archive_closed
 from services.audit.service import Auditor, AuditService
-from services.dossiers import DossierService
+from services.dossiers import DossierService, ServiceError
 from signatures.signing import KeyStore
 from store import repository
 from tests.devserver.conftest import new_namespace
@@ -110,7 +117,9 @@ async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
     assert applicant.name.encode() not in archived_file
     keyless = await auditing(service, None, converter=None).replay(code)
     assert not keyless.deterministic
-    assert "encrypted (binary/encrypted) and no key ring" in (keyless.runs[0].error or "")
+    assert "đã được mã hóa (binary/encrypted) nhưng không có bộ khóa" in (
+        keyless.runs[0].error or ""
+    )
 
 
 def changed_byte(data: bytes) -> bytes:
@@ -203,9 +212,9 @@ async def test_an_edited_event_row_is_named_with_what_changed(
     assert not report.intact
     messages = [p.message for p in report.record.problems]
     assert all(p.seq == approve.seq for p in report.record.problems), messages
-    assert any("does not match its hash" in m for m in messages), messages
+    assert any("không khớp với mã băm của nó" in m for m in messages), messages
     assert any(
-        f"event #{approve.seq} (approve): comment is 'Không đồng ý' in the read model" in m
+        f"sự kiện #{approve.seq} (approve): comment là 'Không đồng ý' trong dữ liệu đọc" in m
         for m in messages
     ), messages
 
@@ -214,8 +223,8 @@ async def test_an_edited_event_row_is_named_with_what_changed(
     with service.engine.begin() as conn:
         conn.execute(text("DELETE FROM dossier_events WHERE id = :id"), {"id": events[3].id})
     messages = [p.message for p in (await audit.verify(code)).record.problems]
-    assert f"event #{events[3].seq} is missing from the read model" in messages
-    assert any(f"event #{events[4].seq}" in m and "chain" in m for m in messages), messages
+    assert f"sự kiện #{events[3].seq} không có trong dữ liệu đọc" in messages
+    assert any(f"sự kiện #{events[4].seq}" in m and "chuỗi băm" in m for m in messages), messages
     assert last.hash  # the chain reaches the last event
 
 
@@ -267,10 +276,10 @@ async def test_the_audit_commands_replay_verify_and_export(
     run = cli(service, client, devserver, tmp_path)
     for mixed in (["--processes", "2"], ["--procedure", request().procedure_code]):
         result = await asyncio.to_thread(run, "replay", code, *mixed, "--as", "kt-02")
-        assert result.exit_code == 2 and "not both" in result.output, result.output
+        assert result.exit_code == 2 and "không dùng cả hai" in result.output, result.output
     result = await asyncio.to_thread(run, "replay", code, "--as", "kt-02")
     assert result.exit_code == 0, result.output
-    assert "deterministic" in result.output and "NOT" not in result.output
+    assert "tất định" in result.output and "KHÔNG" not in result.output
     result = await asyncio.to_thread(run, "verify", code, "--as", "kt-02")
     assert result.exit_code == 0 and "INTACT" in result.output, result.output
     out = tmp_path / "h.json"
@@ -280,15 +289,15 @@ async def test_the_audit_commands_replay_verify_and_export(
         result = await asyncio.to_thread(
             run, "replay", "--procedure", request().procedure_code, *how
         )
-        assert result.exit_code == 0 and "0 not" in result.output, result.output
+        assert result.exit_code == 0 and "0 không;" in result.output, result.output
         assert f"{code}: ok" in result.output, result.output
     result = await asyncio.to_thread(run, "timeline", code, "--as", "kt-02")
     assert result.exit_code == 0 and "returned" in result.output, result.output
     assert "submitted" in result.output.splitlines()[0]
     result = await asyncio.to_thread(run, "late", code, "--as", "kt-02")
-    assert result.exit_code == 0 and f"{code}: not overdue" in result.output, result.output
+    assert result.exit_code == 0 and f"{code}: không quá hạn" in result.output, result.output
     assert "tra_cuu_xac_minh" in result.output
-    assert "on_time" in result.output or "early" in result.output
+    assert "đúng hạn" in result.output or "trước hạn" in result.output
     logged = [(r.actor_id, r.action) for r in repository.audit_log(service.engine)]
     assert ("kt-02", "replay") in logged and ("kt-02", "verify") in logged
     assert ("kt-02", "history") in logged
@@ -297,4 +306,60 @@ async def test_the_audit_commands_replay_verify_and_export(
         conn.execute(text("UPDATE dossier_events SET actor_id = 'ai-do' WHERE seq = 3"))
     result = await asyncio.to_thread(run, "verify", code)
     assert result.exit_code == 1 and "NOT INTACT" in result.output
-    assert "actor_id is 'ai-do' in the read model" in result.output
+    assert "actor_id là 'ai-do' trong dữ liệu đọc" in result.output
+
+
+async def test_a_dossier_past_retention_reads_in_full_from_its_archived_history(
+    service: DossierService, client: Client, devserver: Any, tmp_path: Path
+) -> None:
+    """Issue 26, item 5: after Temporal deleted a closed dossier's history, its detail and
+    control slip are read from the archive (checked against its hash), as are its
+    documents and timeline; a changed archive is an error, never read as intact."""
+    code = await returned(service)
+    live = await service.detail(code)
+    assert isinstance(live, DossierDetail)
+    store = open_document_store(str(tmp_path / "documents"))
+    assert await archive_closed(client, service.engine, store) >= 1
+    forgetful = await new_namespace(client, devserver.address, "forgotten")
+
+    blind = DossierService(forgetful, service.engine, service.catalog, service.settings)
+    with pytest.raises(ServiceError) as caught:
+        await blind.state(code)  # without the archive, as before: not found
+    assert caught.value.code == "not_found"
+    reader = DossierService(
+        forgetful, service.engine, service.catalog, service.settings, archive=store
+    )
+    detail = await reader.detail(code)
+    assert isinstance(detail, DossierDetail)
+    assert detail.view == live.view and detail.applicant == live.applicant
+    assert (await reader.state(code)) == live.view
+
+    # Through the API, on the same Temporal that forgot it.
+    settings = service.settings.model_copy(update={"document_store": str(tmp_path / "documents")})
+    app = create_app(settings, client=forgetful, engine=service.engine, catalog=service.catalog)
+    auditor = issue_token(settings, sub="kt-01", roles=[Role.AUDITOR], name="Kiểm tra")
+    headers = {"Authorization": f"Bearer {auditor}"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        r = await http.get(f"/v1/dossiers/{code}", headers=headers)
+        assert r.status_code == 200, r.text
+        assert r.json()["status"] == live.view.status.value and r.json()["code"] == code
+        r = await http.get(f"/v1/dossiers/{code}/control-slip", headers=headers)
+        assert r.status_code == 200 and r.content.startswith(b"%PDF-"), r.text
+        slip = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(r.content)).pages)
+        assert code in slip and "PHIẾU KIỂM SOÁT" in slip.upper()
+        r = await http.get(f"/v1/audit/dossiers/{code}/timeline", headers=headers)
+        assert r.status_code == 200, r.text
+        r = await http.get(f"/v1/dossiers/{code}/documents", headers=headers)
+        assert r.status_code == 200, r.text
+        assert {"01", "06", "result"} <= {d["form"] for d in r.json()["documents"]}
+
+        # One byte of the archive changed: an error that says so, not a stale reading.
+        [row] = repository.archived_runs(service.engine, code)
+        path = store.path(row.sha256)  # type: ignore[attr-defined]
+        path.write_bytes(changed_byte(path.read_bytes()))
+        r = await http.get(f"/v1/dossiers/{code}", headers=headers)
+        assert r.status_code == 500 and r.json()["error"]["code"] == "tampered", r.text
+        assert "không còn nguyên vẹn" in r.json()["error"]["message"]

@@ -135,6 +135,7 @@ async def test_judicial_record_certificate_walks_every_step_to_returned(
         ("result_issued", "ky_phieu", SIGNER.id),
         ("sign", "ky_phieu", SIGNER.id),
         ("step_started", "tra_ket_qua", "system"),
+        ("pay", "tra_ket_qua", RETURNER.id),  # the fee, collected before the return
         ("return", "tra_ket_qua", RETURNER.id),
     ]
     assert events[-1].status_after == "returned"
@@ -150,11 +151,11 @@ async def test_judicial_record_certificate_walks_every_step_to_returned(
     assert form.sha256 == hashlib.sha256(pdf).hexdigest() and form.size == len(pdf)
     text = pdf_text(pdf)
     assert code in text and "GIẤY TIẾP NHẬN HỒ SƠ" in text
-    # The signed result, sealed by the centre, its hash in the events.
+    # The signed result, sealed by the issuing agency (the police), its hash in the events.
     result = next(d for d in repository.list_documents(engine, code) if d.source == "result")
     issued = next(e for e in events if e.kind == "result_issued")
     assert issued.data["document"]["sha256"] == result.sha256 == final.result.sha256
-    assert result.signers == [f"signer:{SIGNER.id}@{POLICE}", f"seal:{CENTRE}"]
+    assert result.signers == [f"signer:{SIGNER.id}@{POLICE}", f"seal:{POLICE}"]
 
     # The police worker's own receipt of the handoff.
     with session(engine) as s:
@@ -204,8 +205,8 @@ async def test_refused_attempts_are_refused_with_a_code_and_recorded(
             ("approve", LEADER.id, "leader", POLICE, "wrong_step"),
         ]
         assert all(r.comment == "thử" for r in recorded)
-        assert f"intake_officer of {CENTRE}" in recorded[0].reason
-        assert f"intake_officer of {CENTRE}" in recorded[1].reason
+        assert f"cán bộ tiếp nhận (intake_officer) của {CENTRE}" in recorded[0].reason
+        assert f"cán bộ tiếp nhận (intake_officer) của {CENTRE}" in recorded[1].reason
         assert "tiep_nhan" in recorded[2].reason
 
         # Close the dossier (refused at intake), then act on it.
@@ -217,7 +218,7 @@ async def test_refused_attempts_are_refused_with_a_code_and_recorded(
         assert closed.value.code == "closed", closed.value.message
         last = repository.list_refused_attempts(engine, code)[-1]
         assert (last.action, last.actor_id, last.code) == ("accept", INTAKE.id, "closed")
-        assert "closed" in last.reason
+        assert "đã kết thúc" in last.reason
 
         # A dossier that does not exist.
         unknown = f"{POLICE}-000000-9999"
@@ -282,5 +283,6 @@ async def test_dossier_survives_a_worker_restart(service: DossierService, engine
         "signing_started",
         "result_issued",
         "sign",
+        "pay",
         "return",
     ]

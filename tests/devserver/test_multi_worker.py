@@ -171,11 +171,13 @@ def officer(a: AllowedAction) -> Actor:
     )
 
 
-def data_for(a: AllowedAction, code: str) -> dict[str, object]:
+def data_for(a: AllowedAction, code: str, view: DossierView) -> dict[str, object]:
     if a.action is Action.APPRAISE:
         return {"opinion": "Đủ điều kiện", "recommendation": "grant"}
     if a.action is Action.PAY:
-        return {"receipt_number": f"BL-{code}", "amount_vnd": 1_500_000, "method": "online"}
+        # What the catalog's fee comes to (the engine refuses another amount).
+        amount = view.fee_due_vnd or 0
+        return {"receipt_number": f"BL-{code}", "amount_vnd": amount, "method": "online"}
     if a.action is Action.RETURN:
         return {"channel": "online"}
     return {}
@@ -230,7 +232,7 @@ async def walk(service: DossierService, code: str, progress: Progress) -> Dossie
             await asyncio.sleep(POLL)
             view = await read(service, code, progress)
             continue
-        cmd = ActionInput(actor=officer(a), comment="", data=data_for(a, code))
+        cmd = ActionInput(actor=officer(a), comment="", data=data_for(a, code, view))
         began = time.monotonic()
         try:
             view = await service.act(code, a.action, cmd)

@@ -32,7 +32,8 @@ INTAKE = Actor(
     id=f"intake_officer@{CENTRE}", name="Trần Thị Bình", role=Role.INTAKE_OFFICER, agency=CENTRE
 )
 # The officers' actions that take a judicial record dossier from intake to return.
-WALKED = (Action.ACCEPT, Action.APPRAISE, Action.APPROVE, Action.SIGN, Action.RETURN)
+# (The fee, 200.000 đồng, is collected at intake, before the acceptance.)
+WALKED = (Action.PAY, Action.ACCEPT, Action.APPRAISE, Action.APPROVE, Action.SIGN, Action.RETURN)
 POLL = 0.1  # seconds between looks at a dossier waiting on a worker
 
 
@@ -68,15 +69,27 @@ def data_for(action: Action) -> dict[str, object]:
         return {"document": "phieu-lltp-so-1.pdf"}
     if action is Action.RETURN:
         return {"channel": "counter", "received_by": "Nguyễn Văn An"}
+    if action is Action.PAY:
+        return {"amount_vnd": 200_000, "method": "cash"}
     return {}
 
 
 def next_step_action(view: DossierView) -> AllowedAction | None:
     """The step owner's action that moves the dossier on (None while the system holds it:
     a handoff waiting for the agency's worker, a signature in progress)."""
-    return next(
-        (a for a in view.allowed_actions if a.action in WALKED and a.step_id is not None), None
-    )
+    offered = [
+        a
+        for a in view.allowed_actions
+        if a.action in WALKED and (a.step_id is not None or a.action is Action.PAY)
+    ]
+    # A fee offered is paid before the step's own action (the return waits for it).
+    return next((a for a in offered if a.action is Action.PAY), next(iter(offered), None))
+
+
+async def pay_at_counter(service: DossierService, code: str) -> DossierView:
+    """The intake officer collects the fee at the counter, before accepting (as a counter
+    does): the walk then never collects it at the return step."""
+    return await service.act(code, Action.PAY, ActionInput(actor=INTAKE, data=data_for(Action.PAY)))
 
 
 async def walk(
@@ -90,7 +103,11 @@ async def walk(
         if until is not None and view.current_step and view.current_step.step_id == until:
             return view
         if time.monotonic() > deadline:
-            raise AssertionError(f"{code} never got there: {view.status} at {view.current_step}")
+            offered = [(a.action.value, a.role.value, a.step_id) for a in view.allowed_actions]
+            raise AssertionError(
+                f"{code} never got there: {view.status} at {view.current_step}, "
+                f"offered {offered}, fee due {view.fee_due_vnd}"
+            )
         a = next_step_action(view)
         if a is None:
             await asyncio.sleep(POLL)

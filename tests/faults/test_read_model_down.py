@@ -63,6 +63,7 @@ from tests.faults.support import (
     POLICE,
     PUBLIC_BASE_URL,
     caught_up,
+    pay_at_counter,
     pending_activity,
     request,
     service_settings,
@@ -138,6 +139,7 @@ async def test_read_model_down_dossiers_move_on_and_the_read_model_catches_up(
             # -- three dossiers at the police's appraisal, one at the counter
             async def to_appraisal(n: int) -> str:
                 code = (await service.submit(request(n), INTAKE)).code
+                await pay_at_counter(service, code)
                 await service.act(code, Action.ACCEPT, ActionInput(actor=INTAKE))
                 await wait_for_step(service, code, "tra_cuu_xac_minh")
                 return code

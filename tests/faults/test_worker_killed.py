@@ -54,6 +54,7 @@ from tests.faults.support import (
     POLICE,
     PUBLIC_BASE_URL,
     caught_up,
+    pay_at_counter,
     request,
     service_settings,
     table_locked,
@@ -115,6 +116,7 @@ async def test_workers_killed_mid_activity_every_dossier_completes_once(
         a = (await service.submit(request(1), INTAKE)).code
         b = (await service.submit(request(2), INTAKE)).code
         for code in (a, b):
+            await pay_at_counter(service, code)
             await caught_up(service, code)
 
         with ExitStack() as locks:

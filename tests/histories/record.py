@@ -25,16 +25,20 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from domain.dossier import Action, Status
+from domain.catalog import Role
+from domain.datasources import DataConsent
+from domain.dossier import Action, Actor, Channel, MoveAgencyInput, Status
 from infra.settings import Settings
 from motcua.devserver import DevServer, find_free_port
-from services.dossiers import DossierService
+from services.dossiers import DossierService, SubmitRequest
 from store.db import init_db, make_engine
+from tests.datasource_server import data_source
 from tests.devserver.journeys import (
     APPLICANT,
     INTAKE,
@@ -52,7 +56,8 @@ from tests.devserver.journeys import (
     workers,
 )
 from tests.factories import doc
-from tests.harness import caught_up
+from tests.harness import caught_up, running_workers
+from workflows.dossier import DossierWorkflow
 
 HERE = Path(__file__).resolve().parent
 IDENTITY = "motcua-history-recorder"  # instead of pid@hostname in every workflow task event
@@ -187,6 +192,52 @@ async def in_flight(service: DossierService) -> str:
         return await settle(service, code)
 
 
+# The parents of the birth registration below: the population database (the recorder's
+# local data source) holds the mother's record, not the father's.
+MOTHER, FATHER = "001195000101", "001193000102"
+
+
+async def data_from_database(service: DossierService) -> str:
+    """After the data-sources-v1 patch: an online birth registration whose parents' data
+    is to come from the population database, with the applicant's consent; the father has
+    no record, so the system asks for the papers (one supplement request) and for the
+    database to be corrected; the applicant supplements, and the intake officer refuses."""
+    birth = SubmitRequest(
+        procedure_code="1.001193",
+        applicant=request().applicant,
+        channel=Channel.ONLINE,
+        documents=[doc("to-khai.pdf", "to_khai"), doc("giay-chung-sinh.pdf", "giay_chung_sinh")],
+        data_consents=[
+            DataConsent(
+                component="thong_tin_cha_me",
+                subject_ids=[MOTHER, FATHER],
+                consented_by=APPLICANT.id,
+                consented_at=datetime.now(UTC),
+            )
+        ],
+    )
+    async with workers(service):
+        code = (await service.submit(birth, APPLICANT)).code
+        for _ in range(200):
+            view = await service.state(code)
+            if view.status is Status.SUPPLEMENT_REQUESTED:
+                break
+            await asyncio.sleep(0.05)
+        assert view.supplement_requests == 1, view.status
+        await act(
+            service,
+            code,
+            Action.SUPPLEMENT,
+            APPLICANT,
+            data={"documents": [doc("cccd-cha.pdf", "thong_tin_cha_me").model_dump()]},
+        )
+        view = await act(
+            service, code, Action.REFUSE, INTAKE, comment="Giấy tờ của cha không hợp lệ"
+        )
+        assert view.status is Status.NOT_RECEIVED
+        return await settle(service, code)
+
+
 async def resolve_child(service: DossierService, code: str) -> None:
     """The child agency's officers take each step its dossier offers, to the end."""
     from domain.dossier import ActionInput, Actor
@@ -265,6 +316,81 @@ async def signed_refusal(service: DossierService) -> str:
         return await settle(service, code)
 
 
+def _officer(actor: Actor) -> dict[str, object]:
+    """`data.assignee` as the API builds it from its directory of users seen."""
+    return {
+        "assignee": {
+            "id": actor.id,
+            "name": actor.name,
+            "roles": [actor.role.value],
+            "agency": actor.agency,
+        }
+    }
+
+
+async def assigned_and_claimed(service: DossierService) -> str:
+    """After the assignment patch: the police leader assigns the appraisal to a second
+    specialist, then reassigns it to the first, who appraises; the leader claims the
+    approval and approves; then signed, sealed and returned."""
+    second = SPECIALIST.model_copy(update={"id": "police-specialist-2", "name": "Trần Thu Hà"})
+    async with workers(service):
+        code = (await service.submit(request(), INTAKE)).code
+        await act(service, code, Action.ACCEPT, INTAKE)
+        await wait_for_step(service, code, "tra_cuu_xac_minh")
+        await act(service, code, Action.ASSIGN, LEADER, data=_officer(second))
+        view = await act(
+            service, code, Action.ASSIGN, LEADER, data=_officer(SPECIALIST), comment="Cân đối"
+        )
+        assert view.assignment is not None and view.assignment.officer_id == SPECIALIST.id
+        await act(service, code, Action.APPRAISE, SPECIALIST, data={"opinion": "Không có án tích"})
+        view = await act(service, code, Action.CLAIM, LEADER)
+        assert view.holder is not None and view.holder.officer_id == LEADER.id
+        await act(service, code, Action.APPROVE, LEADER, comment="Đồng ý cấp Phiếu")
+        await act(service, code, Action.SIGN, SIGNER)
+        await act(service, code, Action.RETURN, RETURNER, data={"channel": "counter"})
+        return await settle(service, code)
+
+
+async def merged_during_handoff(service: DossierService) -> str:
+    """After the agency-moves-handoff-v1 patch: a construction permit accepted at Hòa An's
+    centre is being handed to Hòa An's People's Committee (whose worker is gone) when the
+    commune merges into Bình Long: the move cancels the handoff and sends it to Bình Long,
+    whose worker acknowledges it; it stops at Bình Long's appraisal (not completed)."""
+    commune, successor, centre = "000.31.00.H99", "000.32.00.H99", "000.31.01.H99"
+    intake = INTAKE.model_copy(update={"id": "intake-xa-1", "agency": centre})
+    catalog = service.catalog
+    permit = SubmitRequest(
+        procedure_code="1.009994",
+        applicant=request().applicant,
+        channel=Channel.COUNTER,
+        documents=[
+            doc(f"{d.kind}.pdf", d.kind)
+            for d in catalog.procedure("1.009994").documents
+            if d.required
+        ],
+    )
+    agencies = [code for code in catalog.agencies if code != commune]
+    async with running_workers(
+        service.client, service.engine, agencies, task_queue=service.settings.centre_task_queue
+    ):
+        code = (await service.submit(permit, intake)).code
+        await act(service, code, Action.ACCEPT, intake)
+        handle = handle_of(service, code)
+        for _ in range(200):
+            if (await handle.describe()).raw_description.pending_activities:
+                break
+            await asyncio.sleep(0.05)
+        admin = Actor(id="quan-tri", name="Quản trị", role=Role.ADMIN)
+        await handle.execute_update(
+            DossierWorkflow.move_agency,
+            MoveAgencyInput(
+                actor=admin, from_agency=commune, to_agency=successor, decision="NQ sáp nhập"
+            ),
+        )
+        await wait_for_step(service, code, "tham_dinh")
+        return await settle(service, code)
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "intake_supplement_restart": intake_supplement_restart,
@@ -275,8 +401,14 @@ SCENARIOS: dict[str, Scenario] = {
     "linked_group": linked_group,
     "signed_result": signed_result,
     "signed_refusal": signed_refusal,
+    "data_from_database": data_from_database,
+    "assigned_and_claimed": assigned_and_claimed,
+    "merged_during_handoff": merged_during_handoff,
 }
-IN_FLIGHT = {"in_flight"}  # every other scenario must end with its workflow completed
+IN_FLIGHT = {
+    "in_flight",
+    "merged_during_handoff",
+}  # every other scenario must end with its workflow completed
 
 
 async def record(service: DossierService, name: str, out: Path) -> Path:
@@ -298,7 +430,11 @@ async def main(out: Path, only: list[str]) -> None:
     unknown = sorted(set(names) - set(SCENARIOS))
     if unknown:
         raise SystemExit(f"unknown scenario(s) {unknown}; known: {', '.join(SCENARIOS)}")
-    with tempfile.TemporaryDirectory(prefix="motcua-histories-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="motcua-histories-") as tmp,
+        data_source() as databases,
+    ):
+        databases.add("population", MOTHER, "DC-0001", ho_ten="Trần Thị Mẹ")
         state = Path(tmp)
         port = find_free_port()
         server = DevServer(state, port=port, ui_port=find_free_port(), ui=False)
@@ -317,7 +453,11 @@ async def main(out: Path, only: list[str]) -> None:
             )
             for name in names:
                 started = time.monotonic()
-                settings = Settings(centre_task_queue=f"centre-{name}", state_dir=state)
+                settings = Settings(
+                    centre_task_queue=f"centre-{name}",
+                    state_dir=state,
+                    data_source_url=databases.url,
+                )
                 service = DossierService(client, engine, shipped_catalog(), settings)
                 path = await record(service, name, out)
                 print(

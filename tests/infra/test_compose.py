@@ -186,7 +186,12 @@ def test_every_secret_is_guarded_and_every_variable_documented() -> None:
         if re.search(r"PASSWORD|SECRET", name):
             assert op == ":?", f"{name} must be guarded with ${{{name}:?...}}"
     required = {name for name, op in variables.items() if op == ":?"}
-    assert {"TEMPORAL_DB_PASSWORD", "MOTCUA_DB_PASSWORD", "MOTCUA_JWT_SECRET"} <= required
+    assert {
+        "TEMPORAL_DB_PASSWORD",
+        "MOTCUA_DB_PASSWORD",
+        "MOTCUA_JWT_SECRET",
+        "REDIS_PASSWORD",
+    } <= required
     # Each guard stops the file with its message when its variable is missing.
     raw = load_compose(text)
     for name in required:
@@ -242,6 +247,8 @@ def test_the_temporal_cluster_follows_the_official_topology(
     assert server["depends_on"]["temporal-schema"]["condition"] == (
         "service_completed_successfully"
     )
+    # History shards set, not the image's 4: the number is fixed at the first start.
+    assert int(server["environment"]["NUM_HISTORY_SHARDS"]) >= 512
     config = Path(server["environment"]["DYNAMIC_CONFIG_FILE_PATH"]).name
     mount = next(v for v in server["volumes"] if v.endswith("/config/dynamicconfig:ro"))
     assert (REPO_ROOT / mount.split(":")[0] / config).is_file()

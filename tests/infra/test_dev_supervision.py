@@ -150,12 +150,14 @@ def test_kill_9_of_motcua_dev_takes_its_temporal_server_down_and_it_starts_again
 
 
 @pytest.mark.parametrize(
-    "when", ["Starting the Temporal dev server", "=== Demo"], ids=["temporal-start", "demo"]
+    "when",
+    ["Đang khởi động máy chủ Temporal (dev)", "=== Minh họa"],
+    ids=["temporal-start", "demo"],
 )
 def test_sigterm_during_start_up_stops_everything(dev: Dev, when: str) -> None:
     dev.start(demo=True)
     eventually(lambda: when in dev.out, 120, f"{when!r} printed")
-    if when.startswith("Starting"):
+    if when.startswith("Đang khởi động"):
         eventually(lambda: bool(temporal_pids(dev.state)), 30, "the Temporal server started")
     dev.signal(signal.SIGTERM)
     assert dev.wait() == 0, dev.out + dev.err
@@ -220,7 +222,7 @@ def test_a_server_left_by_a_crashed_run_of_the_folder_is_stopped_anything_else_r
     try:
         assert temporal_pids(tmp_path / "a") == [orphan]  # it outlived its parent
         # Another folder's server does not stop it: the port is refused.
-        with pytest.raises(DevServerError, match="already listening"):
+        with pytest.raises(DevServerError, match="đã có chương trình khác nghe"):
             DevServer(tmp_path / "b", port=port, ui=False).start()
         assert temporal_pids(tmp_path / "a") == [orphan]
         # The same folder's: the orphan is stopped and a new server starts.
@@ -228,7 +230,7 @@ def test_a_server_left_by_a_crashed_run_of_the_folder_is_stopped_anything_else_r
             assert server.pid != orphan
             assert temporal_pids(tmp_path / "a") == [server.pid]
             # A live owner's server is not stopped, whatever the folder.
-            with pytest.raises(DevServerError, match="belongs to a running process"):
+            with pytest.raises(DevServerError, match="thuộc về một tiến trình đang chạy"):
                 DevServer(tmp_path / "a", port=find_free_port(), ui=False).start()
             assert server.running
         assert not temporal_pids(tmp_path / "a")

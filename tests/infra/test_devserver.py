@@ -45,7 +45,7 @@ def test_dev_server_persists_and_registers_search_attributes(tmp_path: Path) -> 
         assert is_port_open("127.0.0.1", port)
         assert asyncio.run(_custom_search_attributes(server)) == first
         # A second server on the same port is refused with a clear message...
-        with pytest.raises(DevServerError, match="already listening"):
+        with pytest.raises(DevServerError, match="đã có chương trình khác nghe"):
             DevServer(tmp_path / "other", port=port, ui=False).start()
         # ...unless it attaches, in which case stopping it leaves the owner running.
         attached = DevServer(
@@ -67,7 +67,7 @@ def test_dev_server_persists_and_registers_search_attributes(tmp_path: Path) -> 
         assert server.list_search_attributes() == dict(DEFAULT_SEARCH_ATTRIBUTES)
 
     # A type change cannot be applied to an existing database: say so, and leave nothing running.
-    with pytest.raises(DevServerError, match="type conflict"):
+    with pytest.raises(DevServerError, match="xung đột kiểu"):
         DevServer(tmp_path, port=port, ui=False, search_attributes={"Escalated": "Keyword"}).start()
     assert not is_port_open("127.0.0.1", port)
 
@@ -93,7 +93,7 @@ def test_motcua_dev_with_its_api_port_taken_fails_and_stops_the_dev_server(
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"could not listen on 127.0.0.1:{api_port}" in proc.stderr
+    assert f"API không nghe được tại 127.0.0.1:{api_port}" in proc.stderr
     assert not is_port_open("127.0.0.1", temporal_port)
 
     proc = subprocess.run(
@@ -101,4 +101,4 @@ def test_motcua_dev_with_its_api_port_taken_fails_and_stops_the_dev_server(
          "--api-port", "8300"],
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
-    assert proc.returncode == 2 and "web UI port" in proc.stderr
+    assert proc.returncode == 2 and "cổng giao diện web" in proc.stderr

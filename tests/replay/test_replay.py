@@ -1,4 +1,5 @@
-"""Replay every golden history in tests/histories/ against the current DossierWorkflow.
+"""Replay every golden history in tests/histories/ against the current workflows
+(DossierWorkflow's, and the PAKN and personal-data workflows').
 
 A history records the decisions an earlier version of the workflow made; replaying
 it with the worker's own data converter and sandbox runner proves the current code
@@ -28,11 +29,15 @@ from services.audit.replay import ReplayPool, replay_histories
 from tests.payload_keys import DATA_CONVERTER, converter_for_tests
 from tests.replay.mutants import DossierWorkflowSkippingFinalRecord, DossierWorkflowWithGracePeriod
 from workflows.dossier import DossierWorkflow
-from workflows.registry import WORKFLOW_RUNNER
+from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-FILES = sorted(HISTORIES.glob("*.json"))
-# The scenarios tests/histories/record.py records; only "in_flight" is left running.
+FILES = sorted(HISTORIES.glob("*.json"))  # DossierWorkflow's
+# The PAKN and personal-data workflows' (FeedbackWorkflow, DataRequestWorkflow): recorded by
+# their time-skipping tests (tests/histories/__init__.py).
+CITIZEN_FILES = sorted((HISTORIES / "citizen").glob("*.json"))
+# The scenarios tests/histories/record.py records; "in_flight" and "merged_during_handoff"
+# are left running.
 EXPECTED = {
     "happy_path",
     "intake_supplement_restart",
@@ -43,7 +48,18 @@ EXPECTED = {
     # Recorded after the signed-results-v1 patch (results rendered, signed and sealed).
     "signed_result",
     "signed_refusal",
+    # Recorded after the data-sources-v1 patch (a component asked of a national database).
+    "data_from_database",
+    # Recorded after the assignment-v1 patch (assign, reassign, claim).
+    "assigned_and_claimed",
+    # Recorded after the agency-moves-handoff-v1 patch (a merger while a handoff to the
+    # merged agency was in flight: cancelled, sent to the successor, acknowledged there).
+    "merged_during_handoff",
 }
+# A PAKN item escalated when its time ran out, then answered late; a personal-data
+# correction escalated, then decided.
+CITIZEN_EXPECTED = {"feedback_escalated_answered", "data_request_escalated_decided"}
+RUNNING = {"in_flight", "merged_during_handoff"}
 
 
 def load(path: Path) -> WorkflowHistory:
@@ -70,6 +86,21 @@ def event_types(history: WorkflowHistory) -> list[str]:
 
 def test_every_recorded_scenario_is_present() -> None:
     assert {p.stem for p in FILES} >= EXPECTED
+    assert {p.stem for p in CITIZEN_FILES} >= CITIZEN_EXPECTED
+
+
+@SANDBOX
+@pytest.mark.parametrize("path", CITIZEN_FILES, ids=[p.stem for p in CITIZEN_FILES])
+async def test_a_citizen_workflows_history_replays(path: Path, sandboxed: bool) -> None:
+    history = load(path)
+    kinds = event_types(history)
+    assert "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED" in kinds
+    assert "EVENT_TYPE_TIMER_FIRED" in kinds  # its statutory time ran out: escalated
+    assert kinds[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
+    result = await replayer(*WORKFLOWS, sandboxed=sandboxed).replay_workflow(
+        history, raise_on_replay_failure=True
+    )
+    assert result.replay_failure is None
 
 
 @SANDBOX
@@ -82,9 +113,9 @@ async def test_history_replays_with_the_current_workflow(path: Path, sandboxed: 
     assert "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED" in kinds
     assert "EVENT_TYPE_ACTIVITY_TASK_COMPLETED" in kinds
     completed = kinds[-1] == "EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED"
-    assert completed == (path.stem != "in_flight"), kinds[-1]
+    assert completed == (path.stem not in RUNNING), kinds[-1]
 
-    result = await replayer(sandboxed=sandboxed).replay_workflow(
+    result = await replayer(*WORKFLOWS, sandboxed=sandboxed).replay_workflow(
         history, raise_on_replay_failure=True
     )
     assert result.replay_failure is None

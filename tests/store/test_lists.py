@@ -386,3 +386,102 @@ def test_worklist_holds_what_the_officer_must_act_on_most_urgent_first(engine) -
     assert repo.worklist(engine, POLICE, ["specialist", "leader"]) == ([], 0)
     with pytest.raises(ValueError, match="limit"):
         repo.worklist(engine, DEPT, ["specialist"], limit=0)
+
+
+def test_worklist_filters_sorts_pages_and_searches(engine) -> None:
+    """The officer's queue: by procedure, status, due today, overdue, assigned to an
+    officer or to nobody, the whole unit; sorted by due time, appointment, receipt or
+    code either way; paged with the total; searched by code, name or exact ID number (the
+    last two only for a caller who may read them)."""
+    from store.schemas import WorklistQuery
+
+    h = timedelta(hours=1)
+    now = datetime(2025, 3, 3, 3, 0, tzinfo=UTC)  # 10:00 in Vietnam, Monday
+    tonight = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)  # 17:00 the same day
+    put(
+        engine,
+        summary(
+            "Q-a", T0, step_due_at=tonight, appointment_at=now + 90 * h, received_at=T0 + 2 * h
+        ),
+        summary(
+            "Q-b",
+            T0,
+            step_due_at=now + 30 * h,
+            appointment_at=tonight,
+            received_at=T0,
+            procedure_code="1.009994",
+            assignee_id="cv-1",
+            assignee_name="Lê Văn Cường",
+            assigned_by="ld-1",
+        ),
+        summary(
+            "Q-c",
+            T0,
+            step_due_at=now - h,
+            appointment_at=now + 50 * h,
+            received_at=T0 + h,
+            assignee_id="cv-2",
+            applicant_name="Trần Thị Bình",
+            applicant_id_number="001099012345",
+        ),
+        summary("Q-d", T0, step_due_at=None, appointment_at=None, received_at=None, overdue=True),
+        summary(
+            "Q-e",
+            T0,
+            status=Status.PROCESSED,
+            current_role=Role.LEADER,
+            step_due_at=now + 100 * h,
+        ),
+    )
+
+    def q(limit: int = 100, offset: int = 0, roles=("specialist",), **kw) -> tuple[list[str], int]:
+        items, total = repo.worklist(
+            engine,
+            DEPT,
+            list(roles),
+            limit=limit,
+            offset=offset,
+            query=WorklistQuery(now=now, **kw),
+        )
+        return [i.code for i in items], total
+
+    assert q() == (["Q-d", "Q-c", "Q-a", "Q-b"], 4)
+    assert q(procedure="1.009994") == (["Q-b"], 1)
+    assert q(status=Status.PROCESSED) == ([], 0)
+    assert q(status=Status.PROCESSED, roles=("leader",)) == (["Q-e"], 1)
+    assert q(due_today=True) == (["Q-a", "Q-b"], 2)  # the step's due time, or the appointment
+    assert q(overdue=True) == (["Q-d", "Q-c"], 2)  # past the appointment, or the step's time
+    assert q(assignee="cv-1") == (["Q-b"], 1)
+    assert q(unassigned=True) == (["Q-d", "Q-a"], 2)
+    # A leader's view of the unit: every open step at the agency, whatever its role.
+    assert q(unit=True, roles=("leader",))[1] == 5
+    assert q(unit=True, roles=("leader",), unassigned=True)[0] == ["Q-d", "Q-a", "Q-e"]
+
+    assert q(sort="due")[0] == ["Q-c", "Q-a", "Q-b", "Q-d"]  # no due time: last either way
+    assert q(sort="-due")[0] == ["Q-b", "Q-a", "Q-c", "Q-d"]
+    assert q(sort="appointment")[0] == ["Q-b", "Q-c", "Q-a", "Q-d"]
+    assert q(sort="received")[0] == ["Q-b", "Q-c", "Q-a", "Q-d"]
+    assert q(sort="-received")[0] == ["Q-a", "Q-c", "Q-b", "Q-d"]
+    assert q(sort="code")[0] == ["Q-a", "Q-b", "Q-c", "Q-d"]
+    assert q(sort="-code")[0] == ["Q-d", "Q-c", "Q-b", "Q-a"]
+
+    # Pages: the total is all of them, every page a slice of the same order.
+    pages = [q(limit=3, offset=o, sort="code") for o in (0, 3, 6)]
+    assert pages == [(["Q-a", "Q-b", "Q-c"], 4), (["Q-d"], 4), ([], 4)]
+    with pytest.raises(ValueError, match="offset"):
+        q(offset=-1)
+
+    assert q(q="q-C") == (["Q-c"], 1)
+    assert q(q="bình") == (["Q-c"], 1)
+    assert q(q="001099012345") == (["Q-c"], 1)
+    assert q(q="0010 9901 2345") == (["Q-c"], 1)
+    assert q(q="00109901234") == ([], 0)  # not a whole ID number, not a substring of one
+    assert q(q="bình", q_matches_personal=False) == ([], 0)
+    assert q(q="001099012345", q_matches_personal=False) == ([], 0)
+
+
+def test_the_dossier_list_finds_an_exact_id_number_for_those_who_may_read_it(engine) -> None:
+    put(engine, summary("ID-1", T0, applicant_id_number="022090001234"), summary("ID-2", T0))
+    assert codes(engine, q="022090001234") == ["ID-1"]
+    assert codes(engine, q="022090001234", q_matches_names=False) == []
+    assert codes(engine, q="0220900") == []

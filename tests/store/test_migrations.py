@@ -51,8 +51,8 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
         engine.dispose()
 
 
-def test_head_is_the_actions_revision():
-    assert head_revision() == "0005_actions"
+def test_head_is_the_index_days_revision():
+    assert head_revision() == "0017_index_days"
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert (MIGRATIONS_DIR / "script.py.mako").is_file()
 

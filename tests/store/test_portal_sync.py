@@ -6,19 +6,31 @@ later changes wait behind an earlier one that failed."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from activities.notifications import portal_sync
-from domain.dossier import Action, ActionInput, Channel
+from activities.contracts import RecordEventsInput
+from activities.notifications import online_payment_code, portal_sync
+from activities.read_model import PortalFacts, summary_of
+from domain.catalog import Procedure, Role
+from domain.dossier import Action, ActionInput, Actor, Channel
 from domain.machine import DossierMachine
 from services.portal import PortalSender
 from store import repository as repo
-from tests.factories import AGENCY, CENTRE, dossier_input, officer, synthetic_calendar
+from tests.factories import (
+    AGENCY,
+    CENTRE,
+    dossier_input,
+    officer,
+    procedure,
+    step,
+    steps,
+    synthetic_calendar,
+)
+from tests.serving import serving
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -53,42 +65,50 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-@contextmanager
-def portal() -> Iterator[Portal]:
-    server = Portal()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+def portal() -> AbstractContextManager[Portal]:
+    return serving(Portal())
 
 
-def test_status_changes_reach_the_portal_in_order_despite_failures(engine) -> None:
-    start = datetime(2030, 1, 7, 9, 0, tzinfo=TZ)  # a Monday
+START = datetime(2030, 1, 7, 9, 0, tzinfo=TZ)  # a Monday
+
+
+def handed_off(code: str, proc: Procedure | None = None) -> DossierMachine:
+    """An online dossier filed at 09:00, accepted at 10:00, with the agency at 10:05."""
+    start = START
     m = DossierMachine(
-        dossier_input(
-            "000.00.01.H99-300107-0001",
-            start,
-            synthetic_calendar(start.date()),
-            channel=Channel.ONLINE,
-        )
+        dossier_input(code, start, synthetic_calendar(start.date()), proc, channel=Channel.ONLINE)
     )
     m.start(start)
     m.apply(
         Action.ACCEPT, ActionInput(actor=officer("intake_officer", CENTRE)), start.replace(hour=10)
     )
     m.handoff_acknowledged({"agency": AGENCY}, start.replace(hour=10, minute=5))
+    return m
+
+
+def test_status_changes_reach_the_portal_in_order_despite_failures(engine) -> None:
+    start = START
+    m = handed_off("000.00.01.H99-300107-0001")
     m.apply(
         Action.REQUEST_SUPPLEMENT,
         ActionInput(actor=officer("specialist", AGENCY), data={"missing": ["Bản vẽ"]}),
         start.replace(hour=14),
     )
     view = m.view(start.replace(hour=15))
-    messages = [msg for e in m.drain() if (msg := portal_sync(e, view, "https://motcua.example"))]
-    statuses = [json.loads(msg.body)["TrangThaiHoSo"] for msg in messages]
+    # One batch: the view is the dossier after all of them; each message says what was
+    # so at its own event (the supplement request is the last one's news only).
+    events = list(m.drain())
+    messages = [
+        msg
+        for i, e in enumerate(events)
+        if (msg := portal_sync(e, view, "https://motcua.example", later=events[i + 1 :]))
+    ]
+    bodies = [json.loads(msg.body) for msg in messages]
+    statuses = [b["TrangThaiHoSo"] for b in bodies]
     assert statuses == [1, 2, 4, 5]  # submitted, received, in progress, supplement requested
+    assert [b["SoLanYeuCauBoSung"] for b in bodies] == [0, 0, 0, 1]
+    assert [len(b["YeuCauBoSung"]) for b in bodies] == [0, 0, 0, 1]
+    assert [b["NgayTiepNhan"] is not None for b in bodies] == [False, True, True, True]
     repo.add_outbox(engine, messages)
     repo.add_outbox(engine, messages)  # a retried projection queues nothing twice
 
@@ -113,3 +133,61 @@ def test_status_changes_reach_the_portal_in_order_despite_failures(engine) -> No
     down = PortalSender(engine, "http://127.0.0.1:9/down", timeout=1).deliver_pending()
     assert (down.sent, down.failed) == (0, 1)
     assert [r.id for r in repo.list_pending_outbox(engine, channel="dvcqg")] == ["later:dvcqg"]
+
+
+def synced(
+    engine: Any, m: DossierMachine, now: datetime
+) -> tuple[RecordEventsInput, list[dict[str, Any]]]:
+    """The machine's new events as one batch of the read model's projection, and the
+    bodies of the sync messages it queues for them (through PortalFacts, as the
+    activity does: earlier batches are read from the read model)."""
+    events = list(m.drain())
+    inp = RecordEventsInput(dossier=m.view(now), applicant=m.inp.applicant, events=events)
+    facts = PortalFacts(engine, m.inp.code)
+    sent = [msg for i, e in enumerate(events) if (msg := facts.sync(e, inp, "https://x.vn/", i))]
+    return inp, [json.loads(msg.body) for msg in sent]
+
+
+def test_the_online_payment_flag_stays_once_a_gateway_confirmed_it(engine) -> None:
+    """DuocThanhToanTrucTuyen: 0 until the gateway confirms the payment, then 1 (the
+    national Payment Platform) on that message and on every later one, also in later
+    batches, which learn it from the read model."""
+    start = START
+    proc = procedure(
+        steps=steps(
+            step("handoff", "handoff", "system", 0.5),
+            step("appraisal", "appraisal", "specialist", 2),
+            step("payment", "payment", "applicant", 5, agency="centre", pauses_clock=True),
+            step("approval", "approval", "leader", 1),
+        )
+    )
+    code = "000.00.20.H99-300107-0002"
+    m = handed_off(code, proc)
+    m.apply(
+        Action.APPRAISE,
+        ActionInput(
+            actor=officer("specialist", AGENCY),
+            data={"opinion": "Đủ điều kiện", "recommendation": "grant"},
+        ),
+        start.replace(hour=11),
+    )
+    gateway = Actor(id="payment-gateway", name="Cổng thanh toán", role=Role.SYSTEM)
+    m.apply(
+        Action.PAY,
+        ActionInput(actor=gateway, data={"receipt_number": "BL-1", "method": "dvcqg"}),
+        start.replace(hour=14),
+    )
+    inp, sent = synced(engine, m, start.replace(hour=14, minute=1))
+    flags = [(b["TrangThaiHoSo"], b["DuocThanhToanTrucTuyen"]) for b in sent]
+    assert flags[-1] == (4, 1) and {f for _, f in flags[:-1]} == {0}, flags
+    repo.record_events(engine, inp.events, summary_of(inp))
+
+    m.apply(
+        Action.REJECT,
+        ActionInput(actor=officer("leader", AGENCY), comment="Không đủ điều kiện"),
+        start.replace(hour=15),
+    )
+    _, sent = synced(engine, m, start.replace(hour=15, minute=1))
+    assert sent and {b["DuocThanhToanTrucTuyen"] for b in sent} == {1}
+    assert online_payment_code("vietqr") == 2 and online_payment_code(None) == 0
+    assert repo.online_payment_method(engine, code) == "dvcqg"

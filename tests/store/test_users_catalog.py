@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from domain.catalog import Role, build_catalog, load_catalog
+from domain.catalog import Role, build_catalog, load_catalog, procedure_document
 from store import repository as repo
 from store.models import AgencyRow, ProcedureRow
 
@@ -98,12 +98,10 @@ def test_sync_shipped_catalog_is_idempotent(engine):
             assert row.statutory_unit == p.statutory_time.unit.value
             assert row.effective_from == p.effective_from and row.effective_to == p.effective_to
             assert type(row.effective_from) is date
-            assert row.definition == p.model_dump(mode="json")
-            # The definition round-trips, but for the retention schedule: it is kept out
-            # of the snapshot (domain/catalog.py), and read from the catalog's files.
-            assert type(p).model_validate(row.definition) == p.model_copy(
-                update={"retention": type(p.retention)()}
-            )
+            # The database is the catalog (services/catalog.py): the definition keeps
+            # what a dossier's snapshot leaves out (the retention schedule) and round-trips.
+            assert row.definition == procedure_document(p)
+            assert type(p).model_validate(row.definition) == p
 
 
 def test_sync_updates_changed_rows_and_keeps_removed_ones(engine):
@@ -126,3 +124,63 @@ def test_sync_updates_changed_rows_and_keeps_removed_ones(engine):
     assert len(rows) == sum(len(v) for v in catalog.procedures.values()) + 1
     names = {a.code: a.name for a in repo.list_agencies(engine)}
     assert names[first_agency.code] == "Trung tâm (đổi tên)"
+
+
+def test_agencies_keep_their_place_validity_and_successor(engine):
+    """Two-level local government: what the catalog says of an agency's days and successor
+    is what the database holds and gives back (services/catalog.py reads the catalog from
+    it), and a change to an agency is a new catalog revision."""
+    from services.catalog import load_from_database
+
+    catalog = load_catalog(PROCEDURES)
+    merged = catalog.agencies["000.31.00.H99"].model_copy(
+        update={
+            "valid_from": date(2025, 7, 1),
+            "valid_to": date(2026, 6, 30),
+            "successor": "000.32.00.H99",
+        }
+    )
+    repo.sync_catalog(engine, build_catalog([*catalog.agencies.values(), merged], []))
+    held = load_from_database(engine).agencies
+    assert held == {**catalog.agencies, merged.code: merged}
+    assert held["000.31.01.H99"].place == "Hòa An"  # the place documents are dated at
+    row = {a.code: a for a in repo.list_agencies(engine)}[merged.code]
+    assert (row.valid_from, row.valid_to, row.successor) == (
+        date(2025, 7, 1),
+        date(2026, 6, 30),
+        "000.32.00.H99",
+    )
+
+    # Syncing the same agencies again changes nothing, not even the revision.
+    revision = repo.catalog_revision(engine)
+    repo.sync_catalog(engine, build_catalog([*catalog.agencies.values(), merged], []))
+    assert repo.catalog_revision(engine) == revision
+    # Ending an agency (a merger's --last-day) is a new revision: every process reloads.
+    centre = held["000.31.01.H99"].model_copy(
+        update={"valid_to": date(2026, 6, 30), "successor": "000.32.01.H99"}
+    )
+    repo.save_agencies(engine, [centre])
+    assert repo.catalog_revision(engine) != revision
+    assert load_from_database(engine).agencies["000.31.01.H99"] == centre
+
+
+def test_the_seed_fills_agencies_stored_before_they_had_validity(engine):
+    """An agency row from before 0016_agency_validity (no place, no validity, never changed
+    since) takes them from the shipped files once; a row changed since keeps its own."""
+    from sqlalchemy import update
+
+    catalog = load_catalog(PROCEDURES)
+    repo.sync_catalog(engine, catalog)
+    with engine.begin() as conn:
+        conn.execute(
+            update(AgencyRow)
+            .where(AgencyRow.code == "000.31.01.H99")
+            .values(place=None, changed_at=None)
+        )
+        conn.execute(
+            update(AgencyRow).where(AgencyRow.code == "000.32.01.H99").values(place="Nơi khác")
+        )
+    repo.seed_catalog(engine, catalog)
+    rows = {a.code: a for a in repo.list_agencies(engine)}
+    assert rows["000.31.01.H99"].place == "Hòa An" and rows["000.31.01.H99"].changed_at
+    assert rows["000.32.01.H99"].place == "Nơi khác"

@@ -22,7 +22,7 @@ from temporalio.client import WorkflowHistory
 
 from domain.calendar import DayNote
 from domain.catalog import Role, StepKind
-from domain.dossier import Action, DossierInput, DossierState, Status
+from domain.dossier import Action, DossierInput, DossierState, MoveAgencyInput, Status
 from services.audit.history import DossierRecord, decode, events_of
 from services.audit.timeline import (
     TimelineState,
@@ -77,7 +77,7 @@ def test_every_golden_history_decodes(path: Path) -> None:
     events = events_of(rec)
 
     assert rec.runs == [h.run_id]
-    assert rec.completed == (path.stem != "in_flight")
+    assert rec.completed == (path.stem not in ("in_flight", "merged_during_handoff"))
     assert rec.last_event_at == h.events[-1].event_time.ToDatetime(tzinfo=UTC)
     # Event numbers run 1..n without a gap, each once, all of this dossier.
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
@@ -106,7 +106,9 @@ def test_every_golden_history_decodes(path: Path) -> None:
         e.workflow_execution_update_accepted_event_attributes.accepted_request.meta.update_id
         for e in accepted
     ]
-    assert {u.name for u in rec.updates} <= {a.value for a in Action}
+    assert {u.name for u in rec.updates} <= {a.value for a in Action} | {"move_agency"}
+    for u in rec.updates:  # a merger's move is decoded as one, with its agencies
+        assert isinstance(u.input, MoveAgencyInput) == (u.name == "move_agency")
     assert [u.at for u in rec.updates] == sorted(u.at for u in rec.updates)
     assert rec.calendar.covers(last.submitted_at.date())
 
@@ -149,6 +151,27 @@ def test_the_events_rebuild_every_recorded_view(path: Path) -> None:
         rebuilt = state_from_events(rec, state.at)
         assert rebuilt.source == "events"
         assert without_source(rebuilt) == without_source(state)
+
+
+def test_the_timeline_names_the_officer_a_step_is_assigned_to() -> None:
+    """The police leader assigns the appraisal, reassigns it, and claims the approval:
+    the timeline's holder is the officer by name from each of those events on."""
+    rec = record("assigned_and_claimed")
+    events = events_of(rec)
+    named = {}
+    for e in events:
+        if e.kind in ("assign", "claim", "appraise", "approve"):
+            state = state_from_events(rec, e.at)
+            named[(e.kind, e.data.get("assignee_id"))] = state.holder_officer_id
+    assert named == {
+        ("assign", "police-specialist-2"): "police-specialist-2",
+        ("assign", "police-specialist-1"): "police-specialist-1",
+        ("appraise", None): None,  # the approval starts unassigned
+        ("claim", "police-leader-1"): "police-leader-1",
+        ("approve", None): None,  # signing: nobody acts meanwhile
+    }
+    [assigned] = [e for e in events if e.data.get("previous_assignee_id")]
+    assert assigned.data["previous_assignee_name"] == "Trần Thu Hà"
 
 
 # -- state at an instant --------------------------------------------------------------
@@ -487,9 +510,9 @@ def test_an_unreadable_recording_is_refused() -> None:
 
 def test_no_state_before_submission() -> None:
     rec = record("happy_path")
-    with pytest.raises(ValueError, match="was submitted at"):
+    with pytest.raises(ValueError, match="được nộp lúc"):
         state_at(rec, rec.input.submitted_at - timedelta(microseconds=1))
-    with pytest.raises(ValueError, match="was submitted at"):
+    with pytest.raises(ValueError, match="được nộp lúc"):
         state_from_events(rec, datetime(2020, 1, 1, tzinfo=UTC))
-    with pytest.raises(ValueError, match="naive datetime"):
+    with pytest.raises(ValueError, match="không có múi giờ"):
         state_at(rec, datetime(2026, 11, 22, 18, 30))

@@ -144,7 +144,7 @@ def test_shipped_procedure_details(shipped: Catalog) -> None:
     assert record.level == "province"
     assert shipped.agency(record.competent_agency).kind is AgencyKind.POLICE
     assert (record.statutory_time.value, record.statutory_time.unit) == (10, TimeUnit.WORKING_DAYS)
-    assert [f.amount_vnd for f in record.fees] == [200000]
+    assert [f.amount_vnd for f in record.fees] == [200000, 5000]  # per case; per copy from the 3rd
 
     household = shipped.procedure("1.001612")
     assert household.on_the_spot
@@ -227,7 +227,7 @@ def rejected(tmp_path: Path, procedure: dict[str, Any]) -> str:
     write_catalog(tmp_path, procedure)
     with pytest.raises(CatalogError) as err:
         load_catalog(tmp_path)
-    return str(err.value)
+    return err.value.render("en")
 
 
 def test_base_definition_is_valid(tmp_path: Path) -> None:
@@ -376,7 +376,7 @@ def test_bad_procedure_code(tmp_path: Path, code: str) -> None:
     (tmp_path / "bad.yaml").write_text(yaml.safe_dump(p, allow_unicode=True), encoding="utf-8")
     with pytest.raises(CatalogError) as err:
         load_catalog(tmp_path)
-    assert f"bad.yaml: code: '{code}' is not a national procedure code" in str(err.value)
+    assert f"bad.yaml: code: '{code}' is not a national procedure code" in err.value.render("en")
     assert Procedure.model_validate(p_file).code == "1.000001"
 
 
@@ -391,7 +391,8 @@ def test_bad_agency_code(tmp_path: Path, code: str) -> None:
     with pytest.raises(CatalogError) as err:
         load_catalog(tmp_path)
     assert re.search(
-        r"agencies\.yaml\[0\]: code: .* is not an agency electronic identifier", str(err.value)
+        r"agencies\.yaml\[0\]: code: .* is not an agency electronic identifier",
+        err.value.render("en"),
     )
 
 
@@ -420,14 +421,12 @@ def test_duplicate_versions(tmp_path: Path) -> None:
     p = base_procedure()
     write_catalog(tmp_path, p)
     (tmp_path / "copy.yaml").write_text(yaml.safe_dump(p, allow_unicode=True), encoding="utf-8")
-    with pytest.raises(
-        CatalogError, match=r"procedure 1.009994: duplicate version numbers \[1, 1\]"
-    ):
+    with pytest.raises(CatalogError, match=r"thủ tục 1.009994: trùng số phiên bản \[1, 1\]"):
         load_catalog(tmp_path)
 
 
 def test_missing_agencies_file(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match=r"agencies\.yaml: missing"):
+    with pytest.raises(CatalogError, match=r"agencies\.yaml: không có tệp này"):
         load_catalog(tmp_path)
 
 
@@ -435,7 +434,7 @@ def test_missing_agencies_file(tmp_path: Path) -> None:
 def test_unreadable_yaml(tmp_path: Path, text: str) -> None:
     write_catalog(tmp_path)
     (tmp_path / "broken.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(CatalogError, match=r"broken\.yaml: not valid YAML"):
+    with pytest.raises(CatalogError, match=r"broken\.yaml: không phải YAML hợp lệ"):
         load_catalog(tmp_path)
 
 
@@ -448,7 +447,7 @@ def test_all_problems_are_reported_together(tmp_path: Path) -> None:
     write_catalog(tmp_path, a, b)
     with pytest.raises(CatalogError) as err:
         load_catalog(tmp_path)
-    text = str(err.value)
+    text = err.value.render("en")
     assert "1.009994-v1.yaml: steps.2.kind" in text
     assert "2.000635-v1.yaml: (document): steps: the first step must be an intake step" in text
 
@@ -481,6 +480,20 @@ def test_procedure_picks_the_version_in_force(tmp_path: Path) -> None:
         catalog.procedure("1.009994", on=date(2025, 6, 30))
     with pytest.raises(KeyError, match=r"unknown procedure 9\.999999"):
         catalog.procedure("9.999999")
+
+
+def test_the_current_version_is_the_one_in_force_not_a_scheduled_one(tmp_path: Path) -> None:
+    """What a citizen files under and what the index judges by: before v2's effective
+    date, v1, although v2 is published (the latest); before any version, the newest."""
+    v1, v2 = versions()
+    catalog = load_catalog(write_catalog(tmp_path, v2, v1))
+    assert catalog.current("1.009994", date(2026, 6, 30)).version == 1
+    assert catalog.current("1.009994", date(2026, 7, 1)).version == 2
+    assert catalog.current("1.009994", date(2020, 1, 1)).version == 2
+    assert [p.version for p in catalog.in_force(date(2026, 6, 30))] == [1]
+    assert [p.version for p in catalog.latest()] == [2]
+    with pytest.raises(KeyError, match=r"unknown procedure 9\.999999"):
+        catalog.current("9.999999", date(2026, 6, 30))
 
 
 def test_in_force_bounds_are_inclusive() -> None:

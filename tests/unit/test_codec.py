@@ -122,16 +122,16 @@ async def test_an_altered_or_relabelled_payload_is_refused() -> None:
         data = bytearray(sealed.data)
         data[i] ^= 0x01
         tampered.data = bytes(data)
-        with pytest.raises(PayloadDecryptionError, match="'b' fails authentication"):
+        with pytest.raises(PayloadDecryptionError, match="khóa 'b' không xác thực được"):
             await codec.decode([tampered])
     # The key id is authenticated: the same bytes under another key's id fail.
     relabelled = Payload()
     relabelled.CopyFrom(sealed)
     relabelled.metadata[KEY_ID_METADATA] = b"a"
-    with pytest.raises(PayloadDecryptionError, match="'a' fails authentication"):
+    with pytest.raises(PayloadDecryptionError, match="khóa 'a' không xác thực được"):
         await codec.decode([relabelled])
     truncated = Payload(metadata=dict(sealed.metadata), data=sealed.data[:20])
-    with pytest.raises(PayloadDecryptionError, match="truncated"):
+    with pytest.raises(PayloadDecryptionError, match="bị cắt cụt"):
         await codec.decode([truncated])
 
 
@@ -148,7 +148,7 @@ async def test_rotation_new_payloads_under_the_new_key_old_ones_still_read() -> 
     with pytest.raises(PayloadKeyError) as caught:
         await EncryptionCodec(RING_B).decode([old])
     message = str(caught.value)
-    assert "key 'a'" in message and "it holds b" in message
+    assert "khóa 'a'" in message and "bộ khóa có b" in message
     for key in (KEY_A, KEY_B):
         assert base64.b64encode(key).decode() not in message and key.hex() not in message
 
@@ -217,7 +217,7 @@ async def test_an_encrypted_history_decodes_to_the_same_record_and_replays() -> 
         await replayer(without_a).replay_workflow(history)
     report = await replay_history(history, run_id="r", source="archive", converter=without_a)
     assert not report.deterministic and report.error is not None
-    assert report.error.startswith("PayloadKeyError: payload encrypted under key 'a'")
+    assert report.error.startswith("PayloadKeyError: Payload được mã hóa bằng khóa 'a'")
 
 
 async def test_every_committed_history_replays_plain_and_encrypted() -> None:
@@ -277,17 +277,20 @@ def test_the_key_ring_comes_from_the_variable_or_the_file(tmp_path: Path) -> Non
 @pytest.mark.parametrize(
     ("ring", "message"),
     [
-        ("{not json", "MOTCUA_PAYLOAD_KEYS is not JSON"),
-        ('{"a": "b"}', "MOTCUA_PAYLOAD_KEYS is not a key ring"),
-        (ring_json({}), "holds no key"),
-        (ring_json({"a": "***not base64***"}), "key 'a' is not valid base64"),
+        ("{not json", "MOTCUA_PAYLOAD_KEYS không phải JSON"),
+        ('{"a": "b"}', "MOTCUA_PAYLOAD_KEYS không phải một bộ khóa"),
+        (ring_json({}), "MOTCUA_PAYLOAD_KEYS không có khóa nào"),
+        (ring_json({"a": "***not base64***"}), "khóa 'a' không phải base64 hợp lệ"),
         (
             ring_json({"a": base64.b64encode(b"short").decode()}),
-            "key 'a' is 5 bytes; AES-256 needs 32",
+            "khóa 'a' dài 5 byte; AES-256 cần 32 byte",
         ),
-        (ring_json({"a": B64_A}, current="z"), "the current key 'z' is not among its keys (a)"),
-        (ring_json({"a": B64_A, "b": B64_B}, None), "names no 'current' one"),
-        (ring_json({"Nguyễn Văn A": B64_A}, "Nguyễn Văn A"), "is not a key id"),
+        (
+            ring_json({"a": B64_A}, current="z"),
+            "khóa hiện hành 'z' không có trong các khóa của nó (a)",
+        ),
+        (ring_json({"a": B64_A, "b": B64_B}, None), "không nêu khóa 'current'"),
+        (ring_json({"Nguyễn Văn A": B64_A}, "Nguyễn Văn A"), "không phải mã khóa hợp lệ"),
     ],
 )
 def test_a_bad_key_ring_stops_the_process_naming_what_is_wrong(ring: str, message: str) -> None:
@@ -300,18 +303,20 @@ def test_a_bad_key_ring_stops_the_process_naming_what_is_wrong(ring: str, messag
 def test_other_key_settings_refused(tmp_path: Path) -> None:
     path = tmp_path / "keys.json"
     path.write_text(ring_json({"a": B64_A}))
-    with pytest.raises(SettingsError, match="set only one of MOTCUA_PAYLOAD_KEYS and"):
+    with pytest.raises(SettingsError, match="chỉ được đặt một trong hai biến MOTCUA_PAYLOAD_KEYS"):
         settings(payload_keys=SecretStr(ring_json({"a": B64_A})), payload_keys_file=path)
-    with pytest.raises(SettingsError, match=r"MOTCUA_PAYLOAD_KEY_ID 'b' is not a key of .*a\)"):
+    with pytest.raises(
+        SettingsError, match=r"MOTCUA_PAYLOAD_KEY_ID 'b' không phải một khóa của .*có: a\)"
+    ):
         settings(payload_keys_file=path, payload_key_id="b")
-    with pytest.raises(SettingsError, match="no such file"):
+    with pytest.raises(SettingsError, match="không có tệp này"):
         settings(payload_keys_file=tmp_path / "missing.json")
-    with pytest.raises(SettingsError, match="not an origin"):
+    with pytest.raises(SettingsError, match="không phải một origin"):
         settings(codec_cors_origins=["temporal-ui:8080"])
 
 
 def test_production_without_a_key_ring_does_not_start(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match=r"MOTCUA_PAYLOAD_KEYS_FILE .* is not set: production"):
+    with pytest.raises(SettingsError, match=r"chưa đặt MOTCUA_PAYLOAD_KEYS_FILE .*: ở môi trường"):
         settings(state_dir=tmp_path, **PRODUCTION)
     assert not (tmp_path / "payload-keys.json").exists()  # never a development ring there
     ok = settings(state_dir=tmp_path, payload_keys=SecretStr(ring_json({"a": B64_A})), **PRODUCTION)
@@ -361,15 +366,15 @@ def test_keys_new_and_use_rotate_the_ring_file_and_never_print_a_key(
     path = tmp_path / "prod" / "payload-keys.json"
     first = invoke(cli, "keys", "new", "--file", str(path), "--id", "2026-11")
     assert first.exit_code == 0, first.output
-    assert f"added key 2026-11 to {path}, current" in first.output
+    assert f"đã thêm khóa 2026-11 vào {path}, là khóa hiện hành" in first.output
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     second = invoke(cli, "keys", "new", "--file", str(path), "--id", "2026-12")
-    assert "not current (current: 2026-11)" in second.output
+    assert "chưa là khóa hiện hành (hiện hành: 2026-11)" in second.output
     env = {"MOTCUA_PAYLOAD_KEYS_FILE": str(path)}
     listed = invoke(cli, "keys", "list", env=env)
-    assert listed.stdout.splitlines() == ["2026-11  (current)", "2026-12"]
+    assert listed.stdout.splitlines() == ["2026-11  (hiện hành)", "2026-12"]
     used = invoke(cli, "keys", "use", "2026-12", env=env)
-    assert used.exit_code == 0 and "2026-12 is now the current key" in used.output
+    assert used.exit_code == 0 and "2026-12 nay là khóa hiện hành" in used.output
     ring = json.loads(path.read_text())
     assert ring["current"] == "2026-12" and set(ring["keys"]) == {"2026-11", "2026-12"}
     for key in ring["keys"].values():
@@ -388,4 +393,4 @@ def test_keys_new_and_use_rotate_the_ring_file_and_never_print_a_key(
 def test_a_wrong_key_ring_stops_every_command_with_exit_2(cli: CliRunner) -> None:
     result = invoke(cli, "config", env={"MOTCUA_PAYLOAD_KEYS": ring_json({"a": "short"})})
     assert result.exit_code == 2
-    assert "MOTCUA_PAYLOAD_KEYS: key 'a'" in result.output
+    assert "MOTCUA_PAYLOAD_KEYS: khóa 'a' không phải base64 hợp lệ" in result.output

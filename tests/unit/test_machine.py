@@ -587,7 +587,9 @@ def test_apology_warning_fires_at_the_opening_of_the_working_day_before_the_appo
     warned = d.tick(at(23, 7, 30))
     assert d.kinds(warned) == ["escalated"]
     assert warned[0].data == {"escalation": "apology_due", "to_role": "leader", "to_agency": AGENCY}
-    assert closing(23).isoformat() in warned[0].comment  # the last moment for Form 04
+    assert (
+        closing(23).strftime("%H:%M %d/%m/%Y") in warned[0].comment
+    )  # the last moment for Form 04
     assert d.tick(at(23, 15)) == []  # once only
     # The extension can still be asked for until Wednesday's close, not after.
     assert ("request_extension", "leader", AGENCY) in d.allowed(closing(23))
@@ -679,7 +681,7 @@ def test_apology_and_new_appointment_at_most_once() -> None:
 
     again = d.refused("request_extension", LEADER, at(23, 9), comment="Lần nữa")
     assert again.code == "wrong_step"
-    assert "only once" in again.message
+    assert "chỉ được hẹn lại một lần" in again.message
 
 
 def test_new_appointment_rules() -> None:
@@ -706,7 +708,12 @@ def test_new_appointment_too_late_is_refused_with_the_deadline() -> None:
     d = Dossier().received_and_handed_off(at(0, 10), at(0, 10, 10))
     late = d.refused("request_extension", LEADER, at(24, 7, 30))
     assert late.code == "wrong_step"
-    assert "Form 04" in late.message and closing(23).isoformat() in late.message
+    # In Vietnamese, the deadline as a person writes it (17:00 dd/mm/yyyy); in English, ISO.
+    assert "Mẫu 04" in late.message
+    assert closing(23).strftime("%H:%M %d/%m/%Y") in late.message
+    assert late.text is not None
+    english = late.text.render("en")
+    assert "Form 04" in english and closing(23).isoformat() in english
 
 
 # -- overdue -------------------------------------------------------------------------------
@@ -763,32 +770,27 @@ def test_allowed_actions_name_the_role_and_agency_at_each_step() -> None:
     withdraw = {("withdraw", "applicant", None), ("withdraw", "intake_officer", CENTRE)}
     extend = {("request_extension", "leader", AGENCY)}
 
-    assert (
-        d.allowed(at(0, 10))
-        == {
-            ("accept", "intake_officer", CENTRE),
-            ("request_supplement", "intake_officer", CENTRE),
-            ("refuse", "intake_officer", CENTRE),
-        }
-        | withdraw
-    )  # no appointment yet, so nothing to extend
+    def held(role: str, agency: str) -> set[tuple[str, str, str | None]]:
+        """A leader of the step's agency assigns it; an officer of its role claims it."""
+        return {("assign", "leader", agency), ("claim", role, agency)}
+
+    assert d.allowed(at(0, 10)) == {
+        ("accept", "intake_officer", CENTRE),
+        ("request_supplement", "intake_officer", CENTRE),
+        ("refuse", "intake_officer", CENTRE),
+    } | withdraw | held("intake_officer", CENTRE)  # no appointment yet, so nothing to extend
 
     d.act("accept", INTAKE, at(0, 10, 5))
     assert d.allowed(at(0, 10, 6)) == withdraw | extend  # the handoff is automatic
     assert d.m.view(at(0, 10, 6)).holder is None
 
     d.ack(at(0, 10, 10))
-    assert (
-        d.allowed(at(1, 9))
-        == {
-            ("appraise", "specialist", AGENCY),
-            ("schedule_inspection", "specialist", AGENCY),
-            ("request_supplement", "specialist", AGENCY),
-            ("refuse", "specialist", AGENCY),
-        }
-        | withdraw
-        | extend
-    )
+    assert d.allowed(at(1, 9)) == {
+        ("appraise", "specialist", AGENCY),
+        ("schedule_inspection", "specialist", AGENCY),
+        ("request_supplement", "specialist", AGENCY),
+        ("refuse", "specialist", AGENCY),
+    } | withdraw | extend | held("specialist", AGENCY)
     holder = d.m.view(at(1, 9)).holder
     assert holder is not None and (holder.role, holder.agency) == (Role.SPECIALIST, AGENCY)
 
@@ -804,16 +806,19 @@ def test_allowed_actions_name_the_role_and_agency_at_each_step() -> None:
 
     d.act("supplement", APPLICANT, at(2, 9))
     d.act("appraise", SPECIALIST, at(3, 9))
-    assert (
-        d.allowed(at(3, 10))
-        == {("approve", "leader", AGENCY), ("reject", "leader", AGENCY)} | withdraw | extend
-    )
+    assert d.allowed(at(3, 10)) == {
+        ("approve", "leader", AGENCY),
+        ("reject", "leader", AGENCY),
+    } | withdraw | extend | held("leader", AGENCY)
 
     d.act("approve", LEADER, at(4, 9))
-    assert d.allowed(at(4, 10)) == {("sign", "signer", AGENCY)} | extend  # decided: no withdrawal
+    # decided: no withdrawal
+    assert d.allowed(at(4, 10)) == {("sign", "signer", AGENCY)} | extend | held("signer", AGENCY)
 
     d.act("sign", SIGNER, at(4, 11))
-    assert d.allowed(at(4, 12)) == {("return", "return_officer", CENTRE)}  # processed
+    assert d.allowed(at(4, 12)) == {("return", "return_officer", CENTRE)} | held(
+        "return_officer", CENTRE
+    )  # processed
 
     d.act("return", RETURNER, at(7, 9))
     assert d.allowed(at(7, 10)) == set()
@@ -883,7 +888,8 @@ def test_refusals_say_why() -> None:
     )
     d.act("withdraw", APPLICANT, at(1, 10), comment="Không còn nhu cầu")
     closed = d.refused("appraise", SPECIALIST, at(1, 11))
-    assert closed.code in ("closed", "wrong_step") and "closed" in closed.message
+    assert closed.code in ("closed", "wrong_step") and "đã kết thúc" in closed.message
+    assert closed.text is not None and "is closed" in closed.text.render("en")
 
 
 # -- outcomes, forms and the event log ------------------------------------------------------
@@ -904,7 +910,7 @@ def test_no_withdrawal_after_the_decision() -> None:
     d.act("appraise", SPECIALIST, at(3, 9))
     d.act("approve", LEADER, at(4, 9))
     refusal = d.refused("withdraw", APPLICANT, at(4, 10))
-    assert refusal.code == "wrong_step" and "decision" in refusal.message
+    assert refusal.code == "wrong_step" and "đã có quyết định" in refusal.message
 
 
 def test_result_ready_after_the_appointment_is_overdue_even_if_the_timer_had_not_fired() -> None:

@@ -180,7 +180,7 @@ def test_a_new_appointment_is_capped_by_the_procedure() -> None:
     # 15 working days: Monday A+21 (28/01); ten more calendar days allow up to 07/02.
     assert appointment == local(A + timedelta(days=21), 17)
     leader = officer("leader", AGENCY)
-    with pytest.raises(Refusal, match="at most 10 calendar days"):
+    with pytest.raises(Refusal, match="tối đa 10 ngày "):
         m.check(
             Action.REQUEST_EXTENSION,
             ActionInput(
@@ -262,9 +262,9 @@ def test_a_site_inspection_is_scheduled_within_the_appraisal_and_reminded() -> N
         assert exc.value.code == "invalid"
         return exc.value.message
 
-    assert "outside office hours" in refused({"at": at(2, 12).isoformat()})  # lunch break
-    assert "outside office hours" in refused({"at": at(5, 9).isoformat()})  # Saturday
-    assert "not in the future" in refused({"at": at(0, 10).isoformat()})
+    assert "ngoài giờ hành chính" in refused({"at": at(2, 12).isoformat()})  # lunch break
+    assert "ngoài giờ hành chính" in refused({"at": at(5, 9).isoformat()})  # Saturday
+    assert "không phải thời điểm trong tương lai" in refused({"at": at(0, 10).isoformat()})
     assert "ISO 8601" in refused({"at": "next week"})
     with pytest.raises(Refusal) as wrong:
         m.check(

@@ -130,10 +130,32 @@ def valid_data(action: Action, extra_days: int = 1, now: datetime | None = None)
     }.get(action, {})
 
 
-def actor_for(role: Role, agency: str | None) -> Actor:
+def actor_for(role: Role, agency: str | None, officer_id: str | None = None) -> Actor:
     if role is Role.APPLICANT:
         return APPLICANT
-    return Actor(id=f"{role.value}@{agency}", name=role.value, role=role, agency=agency)
+    ident = officer_id or f"{role.value}@{agency}"
+    return Actor(id=ident, name=role.value, role=role, agency=agency)
+
+
+def offered_data(
+    m: DossierMachine, a: AllowedAction, extra_days: int = 1, now: datetime | None = None
+) -> dict[str, Any]:
+    """Valid data for an offered action; an assignment goes to an officer of the step's
+    role and agency other than the one holding it."""
+    run = m.run()
+    if a.action is Action.ASSIGN and run is not None:
+        held = run.assignment.officer_id if run.assignment else None
+        ident = f"{run.role.value}@{run.agency}"
+        ident = ident if held != ident else f"{ident}#2"
+        return {
+            "assignee": {
+                "id": ident,
+                "name": "Cán bộ",
+                "roles": [run.role.value],
+                "agency": run.agency,
+            }
+        }
+    return valid_data(a.action, extra_days, now=now)
 
 
 junk = st.one_of(
@@ -384,9 +406,9 @@ class DossierRules(RuleBasedStateMachine):
 
     def _take(self, a: AllowedAction, extra_days: int = 1) -> None:
         cmd = ActionInput(
-            actor=actor_for(a.role, a.agency),
+            actor=actor_for(a.role, a.agency, a.officer_id),
             comment="Lý do chính đáng",
-            data=valid_data(a.action, extra_days, now=self.now),
+            data=offered_data(self.m, a, extra_days, now=self.now),
         )
         self.m.apply(a.action, cmd, self.now)  # offered, by its role and agency, valid data
 
@@ -463,9 +485,9 @@ class DossierRules(RuleBasedStateMachine):
         before = self.m.s.model_dump()
         for a in self.m.allowed_actions(self.now):
             cmd = ActionInput(
-                actor=actor_for(a.role, a.agency),
+                actor=actor_for(a.role, a.agency, a.officer_id),
                 comment="Lý do chính đáng",
-                data=valid_data(a.action, now=self.now),
+                data=offered_data(self.m, a, now=self.now),
             )
             self.m.check(a.action, cmd, self.now)
         assert self.m.s.model_dump() == before, "check() has side effects"

@@ -58,7 +58,7 @@ def document(granted: bool = True) -> ResultDocument:
         signer_id=SIGNER.id,
         signer_name="Ký",
         signing_agency=AGENCY,
-        sealed_by=CENTRE,
+        sealed_by=AGENCY,
         signatures=["ChuKyNguoiKy", "DauCoQuan"],
         issued_at=at(1, 10),
     )
@@ -76,14 +76,14 @@ def test_the_signature_step_issues_the_result_and_holds_the_step_meanwhile() -> 
     to_signature(m)
     assert not m.issues_result(Action.APPROVE) and m.issues_result(Action.SIGN)
     request = m.begin_issuing(Action.SIGN, cmd(SIGNER), at(1, 9))
-    assert request.granted and request.signing_agency == AGENCY and request.seal_agency == CENTRE
+    assert request.granted and request.signing_agency == AGENCY and request.seal_agency == AGENCY
     assert request.decision_text == "Đồng ý"
     # The factory's procedure names no result: a decision named after the procedure.
     title = "QUYẾT ĐỊNH giải quyết thủ tục cấp giấy phép xây dựng nhà ở riêng lẻ (test)"
     assert request.kind_title == title
     # Nobody acts on the step while it is signed; a second signature is refused, with why.
     assert all(a.action is not Action.SIGN for a in m.allowed_actions(at(1, 9, 1)))
-    with pytest.raises(Refusal, match="being signed") as refused:
+    with pytest.raises(Refusal, match="đang được ký") as refused:
         m.check(Action.SIGN, cmd(SIGNER), at(1, 9, 1))
     assert refused.value.code == "wrong_step"
     m.finish_issuing(Action.SIGN, cmd(SIGNER), document(), at(1, 9, 2))
@@ -192,5 +192,5 @@ def test_online_return_needs_the_signed_result() -> None:
     m.signs_results = False  # signed before the patch: no electronic result
     m.apply(Action.SIGN, cmd(SIGNER), at(1, 9))
     m.signs_results = True
-    with pytest.raises(Refusal, match="online return"):
+    with pytest.raises(Refusal, match="Trả kết quả trực tuyến"):
         m.check(Action.RETURN, cmd(RETURNER, channel="online"), at(1, 10))

@@ -47,7 +47,7 @@ def test_bad_retention_is_refused_naming_the_file_and_field(
     p = base_procedure() | {"retention": retention}
     with pytest.raises(CatalogError) as err:
         load_catalog(write_catalog(tmp_path, p))
-    assert "1.009994-v1.yaml: " + expected in str(err.value), str(err.value)
+    assert "1.009994-v1.yaml: " + expected in err.value.render("en"), err.value.render("en")
 
 
 def test_retention_stays_out_of_the_workflow_snapshot() -> None:

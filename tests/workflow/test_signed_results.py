@@ -43,6 +43,7 @@ from tests.harness import (
     act,
     documents_for_tests,
     finish,
+    in_english,
     pki_manifest_for_tests,
     refusal,
     running_workers,
@@ -77,7 +78,7 @@ async def to_signature(handle: WorkflowHandle[Any, DossierView]) -> DossierView:
     return await act(handle, "approve", LEADER, comment="Đồng ý cấp giấy phép xây dựng")
 
 
-async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recorded(
+async def test_the_result_is_signed_by_the_signer_sealed_by_the_issuing_agency_and_recorded(
     ts_env: WorkflowEnvironment, engine: Engine
 ) -> None:
     docs = documents_for_tests()
@@ -88,7 +89,7 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
         view = await act(handle, "sign", SIGNER)
         assert view.status is Status.PROCESSED and view.issuing is None
         result = view.result
-        assert result is not None and result.granted and result.sealed_by == CENTRE
+        assert result is not None and result.granted and result.sealed_by == AGENCY
         assert result.signer_id == "ky-01" and result.signing_agency == AGENCY
         assert result.signatures == ["ChuKyNguoiKy", "DauCoQuan"]
         await act(handle, "return", RETURNER, data={"channel": "post", "tracking_number": "EMS1VN"})
@@ -100,7 +101,7 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
     assert report.ok, report.problems
     assert [(s.kind, s.agency_code, s.user_id) for s in report.signatures] == [
         ("signer", AGENCY, "ky-01"),
-        ("seal", CENTRE, None),
+        ("seal", AGENCY, None),  # the issuing agency's own seal, not the centre's
     ]
     assert report.dossier_code == code and report.document == "result"
     # ... and pyHanko's own validator, run as a separate program, agrees.
@@ -132,7 +133,7 @@ async def test_the_result_is_signed_by_the_signer_sealed_by_the_centre_and_recor
 
     rows = {d.id: d for d in repository.list_documents(engine, code)}
     assert rows[f"{code}:result"].sha256 == result.sha256
-    assert rows[f"{code}:result"].signers == [f"signer:ky-01@{AGENCY}", f"seal:{CENTRE}"]
+    assert rows[f"{code}:result"].signers == [f"signer:ky-01@{AGENCY}", f"seal:{AGENCY}"]
     forms = sorted(d.form for d in rows.values() if d.source == "form")
     assert forms == ["01", "06"]  # receipt at intake, control slip at the end
     for row in rows.values():
@@ -228,6 +229,8 @@ async def test_signing_without_keys_gives_the_step_back_with_the_reason(
         await to_signature(handle)
         err = await refusal(handle, "sign", SIGNER)
         assert err.type == "signing_failed" and "motcua pki init" in err.message
+        assert "Không ký được kết quả" in err.message
+        assert "could not be signed" in in_english(err)
         view = await state(handle)
         assert view.issuing is None and view.result is None
         assert view.holder is not None and view.holder.action.value == "sign"  # back with them
@@ -250,7 +253,7 @@ async def test_signing_is_retried_while_the_timestamp_authority_is_down(
     backoff (the update waits), and once the TSA is back the result is timestamped."""
     pki = pki_manifest_for_tests().parent
     with tsa_server(pki, mode="error") as tsa:
-        docs = replace(documents_for_tests(), tsa_url=tsa.url)
+        docs = replace(documents_for_tests(), tsa_url=tsa.tsa_url)
         async with signing_broken_workers(ts_env, engine, docs) as settings:
             handle, _ = await open_dossier(ts_env, engine, settings)
             await to_signature(handle)
@@ -281,3 +284,51 @@ async def test_signing_is_retried_while_the_timestamp_authority_is_down(
     assert signer.timestamp_time is not None
     kinds = [e.kind for e in repository.list_events(engine, handle.id)]
     assert "signing_failed" not in kinds and kinds.count("result_issued") == 1
+
+
+async def test_a_revoked_signer_is_refused_with_the_cas_reason(
+    ts_env: WorkflowEnvironment, engine: Engine, tmp_path: Path
+) -> None:
+    """The agency's CA has revoked the signer's certificate: `sign` comes back at once
+    (not retried) as signing_failed with the reason in Vietnamese, and no result exists.
+    Once the signer has a new certificate, the same signer signs, long-term (B-LTA)."""
+    from signatures import dev_ca
+    from signatures.pki import Identity, init_dev_pki, issue_certificate
+    from tests.unit.test_pades import _free_port
+
+    port = _free_port()
+    pki = tmp_path / "pki"
+    name = "Công an tỉnh"
+    signer_id = Identity.signer(AGENCY, name, "Hoàng Văn Em", "ky-01", "Người ký")
+    manifest = init_dev_pki(
+        pki, agencies={AGENCY: name}, signers=[signer_id], ca_url=f"http://127.0.0.1:{port}"
+    )
+    revoked = dev_ca.revoke(pki, pki / "signers" / "ky-01.pem", reason="affiliation_changed")
+    with dev_ca.serving(pki, port=port) as ca:
+        agency_docs = replace(
+            documents_for_tests(), keys=KeyStore.load(manifest), tsa_url=ca.tsa_url
+        )
+        async with signing_broken_workers(ts_env, engine, agency_docs) as settings:
+            handle, _ = await open_dossier(ts_env, engine, settings)
+            await to_signature(handle)
+            err = await refusal(handle, "sign", SIGNER)
+            assert err.type == "signing_failed", err.message
+            assert "đã bị thu hồi" in err.message and f"{revoked.serial:x}" in err.message
+            assert "thay đổi cơ quan, chức vụ" in err.message
+            view = await state(handle)
+            assert view.result is None and view.holder is not None
+            assert view.holder.action.value == "sign"  # back with the signer
+
+            issue_certificate(pki, signer_id)  # the CA issues a new certificate
+            agency_docs.keys = KeyStore.load(manifest)
+            view = await act(handle, "sign", SIGNER)
+            assert view.result is not None and view.result.timestamped
+            await finish(engine, handle)
+    pdf = agency_docs.store.get(view.result.sha256)
+    report = verify_pdf(pdf, roots())  # sealed by the test CA, signed under the agency's
+    signer = report.signatures[0]
+    assert signer.kind == "signer" and signer.serial != f"{revoked.serial:x}"
+    assert report.signatures[1].kind == "tsa"  # the signature's document timestamp
+    events = repository.list_events(engine, handle.id)
+    failed = [e for e in events if e.kind == "signing_failed"]
+    assert len(failed) == 1 and "đã bị thu hồi" in failed[0].comment

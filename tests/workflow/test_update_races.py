@@ -21,7 +21,7 @@ from activities.handoff import AgencyActivities
 from activities.read_model import ReadModelActivities
 from domain.catalog import agency_task_queue
 from tests.factories import AGENCY, CENTRE, dossier_input, officer, synthetic_calendar
-from tests.harness import act, documents_for_tests, refusal, unique_code
+from tests.harness import act, documents_for_tests, in_english, refusal, unique_code
 from workflows.dossier import DossierWorkflow
 from workflows.registry import WORKFLOW_RUNNER, WORKFLOWS
 
@@ -111,7 +111,8 @@ async def test_an_action_while_the_handoff_is_still_in_flight_says_so(
             await act(handle, "accept", officer("intake_officer", CENTRE))
             err = await refusal(handle, "appraise", specialist, data={"opinion": "Đạt"})
             assert err.type == "handoff_in_flight", (err.type, err.message)
-            assert inp.code in err.message and "try again" in err.message
+            assert inp.code in err.message and "thử lại sau giây lát" in err.message
+            assert "try again" in in_english(err)
             view = await handle.query(DossierWorkflow.state)
             assert view.current_step is not None and view.current_step.kind == "handoff"
             async with agency(ts_env, engine, pool):

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass, field
 
 from fastapi import APIRouter, Depends
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from api.auth import Principal
 from api.deps import AppContext, record_user
-from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError
+from api.errors import ERROR_RESPONSES, STATUS_FOR_CODE, ApiError, reason_of
+from api.messages import T
 from api.privacy import can_see_personal_data
 from api.schemas import DocumentIn
 from api.uploads import Uploads
 from domain.catalog import Role
 from domain.dossier import Action, ActionInput, DocumentRef, DossierView
-from domain.vietnamese import number
 from infra.docstore import UploadRefused, validate_upload
 from services.dossiers import ServiceError
 from store import repository
@@ -41,7 +42,7 @@ OFFICER_ROLES = {
 
 
 def _service_error(exc: ServiceError) -> ApiError:
-    return ApiError(STATUS_FOR_CODE.get(exc.code, 400), exc.code, exc.message)
+    return ApiError(STATUS_FOR_CODE.get(exc.code, 400), exc.code, exc.text or exc.message)
 
 
 def _may_read(principal: Principal, applicant_account: str | None, agencies: set[str]) -> bool:
@@ -57,12 +58,7 @@ def _view_agencies(view: DossierView) -> set[str]:
 
 
 def _not_visible(code: str, principal: Principal) -> ApiError:
-    return ApiError(
-        403,
-        "forbidden",
-        f"dossier {code} is not visible to {principal.sub}: "
-        "officers see their agency's dossiers, applicants their own",
-    )
+    return ApiError(403, "forbidden", T("not_visible", code=code, sub=principal.sub))
 
 
 def _refuse_unless_readable(principal: Principal, view: DossierView) -> None:
@@ -100,23 +96,41 @@ async def _readable_by_row(ctx: AppContext, code: str, principal: Principal) -> 
 NOT_VISIBLE_REASON = "hồ sơ không thuộc phạm vi được xem của cơ quan (hoặc tài khoản) người gửi"
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """What a caller asks to do to a dossier: the action, its comment and data, and the
+    role named in the request (None: the caller's roles and the dossier decide)."""
+
+    action: Action
+    comment: str = ""
+    data: dict[str, object] = field(default_factory=dict)
+    role: Role | None = None
+    # Refused, atomically with the action, when the dossier is no longer at this step.
+    expected_step: str | None = None
+
+    def command(self, principal: Principal, role: Role, request_id: str | None) -> ActionInput:
+        """The workflow's input for this attempt by `principal` acting in `role`."""
+        return ActionInput(
+            actor=principal.actor_for(role),
+            comment=self.comment,
+            data=self.data,
+            expected_step=self.expected_step,
+            request_id=request_id,
+        )
+
+
 async def _record_not_visible(
-    ctx: AppContext,
-    code: str,
-    principal: Principal,
-    action: Action,
-    role: Role | None,
-    comment: str,
-    data: dict[str, object],
+    ctx: AppContext, code: str, principal: Principal, attempt: Attempt
 ) -> None:
     """Record an attempt by a caller who may not see the dossier, for the auditors: who,
     in which role, what, when (docs/authorization.md, Refusals)."""
     if not principal.roles:
         return
+    role = attempt.role
     acting = role if role is not None and principal.has(role) else principal.roles[0]
-    cmd = ActionInput(actor=principal.actor_for(acting), comment=comment, data=data)
+    cmd = attempt.command(principal, acting, None)
     try:
-        await ctx.service.record_refusal(code, action, cmd, "forbidden", NOT_VISIBLE_REASON)
+        await ctx.service.record_refusal(code, attempt.action, cmd, "forbidden", NOT_VISIBLE_REASON)
     except (DBAPIError, DisconnectionError):
         # The answer is the same 403 either way; the database is away (logged).
         log.warning("refused attempt of %s on %s not recorded: database away", principal.sub, code)
@@ -185,8 +199,7 @@ def _check_documents(ctx: AppContext, docs: list[DocumentIn], principal: Princip
             raise ApiError(
                 413,
                 "too_large",
-                f"documents.{i} ({d.filename}): tệp {number(size)} byte, quá giới hạn "
-                f"{number(limit)} byte mỗi tệp",
+                T("document_too_large", index=i, filename=d.filename, size=size, limit=limit),
             )
     for i, d in enumerate(docs):
         where = f"documents.{i} ({d.filename})"
@@ -194,17 +207,15 @@ def _check_documents(ctx: AppContext, docs: list[DocumentIn], principal: Princip
             assert d.sha256 is not None
             if not (_may_reference(ctx, principal, d.sha256) and ctx.documents.has(d.sha256)):
                 raise ApiError(
-                    422,
-                    "invalid",
-                    f"{where}: không có tệp nào có sha256 {d.sha256} mà bạn được phép "
-                    "dùng lại (chỉ dùng lại được tệp thuộc hồ sơ mà bạn được xem); "
-                    "hãy gửi nội dung tệp trong content_base64",
+                    422, "invalid", T("document_unknown_sha", where=where, sha256=d.sha256)
                 )
             continue
         try:
             validate_upload(d.content(), d.filename, allowed)
         except UploadRefused as exc:
-            raise ApiError(exc.status, exc.code, f"{where}: {exc}") from None
+            raise ApiError(
+                exc.status, exc.code, T("where_reason", where=where, reason=reason_of(exc))
+            ) from None
 
 
 def _store_documents(
@@ -212,13 +223,19 @@ def _store_documents(
 ) -> list[DocumentRef]:
     # Files sent as multipart parts (api/uploads.py) come last in `docs`, named by the
     # sha256 they were staged under; their size and content were checked as they arrived.
-    _check_documents(ctx, [d for d in docs if not d.uploaded], principal)
+    refs = _document_refs(ctx, docs, principal)
     if uploads is not None:
         uploads.commit(ctx.documents)
-    refs = []
-    for d in docs:
-        ref = d.ref()
+    for d, ref in zip(docs, refs, strict=True):
         if d.content_base64 is not None:
             ctx.documents.put(d.content(), ref.sha256)
-        refs.append(ref)
     return refs
+
+
+def _document_refs(
+    ctx: AppContext, docs: list[DocumentIn], principal: Principal
+) -> list[DocumentRef]:
+    """The references of the files sent, checked (`_check_documents`), none stored: what
+    the engine is given when it is expected to refuse (`_store_documents` stores them)."""
+    _check_documents(ctx, [d for d in docs if not d.uploaded], principal)
+    return [d.ref() for d in docs]

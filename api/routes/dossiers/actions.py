@@ -10,13 +10,17 @@ from typing import Annotated
 
 from fastapi import Header, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 
 from api.auth import CurrentPrincipal, Principal
 from api.bodies import body_policy
 from api.deps import AppContext, Context
 from api.errors import ApiError
+from api.messages import T
 from api.routes.dossiers._common import (
+    Attempt,
+    _document_refs,
     _not_visible,
     _readable_by_row,
     _record_not_visible,
@@ -26,10 +30,10 @@ from api.routes.dossiers._common import (
     log,
     router,
 )
-from api.schemas import ActionRequest, SupplementRequest, WithdrawRequest
-from api.uploads import read_body, request_body_doc
+from api.schemas import ActionRequest, DocumentIn, SupplementRequest, WithdrawRequest
+from api.uploads import Uploads, read_body, request_body_doc
 from domain.catalog import Role
-from domain.dossier import Action, ActionInput, DossierView
+from domain.dossier import Action, DocumentRef, DossierView
 from services.dossiers import ServiceError
 from store import repository
 
@@ -39,9 +43,7 @@ def _acting_role(
 ) -> Role:
     if body_role is not None:
         if not principal.has(body_role):
-            raise ApiError(
-                403, "forbidden", f"your token does not carry the role {body_role.value}"
-            )
+            raise ApiError(403, "forbidden", T("token_lacks_role", role=body_role.value))
         return body_role
     for allowed in view.allowed_actions:
         if (
@@ -78,8 +80,27 @@ async def _past_automatic_handoff(ctx: AppContext, code: str, view: DossierView)
 # Refusals of an action sent straight to the workflow that `_act` explains from the
 # dossier's state (to whom, and whether a handoff in flight is worth waiting out).
 _ASK_AGAIN = frozenset(
-    {"forbidden", "wrong_step", "handoff_in_flight", "closed", "invalid", "not_found"}
+    {"forbidden", "wrong_step", "incomplete", "handoff_in_flight", "closed", "invalid", "not_found"}
 )
+
+
+def _may_take(principal: Principal, action: Action, view: DossierView) -> bool:
+    """Does the dossier, as `view` shows it, let `principal` take `action` in some role of
+    theirs (the engine's `allowed_actions`; the engine decides again when it is taken)?"""
+    return any(
+        a.action is action
+        and principal.has(a.role)
+        and (a.agency is None or a.agency == principal.agency)
+        for a in view.allowed_actions
+    )
+
+
+def _document_refs_of_uploads(
+    ctx: AppContext, docs: list[DocumentIn], principal: Principal, uploads: Uploads | None
+) -> list[DocumentRef]:
+    """`_document_refs`, with the signature of `_store_documents`: files staged as
+    multipart parts stay staged (discarded with the request) unless stored after."""
+    return _document_refs(ctx, docs, principal)
 
 
 def _role_without_reading(principal: Principal, body_role: Role | None) -> Role | None:
@@ -91,13 +112,7 @@ def _role_without_reading(principal: Principal, body_role: Role | None) -> Role 
 
 
 async def _visible_state_or_record(
-    ctx: AppContext,
-    code: str,
-    principal: Principal,
-    action: Action,
-    role: Role | None,
-    comment: str,
-    data: dict[str, object],
+    ctx: AppContext, code: str, principal: Principal, attempt: Attempt
 ) -> DossierView:
     """`_visible_state` (the row asked already), recording the attempt of a caller who
     may not see the dossier."""
@@ -105,7 +120,7 @@ async def _visible_state_or_record(
         return await _visible_state(ctx, code, principal, row_checked=True)
     except ApiError as exc:
         if exc.status == 403:
-            await _record_not_visible(ctx, code, principal, action, role, comment, data)
+            await _record_not_visible(ctx, code, principal, attempt)
         raise
 
 
@@ -113,13 +128,9 @@ async def _act(
     ctx: AppContext,
     code: str,
     principal: Principal,
-    action: Action,
-    comment: str,
-    data: dict[str, object],
-    role: Role | None = None,
+    attempt: Attempt,
     view: DossierView | None = None,
     *,
-    expected_step: str | None = None,
     update_id: str | None = None,
     readable: bool | None = None,
 ) -> DossierView:
@@ -149,23 +160,18 @@ async def _act(
     state, wait out an automatic handoff, pick the role of an officer with several, act,
     and record a refusal.
 
-    `expected_step` goes to the workflow's validator (refused there, atomically with the
+    `attempt.expected_step` goes to the workflow's validator (refused there, atomically with the
     action, when the dossier is no longer at that step); `update_id` (from the request's
     Idempotency-Key) lets Temporal run the action once however often it is sent."""
+    action, role = attempt.action, attempt.role
     if view is None and readable is None:
         readable = await _readable_by_row(ctx, code, principal)
     if readable is False:
-        await _record_not_visible(ctx, code, principal, action, role, comment, data)
+        await _record_not_visible(ctx, code, principal, attempt)
         raise _not_visible(code, principal)
     request_id = update_id
     if view is None and (direct := _role_without_reading(principal, role)) is not None:
-        cmd = ActionInput(
-            actor=principal.actor_for(direct),
-            comment=comment,
-            data=data,
-            expected_step=expected_step,
-            request_id=request_id,
-        )
+        cmd = attempt.command(principal, direct, request_id)
         try:
             return await ctx.service.act(
                 code, action, cmd, record_refusal=False, update_id=update_id
@@ -176,7 +182,7 @@ async def _act(
             if exc.code not in _ASK_AGAIN:
                 raise _service_error(exc) from None
             refusal = exc
-        view = await _visible_state_or_record(ctx, code, principal, action, role, comment, data)
+        view = await _visible_state_or_record(ctx, code, principal, attempt)
         # A handoff the workflow gave up waiting for may have landed since: ask again.
         if refusal.code != "handoff_in_flight" and not view.handoff_pending:
             await ctx.service.record_refusal(code, action, cmd, refusal.code, refusal.message)
@@ -184,22 +190,34 @@ async def _act(
         # The update under `update_id` completed (refused in its handler): asking again
         # is another update.
         update_id = None if update_id is None else f"{update_id}:again"
-    view = view or await _visible_state_or_record(ctx, code, principal, action, role, comment, data)
+    view = view or await _visible_state_or_record(ctx, code, principal, attempt)
     view = await _past_automatic_handoff(ctx, code, view)
-    actor = principal.actor_for(_acting_role(principal, role, action, view))
-    cmd = ActionInput(
-        actor=actor,
-        comment=comment,
-        data=data,
-        expected_step=expected_step,
-        request_id=request_id,
-    )
+    cmd = attempt.command(principal, _acting_role(principal, role, action, view), request_id)
     try:
         return await ctx.service.act(code, action, cmd, update_id=update_id)
     except ServiceError as exc:
         if exc.code == "already_taken":
             return await _taken_already(ctx, code)
         raise _service_error(exc) from None
+
+
+async def _with_assignee_from_directory(
+    ctx: AppContext, data: dict[str, object]
+) -> dict[str, object]:
+    """`assign` names the officer by login id (`data.assignee`); the engine is given what
+    the directory of users seen says of them (name, roles, agency), never the caller's
+    word, and judges whether they are of the step's role and agency. Unknown: only the id
+    goes, and the engine refuses it (after deciding whether the caller may assign)."""
+    named = data.get("assignee")
+    ident = named.get("id") if isinstance(named, dict) else named
+    if not isinstance(ident, str) or not ident.strip():
+        return data
+    ident = ident.strip()
+    user = await asyncio.to_thread(repository.get_user, ctx.engine, ident)
+    entry: dict[str, object] = {"id": ident}
+    if user is not None:
+        entry.update(name=user.name, roles=list(user.roles), agency=user.agency)
+    return {**data, "assignee": entry}
 
 
 async def _taken_already(ctx: AppContext, code: str) -> DossierView:
@@ -257,19 +275,9 @@ async def _once(
             repository.claim_action_request, ctx.engine, code, sub, key, digest
         )
     except (DBAPIError, DisconnectionError):
-        raise ApiError(
-            503,
-            "unavailable",
-            "Chưa ghi nhận được Idempotency-Key (cơ sở dữ liệu không trả lời); thao tác chưa "
-            "được thực hiện, hãy gửi lại với cùng Idempotency-Key",
-        ) from None
+        raise ApiError(503, "unavailable", T("key_unrecorded")) from None
     if claim.request_sha256 != digest:
-        raise ApiError(
-            422,
-            "invalid",
-            f"Idempotency-Key '{key}' đã được dùng cho một yêu cầu khác trên hồ sơ {code}; "
-            "mỗi thao tác mới cần một khóa mới (chỉ dùng lại khóa khi gửi lại đúng yêu cầu cũ)",
-        )
+        raise ApiError(422, "invalid", T("key_other_request", key=key, code=code))
     if claim.status_code is not None and claim.response is not None:
         return JSONResponse(
             claim.response, status_code=claim.status_code, headers={"Idempotent-Replayed": "true"}
@@ -298,6 +306,24 @@ async def _once(
     return view
 
 
+async def _act_once(
+    ctx: AppContext,
+    code: str,
+    principal: Principal,
+    key: str | None,
+    route: str,
+    body: BaseModel,
+    attempt: Attempt,
+) -> DossierView | JSONResponse:
+    """`_act` under the request's Idempotency-Key (`_once`): the kept answer is the
+    route's and body's."""
+
+    async def run(update_id: str | None) -> DossierView:
+        return await _act(ctx, code, principal, attempt, update_id=update_id)
+
+    return await _once(ctx, code, principal, key, [route, body.model_dump(mode="json")], run)
+
+
 @router.post(
     "/{code}/actions",
     response_model=DossierView,
@@ -317,22 +343,11 @@ async def take_action(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> DossierView | JSONResponse:
-    async def run(update_id: str | None) -> DossierView:
-        return await _act(
-            ctx,
-            code,
-            principal,
-            body.action,
-            body.comment,
-            body.data,
-            body.role,
-            expected_step=body.expected_step,
-            update_id=update_id,
-        )
-
-    view = await _once(
-        ctx, code, principal, idempotency_key, ["actions", body.model_dump(mode="json")], run
-    )
+    data = body.data
+    if body.action is Action.ASSIGN:
+        data = await _with_assignee_from_directory(ctx, data)
+    attempt = Attempt(body.action, body.comment, data, body.role, body.expected_step)
+    view = await _act_once(ctx, code, principal, idempotency_key, "actions", body, attempt)
     if isinstance(view, DossierView) and view.issuing is not None:
         response.status_code = status.HTTP_202_ACCEPTED
     return view
@@ -359,26 +374,32 @@ async def supplement(
     readable = await _readable_by_row(ctx, code, principal)
     view = None
     if readable is False:
-        await _record_not_visible(ctx, code, principal, Action.SUPPLEMENT, None, "", {})
+        await _record_not_visible(ctx, code, principal, Attempt(Action.SUPPLEMENT))
         raise _not_visible(code, principal)
-    if readable is None:
-        view = await _visible_state_or_record(ctx, code, principal, Action.SUPPLEMENT, None, "", {})
+    # The files are stored only when the dossier, as it stands, lets the caller supplement:
+    # a refused supplement leaves nothing in the store (docs/authorization.md, D2). The
+    # engine still decides, on the references alone when it is expected to refuse; should
+    # it accept after all (the dossier moved since it was read), the files are stored then.
+    view = await _visible_state_or_record(ctx, code, principal, Attempt(Action.SUPPLEMENT))
+    expected = _may_take(principal, Action.SUPPLEMENT, view)
     body, uploads = await read_body(request, SupplementRequest, ctx.settings, ctx.documents)
 
     async def run(update_id: str | None) -> DossierView:
-        refs = await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
-        return await _act(
+        keep = _store_documents if expected else _document_refs_of_uploads
+        refs = await asyncio.to_thread(keep, ctx, body.documents, principal, uploads)
+        documents: dict[str, object] = {"documents": [r.model_dump() for r in refs]}
+        taken = await _act(
             ctx,
             code,
             principal,
-            Action.SUPPLEMENT,
-            body.comment,
-            {"documents": [r.model_dump() for r in refs]},
+            Attempt(Action.SUPPLEMENT, body.comment, documents, expected_step=body.expected_step),
             view=view,
-            expected_step=body.expected_step,
             update_id=update_id,
             readable=readable,
         )
+        if not expected:
+            await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
+        return taken
 
     try:
         return await _once(
@@ -406,18 +427,5 @@ async def withdraw(
     ctx: Context,
     idempotency_key: IdempotencyKey = None,
 ) -> DossierView | JSONResponse:
-    async def run(update_id: str | None) -> DossierView:
-        return await _act(
-            ctx,
-            code,
-            principal,
-            Action.WITHDRAW,
-            body.comment,
-            {},
-            expected_step=body.expected_step,
-            update_id=update_id,
-        )
-
-    return await _once(
-        ctx, code, principal, idempotency_key, ["withdraw", body.model_dump(mode="json")], run
-    )
+    attempt = Attempt(Action.WITHDRAW, body.comment, expected_step=body.expected_step)
+    return await _act_once(ctx, code, principal, idempotency_key, "withdraw", body, attempt)

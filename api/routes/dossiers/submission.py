@@ -5,20 +5,26 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from datetime import timedelta
+import logging
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 
 from api.auth import CurrentPrincipal, Principal
 from api.bodies import body_policy
 from api.deps import AppContext, Context, limit_submissions
 from api.errors import ApiError
+from api.messages import T
 from api.routes.dossiers._common import _service_error, _store_documents, router
-from api.schemas import DossierCreated, Link, SubmitDossier
+from api.schemas import DataConsentIn, DossierCreated, Link, SubmitDossier
 from api.uploads import Uploads, read_body, request_body_doc
 from domain.catalog import Role
+from domain.datasources import DataConsent
 from domain.dossier import Actor, DossierView
+from domain.i18n import Text
 from services.dossiers import ServiceError, SubmitRequest
 from store import repository
 from store.schemas import IdempotencyState
@@ -36,6 +42,7 @@ def _created(view: DossierView) -> DossierCreated:
         status_code=view.status_code,
         submitted_at=view.submitted_at,
         appointment_at=view.appointment_at,
+        checklist=view.checklist,
         links={
             "self": Link(href=base),
             "actions": Link(href=f"{base}/actions", method="POST"),
@@ -46,6 +53,33 @@ def _created(view: DossierView) -> DossierCreated:
                 href=f"/v1/procedures/{view.procedure_code}?version={view.procedure_version}"
             ),
         },
+    )
+
+
+log = logging.getLogger(__name__)
+
+
+def _invalid(exc: ValueError) -> Text:
+    """A ValueError's message from the catalogue: its own when it carries one, else the
+    catalogue's sentence for an invalid submission (the detail goes to the log)."""
+    message = exc.args[0] if exc.args else None
+    if isinstance(message, Text):
+        return message
+    log.info("submission refused: %s", exc)
+    return T("submission_invalid")
+
+
+def _consent(c: DataConsentIn, actor: Actor) -> DataConsent:
+    """Who consented: the applicant's own account online; at the counter the applicant
+    named on the dossier, as the intake officer confirms."""
+    at_counter = actor.role is Role.INTAKE_OFFICER
+    return DataConsent(
+        component=c.component,
+        subject_ids=c.subject_ids,
+        declared=c.declared,
+        consented_by="applicant" if at_counter else actor.id,
+        consented_at=datetime.now(UTC),
+        confirmed_by=actor.id if at_counter else None,
     )
 
 
@@ -77,9 +111,7 @@ async def submit_dossier(
     elif principal.has(Role.APPLICANT):
         role = Role.APPLICANT
     else:
-        raise ApiError(
-            403, "forbidden", "only an applicant or an intake officer may submit a dossier"
-        )
+        raise ApiError(403, "forbidden", T("who_submits"))
     actor = principal.actor_for(role)
     # Read once the caller may submit at all (the token and the limits come first).
     body, uploads = await read_body(request, SubmitDossier, ctx.settings, ctx.documents)
@@ -109,13 +141,20 @@ async def _submit(
             channel=body.channel,
             documents=refs,
             centre_agency=body.centre_agency,
+            return_agency=body.return_agency,
+            return_by_post=body.return_by_post,
             remote_area=body.remote_area,
+            data_consents=[_consent(c, actor) for c in body.data_consents],
         )
         ctx.service.validate_submission(req, actor)
     except ServiceError as exc:
         raise _service_error(exc) from None
+    except ValidationError as exc:
+        # The body passed its schema but not the dossier's own model: said like any 422,
+        # field by field, in the caller's language (api/validation.py).
+        raise RequestValidationError(exc.errors()) from None
     except ValueError as exc:
-        raise ApiError(422, "invalid", str(exc)) from None
+        raise ApiError(422, "invalid", _invalid(exc)) from None
 
     if idempotency_key is None:
         try:
@@ -144,15 +183,15 @@ async def _submit(
         stale_after=IDEMPOTENCY_CLAIM_STALE,
     )
     if claim.state is IdempotencyState.MISMATCH:
-        raise ApiError(422, "invalid", "Idempotency-Key was already used with a different body")
+        raise ApiError(422, "invalid", T("key_other_body"))
     if claim.state is IdempotencyState.IN_PROGRESS:
-        raise ApiError(409, "conflict", "a request with this Idempotency-Key is still in progress")
+        raise ApiError(409, "conflict", T("key_in_progress"))
     if claim.state is IdempotencyState.COMPLETED:
         response.status_code = status.HTTP_200_OK
         return await _started(ctx, req, actor, body, claim.dossier_code, principal, uploads)
     try:
         await asyncio.to_thread(_store_documents, ctx, body.documents, principal, uploads)
-        code = await ctx.service.allocate_code(req)
+        code = await ctx.service.allocate_code(req, actor)
     except BaseException as exc:
         await asyncio.to_thread(repository.release_idempotency_key, ctx.engine, key, sub)
         if isinstance(exc, ServiceError):
@@ -191,7 +230,7 @@ async def _started(
     that reserved its code died first); one whose workflow is gone (past Temporal's
     retention: the read model has it) is not started again."""
     if code is None:  # a claim still open: only a request that reserved no code yet
-        raise ApiError(409, "conflict", "a request with this Idempotency-Key is still in progress")
+        raise ApiError(409, "conflict", T("key_in_progress"))
     try:
         try:
             return _created(await ctx.service.state(code))

@@ -1,6 +1,8 @@
 // motcua web interface: what every page shares. The browser is one more client of the
-// /v1 API: it keeps the user's token for this tab (sessionStorage) and sends it as a
-// bearer token; every rule is the API's. DOM is built with h() (text nodes, never
+// /v1 API. After an OpenID Connect sign-in the session is an HttpOnly cookie this script
+// never sees (GET /ui/session says who is signed in; requests that change something
+// carry X-Motcua-CSRF); a pasted or development token is kept for this tab
+// (sessionStorage) and sent as a bearer token. Every rule is the API's. DOM is built with h() (text nodes, never
 // innerHTML), so nothing a user typed can become markup.
 
 export const TZ = "Asia/Ho_Chi_Minh";
@@ -17,6 +19,7 @@ export const ROLE_LABELS = {
   return_officer: "Cán bộ trả kết quả",
   auditor: "Kiểm toán viên",
   admin: "Quản trị",
+  catalog_admin: "Quản lý danh mục thủ tục",
   system: "Hệ thống",
 };
 
@@ -35,6 +38,8 @@ export const ACTION_LABELS = {
   return: "Trả kết quả",
   withdraw: "Rút hồ sơ",
   request_extension: "Xin lỗi và hẹn lại ngày trả (Mẫu 04)",
+  assign: "Phân công xử lý",
+  claim: "Nhận xử lý",
 };
 
 export const EVENT_LABELS = {
@@ -43,6 +48,7 @@ export const EVENT_LABELS = {
   step_started: "Bắt đầu bước",
   to_agency: "Chuyển đến cơ quan",
   handoff_acknowledged: "Cơ quan đã nhận hồ sơ",
+  agency_moved: "Chuyển cơ quan kế thừa (sáp nhập)",
   acknowledged: "Đã nhận",
   escalated: "Quá hạn bước, báo lãnh đạo",
   overdue: "Quá hạn trả kết quả",
@@ -59,6 +65,26 @@ export const EVENT_LABELS = {
   child_appointment: "Hẹn của hồ sơ liên thông",
   child_finished: "Hồ sơ liên thông hoàn thành",
   closed: "Kết thúc hồ sơ",
+  data_reused: "Khai thác dữ liệu từ cơ sở dữ liệu",
+  data_not_supplied: "Không khai thác được dữ liệu",
+  database_correction_requested: "Đề nghị điều chỉnh thông tin trong cơ sở dữ liệu",
+};
+
+// The national databases a component may be taken from (domain/datasources.py).
+export const DATABASE_LABELS = {
+  population: "CSDL quốc gia về dân cư",
+  civil_status: "CSDL hộ tịch điện tử",
+  business_registration: "CSDL quốc gia về đăng ký doanh nghiệp",
+  land: "CSDL quốc gia về đất đai",
+  insurance: "CSDL quốc gia về bảo hiểm",
+};
+
+// What a database answered for a component.
+export const DATA_ANSWER_LABELS = {
+  found: "Đã khai thác được dữ liệu",
+  not_found: "Không có dữ liệu",
+  mismatch: "Dữ liệu không khớp với tờ khai",
+  unavailable: "Cơ sở dữ liệu chưa phản hồi",
 };
 
 export const OUTCOME_LABELS = {
@@ -213,6 +239,22 @@ export function dueCell(iso, { withDate = true, live = true } = {}) {
   return h("span", {}, withDate ? time : null, countdown);
 }
 
+/** The working time left to a deadline as the API counted it (in the clock's own units, over
+ * the working calendar, at the moment of reading): "Còn 3 ngày làm việc", "Quá hạn 1 ngày làm
+ * việc", or, while the clock is paused, why and what is left. */
+export function leftText(left) {
+  const soon = !left.paused && !left.overdue && left.minutes < 4 * 60;
+  const state = left.paused ? "paused" : left.overdue ? "overdue" : soon ? "soon" : null;
+  return h("span", { class: `countdown working-time${state ? ` ${state}` : ""}` }, left.label);
+}
+
+/** A deadline's date with the working time left under it; a paused clock has no date but
+ * says why and what is left. */
+export function leftCell(left, iso = left ? left.due_at : null) {
+  if (!left) return iso ? h("time", { datetime: iso }, fmtDateTime(iso)) : h("span", { class: "muted" }, "—");
+  return h("span", {}, iso ? h("time", { datetime: iso }, fmtDateTime(iso)) : null, leftText(left));
+}
+
 let ticking = null;
 export function startCountdowns() {
   if (ticking) return;
@@ -265,10 +307,25 @@ export function clearToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
-/** The token's claims (not verified here: the API verifies every request). */
+// The user of the OpenID Connect session cookie (loadSession), when there is no token.
+let sessionUser = null;
+
+/** Ask the server who the session cookie (if any) signs in; page() does it first. */
+export async function loadSession() {
+  if (getToken()) return;
+  try {
+    const res = await fetch("/ui/session", { headers: { Accept: "application/json" } });
+    sessionUser = res.ok ? (await res.json()).user || null : null;
+  } catch {
+    sessionUser = null;
+  }
+}
+
+/** The signed-in user: the session's (verified by the server) or the token's claims
+ * (not verified here: the API verifies every request). */
 export function claims() {
   const token = getToken();
-  if (!token) return null;
+  if (!token) return sessionUser;
   try {
     const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
     const bytes = Uint8Array.from(atob(payload), (c) => c.charCodeAt(0));
@@ -293,6 +350,7 @@ export function homeFor(user) {
   if (isOfficer(user)) return "/ui/queue";
   if (user.roles.includes("auditor")) return "/ui/audit";
   if (user.roles.includes("admin")) return "/ui/index";
+  if (user.roles.includes("catalog_admin")) return "/ui/catalog";
   if (user.roles.includes("applicant")) return "/ui/my";
   return "/ui/track";
 }
@@ -321,7 +379,10 @@ export class ApiError extends Error {
 
 /** fetch /v1<path> with the bearer token; JSON in and out; ApiError on any non-2xx. */
 export async function api(path, { method = "GET", body, headers = {}, raw = false } = {}) {
-  const sent = { ...headers };
+  // Proves to the API that a cookie-authenticated request comes from our pages (CSRF);
+  // the pages are Vietnamese: ask for the API's messages in Vietnamese whatever the
+  // browser's own language (the API answers English to Accept-Language: en).
+  const sent = { "X-Motcua-CSRF": "1", "Accept-Language": "vi", ...headers };
   const token = getToken();
   if (token) sent.Authorization = `Bearer ${token}`;
   let payload = body;
@@ -378,13 +439,26 @@ export function withFiles(json, files) {
 // ------------------------------------------------------------------ page chrome
 
 let agencyNames = null;
+let agencyNotes = {};
 /** code -> name of every agency in the catalog (cached for the page). */
 export async function agencies() {
   if (!agencyNames) {
     const list = await api("/agencies");
     agencyNames = Object.fromEntries(list.map((a) => [a.code, a.name]));
+    // Two-level local government: an agency no longer in operation says since when and
+    // who took over (`agencyNote`).
+    agencyNotes = Object.fromEntries(list.filter((a) => !a.in_operation).map((a) => {
+      const until = a.valid_to ? `đã thôi hoạt động sau ngày ${fmtDate(a.valid_to)}` : "chưa hoạt động";
+      const after = a.current_successor ? `; kế thừa: ${agencyNames[a.current_successor] || a.current_successor}` : "";
+      return [a.code, `${until}${after}`];
+    }));
   }
   return agencyNames;
+}
+
+/** Why an agency is no longer in operation ("" when it is); after `agencies()`. */
+export function agencyNote(code) {
+  return agencyNotes[code] || "";
 }
 
 function navLinks(user) {
@@ -397,9 +471,37 @@ function navLinks(user) {
   if (user && ["leader", "auditor", "admin"].some((r) => user.roles.includes(r))) {
     links.push(["/ui/index", "Chỉ số phục vụ"]);
   }
+  if (user && (isOfficer(user) || user.roles.includes("auditor"))) {
+    links.push(["/ui/feedback", "Phản ánh, kiến nghị"]);
+  }
+  if (user && ["applicant", "leader", "auditor"].some((r) => user.roles.includes(r))) {
+    links.push(["/ui/du-lieu-ca-nhan", "Dữ liệu cá nhân"]);
+  }
   if (user && user.roles.includes("auditor")) links.push(["/ui/audit", "Kiểm toán"]);
+  links.push(["/ui/procedures", "Thủ tục hành chính"]);
+  if (user && user.roles.includes("catalog_admin")) links.push(["/ui/catalog", "Danh mục thủ tục"]);
   links.push(["/ui/track", "Tra cứu hồ sơ"]);
+  if (!user || !isOfficer(user)) links.push(["/ui/pakn", "Gửi phản ánh"]);
   return links;
+}
+
+/** Sign out: forget the tab's token, or end the session (and the provider's session,
+ * where it offers RP-initiated logout: the server answers where to go). */
+export async function signOut() {
+  if (getToken()) {
+    clearToken();
+    location.assign("/ui/");
+    return;
+  }
+  let target = "/ui/";
+  try {
+    const res = await fetch("/ui/logout", { method: "POST", headers: { "X-Motcua-CSRF": "1" } });
+    if (res.ok) target = (await res.json()).redirect || "/ui/";
+  } catch {
+    /* the cookie may stay until it expires; the login page is still the place to go */
+  }
+  sessionUser = null;
+  location.assign(target);
 }
 
 /** Fill the header: the navigation for the user's roles, who is signed in, sign out. */
@@ -424,10 +526,7 @@ export function chrome(user = claims()) {
       {
         type: "button",
         id: "logout",
-        onclick: () => {
-          clearToken();
-          location.assign("/ui/");
-        },
+        onclick: signOut,
       },
       "Đăng xuất",
     ),
@@ -438,6 +537,7 @@ export function chrome(user = claims()) {
 export function page(main) {
   const run = async () => {
     try {
+      await loadSession();
       await main();
     } catch (err) {
       if (err && err.message === "not signed in") return;

@@ -245,7 +245,7 @@ function pausesAndEscalations(view, names) {
               td("Thời điểm", fmtDateTime(e.at)),
               td("Loại cảnh báo", [
                 ESCALATION_LABELS[e.kind] || e.kind,
-                e.message ? h("div", { class: "muted small", lang: "en" }, e.message) : null,
+                e.message ? h("div", { class: "muted small" }, e.message) : null,
               ]),
               td("Bước", e.step_id ? stepNames[e.step_id] || e.step_id : "—"),
               td("Cơ quan", agencyName(names, e.agency)),
@@ -272,7 +272,8 @@ function statesTable(states, names) {
       if (s.supplement_requests) notes.push(h("span", { class: "badge" }, `${s.supplement_requests} lần bổ sung`));
       if (s.source === "events") notes.push(h("span", { class: "muted" }, "dựng lại từ sự kiện"));
       const holder = s.holder_role
-        ? [ROLE_LABELS[s.holder_role] || s.holder_role, s.holder_agency ? h("div", { class: "muted" }, agencyName(names, s.holder_agency)) : null]
+        ? [s.holder_officer_id ? h("div", {}, s.holder_officer_name || s.holder_officer_id) : null,
+           ROLE_LABELS[s.holder_role] || s.holder_role, s.holder_agency ? h("div", { class: "muted" }, agencyName(names, s.holder_agency)) : null]
         : "—";
       return h(
         "tr",
@@ -370,7 +371,7 @@ function chainResult(verification) {
             "tr",
             { class: "overdue" },
             td("Sự kiện", p.seq === null ? "Cả chuỗi" : [`#${p.seq}`, p.event_id ? h("div", { class: "muted" }, p.event_id) : null]),
-            td("Sai lệch", h("span", { lang: "en" }, p.message)),
+            td("Sai lệch", h("span", {}, p.message)),
           ),
         ),
         id: "audit-chain-problems",

@@ -1,5 +1,6 @@
-// The login page: the demo users (development) or a token from the identity provider.
-import { $, api, chrome, claims, clearToken, hide, homeFor, page, ROLE_LABELS, setToken, showError } from "../app.js";
+// The login page: the OpenID Connect providers (VNeID for citizens, the province's single
+// sign-on for officers), the demo users (development) or a token from the identity provider.
+import { $, api, chrome, claims, clearToken, getToken, hide, homeFor, page, ROLE_LABELS, setToken, showError } from "../app.js";
 
 function next(user) {
   const target = new URLSearchParams(location.search).get("next");
@@ -25,7 +26,19 @@ async function signIn(token) {
 }
 
 page(async () => {
+  const signedIn = claims();
+  // Back from the provider (or already signed in): straight to the user's pages.
+  if (signedIn && !getToken() && !document.querySelector("#signin-error")) {
+    location.replace(next(signedIn));
+    return;
+  }
   chrome();
+  const target = new URLSearchParams(location.search).get("next");
+  if (target) {
+    for (const link of document.querySelectorAll("a.sso-button")) {
+      link.href = `${link.pathname}?next=${encodeURIComponent(target)}`;
+    }
+  }
   for (const el of document.querySelectorAll("[data-role-label]")) {
     el.textContent = ROLE_LABELS[el.dataset.roleLabel] || el.dataset.roleLabel;
   }
@@ -37,7 +50,7 @@ page(async () => {
       try {
         const res = await fetch("/ui/dev-login", {
           method: "POST",
-          headers: { "Content-Type": "application/json" },
+          headers: { "Content-Type": "application/json", "Accept-Language": "vi" },
           body: JSON.stringify({ sub: button.dataset.sub }),
         });
         if (!res.ok) throw new Error((await res.json()).error?.message || res.statusText);

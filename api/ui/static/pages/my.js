@@ -1,5 +1,5 @@
 // An applicant's own dossiers, those waiting for them first.
-import { $, api, chrome, dueCell, fmtDate, h, page, requireUser, showError, startCountdowns, statusBadge } from "../app.js";
+import { $, api, chrome, fmtDate, h, leftCell, page, requireUser, showError, statusBadge } from "../app.js";
 
 const WAITING = { supplement_requested: "Cần bổ sung hồ sơ", financial_obligation: "Cần nộp phí, nghĩa vụ tài chính" };
 
@@ -23,13 +23,12 @@ page(async () => {
           h("td", { "data-label": "Trạng thái" }, statusBadge(d.status, d.status_label),
             WAITING[d.status] ? h("div", { class: "bad-text" }, WAITING[d.status]) : null),
           h("td", { "data-label": "Ngày nộp" }, fmtDate(d.submitted_at)),
-          h("td", { "data-label": "Ngày hẹn trả" }, d.closed_at ? fmtDate(d.appointment_at) : dueCell(d.appointment_at)),
+          h("td", { "data-label": "Ngày hẹn trả" }, d.closed_at ? fmtDate(d.appointment_at) : leftCell(d.time_left, d.appointment_at)),
         )),
     );
     if (!items.length) {
       $("tbody", table).append(h("tr", {}, h("td", { colspan: 5 }, "Bạn chưa nộp hồ sơ nào.")));
     }
-    startCountdowns();
   } catch (err) {
     showError($("#my-error"), err);
   }

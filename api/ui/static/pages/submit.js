@@ -1,11 +1,14 @@
 // Submit a dossier: an applicant online, or an intake officer at the counter. Every field
 // is checked here first (with the reason next to it), then again by the API.
 import {
-  $, api, chrome, fmtDateTime, h, hide, page, requireUser, showError, withFiles,
+  $, api, chrome, DATABASE_LABELS, fmtDateTime, h, hide, page, requireUser, showError, withFiles,
 } from "../app.js";
+import { RETURN_CHANNEL_LABELS } from "../step-data.js";
+import { formText } from "./checklist.js";
 
 const MAX_BYTES = 10 * 1024 * 1024;
 let procedure = null;
+let atCounter = false; // an intake officer files for the citizen at the counter
 
 function setInvalid(input, message) {
   const id = `${input.id}-error`;
@@ -44,11 +47,44 @@ async function chooseProcedure(codeValue) {
       const id = `doc-${i}`;
       return h("div", { class: "field" },
         h("label", { for: id }, d.name, d.required === false ? h("span", { class: "muted" }, " (nếu có)") : h("span", { class: "req", "aria-hidden": "true" }, " *")),
-        h("input", { id, type: "file", dataset: { kind: d.kind, required: String(d.required !== false) }, accept: ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.xml,.docx,.xlsx" }));
+        h("input", { id, type: "file", dataset: { kind: d.kind, required: String(d.required !== false) }, accept: ".pdf,.jpg,.jpeg,.png,.tif,.tiff,.xml,.docx,.xlsx" }),
+        h("p", { class: "hint", id: `${id}-form` }, `${formText(d)}${d.required === false ? " · không bắt buộc" : " · bắt buộc"}`),
+        d.source ? consentFields(d, id) : null);
     }),
     h("p", { class: "hint" }, "Mỗi tệp tối đa 10 MB: PDF, JPEG, PNG, TIFF, XML, DOCX, XLSX."),
   );
   fieldset.hidden = false;
+}
+
+/** A component a national database supplies (NQ 66.7/2025/NQ-CP): the citizen may agree
+ * that it be taken from there instead of a file, naming whose records (ID numbers). */
+function consentFields(d, id) {
+  const name = d.source.label || DATABASE_LABELS[d.source.database] || d.source.database;
+  const subjects = h("div", { class: "field", hidden: true },
+    h("label", { for: `${id}-subjects` }, "Số định danh cá nhân của những người cần khai thác thông tin"),
+    h("input", { id: `${id}-subjects`, type: "text", inputmode: "numeric", autocomplete: "off",
+      dataset: { kind: d.kind }, "aria-describedby": `${id}-subjects-hint` }),
+    h("p", { class: "hint", id: `${id}-subjects-hint` }, "12 chữ số mỗi người, cách nhau bằng dấu phẩy (ví dụ: cha, mẹ)."));
+  const box = h("input", { id: `${id}-consent`, type: "checkbox", class: "data-consent", dataset: { kind: d.kind, file: id } });
+  box.addEventListener("change", () => {
+    subjects.hidden = !box.checked;
+    $(`#${id}`).disabled = box.checked;
+  });
+  return h("div", { class: "consent" },
+    h("label", { for: `${id}-consent`, class: "check" }, box,
+      atCounter
+        ? ` Công dân đồng ý khai thác thông tin này từ ${name} thay cho giấy tờ (cán bộ xác nhận)`
+        : ` Tôi đồng ý để cơ quan giải quyết khai thác thông tin này từ ${name} thay cho giấy tờ`),
+    subjects);
+}
+
+/** The consents given on the form, as the API takes them. */
+function dataConsents() {
+  return [...document.querySelectorAll("#documents input.data-consent:checked")].map((box) => ({
+    component: box.dataset.kind,
+    consent: true,
+    subject_ids: $(`#${box.dataset.file}-subjects`).value.split(",").map((v) => v.trim()).filter(Boolean),
+  }));
 }
 
 function validate() {
@@ -62,10 +98,18 @@ function validate() {
   need("id_number", (v) => /^\d{9}$|^\d{12}$/.test(v), "Số định danh gồm 12 chữ số (CCCD) hoặc 9 chữ số (CMND).");
   need("phone", (v) => /^[0-9+ ]*$/.test(v), "Số điện thoại chỉ gồm chữ số, dấu + và khoảng trắng.");
   need("email", (v) => !v || /^[^@\s]+@[^@\s]+$/.test(v), "Thư điện tử chưa đúng định dạng.");
+  for (const box of document.querySelectorAll("#documents input.data-consent:checked")) {
+    const input = $(`#${box.dataset.file}-subjects`);
+    const ids = input.value.split(",").map((v) => v.trim()).filter(Boolean);
+    const ok = ids.length >= 1 && ids.length <= 4 && ids.every((v) => /^\d{9}$|^\d{12}$/.test(v));
+    const message = ok ? null : "Nhập từ 1 đến 4 số định danh (12 chữ số), cách nhau bằng dấu phẩy.";
+    if (setInvalid(input, message)) problems.push(message);
+  }
   for (const input of document.querySelectorAll("#documents input[type=file]")) {
     const file = input.files[0];
     let message = null;
-    if (!file && input.dataset.required === "true") message = "Đính kèm giấy tờ này.";
+    if (input.disabled) message = null; // taken from a database, with the citizen's consent
+    else if (!file && input.dataset.required === "true") message = "Đính kèm giấy tờ này.";
     else if (file && file.size > MAX_BYTES) message = `Tệp ${file.name} lớn hơn 10 MB.`;
     if (setInvalid(input, message)) problems.push(message);
   }
@@ -77,19 +121,29 @@ page(async () => {
   chrome(user);
   const error = $("#submit-error");
   const officer = user.roles.includes("intake_officer");
+  atCounter = officer;
   if (!officer && !user.roles.includes("applicant")) {
     showError(error, new Error("Chỉ người nộp hồ sơ hoặc cán bộ tiếp nhận được nộp hồ sơ."));
     $("#submit-form").hidden = true;
     return;
   }
   const list = await api("/procedures");
-  $("#procedure").append(...list.map((p) => h("option", { value: p.code }, `${p.code} · ${p.name}`)));
+  // A stand-in code (no national code found for it) says so: "mã tạm".
+  const codeOf = (p) => (p.code_placeholder ? `${p.code} (mã tạm)` : p.code);
+  $("#procedure").append(...list.map((p) => h("option", { value: p.code }, `${codeOf(p)} · ${p.name}`)));
   $("#procedure").addEventListener("change", (e) => chooseProcedure(e.target.value).catch((err) => showError(error, err)));
   const preset = new URLSearchParams(location.search).get("procedure");
   if (preset && list.some((p) => p.code === preset)) {
     $("#procedure").value = preset;
     await chooseProcedure(preset);
   }
+  // Where the result may be collected: every centre in operation today (a merged
+  // commune's is no longer offered), or by post.
+  const centres = (await api("/agencies?in_operation=true")).filter((a) => a.kind === "centre");
+  $("#return_to").append(
+    ...centres.map((a) => h("option", { value: a.code }, a.name)),
+    h("option", { value: "post" }, RETURN_CHANNEL_LABELS.post),
+  );
   if (!officer) $("#name").value = user.name || "";
   const key = crypto.randomUUID(); // one submission, however often the button is pressed
 
@@ -106,7 +160,7 @@ page(async () => {
     try {
       const files = [];
       for (const input of document.querySelectorAll("#documents input[type=file]")) {
-        if (input.files[0]) files.push({ kind: input.dataset.kind, file: input.files[0] });
+        if (input.files[0] && !input.disabled) files.push({ kind: input.dataset.kind, file: input.files[0] });
       }
       const body = {
         procedure_code: $("#procedure").value,
@@ -118,7 +172,11 @@ page(async () => {
           email: $("#email").value.trim(),
           address: $("#address").value.trim(),
         },
+        data_consents: dataConsents(),
       };
+      const returnTo = $("#return_to").value;
+      if (returnTo === "post") body.return_by_post = true;
+      else if (returnTo) body.return_agency = returnTo;
       const created = await api("/dossiers", {
         method: "POST", body: withFiles(body, files), headers: { "Idempotency-Key": key },
       });

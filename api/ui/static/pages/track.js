@@ -1,6 +1,12 @@
-// Public tracking: the status, step and appointment of a dossier, given its code and the
+// Public tracking: the status, step, appointment and working time left of a dossier, given its code and the
 // applicant's ID number (nothing else is shown, and no token is needed).
-import { $, api, chrome, fmtDateTime, h, hide, page, showError, statusBadge } from "../app.js";
+import { $, api, chrome, fmtDateTime, h, hide, leftText, page, showError, statusBadge } from "../app.js";
+
+// While the clock is paused there is no date yet: say so (the time left says why).
+function appointment(t) {
+  if (t.appointment_at) return fmtDateTime(t.appointment_at);
+  return t.time_left && t.time_left.paused ? "Sẽ hẹn lại khi thời hạn được tính tiếp" : "—";
+}
 
 page(async () => {
   chrome();
@@ -32,7 +38,8 @@ page(async () => {
         h("dt", {}, "Thủ tục"), h("dd", {}, t.procedure_name),
         h("dt", {}, "Trạng thái"), h("dd", { id: "track-status" }, statusBadge(t.status, t.status_label)),
         h("dt", {}, "Bước đang xử lý"), h("dd", {}, t.step || "—"),
-        h("dt", {}, "Ngày hẹn trả kết quả"), h("dd", { id: "track-appointment" }, fmtDateTime(t.appointment_at)),
+        h("dt", {}, "Ngày hẹn trả kết quả"), h("dd", { id: "track-appointment" }, appointment(t)),
+        ...(t.time_left ? [h("dt", {}, "Thời hạn còn lại"), h("dd", { id: "track-time-left" }, leftText(t.time_left))] : []),
       );
       result.hidden = false;
     } catch (err) {
