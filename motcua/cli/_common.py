@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
+import sys
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -15,7 +20,52 @@ from infra.settings import Settings, SettingsError, get_settings
 from motcua.cli._frame import OPTIONS_METAVAR, SUBCOMMAND_METAVAR, speak_vietnamese
 
 speak_vietnamese()
-app = typer.Typer(
+
+# The Temporal client's native module; its runtime threads outlive the command.
+_TEMPORAL_BRIDGE = "temporalio.bridge.temporal_sdk_bridge"
+
+
+class _Motcua(typer.Typer):
+    """The root command, which ends a process that used Temporal without the interpreter's
+    teardown.
+
+    The Temporal client's Rust runtime keeps threads that may call into Python while the
+    interpreter finalizes; now and then the process then dies with "Fatal Python error:
+    PyGILState_Release" and SIGABRT instead of the command's exit code (seen under load
+    after `motcua agencies merge`; an open SDK bug, temporalio/sdk-python#300, with no
+    close() for a client). Once the command is done, this flushes the output, runs what was
+    registered with `atexit` (telemetry exporters), and leaves with the command's own code.
+    Only the console script goes through here: tests calling `app` through CliRunner do not.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().__call__(*args, **kwargs)
+        except SystemExit as exc:
+            code = exc.code
+        else:
+            code = 0
+        if _TEMPORAL_BRIDGE not in sys.modules:
+            raise SystemExit(code)
+        status = _exit_status(code)
+        atexit._run_exitfuncs()
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):  # closed, or its reader gone
+                stream.flush()
+        os._exit(status)
+
+
+def _exit_status(code: object) -> int:
+    """What `sys.exit(code)` would give the shell: None is 0, a message is printed and 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+app = _Motcua(
     help="motcua: hệ thống xử lý hồ sơ một cửa, bền vững trên Temporal.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
