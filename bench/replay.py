@@ -283,11 +283,20 @@ async def audit_end_to_end(st: Any, args: Any) -> dict[str, Any]:
     rows = []
     for sandboxed, processes in ((False, max(args.processes)), (False, 1), (True, 1)):
         load_before = common.loadavg()
+        prof = None
+        if args.pyinstrument and not rows:  # the first way: this process's part of it
+            from pyinstrument import Profiler as PyInstrument
+
+            prof = PyInstrument(interval=0.001, async_mode="disabled")
+            prof.start()
         t0 = time.perf_counter()
         report = await service.replay_many(
             procedure="3.000333", since=None, sandboxed=sandboxed, processes=processes
         )
         seconds = time.perf_counter() - t0
+        if prof is not None:
+            prof.stop()
+            print(prof.output_text(unicode=True, color=False, show_all=False), flush=True)
         assert not report.failed and report.checked >= args.histories, report
         name = f"{'sandboxed' if sandboxed else 'unsandboxed'}, {processes} process(es)"
         out[f"end_to_end_{name}"] = {
@@ -529,7 +538,11 @@ def main() -> None:
     parser.add_argument("--histories", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=8, help="supplement rounds per step (long)")
     parser.add_argument("--regenerate", action="store_true")
-    parser.add_argument("--pyinstrument", action="store_true", help="profile the batch replay")
+    parser.add_argument(
+        "--pyinstrument",
+        action="store_true",
+        help="profile the batch replay (and, with --end-to-end, the command's own process)",
+    )
     parser.add_argument(
         "--end-to-end",
         action="store_true",

@@ -199,14 +199,24 @@ async def run_worker_process(settings: Settings, *, centre: bool, agencies: Sequ
         render_pool.shutdown()
 
 
+# How long the API keeps an idle connection open. The side that closes an idle keep-alive
+# connection must be the client: a request sent on a connection the server is closing at
+# that moment is lost with a reset (httpx.ReadError in the test suite, where uvicorn's 5 s
+# equalled httpx's 5 s pool expiry; a 502 behind a proxy). So longer than a reverse
+# proxy's idle upstream connections (nginx: 60 s) and than HTTP clients' pools.
+KEEP_ALIVE_SECONDS = 75
+
+
 def proxy_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for serving behind the reverse proxy: the client's address (rate
-    limits, logs) comes from X-Forwarded-For, trusted only from these addresses; and no
+    limits, logs) comes from X-Forwarded-For, trusted only from these addresses; idle
+    connections kept longer than the proxy keeps them (KEEP_ALIVE_SECONDS); and no
     `Server: uvicorn` header (which server runs is nobody else's business)."""
     return {
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "server_header": False,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
     }
 
 

@@ -28,7 +28,6 @@ from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.client import (
     Client,
     WorkflowHandle,
-    WorkflowHistory,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
@@ -60,7 +59,7 @@ from domain.machine.messages import T as MACHINE
 from infra import telemetry
 from infra.docstore import DocumentStore
 from infra.settings import Settings
-from services.audit.archive import ArchiveTampered, read_archived
+from services.audit.archive import ArchiveTampered, parse_archived, read_archived
 from services.messages import T
 from store import repository
 from store.schemas import RefusedAttempt
@@ -655,7 +654,7 @@ class DossierService:
             data = await asyncio.to_thread(read_archived, self.archive, code, runs[-1])
         except ArchiveTampered as exc:
             raise ServiceError("tampered", str(exc)) from None
-        events = WorkflowHistory.from_json(code, data.decode()).events
+        events = parse_archived(code, data).events
         completed = [
             e.workflow_execution_completed_event_attributes
             for e in events

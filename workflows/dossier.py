@@ -91,12 +91,6 @@ HANDOFF_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5),
     non_retryable_error_types=["WrongAgency"],
 )
-# One attempt at handing a dossier over: a row written in the agency's inbox. It takes
-# milliseconds, but its clock runs from when the agency's worker took the task, and a
-# loaded machine once kept one past 30 s (the multi-worker test: retried, harmlessly, as
-# the receipt is idempotent). A handoff lasts days; finding a dead agency worker two
-# minutes later costs nothing, a needless retry costs a second receipt attempt.
-HANDOFF_ATTEMPT = timedelta(minutes=2)
 # Signing fails often in provincial systems (token unplugged, TSA down): retry with
 # backoff for a while, then give the step back to the signer with the reason. Key and
 # certificate problems are not retried.
@@ -421,7 +415,7 @@ class DossierWorkflow:
                 request,
                 result_type=HandoffAck,
                 task_queue=agency_task_queue(request.to_agency),
-                start_to_close_timeout=HANDOFF_ATTEMPT,
+                start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=HANDOFF_RETRY,
                 summary=f"hand dossier to {request.to_agency}",
             )

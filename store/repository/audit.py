@@ -33,6 +33,24 @@ def archived_runs(engine: Engine, code: str) -> list[HistoryArchiveRow]:
     return _rows_in_order(engine, HistoryArchiveRow.workflow_id, code, HistoryArchiveRow.started_at)
 
 
+def archived_runs_of(engine: Engine, codes: Iterable[str]) -> dict[str, list[HistoryArchiveRow]]:
+    """`archived_runs` of many dossiers in one query: code -> its runs, first run first
+    (dossiers with none archived are absent)."""
+    wanted = list(dict.fromkeys(codes))
+    if not wanted:
+        return {}
+    rows = _read(
+        engine,
+        sm_select(HistoryArchiveRow)
+        .where(col(HistoryArchiveRow.workflow_id).in_(wanted))
+        .order_by(col(HistoryArchiveRow.started_at), col(HistoryArchiveRow.id)),
+    )
+    out: dict[str, list[HistoryArchiveRow]] = {}
+    for row in rows:
+        out.setdefault(row.workflow_id, []).append(row)
+    return out
+
+
 def archived_run_ids(engine: Engine, run_ids: Iterable[str]) -> set[str]:
     ids = list(run_ids)
     if not ids:

@@ -73,6 +73,8 @@ async def test_a_changed_archived_history_is_answered_409_and_the_log_verifies(a
     archive_tampered naming the dossier and both hashes; /verify says not intact."""
     import hashlib
 
+    from temporalio.api.history.v1 import History
+
     from infra.docstore import FolderStore, open_document_store
     from services.audit.archive import archive_run
     from store import repository
@@ -88,12 +90,9 @@ async def test_a_changed_archived_history_is_answered_409_and_the_log_verifies(a
         await archive_run(api.client, api.engine, store, code, run_id)
         [row] = repository.archived_runs(api.engine, code)
         path = store.path(row.sha256)
-        data = path.read_bytes()
-        at = data.index(b'"eventTime"') + 20
-        digit = next(i for i in range(at, at + 40) if data[i : i + 1].isdigit())
-        path.write_bytes(
-            data[:digit] + (b"1" if data[digit] != ord("1") else b"2") + data[digit + 1 :]
-        )
+        changed = History.FromString(path.read_bytes())  # its first event a second later
+        changed.events[0].event_time.seconds += 1
+        path.write_bytes(changed.SerializeToString(deterministic=True))
         actual = hashlib.sha256(path.read_bytes()).hexdigest()
 
         base = f"/v1/audit/dossiers/{code}"

@@ -17,6 +17,7 @@ import pytest
 from pypdf import PdfReader
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
+from temporalio.api.history.v1 import History
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
@@ -112,6 +113,7 @@ async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
     assert (await offline.replay(code)).deterministic  # the archive alone suffices
     # ...with the key ring: the archived history's payloads are encrypted.
     archived_file = audit.store.get(row.sha256)
+    assert archived_file[:1] == b"\n", "archived as a protobuf History, not JSON"
     applicant = (await offline.record(code)).input.applicant
     assert applicant.id_number.encode() not in archived_file
     assert applicant.name.encode() not in archived_file
@@ -123,12 +125,11 @@ async def test_a_dossier_is_replayed_from_the_archive_after_temporal_forgets_it(
 
 
 def changed_byte(data: bytes) -> bytes:
-    """The archived JSON with one digit of its first event's time changed: still a valid
+    """The archived history with its first event's time one second later: still a valid
     history, which a replay would pass as deterministic."""
-    at = data.index(b'"eventTime"')
-    digit = next(i for i in range(at + 20, at + 60) if data[i : i + 1].isdigit())
-    new = b"1" if data[digit : digit + 1] != b"1" else b"2"
-    return data[:digit] + new + data[digit + 1 :]
+    history = History.FromString(data)
+    history.events[0].event_time.seconds += 1
+    return history.SerializeToString(deterministic=True)
 
 
 async def test_a_changed_archived_history_is_reported_not_read_as_intact(

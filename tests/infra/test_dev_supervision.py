@@ -50,22 +50,28 @@ def eventually(check: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.1)
 
 
-def free_ports() -> tuple[int, int]:
-    """A Temporal port whose UI port (+1000) is free too, and an API port."""
+def free_ports() -> tuple[int, int, int]:
+    """A Temporal port whose UI port (+1000) is free too, an API port, and a port for the
+    development CA (by default the API's + 1, which CI once found taken)."""
     while True:
-        temporal, api = find_free_port(), find_free_port()
-        if api not in (temporal, temporal + 1000) and not is_port_open(
-            "127.0.0.1", temporal + 1000
+        temporal, api, ca = find_free_port(), find_free_port(), find_free_port()
+        taken = {temporal, temporal + 1000}
+        if (
+            api not in taken
+            and ca not in taken | {api}
+            and not is_port_open("127.0.0.1", temporal + 1000)
         ):
-            return temporal, api
+            return temporal, api, ca
 
 
 class Dev:
     """One `motcua dev` process; its output in files of the test's folder."""
 
-    def __init__(self, tmp: Path, state: Path, temporal_port: int, api_port: int) -> None:
+    def __init__(
+        self, tmp: Path, state: Path, temporal_port: int, api_port: int, ca_port: int
+    ) -> None:
         self.tmp, self.state = tmp, state
-        self.temporal_port, self.api_port = temporal_port, api_port
+        self.temporal_port, self.api_port, self.ca_port = temporal_port, api_port, ca_port
         self.proc: subprocess.Popen[bytes] | None = None
         self.runs = 0
 
@@ -79,7 +85,13 @@ class Dev:
             "--demo" if demo else "--no-demo",
         ]  # fmt: skip
         with self.out_path.open("wb") as out, self.err_path.open("wb") as err:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=err,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "MOTCUA_DEV_CA_PORT": str(self.ca_port)},
+            )
 
     @property
     def out(self) -> str:
@@ -120,8 +132,7 @@ class Dev:
 
 @pytest.fixture
 def dev(tmp_path: Path) -> Iterator[Dev]:
-    temporal_port, api_port = free_ports()
-    d = Dev(tmp_path, tmp_path / "state", temporal_port, api_port)
+    d = Dev(tmp_path, tmp_path / "state", *free_ports())
     try:
         yield d
     finally:

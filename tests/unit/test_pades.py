@@ -305,19 +305,19 @@ def test_motcua_dev_issues_long_term_results(tmp_path: Path) -> None:
 
     from motcua.devserver import find_free_port
 
-    api_port = find_free_port()
+    # The CA's port chosen free too: its default, the API's + 1, may be taken (CI saw it).
+    api_port, ca_port = find_free_port(), find_free_port()
     state = tmp_path / "state"
     proc = subprocess.run(
         [str(Path(sys.executable).with_name("motcua")), "dev", "--state-dir", str(state),
          "--temporal-port", str(find_free_port()), "--api-port", str(api_port),
          "--exit-after-demo"],
         capture_output=True, text=True, timeout=240,
-        env={k: v for k, v in os.environ.items() if k != "MOTCUA_TSA_URL"},
+        env={k: v for k, v in os.environ.items() if k != "MOTCUA_TSA_URL"}
+        | {"MOTCUA_DEV_CA_PORT": str(ca_port)},
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    served = (
-        f"Dịch vụ của CA phát triển (CRL, OCSP, cấp dấu thời gian): http://127.0.0.1:{api_port + 1}"
-    )
+    served = f"Dịch vụ của CA phát triển (CRL, OCSP, cấp dấu thời gian): http://127.0.0.1:{ca_port}"
     assert served in proc.stdout
     with sqlite3.connect(state / "motcua.db") as db:
         (sha,) = db.execute("SELECT sha256 FROM documents WHERE form = 'result'").fetchone()
