@@ -28,7 +28,12 @@ from domain.catalog import Role
 from domain.dossier import Action, DossierDetail
 from infra.docstore import open_document_store
 from infra.settings import Settings
-from services.audit.archive import ArchiveTampered, archive_closed
+from services.audit.archive import (
+    ArchiveTampered,
+    archive_closed,
+    archive_run,
+    load_histories_many,
+)
 from services.audit.service import Auditor, AuditService
 from services.dossiers import DossierService, ServiceError
 from signatures.signing import KeyStore
@@ -193,6 +198,26 @@ async def test_a_bulk_replay_in_batches_gives_every_dossier_its_verdict_in_order
     assert all(ok for _, _, c, ok in seen if c in codes)  # replayed, and deterministic
     assert report.checked == report.deterministic == len(listed) - len(report.without_history)
     assert not report.failed
+
+    # Loaded together: one of them archived, the others listed by Temporal in one
+    # `WorkflowId IN (...)` query, in the order asked, every run found once.
+    audit = auditing(service, client)
+    first_run = (await handle_of(service, codes[0]).describe()).run_id
+    await archive_run(client, service.engine, audit.store, codes[0], first_run)
+    loaded = [
+        (code, runs)
+        async for code, runs in load_histories_many(
+            client, service.engine, audit.store, [*reversed(codes), "000.00.01.H99-000000-9999"]
+        )
+    ]
+    assert [c for c, _ in loaded] == [*reversed(codes), "000.00.01.H99-000000-9999"]
+    sources = {c: [r.source for r in runs] for c, runs in loaded if isinstance(runs, list)}
+    assert sources == {
+        codes[2]: ["temporal"],
+        codes[1]: ["temporal"],
+        codes[0]: ["archive"],
+        "000.00.01.H99-000000-9999": [],
+    }
 
 
 async def test_an_edited_event_row_is_named_with_what_changed(
