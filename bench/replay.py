@@ -151,6 +151,20 @@ async def long_land_dossier(
             )
             continue
         allowed = view["allowed_actions"]
+        pay = [a for a in allowed if a["action"] == "pay"]
+        if pay and view.get("fee_due_vnd"):  # the fees, collected at the counter
+            await o.post(
+                http,
+                "action pay",
+                f"{url}/actions",
+                {
+                    "action": "pay",
+                    "data": {"amount_vnd": view["fee_due_vnd"], "method": "cash"},
+                },
+                pay[0]["role"],
+                pay[0]["agency"],
+            )
+            continue
         ext = [a for a in allowed if a["action"] == "request_extension"]
         offered = [a for a in allowed if a["action"] in PROGRESS and a["step_id"]]
         if not offered:
@@ -280,6 +294,13 @@ async def audit_end_to_end(st: Any, args: Any) -> dict[str, Any]:
         converter_factory=functools.partial(data_converter, st.settings),
     )
     out: dict[str, Any] = {}
+    # As an audit finds them: every closed run archived (the centre worker sweeps every
+    # minute; the last ones may not be yet).
+    from services.audit.archive import archive_closed
+
+    archived_now = await archive_closed(st.client, st.engine, service.store)
+    print(f"archived now (not yet by the worker): {archived_now} run(s)", flush=True)
+    out["archive_parsing"] = await archive_parsing(st, service)
     rows = []
     for sandboxed, processes in ((False, max(args.processes)), (False, 1), (True, 1)):
         load_before = common.loadavg()
@@ -313,6 +334,32 @@ async def audit_end_to_end(st: Any, args: Any) -> dict[str, Any]:
         )
     )
     return out
+
+
+async def archive_parsing(st: Any, service: Any) -> dict[str, Any]:
+    """What reading the archive costs before the replay: every archived run of the
+    recording stack parsed from its file (protobuf since 07/12/2026), against the same
+    histories parsed from the JSON they were archived as before, in this process."""
+    from services.audit.archive import parse_archived, read_archived
+    from store import repository
+
+    codes = repository.dossier_codes(st.engine, procedure="3.000333")
+    rows = [r for rows in repository.archived_runs_of(st.engine, codes).values() for r in rows]
+    files = [(r.workflow_id, read_archived(service.store, r.workflow_id, r)) for r in rows]
+    t0 = time.process_time()
+    histories = [parse_archived(code, data) for code, data in files]
+    protobuf = time.process_time() - t0
+    as_json = [(h.workflow_id, h.to_json().encode()) for h in histories]
+    t0 = time.process_time()
+    for code, data in as_json:
+        parse_archived(code, data)
+    json_s = time.process_time() - t0
+    print(
+        f"archived runs parsed: {len(files)}; protobuf {protobuf:.2f} CPU-s, "
+        f"the same as JSON {json_s:.2f} CPU-s",
+        flush=True,
+    )
+    return {"runs": len(files), "protobuf_cpu_s": protobuf, "json_cpu_s": json_s}
 
 
 def write_history(fh: Any, history: WorkflowHistory) -> None:

@@ -9,10 +9,11 @@ The file is the history as Temporal itself serializes it: a `temporal.api.histor
 protobuf message (its payloads encrypted, as in Temporal). Runs archived before 07/12/2026
 were kept as Temporal's history JSON and are read as such: `parse_archived` tells them
 apart by their first byte. Protobuf, because an audit reads the archive: parsing one
-dossier's history JSON took about 20 ms of Python (protobuf's json_format), most of what
-replaying a thousand closed dossiers cost beyond the replay itself (docs/benchmarks.md);
-the same history in protobuf parses in well under a millisecond. `motcua audit export`
-and `motcua history export` give the JSON for a person to read.
+dossier's history JSON took 14-20 ms of Python (protobuf's json_format), a large part of
+what replaying a thousand closed dossiers cost beyond the replay itself; the same history
+in protobuf parses in well under a millisecond (docs/benchmarks.md). `motcua audit export`
+gives the JSON for a person to read.
+
 `archive_closed` sweeps Temporal's visibility for runs not archived yet (the centre's
 worker runs it every `MOTCUA_ARCHIVE_INTERVAL_SECONDS`; `motcua audit archive` once).
 `load_histories` gives every run of a dossier, from the archive and from Temporal.
@@ -208,8 +209,8 @@ async def load_histories_many(
     fetching: int = 16,
 ) -> AsyncIterator[tuple[str, list[Run] | ArchiveTampered]]:
     """`load_histories` of many dossiers, in `codes`' order: their archived runs read in
-    one query, their runs listed by Temporal `LISTED_TOGETHER` dossiers a query (one query
-    a dossier cost the server as much as a history), histories Temporal still has fetched
+    one query, their runs listed by Temporal `LISTED_TOGETHER` dossiers a query (not one
+    query a dossier), the histories Temporal still has fetched
     `fetching` at a time. A dossier whose archive was tampered with comes with its
     ArchiveTampered instead of its runs."""
     archived = await asyncio.to_thread(repository.archived_runs_of, engine, codes)
