@@ -592,6 +592,36 @@ def run_main(coro: Any) -> Any:
     return asyncio.run(main())
 
 
+def _serve_ca(settings: Any, ready: Any, stop: Any) -> None:
+    """In a child process: the development CA's CRL, OCSP and TSA until `stop` is set."""
+    from motcua.stack import dev_ca_serving
+
+    with dev_ca_serving(settings) as tsa_url:
+        ready.put(tsa_url)
+        stop.wait()
+
+
+@contextlib.contextmanager
+def ca_in_its_own_process(settings: Any) -> Iterator[str]:
+    """The development CA served by a process of its own, as a province's CA is another
+    machine: served from the benchmark's driver (as it was until 07/12/2026) it answered
+    each signature's six requests from a process busy driving the load, under its GIL.
+    Yields the TSA's address."""
+    import multiprocessing
+
+    spawn = multiprocessing.get_context("spawn")
+    ready, stop = spawn.Queue(), spawn.Event()
+    child = spawn.Process(target=_serve_ca, args=(settings, ready, stop), daemon=True)
+    child.start()
+    try:
+        yield ready.get(timeout=60)
+    finally:
+        stop.set()
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+
+
 @contextlib.asynccontextmanager
 async def stack(
     *,
@@ -604,7 +634,7 @@ async def stack(
     server_config: dict[str, Any] | None = None,
 ) -> AsyncIterator[Stack]:
     """A whole stack in a temporary folder, torn down on exit (`keep`: leave the folder)."""
-    from motcua.stack import dev_ca_serving, ensure_dev_pki
+    from motcua.stack import ensure_dev_pki
 
     tmp = Path(tempfile.mkdtemp(prefix="motcua-bench-"))
     with _database(db, pg, tmp) as db_url, contextlib.ExitStack() as dev_ca:
@@ -652,7 +682,7 @@ async def stack(
             # As `motcua dev`: the development CA's CRL, OCSP and TSA served (its
             # certificates name them, and a signer's certificate is checked before it
             # signs), results signed PAdES B-LTA with its timestamps.
-            tsa_url = dev_ca.enter_context(dev_ca_serving(settings))
+            tsa_url = dev_ca.enter_context(ca_in_its_own_process(settings))
             child_env.setdefault("MOTCUA_TSA_URL", tsa_url)
             engine = make_engine(db_url)
             await asyncio.to_thread(init_db, engine)
