@@ -199,7 +199,23 @@ def base_parser(doc: str | None) -> argparse.ArgumentParser:
         help="a dynamic config value for the dev server, over motcua's defaults (repeatable),\n"
         "e.g. system.enableActivityEagerExecution=false",
     )
+    parser.add_argument(
+        "--setting",
+        metavar="MOTCUA_NAME=VALUE",
+        action="append",
+        default=[],
+        type=_setting,
+        help="a motcua setting for the stack's processes (repeatable),\n"
+        "e.g. MOTCUA_RENDER_PROCESSES=2",
+    )
     return parser
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.startswith("MOTCUA_"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not MOTCUA_NAME=VALUE")
+    return key, value
 
 
 def _dynamic_config_value(text: str) -> tuple[str, Any]:
@@ -220,6 +236,7 @@ def stack_options(args: argparse.Namespace) -> dict[str, Any]:
         "keep": args.keep,
         "workers": args.workers,
         "server_config": dict(args.server_config),
+        "env": dict(args.setting),
     }
 
 
