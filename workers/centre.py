@@ -38,6 +38,24 @@ INTERCEPTORS: list[Interceptor] = [telemetry.TRACING]
 DRAIN_TIMEOUT = timedelta(seconds=30)
 
 
+class _FollowingTheCatalog(Worker):
+    """A worker whose catalog is refreshed from the database while it runs, and no longer:
+    the refresh thread is started by `run()` and stopped when `run()` ends, however the
+    worker is run (`async with`, or the supervisor's `run()` and `shutdown()`). A restarted
+    worker does not leave its predecessor's thread refreshing (as it did until 07/12/2026)."""
+
+    def __init__(self, *args: Any, catalog: CatalogCache, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.catalog = catalog
+
+    async def run(self) -> None:
+        stop = self.catalog.refresh_in_background()
+        try:
+            await super().run()
+        finally:
+            stop.set()
+
+
 def activity_slots(executor: ThreadPoolExecutor) -> int:
     """A worker takes no more activity tasks than its executor has threads (the SDK's
     default is 100 whatever the executor): a task taken and not yet running waits in the
@@ -92,23 +110,22 @@ def centre_worker(
         payments.settle_payment,
         payments.record_payment,
     ]
-    if settings.portal_pull_url:
-        # The national portal's pull (its poller, PortalPullWorkflow, runs here too).
-        # The catalog the database holds (services/catalog.py), as the API's: a version
-        # published there reaches this worker's intake within catalog_refresh_seconds.
-        catalog = CatalogCache(engine, settings.catalog_refresh_seconds)
-        intake = portal_intake_for(client, engine, catalog.catalog, settings, docs.store)
-        catalog.on_change(lambda new: setattr(intake.service, "catalog", new))
-        catalog.refresh_in_background()
-        activities.append(PortalPullActivities(intake, settings).pull_portal_dossiers)
-    return Worker(
-        client,
-        task_queue=settings.centre_task_queue,
-        workflows=WORKFLOWS,
-        activities=activities,
-        activity_executor=executor,
-        max_concurrent_activities=activity_slots(executor),
-        workflow_runner=WORKFLOW_RUNNER,
-        interceptors=telemetry.worker_interceptors(client),
-        graceful_shutdown_timeout=DRAIN_TIMEOUT,
-    )
+    options: dict[str, Any] = {
+        "task_queue": settings.centre_task_queue,
+        "workflows": WORKFLOWS,
+        "activity_executor": executor,
+        "max_concurrent_activities": activity_slots(executor),
+        "workflow_runner": WORKFLOW_RUNNER,
+        "interceptors": telemetry.worker_interceptors(client),
+        "graceful_shutdown_timeout": DRAIN_TIMEOUT,
+    }
+    if not settings.portal_pull_url:
+        return Worker(client, activities=activities, **options)
+    # The national portal's pull (its poller, PortalPullWorkflow, runs here too).
+    # The catalog the database holds (services/catalog.py), as the API's: a version
+    # published there reaches this worker's intake within catalog_refresh_seconds.
+    catalog = CatalogCache(engine, settings.catalog_refresh_seconds)
+    intake = portal_intake_for(client, engine, catalog.catalog, settings, docs.store)
+    catalog.on_change(lambda new: setattr(intake.service, "catalog", new))
+    activities.append(PortalPullActivities(intake, settings).pull_portal_dossiers)
+    return _FollowingTheCatalog(client, activities=activities, catalog=catalog, **options)
